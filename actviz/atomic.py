@@ -1,0 +1,48 @@
+"""Atomic file writes: a reader sees the old file or the whole new one, never half.
+
+Everything actviz writes goes through :func:`write_atomically`: the bytes go
+to a temporary file in the same folder (so ``os.replace`` is a rename on one
+file system), which replaces the target only once it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from actviz.errors import OutputError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write`` with a binary file object, then move the result to ``path``."""
+    target = Path(path)
+    temp: str | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        # mkstemp makes the file private (0600); give it the usual permissions.
+        os.chmod(temp, 0o666 & ~_umask())
+        os.replace(temp, target)
+        temp = None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise OutputError(
+            f"cannot write {target}: {reason}; choose a writable folder with --out"
+        ) from error
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+    return target

@@ -1,0 +1,184 @@
+"""The ``actviz`` command line: a thin Typer layer over the library.
+
+Each command parses its arguments, calls the library, and prints. Heavy
+imports (torch, matplotlib) happen inside the commands that need them, so
+``actviz --help`` and ``actviz list`` start fast. :class:`_Boundary` is the
+one place where an :class:`~actviz.errors.ActvizError` becomes a red line on
+stderr and an exit code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from actviz import registry
+from actviz.errors import ActvizError
+
+DTYPE_HELP = "float16 | bfloat16 | float32 | float64"
+
+
+class _Boundary(TyperGroup):
+    """Turns ActvizError into one red line on stderr and exit code 2 (usage) or 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ActvizError as error:
+            typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_Boundary,
+    name="actviz",
+    help="See and measure how a PyTorch activation function and its gradient behave.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _complete_name(incomplete: str) -> list[str]:
+    return [n for n in registry.names() if n.startswith(incomplete.lower())]
+
+
+Names = Annotated[
+    list[str],
+    typer.Argument(
+        help="Activation names or aliases (see 'actviz list').",
+        autocompletion=_complete_name,
+        show_default=False,
+    ),
+]
+Range = Annotated[
+    tuple[float, float],
+    typer.Option("--range", metavar="START STOP", help="Input range (stop excluded with --step)."),
+]
+Points = Annotated[
+    int | None, typer.Option("--points", help="Number of samples: linspace(START, STOP, N).")
+]
+Step = Annotated[
+    float | None, typer.Option("--step", help="Spacing: arange(START, STOP, STEP) [default: 0.1].")
+]
+ParamsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        metavar="KEY=VALUE",
+        help="Activation parameter, repeatable; NAME.KEY=VALUE targets one activation.",
+    ),
+]
+Dtype = Annotated[str, typer.Option("--dtype", help=DTYPE_HELP)]
+Device = Annotated[str, typer.Option("--device", help="cpu | cuda")]
+Train = Annotated[
+    bool, typer.Option("--train", help="Training mode (RReLU draws random slopes, seeded).")
+]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed for --train.")]
+Second = Annotated[bool, typer.Option("--second", help="Also compute f″ (second derivative).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _probes(
+    names: list[str],
+    params: list[str] | None,
+    range_: tuple[float, float],
+    points: int | None,
+    step: float | None,
+    **options: Any,
+) -> list[Any]:
+    """Parse the shared activation and grid options and run the probes."""
+    from actviz.probe import Grid, probe_many
+
+    grid = Grid(range_[0], range_[1], points, step)
+    specs = registry.specs_from_cli(names, params or [])
+    return probe_many(specs, grid, **options)
+
+
+@app.command("list")
+def list_command(as_json: AsJson = False) -> None:
+    """List every registered activation with its parameters and formula."""
+    if as_json:
+        typer.echo(json.dumps([registry.describe(a) for a in registry.ACTIVATIONS], indent=2))
+        return
+    from rich.console import Console
+
+    from actviz.tables import registry_table
+
+    Console().print(registry_table())
+
+
+@app.command("plot")
+def plot_command(
+    names: Names,
+    range_: Range = (-8.0, 8.0),
+    points: Points = None,
+    step: Step = None,
+    param: ParamsOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output file [default: OUT_DIR/NAME.png].")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for default names.")] = Path(
+        "outputs"
+    ),
+    fmt: Annotated[str | None, typer.Option("--format", help="png | svg | pdf")] = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
+    dtype: Dtype = "float32",
+    device: Device = "cpu",
+    train: Train = False,
+    seed: Seed = 0,
+    second: Second = False,
+) -> None:
+    """Plot f(x) and f′(x) side by side; several names overlay in one figure."""
+    from actviz.plotting import check_format, plot_file
+
+    if fmt is not None:
+        check_format(fmt)
+    probes = _probes(
+        names, param, range_, points, step,
+        dtype=dtype, device=device, train=train, seed=seed, second=second,
+    )  # fmt: skip
+    path = plot_file(probes, out=out, out_dir=out_dir, fmt=fmt, second=second, dpi=dpi)
+    typer.echo(f"wrote {path}")
+
+
+@app.command("table")
+def table_command(
+    name: Annotated[
+        str, typer.Argument(help="Activation name or alias.", autocompletion=_complete_name)
+    ],
+    range_: Range = (-8.0, 8.0),
+    points: Points = None,
+    step: Step = None,
+    param: ParamsOpt = None,
+    dtype: Dtype = "float32",
+    device: Device = "cpu",
+    train: Train = False,
+    seed: Seed = 0,
+    second: Second = False,
+    as_json: AsJson = False,
+) -> None:
+    """Print x, f(x), f′(x) and the regime of every sample, with the peak gradient."""
+    from actviz.saturation import analyze
+    from actviz.tables import probe_json, probe_table
+
+    (probe,) = _probes(
+        [name], param, range_, points, step,
+        dtype=dtype, device=device, train=train, seed=seed, second=second,
+    )  # fmt: skip
+    saturation = analyze(probe)
+    if as_json:
+        typer.echo(json.dumps(probe_json(probe, saturation)))
+        return
+    from rich.console import Console
+
+    Console().print(probe_table(probe, saturation))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="actviz")

@@ -1,0 +1,51 @@
+"""The one exception family of actviz.
+
+Every failure the core can foresee is an ``ActvizError`` whose message tells
+the user what to do. ``cli.py`` is the only place that turns them into output:
+one red line on stderr and the exit code carried by the class (2 for a usage
+mistake, 1 for a failure at run time).
+"""
+
+from __future__ import annotations
+
+
+class ActvizError(Exception):
+    """Base of every error actviz raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ActvizError):
+    """The request itself is wrong: fix the arguments and run again."""
+
+    exit_code = 2
+
+
+class UnknownActivationError(UsageError):
+    """No registered activation has this name or alias."""
+
+
+class InvalidParameterError(UsageError):
+    """An activation parameter is unknown, of the wrong type or out of range."""
+
+
+class InvalidGridError(UsageError):
+    """The input range, point count or step cannot make a usable grid."""
+
+
+class UnknownFormatError(UsageError):
+    """An output format or dtype that actviz cannot produce."""
+
+
+class RuntimeFailure(ActvizError):
+    """The request was fine but could not be carried out here."""
+
+    exit_code = 1
+
+
+class DeviceUnavailableError(RuntimeFailure):
+    """The requested torch device is not available on this machine."""
+
+
+class OutputError(RuntimeFailure):
+    """An output file could not be written."""

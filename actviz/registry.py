@@ -1,0 +1,564 @@
+"""Which activations exist, as data.
+
+Each :class:`Activation` names the ``torch.nn`` module to build, its parameters
+(type, default, allowed range), a formula, the closed-form derivative written
+with tensor methods (micrograd style: the derivative sits beside the function)
+and the kinks where the derivative is one-sided. CLI choices, ``actviz list``,
+the docs table and the tests all read this table; nothing else lists names.
+
+This module must stay importable without torch: ``actviz list`` and
+``actviz --help`` read it, and they must start fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from actviz.errors import InvalidParameterError, UnknownActivationError
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+ParamValue = float | str
+Params = Mapping[str, ParamValue]
+Derivative = Callable[["Tensor", Params], "Tensor"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One constructor argument of a torch activation module."""
+
+    name: str
+    default: ParamValue
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # True: the bound itself is excluded
+    choices: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "choice" if self.choices else "float"
+
+    @property
+    def allowed(self) -> str:
+        """The allowed values in words, for `actviz list` and error messages."""
+        if self.choices:
+            return " | ".join(self.choices)
+        if self.low is None and self.high is None:
+            return "any finite number"
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '≥'} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"≤ {self.high:g}")
+        return ", ".join(parts)
+
+    def coerce(self, value: object, owner: str) -> ParamValue:
+        """Return ``value`` as this parameter's type, or raise a usage error."""
+        if self.choices:
+            text = str(value)
+            if text not in self.choices:
+                raise InvalidParameterError(
+                    f"{owner}: {self.name} must be one of {self.allowed} (got {text!r})"
+                )
+            return text
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"{owner}: {self.name} must be a number (got {value!r})"
+            ) from None
+        too_low = self.low is not None and (
+            number <= self.low if self.low_open else number < self.low
+        )
+        too_high = self.high is not None and number > self.high
+        if not math.isfinite(number) or too_low or too_high:
+            raise InvalidParameterError(
+                f"{owner}: {self.name} must be {self.allowed} (got {value!r})"
+            )
+        return number
+
+
+def _no_kinks(_: Params) -> tuple[float, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One registered activation function."""
+
+    name: str
+    module: str
+    formula: str
+    derivative_formula: str
+    derivative: Derivative
+    params: tuple[Param, ...] = ()
+    extra_aliases: tuple[str, ...] = ()
+    # Points where f′ (or f itself) is not smooth; torch returns a one-sided value there.
+    kinks: Callable[[Params], tuple[float, ...]] = _no_kinks
+    # Constraints between parameters; returns the problem in words, or None.
+    constraint: Callable[[Params], str | None] | None = None
+    # Straight pieces only: f″ is 0 away from the kinks.
+    piecewise_linear: bool = False
+    # RReLU draws random slopes in training mode.
+    stochastic: bool = False
+    notes: str = ""
+    _param_index: dict[str, Param] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_param_index", {p.name: p for p in self.params})
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return (self.module, *self.extra_aliases)
+
+    @property
+    def defaults(self) -> dict[str, ParamValue]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, given: Mapping[str, object] | None = None) -> dict[str, ParamValue]:
+        """Defaults overlaid with ``given``, each checked; raises on anything unknown."""
+        values = self.defaults
+        for key, raw in (given or {}).items():
+            spec = self._param_index.get(key)
+            if spec is None:
+                raise InvalidParameterError(
+                    f"{self.name} has no parameter {key!r}; {self.param_summary()}"
+                )
+            values[key] = spec.coerce(raw, self.name)
+        if self.constraint is not None and (problem := self.constraint(values)):
+            raise InvalidParameterError(f"{self.name}: {problem}")
+        return values
+
+    def param_summary(self) -> str:
+        if not self.params:
+            return "it takes no parameters"
+        listed = ", ".join(f"{p.name} ({p.allowed}, default {p.default})" for p in self.params)
+        return f"allowed: {listed}"
+
+    def build(self, params: Params, *, train: bool = False) -> nn.Module:
+        """The torch module, in eval mode unless ``train``."""
+        from torch import nn
+
+        module: nn.Module = getattr(nn, self.module)(**dict(params))
+        return module.train(train)
+
+
+# --- the closed-form derivatives, written with tensor methods only -----------
+# They are evaluated on detached inputs (tests, gradient checks), so a branch
+# that overflows where it is not selected is harmless.
+
+
+def _step(x: Tensor, at: float = 0.0) -> Tensor:
+    """1 where x > at, else 0 (torch's convention at the kink itself)."""
+    return (x > at).to(x.dtype)
+
+
+def _inside(x: Tensor, low: float, high: float) -> Tensor:
+    """1 on the open interval (low, high), else 0."""
+    return ((x > low) & (x < high)).to(x.dtype)
+
+
+def _slope_left(x: Tensor, slope: float) -> Tensor:
+    return _step(x) * (1.0 - slope) + slope
+
+
+def _d_gelu(x: Tensor, p: Params) -> Tensor:
+    if p["approximate"] == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+        t = (k * (x + 0.044715 * x**3)).tanh()
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+    cdf = 0.5 * (1 + (x / math.sqrt(2.0)).erf())
+    pdf = (-0.5 * x * x).exp() / math.sqrt(2.0 * math.pi)
+    return cdf + x * pdf
+
+
+def _d_mish(x: Tensor, _: Params) -> Tensor:
+    softplus = x.exp().log1p().where(x < 20, x)  # log(1 + eˣ) without overflow
+    t = softplus.tanh()
+    return t + x * (1 - t * t) * x.sigmoid()
+
+
+def _d_softplus(x: Tensor, p: Params) -> Tensor:
+    beta, threshold = float(p["beta"]), float(p["threshold"])
+    return (beta * x).sigmoid().where(beta * x <= threshold, 1.0)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _f(p: Params, key: str) -> float:
+    return float(p[key])
+
+
+_LAMBD = Param("lambd", 0.5, "half-width of the zero band", low=0.0)
+
+ACTIVATIONS: tuple[Activation, ...] = (
+    Activation(
+        "relu",
+        "ReLU",
+        "max(0, x)",
+        "1 if x > 0 else 0",
+        lambda x, p: _step(x),
+        piecewise_linear=True,
+        kinks=lambda p: (0.0,),
+        extra_aliases=("rectifier",),
+    ),
+    Activation(
+        "relu6",
+        "ReLU6",
+        "min(max(0, x), 6)",
+        "1 if 0 < x < 6 else 0",
+        lambda x, p: _inside(x, 0.0, 6.0),
+        piecewise_linear=True,
+        kinks=lambda p: (0.0, 6.0),
+    ),
+    Activation(
+        "leaky_relu",
+        "LeakyReLU",
+        "x if x > 0 else negative_slope·x",
+        "1 if x > 0 else negative_slope",
+        lambda x, p: _slope_left(x, _f(p, "negative_slope")),
+        params=(Param("negative_slope", 0.01, "slope for x < 0"),),
+        piecewise_linear=True,
+        kinks=lambda p: (0.0,),
+        extra_aliases=("lrelu",),
+    ),
+    Activation(
+        "prelu",
+        "PReLU",
+        "x if x > 0 else a·x (a learnable, starts at init)",
+        "1 if x > 0 else a",
+        lambda x, p: _slope_left(x, _f(p, "init")),
+        params=(Param("init", 0.25, "initial learnable slope a for x < 0"),),
+        piecewise_linear=True,
+        kinks=lambda p: (0.0,),
+    ),
+    Activation(
+        "rrelu",
+        "RReLU",
+        "x if x ≥ 0 else a·x; a ~ U(lower, upper) in training, (lower + upper)/2 in eval",
+        "1 if x > 0 else a",
+        lambda x, p: _slope_left(x, (_f(p, "lower") + _f(p, "upper")) / 2),
+        params=(
+            Param("lower", 1 / 8, "lower bound of the random slope", low=0.0, high=1.0),
+            Param("upper", 1 / 3, "upper bound of the random slope", low=0.0, high=1.0),
+        ),
+        piecewise_linear=True,
+        kinks=lambda p: (0.0,),
+        constraint=lambda p: None
+        if _f(p, "lower") <= _f(p, "upper")
+        else f"lower ({p['lower']}) must not exceed upper ({p['upper']})",
+        stochastic=True,
+        notes="probed in eval mode (slope (lower+upper)/2) unless --train",
+    ),
+    Activation(
+        "elu",
+        "ELU",
+        "x if x > 0 else alpha·(exp(x) − 1)",
+        "1 if x > 0 else alpha·exp(x)",
+        lambda x, p: (_f(p, "alpha") * x.exp()).where(x <= 0, 1.0),
+        params=(Param("alpha", 1.0, "scale of the negative saturation", low=0.0),),
+        kinks=lambda p: (0.0,),
+    ),
+    Activation(
+        "selu",
+        "SELU",
+        "scale·(x if x > 0 else alpha·(exp(x) − 1)), alpha ≈ 1.6733, scale ≈ 1.0507",
+        "scale if x > 0 else scale·alpha·exp(x)",
+        lambda x, p: _SELU_SCALE * (_SELU_ALPHA * x.exp()).where(x <= 0, 1.0),
+        kinks=lambda p: (0.0,),
+    ),
+    Activation(
+        "celu",
+        "CELU",
+        "max(0, x) + min(0, alpha·(exp(x/alpha) − 1))",
+        "1 if x > 0 else exp(x/alpha)",
+        lambda x, p: (x / _f(p, "alpha")).exp().where(x <= 0, 1.0),
+        params=(Param("alpha", 1.0, "scale of the negative saturation", low=0.0, low_open=True),),
+        kinks=lambda p: (0.0,),
+    ),
+    Activation(
+        "gelu",
+        "GELU",
+        "x·Φ(x); approximate=tanh: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))",
+        "Φ(x) + x·φ(x)",
+        _d_gelu,
+        params=(Param("approximate", "none", "exact erf or tanh approximation", choices=("none", "tanh")),),
+    ),
+    Activation(
+        "silu",
+        "SiLU",
+        "x·σ(x)",
+        "σ(x)·(1 + x·(1 − σ(x)))",
+        lambda x, p: x.sigmoid() * (1 + x * (1 - x.sigmoid())),
+        extra_aliases=("swish",),
+    ),
+    Activation(
+        "mish",
+        "Mish",
+        "x·tanh(softplus(x))",
+        "tanh(sp) + x·sech²(sp)·σ(x), sp = softplus(x)",
+        _d_mish,
+    ),
+    Activation(
+        "hardswish",
+        "Hardswish",
+        "x·relu6(x + 3)/6",
+        "0 if x < −3, x/3 + 1/2 if −3 ≤ x ≤ 3, else 1",
+        lambda x, p: (x / 3 + 0.5).where(x <= 3, 1.0).where(x >= -3, 0.0),
+        kinks=lambda p: (-3.0, 3.0),
+        extra_aliases=("hard_swish",),
+    ),
+    Activation(
+        "hardsigmoid",
+        "Hardsigmoid",
+        "relu6(x + 3)/6",
+        "1/6 if −3 < x < 3 else 0",
+        lambda x, p: _inside(x, -3.0, 3.0) / 6,
+        piecewise_linear=True,
+        kinks=lambda p: (-3.0, 3.0),
+        extra_aliases=("hard_sigmoid",),
+    ),
+    Activation(
+        "hardtanh",
+        "Hardtanh",
+        "clamp(x, min_val, max_val)",
+        "1 if min_val < x < max_val else 0",
+        lambda x, p: _inside(x, _f(p, "min_val"), _f(p, "max_val")),
+        params=(
+            Param("min_val", -1.0, "lower clamp"),
+            Param("max_val", 1.0, "upper clamp"),
+        ),
+        piecewise_linear=True,
+        kinks=lambda p: (_f(p, "min_val"), _f(p, "max_val")),
+        constraint=lambda p: None
+        if _f(p, "min_val") < _f(p, "max_val")
+        else f"min_val ({p['min_val']}) must be less than max_val ({p['max_val']})",
+        extra_aliases=("hard_tanh",),
+    ),
+    Activation(
+        "sigmoid",
+        "Sigmoid",
+        "σ(x) = 1/(1 + exp(−x))",
+        "σ(x)·(1 − σ(x))",
+        lambda x, p: x.sigmoid() * (1 - x.sigmoid()),
+        extra_aliases=("logistic",),
+    ),
+    Activation(
+        "tanh",
+        "Tanh",
+        "tanh(x) = (eˣ − e⁻ˣ)/(eˣ + e⁻ˣ)",
+        "1 − tanh²(x)",
+        lambda x, p: 1 - x.tanh() ** 2,
+    ),
+    Activation(
+        "softplus",
+        "Softplus",
+        "log(1 + exp(beta·x))/beta, or x where beta·x > threshold",
+        "σ(beta·x), or 1 where beta·x > threshold",
+        _d_softplus,
+        params=(
+            Param("beta", 1.0, "sharpness", low=0.0, low_open=True),
+            Param("threshold", 20.0, "beta·x above which it returns x", low=0.0, low_open=True),
+        ),
+        kinks=lambda p: (_f(p, "threshold") / _f(p, "beta"),),
+    ),
+    Activation(
+        "softsign",
+        "Softsign",
+        "x/(1 + |x|)",
+        "1/(1 + |x|)²",
+        lambda x, p: 1 / (1 + x.abs()) ** 2,
+    ),
+    Activation(
+        "softshrink",
+        "Softshrink",
+        "x − lambd if x > lambd, x + lambd if x < −lambd, else 0",
+        "1 if |x| > lambd else 0",
+        lambda x, p: _step(x.abs(), _f(p, "lambd")),
+        params=(_LAMBD,),
+        piecewise_linear=True,
+        kinks=lambda p: (-_f(p, "lambd"), _f(p, "lambd")),
+    ),
+    Activation(
+        "hardshrink",
+        "Hardshrink",
+        "x if |x| > lambd else 0",
+        "1 if |x| > lambd else 0",
+        lambda x, p: _step(x.abs(), _f(p, "lambd")),
+        params=(_LAMBD,),
+        piecewise_linear=True,
+        kinks=lambda p: (-_f(p, "lambd"), _f(p, "lambd")),
+    ),
+    Activation(
+        "tanhshrink",
+        "Tanhshrink",
+        "x − tanh(x)",
+        "tanh²(x)",
+        lambda x, p: x.tanh() ** 2,
+    ),
+    Activation(
+        "logsigmoid",
+        "LogSigmoid",
+        "log σ(x) = −softplus(−x)",
+        "1 − σ(x) = σ(−x)",
+        lambda x, p: (-x).sigmoid(),
+        extra_aliases=("log_sigmoid",),
+    ),
+    Activation(
+        "threshold",
+        "Threshold",
+        "x if x > threshold else value",
+        "1 if x > threshold else 0",
+        lambda x, p: _step(x, _f(p, "threshold")),
+        params=(
+            Param("threshold", 0.1, "inputs at or below it are replaced"),
+            Param("value", 20.0, "the replacement value"),
+        ),
+        piecewise_linear=True,
+        kinks=lambda p: (_f(p, "threshold"),),
+        notes="defaults are the torch docs example, nn.Threshold(0.1, 20)",
+    ),
+)
+
+
+def _key(name: str) -> str:
+    """Lookup key: case, underscores and hyphens do not matter."""
+    return name.lower().replace("_", "").replace("-", "")
+
+
+_INDEX: dict[str, Activation] = {}
+for _act in ACTIVATIONS:
+    for _name in (_act.name, *_act.aliases):
+        _INDEX[_key(_name)] = _act
+
+
+def names() -> list[str]:
+    """Canonical names of every registered activation, in registry order."""
+    return [a.name for a in ACTIVATIONS]
+
+
+def get(name: str) -> Activation:
+    """The activation called ``name`` (canonical name or alias, any case)."""
+    found = _INDEX.get(_key(name))
+    if found is not None:
+        return found
+    spellings = {s.lower(): a.name for a in ACTIVATIONS for s in (a.name, *a.aliases)}
+    close = difflib.get_close_matches(name.lower(), spellings, n=3, cutoff=0.6)
+    suggestions = list(dict.fromkeys(spellings[c] for c in close))
+    if suggestions:
+        hint = "did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+    else:
+        hint = f"run 'actviz list' to see all {len(ACTIVATIONS)}."
+    raise UnknownActivationError(f"unknown activation {name!r}; {hint}")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """An activation together with fully resolved parameter values."""
+
+    activation: Activation
+    params: Mapping[str, ParamValue]
+
+    @property
+    def name(self) -> str:
+        return self.activation.name
+
+    def changed_params(self) -> dict[str, ParamValue]:
+        """Only the parameters that differ from the defaults."""
+        defaults = self.activation.defaults
+        return {k: v for k, v in self.params.items() if v != defaults[k]}
+
+    @property
+    def label(self) -> str:
+        """``leaky_relu(negative_slope=0.1)``; defaults are not repeated."""
+        changed = self.changed_params()
+        if not changed:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={format_value(v)}' for k, v in changed.items())})"
+
+    @property
+    def slug(self) -> str:
+        """A stable, readable file stem: ``leaky_relu-negative_slope=0.1``."""
+        return "-".join([self.name, *(f"{k}={format_value(v)}" for k, v in self.changed_params().items())])
+
+
+def format_value(value: ParamValue) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def spec(name: str | Activation, params: Mapping[str, object] | None = None) -> Spec:
+    """Look up ``name`` and check ``params`` against it."""
+    activation = name if isinstance(name, Activation) else get(name)
+    return Spec(activation, activation.resolve(params))
+
+
+def parse_assignments(assignments: Iterable[str]) -> list[tuple[str | None, str, str]]:
+    """Split ``KEY=VALUE`` / ``NAME.KEY=VALUE`` strings into (name, key, value)."""
+    parsed: list[tuple[str | None, str, str]] = []
+    for text in assignments:
+        target, sep, value = text.partition("=")
+        if not sep or not target.strip():
+            raise InvalidParameterError(
+                f"parameter {text!r} is not KEY=VALUE (e.g. --param negative_slope=0.1)"
+            )
+        name, dot, key = target.strip().rpartition(".")
+        parsed.append((name if dot else None, key, value.strip()))
+    return parsed
+
+
+def specs_from_cli(activation_names: Sequence[str], assignments: Iterable[str] = ()) -> list[Spec]:
+    """Resolve names and ``--param`` strings into specs.
+
+    ``KEY=VALUE`` applies to every listed activation that has that parameter;
+    ``NAME.KEY=VALUE`` to the named one only. A parameter that no listed
+    activation takes is an error, never silently ignored.
+    """
+    activations = [get(n) for n in activation_names]
+    given: list[dict[str, Any]] = [{} for _ in activations]
+    for target, key, value in parse_assignments(assignments):
+        if target is not None and get(target) not in activations:
+            raise InvalidParameterError(
+                f"parameter {target}.{key}: {get(target).name} is not among the activations given"
+            )
+        hits = [
+            i
+            for i, act in enumerate(activations)
+            if (target is None or get(target) is act) and key in act.defaults
+        ]
+        if not hits:
+            where = activations if target is None else [get(target)]
+            raise InvalidParameterError(
+                "; ".join(
+                    f"{a.name} has no parameter {key!r}, {a.param_summary()}"
+                    for a in dict.fromkeys(where)
+                )
+            )
+        for i in hits:
+            given[i][key] = value
+    return [spec(act, g) for act, g in zip(activations, given, strict=True)]
+
+
+def describe(activation: Activation) -> dict[str, Any]:
+    """One registry entry as plain data (``actviz list --json``, docs)."""
+    return {
+        "name": activation.name,
+        "module": f"torch.nn.{activation.module}",
+        "aliases": list(activation.aliases),
+        "formula": activation.formula,
+        "derivative": activation.derivative_formula,
+        "params": [
+            {"name": p.name, "type": p.kind, "default": p.default, "allowed": p.allowed, "doc": p.doc}
+            for p in activation.params
+        ],
+        "kinks": list(activation.kinks(activation.defaults)),
+        "piecewise_linear": activation.piecewise_linear,
+        "notes": activation.notes,
+    }
