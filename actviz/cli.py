@@ -164,7 +164,7 @@ def table_command(
 ) -> None:
     """Print x, f(x), f′(x) and the regime of every sample, with the peak gradient."""
     from actviz.saturation import analyze
-    from actviz.tables import probe_json, probe_table
+    from actviz.tables import probe_json, probe_report
 
     (probe,) = _probes(
         [name], param, range_, points, step,
@@ -176,7 +176,7 @@ def table_command(
         return
     from rich.console import Console
 
-    Console().print(probe_table(probe, saturation))
+    Console().print(probe_report(probe, saturation))
 
 
 def main() -> None:

@@ -150,7 +150,7 @@ def default_path(probes: Sequence[Probe], out_dir: str | Path, fmt: str) -> Path
     """``outputs/sigmoid.png``; overlays join the slugs: ``relu_vs_gelu.png``."""
     slugs = [p.spec.slug for p in probes]
     stem = "_vs_".join(slugs)
-    if len(stem) > 120:  # stay well inside file-name limits for long overlays
+    if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
         stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"
     return Path(out_dir) / f"{stem}.{fmt}"
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from actviz import registry
 
@@ -40,11 +42,7 @@ def peak_sentence(probe: Probe, saturation: Saturation) -> str:
 
 def probe_table(probe: Probe, saturation: Saturation) -> Table:
     """x, f(x), f′(x) (and f″ if probed) and the regime of every sample."""
-    table = Table(
-        title=f"{probe.title} on {probe.device}, {len(probe.x)} samples",
-        caption=peak_sentence(probe, saturation),
-        caption_justify="left",
-    )
+    table = Table(title=f"{probe.title} on {probe.device}, {len(probe.x)} samples")
     table.add_column("x", justify="right")
     table.add_column("f(x)", justify="right")
     table.add_column("f′(x)", justify="right")
@@ -58,6 +56,11 @@ def probe_table(probe: Probe, saturation: Saturation) -> Table:
         style = REGIME_STYLES[regime]
         table.add_row(*(number(float(v)) for v in values), f"[{style}]{regime}[/]", style=None)
     return table
+
+
+def probe_report(probe: Probe, saturation: Saturation) -> Group:
+    """The table followed by its footer line (what ``actviz table`` prints)."""
+    return Group(probe_table(probe, saturation), Text(peak_sentence(probe, saturation)))
 
 
 def probe_json(probe: Probe, saturation: Saturation) -> dict[str, Any]:

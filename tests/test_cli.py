@@ -1,0 +1,184 @@
+"""The command line, through Typer's CliRunner and as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from actviz import plotting, registry
+from actviz.cli import app
+from actviz.probe import probe
+from tests.test_plotting import png_size
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def test_plot_sigmoid_writes_the_probe(monkeypatch: pytest.MonkeyPatch, in_tmp: Path) -> None:
+    drawn: list[plotting.Drawn] = []
+    original = plotting.activation_figure
+
+    def spy(*args: Any, **kwargs: Any) -> plotting.Drawn:
+        drawn.append(original(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(plotting, "activation_figure", spy)
+    result = run("plot", "sigmoid")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "wrote outputs/sigmoid.png\n"
+    assert png_size(in_tmp / "outputs" / "sigmoid.png") == (1650, 630)
+    expected = probe("sigmoid")
+    np.testing.assert_array_equal(drawn[0].values[0].get_ydata(), expected.y)
+    np.testing.assert_array_equal(drawn[0].grads[0].get_ydata(), expected.grad)
+
+
+def test_plot_overlay_params_and_options(in_tmp: Path) -> None:
+    result = run("plot", "relu", "gelu", "silu")
+    assert result.stdout == "wrote outputs/relu_vs_gelu_vs_silu.png\n"
+    result = run("plot", "leaky_relu", "--param", "negative_slope=0.1", "--range", "-3", "3",
+                 "--points", "50", "--out", "figs/lr.svg", "--second")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (in_tmp / "figs" / "lr.svg").read_bytes().startswith(b"<?xml")
+    result = run("plot", "tanh", "--format", "pdf", "--out-dir", "pdfs", "--dtype", "float16")
+    assert result.stdout == "wrote pdfs/tanh.pdf\n"
+
+
+def test_table_reproduces_the_seed_lesson_rows() -> None:
+    result = run("table", "tanh", "--range", "-1", "1", "--points", "10")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 10
+    assert rows[0].split("│")[1:4] == [" -1.0000 ", " -0.7616 ", " 0.4200 "]
+    assert "0.1107" in rows[5] and "active" in rows[5]
+    assert "peak |f′| = 0.9878 at x = -0.1111 (reached by 2 samples, up to x = 0.1111)" in result.stdout
+
+
+def test_table_regimes_for_relu_and_sigmoid() -> None:
+    relu = run("table", "relu", "--range", "-1", "1", "--points", "10").stdout
+    assert relu.count("dead") == 5 and relu.count("active") == 5
+    sigmoid = run("table", "sigmoid", "--range", "-100", "100", "--points", "10").stdout
+    assert sigmoid.count("dead") == 5 and sigmoid.count("saturated") == 3
+
+
+def test_table_json_schema() -> None:
+    result = run("table", "elu", "--range", "-1", "1", "--points", "5", "--param", "alpha=0.5", "--json")
+    data = json.loads(result.stdout)
+    assert list(data) == ["activation", "params", "dtype", "device", "x", "y", "grad", "regime", "summary"]
+    assert data["activation"] == "elu" and data["params"] == {"alpha": 0.5}
+    assert data["dtype"] == "float32" and data["x"] == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert data["grad"][4] == 1.0 and data["regime"] == ["active"] * 5
+    assert data["summary"] == {"peak_grad": 1.0, "peak_at": 0.5}
+
+
+def test_list_shows_every_activation() -> None:
+    result = run("list")
+    assert result.exit_code == 0
+    for name in registry.names():
+        assert name in result.stdout
+    data = json.loads(run("list", "--json").stdout)
+    assert [d["name"] for d in data] == registry.names()
+    assert data[2]["params"][0]["name"] == "negative_slope"
+
+
+ERRORS = [
+    (["plot", "sigmod"], 2, "Error: unknown activation 'sigmod'; did you mean 'sigmoid' or 'logsigmoid'?"),
+    (["table", "tanh", "--range", "1", "-1"], 2, "Error: range start (1) must be less than stop (-1)"),
+    (["table", "tanh", "--range", "nan", "1"], 2, "Error: range [nan, 1] must be finite numbers"),
+    (["table", "tanh", "--range", "-inf", "1"], 2, "Error: range [-inf, 1] must be finite numbers"),
+    (["table", "tanh", "--points", "1"], 2, "Error: points (1) gives 1 point(s); at least 2 are needed"),
+    (["table", "tanh", "--points", "10000001"], 2,
+     "Error: points (10000001) gives 10,000,001 points, above the cap of 10,000,000 (memory for "
+     "autograd grows with it); use fewer points or a larger step"),
+    (["table", "tanh", "--step", "0"], 2, "Error: step must be a positive number (got 0)"),
+    (["table", "tanh", "--step", "-1"], 2, "Error: step must be a positive number (got -1)"),
+    (["table", "tanh", "--step", "1e-7"], 2,
+     "Error: step 1e-07 over [-8, 8] gives 160,000,000 points, above the cap of 10,000,000 "
+     "(memory for autograd grows with it); use fewer points or a larger step"),
+    (["table", "tanh", "--points", "5", "--step", "0.1"], 2, "Error: give either points or step, not both"),
+    (["plot", "elu", "--param", "beta=1"], 2,
+     "Error: elu has no parameter 'beta', allowed: alpha (≥ 0, default 1.0)"),
+    (["plot", "elu", "--param", "alpha=abc"], 2, "Error: elu: alpha must be a number (got 'abc')"),
+    (["plot", "celu", "--param", "alpha=-1"], 2, "Error: celu: alpha must be > 0 (got '-1')"),
+    (["plot", "elu", "--param", "alpha"], 2,
+     "Error: parameter 'alpha' is not KEY=VALUE (e.g. --param negative_slope=0.1)"),
+    (["plot", "tanh", "--format", "bmp"], 2, "Error: unknown format 'bmp'; choose one of png, svg, pdf"),
+    (["table", "tanh", "--dtype", "float8"], 2,
+     "Error: unknown dtype 'float8'; choose one of float16, bfloat16, float32, float64"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "line"), ERRORS, ids=[" ".join(e[0]) for e in ERRORS])
+def test_bad_input_gives_one_line_and_exit_code(args: list[str], code: int, line: str) -> None:
+    result = run(*args)
+    assert result.exit_code == code
+    assert result.stderr == line + "\n"
+    assert result.stdout == ""
+    assert not Path("outputs").exists()
+
+
+def test_unwritable_output_is_a_runtime_error(in_tmp: Path) -> None:
+    (in_tmp / "blocker").write_text("a file, not a folder")
+    result = run("plot", "relu", "--out", "blocker/relu.png")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot write blocker/relu.png: ")
+    assert result.stderr.endswith("; choose a writable folder with --out\n")
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_gpu_is_a_runtime_error() -> None:
+    result = run("plot", "relu", "--device", "cuda")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: device 'cuda' was asked for but torch {torch.__version__} sees no CUDA GPU here; "
+        "use --device cpu\n"
+    )
+
+
+def _subprocess(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "100"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          check=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list"], ["list", "--json"], ["plot", "--help"]])
+def test_help_and_list_do_not_import_torch_or_matplotlib(argv: list[str]) -> None:
+    code = (
+        "import sys\n"
+        f"sys.argv = ['actviz', *{argv!r}]\n"
+        "from actviz.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'matplotlib'})\n"
+        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+    )
+    done = _subprocess(code)
+    assert "HEAVY=\n" in done.stderr, done.stderr
+
+
+def test_python_dash_m_works_like_the_script() -> None:
+    done = subprocess.run([sys.executable, "-m", "actviz", "list", "--json"], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert [d["name"] for d in json.loads(done.stdout)] == registry.names()
+    done = subprocess.run([sys.executable, "-m", "actviz", "table", "nope"], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "Error: unknown activation 'nope'; run 'actviz list' to see all 23.\n"
+    assert "Traceback" not in done.stderr

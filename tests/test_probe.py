@@ -1,0 +1,172 @@
+"""The probe's numbers against closed forms and against the seed notebooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from actviz import registry
+from actviz.errors import DeviceUnavailableError, InvalidGridError, UnknownFormatError
+from actviz.probe import MAX_POINTS, Grid, probe
+from tests.closed_forms import CLOSED_FORMS, VARIANTS
+
+CASES = [(name, {}) for name in registry.names()] + VARIANTS
+TOL = {"rtol": 1e-6, "atol": 1e-9}
+
+
+def test_every_registered_activation_has_an_independent_closed_form() -> None:
+    assert sorted(CLOSED_FORMS) == sorted(registry.names())
+
+
+def _away_from_kinks(x: np.ndarray, kinks: tuple[float, ...], margin: float = 1e-3) -> np.ndarray:
+    keep = np.ones_like(x, dtype=bool)
+    for kink in kinks:
+        keep &= np.abs(x - kink) > margin
+    return keep
+
+
+@pytest.mark.parametrize(("name", "params"), CASES, ids=[f"{n}{p or ''}" for n, p in CASES])
+def test_value_and_derivatives_match_closed_form_in_float64(
+    name: str, params: dict[str, Any]
+) -> None:
+    # Large |x| included: that is where saturation and overflow mistakes show.
+    p = probe(name, start=-60, stop=60, points=4801, params=params, dtype="float64", second=True)
+    resolved = p.params
+    keep = _away_from_kinks(p.x, p.spec.activation.kinks(resolved))
+    x = p.x[keep]
+    f, f1, f2 = CLOSED_FORMS[name]
+    np.testing.assert_allclose(p.y[keep], f(x, resolved), **TOL)
+    np.testing.assert_allclose(p.grad[keep], f1(x, resolved), **TOL)
+    assert p.grad2 is not None
+    np.testing.assert_allclose(p.grad2[keep], f2(x, resolved), **TOL)
+
+
+@pytest.mark.parametrize(("name", "params"), CASES, ids=[f"{n}{p or ''}" for n, p in CASES])
+def test_registry_derivative_equals_autograd(name: str, params: dict[str, Any]) -> None:
+    p = probe(name, start=-30, stop=30, points=1201, params=params, dtype="float64")
+    x = torch.tensor(p.x, dtype=torch.float64)
+    closed = p.spec.activation.derivative(x, p.params).numpy()
+    keep = _away_from_kinks(p.x, p.spec.activation.kinks(p.params))
+    np.testing.assert_allclose(p.grad[keep], closed[keep], **TOL)
+
+
+def test_first_derivative_via_backward_equals_create_graph_path() -> None:
+    plain = probe("mish", start=-5, stop=5, points=101, dtype="float64")
+    both = probe("mish", start=-5, stop=5, points=101, dtype="float64", second=True)
+    # create_graph makes torch use a differentiable formula: equal to rounding.
+    np.testing.assert_allclose(plain.grad, both.grad, rtol=1e-12, atol=1e-15)
+
+
+# --- the seed notebooks' numbers -------------------------------------------
+
+
+def test_seed_sigmoid_saturates_to_exact_zero_and_one_at_plus_minus_100() -> None:
+    p = probe("sigmoid", start=-100, stop=100, points=10)
+    assert p.y[0] == 0.0 and p.grad[0] == 0.0
+    assert (p.y[6:] == 1.0).all() and (p.grad[6:] == 0.0).all()
+    # tensor([0.0000e+00, 1.6655e-34, 7.4564e-25, 3.3382e-15, 1.4945e-05, 9.9999e-01, ...])
+    np.testing.assert_allclose(p.y[1:6], [1.6655e-34, 7.4564e-25, 3.3382e-15, 1.4945e-05, 0.99999], rtol=1e-4)
+
+
+def test_seed_tanh_and_relu_on_linspace_minus1_1_10() -> None:
+    tanh = probe("tanh", start=-1, stop=1, points=10)
+    expected = [-0.7616, -0.6514, -0.5047, -0.3215, -0.1107, 0.1107, 0.3215, 0.5047, 0.6514, 0.7616]
+    np.testing.assert_allclose(tanh.y, expected, atol=5e-5)
+    relu = probe("relu", start=-1, stop=1, points=10)
+    expected = [0, 0, 0, 0, 0, 0.1111, 0.3333, 0.5556, 0.7778, 1.0]
+    np.testing.assert_allclose(relu.y, expected, atol=5e-5)
+
+
+def test_seed_sigmoid_derivative_at_1_2_3() -> None:
+    p = probe("sigmoid", start=1, stop=3, points=3)
+    np.testing.assert_allclose(p.grad, [0.1966, 0.1050, 0.0452], atol=5e-5)
+    assert round(float(p.grad[0]), 4) == 0.1966
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
+def test_seed_d2l_gradients_on_arange_minus8_8(name: str) -> None:
+    # What the d2l notebook does by hand, cell for cell.
+    x = torch.arange(-8.0, 8.0, 0.1, requires_grad=True)
+    y = getattr(torch, name)(x)
+    y.backward(torch.ones_like(x), retain_graph=True)
+    assert x.grad is not None
+    p = probe(name)  # the defaults are d2l's grid
+    assert len(p.x) == 160
+    np.testing.assert_array_equal(p.x, x.detach().double().numpy())
+    np.testing.assert_array_equal(p.grad, x.grad.double().numpy())
+
+
+def test_dtypes_are_honoured_and_float16_underflows_earlier() -> None:
+    for dtype in ("float16", "bfloat16", "float32", "float64"):
+        assert probe("sigmoid", dtype=dtype).dtype == dtype
+    half = probe("sigmoid", start=-20, stop=-10, points=11, dtype="float16")
+    single = probe("sigmoid", start=-20, stop=-10, points=11, dtype="float32")
+    assert (half.grad == 0).sum() > (single.grad == 0).sum() == 0
+
+
+def test_rrelu_is_deterministic_in_eval_and_seeded_in_train() -> None:
+    eval_grad = probe("rrelu", start=-2, stop=-1, points=5).grad
+    np.testing.assert_allclose(eval_grad, (1 / 8 + 1 / 3) / 2, rtol=1e-6)
+    a = probe("rrelu", start=-2, stop=-1, points=50, train=True, seed=1)
+    b = probe("rrelu", start=-2, stop=-1, points=50, train=True, seed=1)
+    c = probe("rrelu", start=-2, stop=-1, points=50, train=True, seed=2)
+    np.testing.assert_array_equal(a.grad, b.grad)
+    assert not np.array_equal(a.grad, c.grad)
+    assert ((a.grad >= 1 / 8 - 1e-7) & (a.grad <= 1 / 3 + 1e-7)).all()
+    assert len(np.unique(a.grad)) > 10
+    assert "train mode" in a.title and "eval mode" in probe("rrelu").title
+
+
+def test_probe_leaves_the_global_random_state_alone() -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    probe("rrelu", train=True, seed=7)
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ({"start": 1, "stop": -1}, "range start (1) must be less than stop (-1)"),
+        ({"start": 1, "stop": 1}, "range start (1) must be less than stop (1)"),
+        ({"start": float("nan")}, "range [nan, 8] must be finite numbers"),
+        ({"stop": float("inf")}, "range [-8, inf] must be finite numbers"),
+        ({"points": 1}, "points (1) gives 1 point(s); at least 2 are needed"),
+        ({"step": 0.0}, "step must be a positive number (got 0)"),
+        ({"step": -0.5}, "step must be a positive number (got -0.5)"),
+        ({"step": 20.0}, "step 20 over [-8, 8] gives 1 point(s); at least 2 are needed"),
+        ({"points": 5, "step": 0.1}, "give either points or step, not both"),
+    ],
+)
+def test_bad_grids_are_refused(grid: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidGridError) as caught:
+        Grid(**grid)
+    assert str(caught.value) == message
+
+
+def test_grid_cap() -> None:
+    Grid(points=MAX_POINTS)
+    with pytest.raises(InvalidGridError, match="above the cap of 10,000,000"):
+        Grid(points=MAX_POINTS + 1)
+    with pytest.raises(InvalidGridError, match="gives 160,000,000 points"):
+        Grid(step=1e-7)
+
+
+def test_unknown_dtype_and_unavailable_device() -> None:
+    with pytest.raises(UnknownFormatError, match="unknown dtype 'float8'"):
+        probe("relu", dtype="float8")
+    with pytest.raises(UnknownFormatError, match="unknown device 'tpu'"):
+        probe("relu", device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceUnavailableError, match="sees no CUDA GPU here; use --device cpu"):
+            probe("relu", device="cuda")
+
+
+def test_probe_as_dict_is_json_ready() -> None:
+    data = probe("relu", start=-1, stop=1, points=3).as_dict()
+    assert data["x"] == [-1.0, 0.0, 1.0] and data["grad"] == [0.0, 0.0, 1.0]
+    assert data["activation"] == "relu" and data["params"] == {}

@@ -1,0 +1,97 @@
+"""The registry as data: lookup, aliases, parameters and their checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from actviz import registry
+from actviz.errors import InvalidParameterError, UnknownActivationError
+
+TORCH_ELEMENTWISE = {
+    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU",
+    "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "Sigmoid", "Tanh", "Softplus", "Softsign",
+    "Softshrink", "Hardshrink", "Tanhshrink", "LogSigmoid", "Threshold",
+}  # fmt: skip
+
+
+def test_every_elementwise_torch_activation_is_registered_once() -> None:
+    modules = [a.module for a in registry.ACTIVATIONS]
+    assert sorted(modules) == sorted(TORCH_ELEMENTWISE)
+    assert len(set(registry.names())) == len(registry.names())
+    for act in registry.ACTIVATIONS:
+        assert act.name == act.name.lower()
+        assert isinstance(act.build(act.defaults), getattr(torch.nn, act.module))
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("leaky_relu", "leaky_relu"),
+        ("LeakyReLU", "leaky_relu"),
+        ("leakyrelu", "leaky_relu"),
+        ("swish", "silu"),
+        ("SiLU", "silu"),
+        ("logistic", "sigmoid"),
+        ("Sigmoid", "sigmoid"),
+        ("log-sigmoid", "logsigmoid"),
+        ("hard_swish", "hardswish"),
+    ],
+)
+def test_aliases(query: str, name: str) -> None:
+    assert registry.get(query).name == name
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("sigmod", "unknown activation 'sigmod'; did you mean 'sigmoid' or 'logsigmoid'?"),
+        ("relu7", "unknown activation 'relu7'; did you mean 'relu' or 'rrelu' or 'relu6'?"),
+        ("banana", "unknown activation 'banana'; run 'actviz list' to see all 23."),
+    ],
+)
+def test_unknown_names_suggest(query: str, message: str) -> None:
+    with pytest.raises(UnknownActivationError) as caught:
+        registry.get(query)
+    assert str(caught.value) == message
+
+
+def test_parameters_are_checked() -> None:
+    assert registry.spec("elu", {"alpha": "0.5"}).params == {"alpha": 0.5}
+    with pytest.raises(InvalidParameterError, match="elu has no parameter 'beta'; allowed: alpha"):
+        registry.spec("elu", {"beta": 1})
+    with pytest.raises(InvalidParameterError, match=r"elu: alpha must be a number \(got 'abc'\)"):
+        registry.spec("elu", {"alpha": "abc"})
+    with pytest.raises(InvalidParameterError, match=r"celu: alpha must be > 0 \(got '0'\)"):
+        registry.spec("celu", {"alpha": "0"})
+    with pytest.raises(InvalidParameterError, match="must be one of none | tanh"):
+        registry.spec("gelu", {"approximate": "erf"})
+    with pytest.raises(InvalidParameterError, match=r"min_val \(2.0\) must be less than max_val"):
+        registry.spec("hardtanh", {"min_val": 2, "max_val": 1})
+    with pytest.raises(InvalidParameterError, match="it takes no parameters"):
+        registry.spec("relu", {"alpha": 1})
+    with pytest.raises(InvalidParameterError, match="must be any finite number"):
+        registry.spec("leaky_relu", {"negative_slope": "nan"})
+
+
+def test_cli_assignments() -> None:
+    specs = registry.specs_from_cli(["leaky_relu", "elu"], ["negative_slope=0.1", "elu.alpha=2"])
+    assert [s.label for s in specs] == ["leaky_relu(negative_slope=0.1)", "elu(alpha=2)"]
+    assert specs[0].slug == "leaky_relu-negative_slope=0.1"
+    both = registry.specs_from_cli(["elu", "celu"], ["alpha=0.5"])
+    assert [s.params["alpha"] for s in both] == [0.5, 0.5]
+    with pytest.raises(InvalidParameterError, match="not KEY=VALUE"):
+        registry.specs_from_cli(["elu"], ["alpha"])
+    with pytest.raises(InvalidParameterError, match="relu has no parameter 'alpha'"):
+        registry.specs_from_cli(["relu"], ["alpha=1"])
+    with pytest.raises(InvalidParameterError, match="elu is not among the activations given"):
+        registry.specs_from_cli(["relu"], ["elu.alpha=1"])
+
+
+def test_describe_is_plain_data() -> None:
+    entry = registry.describe(registry.get("softplus"))
+    assert entry["module"] == "torch.nn.Softplus"
+    assert entry["params"][0] == {
+        "name": "beta", "type": "float", "default": 1.0, "allowed": "> 0", "doc": "sharpness",
+    }  # fmt: skip
+    assert entry["kinks"] == [20.0]
