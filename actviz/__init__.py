@@ -44,20 +44,64 @@ _EXPORTS = {
     "registry_table": "actviz.tables",
 }
 
-if TYPE_CHECKING:
-    from actviz.errors import ActvizError
-    from actviz.plotting import (
-        activation_figure,
-        draw_gradients,
-        draw_second,
-        draw_values,
-        plot_file,
-        save_figure,
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports lazily
+    from actviz.errors import (
+        ActvizError as ActvizError,
     )
-    from actviz.probe import Grid, Probe, probe, probe_many
-    from actviz.registry import ACTIVATIONS, get, names, spec
-    from actviz.saturation import Saturation, analyze
-    from actviz.tables import probe_table, registry_table
+    from actviz.plotting import (
+        activation_figure as activation_figure,
+    )
+    from actviz.plotting import (
+        draw_gradients as draw_gradients,
+    )
+    from actviz.plotting import (
+        draw_second as draw_second,
+    )
+    from actviz.plotting import (
+        draw_values as draw_values,
+    )
+    from actviz.plotting import (
+        plot_file as plot_file,
+    )
+    from actviz.plotting import (
+        save_figure as save_figure,
+    )
+    from actviz.probe import (
+        Grid as Grid,
+    )
+    from actviz.probe import (
+        Probe as Probe,
+    )
+    from actviz.probe import (
+        probe as probe,
+    )
+    from actviz.probe import (
+        probe_many as probe_many,
+    )
+    from actviz.registry import (
+        ACTIVATIONS as ACTIVATIONS,
+    )
+    from actviz.registry import (
+        get as get,
+    )
+    from actviz.registry import (
+        names as names,
+    )
+    from actviz.registry import (
+        spec as spec,
+    )
+    from actviz.saturation import (
+        Saturation as Saturation,
+    )
+    from actviz.saturation import (
+        analyze as analyze,
+    )
+    from actviz.tables import (
+        probe_table as probe_table,
+    )
+    from actviz.tables import (
+        registry_table as registry_table,
+    )
 
 __all__ = sorted(_EXPORTS)
 

@@ -139,9 +139,17 @@ def plot_command(
     if fmt is not None:
         check_format(fmt)
     probes = _probes(
-        names, param, range_, points, step,
-        dtype=dtype, device=device, train=train, seed=seed, second=second,
-    )  # fmt: skip
+        names,
+        param,
+        range_,
+        points,
+        step,
+        dtype=dtype,
+        device=device,
+        train=train,
+        seed=seed,
+        second=second,
+    )
     path = plot_file(probes, out=out, out_dir=out_dir, fmt=fmt, second=second, dpi=dpi)
     typer.echo(f"wrote {path}")
 
@@ -167,9 +175,17 @@ def table_command(
     from actviz.tables import probe_json, probe_report
 
     (probe,) = _probes(
-        [name], param, range_, points, step,
-        dtype=dtype, device=device, train=train, seed=seed, second=second,
-    )  # fmt: skip
+        [name],
+        param,
+        range_,
+        points,
+        step,
+        dtype=dtype,
+        device=device,
+        train=train,
+        seed=seed,
+        second=second,
+    )
     saturation = analyze(probe)
     if as_json:
         typer.echo(json.dumps(probe_json(probe, saturation)))

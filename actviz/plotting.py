@@ -33,7 +33,7 @@ _METADATA: dict[str, dict[str, Any]] = {
     "svg": {"Date": None, "Creator": None},
     "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
 }
-_STYLE = {
+_STYLE: dict[Any, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -101,7 +101,9 @@ def figure_title(probes: Sequence[Probe]) -> str:
     if len(probes) == 1:
         return probes[0].title
     title = ", ".join(p.label for p in probes)
-    notes = sorted({p.mode_note for p in probes if p.mode_note} | {p.dtype for p in probes} - {"float32"})
+    notes = sorted(
+        {p.mode_note for p in probes if p.mode_note} | {p.dtype for p in probes} - {"float32"}
+    )
     return title + (f" [{'; '.join(notes)}]" if notes else "")
 
 
@@ -125,7 +127,9 @@ def activation_figure(probes: Sequence[Probe], *, second: bool = False) -> Drawn
     return Drawn(fig, values, grads, grad2s)
 
 
-def save_figure(fig: Figure, path: str | Path, *, fmt: str | None = None, dpi: int = DEFAULT_DPI) -> Path:
+def save_figure(
+    fig: Figure, path: str | Path, *, fmt: str | None = None, dpi: int = DEFAULT_DPI
+) -> Path:
     """Write ``fig`` atomically; the format comes from ``fmt`` or the file suffix."""
     from matplotlib import rc_context
 

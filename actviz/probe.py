@@ -50,9 +50,7 @@ class Grid:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.start) and math.isfinite(self.stop)):
-            raise InvalidGridError(
-                f"range [{self.start:g}, {self.stop:g}] must be finite numbers"
-            )
+            raise InvalidGridError(f"range [{self.start:g}, {self.stop:g}] must be finite numbers")
         if self.start >= self.stop:
             raise InvalidGridError(
                 f"range start ({self.start:g}) must be less than stop ({self.stop:g})"
@@ -64,7 +62,9 @@ class Grid:
         elif self.step is not None:
             if not (math.isfinite(self.step) and self.step > 0):
                 raise InvalidGridError(f"step must be a positive number (got {self.step:g})")
-            self._check_count(self.count, f"step {self.step:g} over [{self.start:g}, {self.stop:g}]")
+            self._check_count(
+                self.count, f"step {self.step:g} over [{self.start:g}, {self.stop:g}]"
+            )
 
     @staticmethod
     def _check_count(count: int, what: str) -> None:
@@ -200,8 +200,15 @@ def probe(
     ``f′`` comes from ``y.backward(torch.ones_like(y))``; with ``second=True``
     both derivatives come from ``torch.autograd.grad(..., create_graph=True)``.
     """
-    return _run(_as_spec(activation, params), Grid(start, stop, points, step),
-                dtype=dtype, device=device, second=second, train=train, seed=seed)
+    return _run(
+        _as_spec(activation, params),
+        Grid(start, stop, points, step),
+        dtype=dtype,
+        device=device,
+        second=second,
+        train=train,
+        seed=seed,
+    )
 
 
 def probe_many(specs: Iterable[Spec], grid: Grid, **options: Any) -> list[Probe]:

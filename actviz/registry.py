@@ -252,9 +252,11 @@ ACTIVATIONS: tuple[Activation, ...] = (
         ),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
-        constraint=lambda p: None
-        if _f(p, "lower") <= _f(p, "upper")
-        else f"lower ({p['lower']}) must not exceed upper ({p['upper']})",
+        constraint=lambda p: (
+            None
+            if _f(p, "lower") <= _f(p, "upper")
+            else f"lower ({p['lower']}) must not exceed upper ({p['upper']})"
+        ),
         stochastic=True,
         notes="probed in eval mode (slope (lower+upper)/2) unless --train",
     ),
@@ -290,7 +292,11 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "x·Φ(x); approximate=tanh: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))",
         "Φ(x) + x·φ(x)",
         _d_gelu,
-        params=(Param("approximate", "none", "exact erf or tanh approximation", choices=("none", "tanh")),),
+        params=(
+            Param(
+                "approximate", "none", "exact erf or tanh approximation", choices=("none", "tanh")
+            ),
+        ),
     ),
     Activation(
         "silu",
@@ -338,9 +344,11 @@ ACTIVATIONS: tuple[Activation, ...] = (
         ),
         piecewise_linear=True,
         kinks=lambda p: (_f(p, "min_val"), _f(p, "max_val")),
-        constraint=lambda p: None
-        if _f(p, "min_val") < _f(p, "max_val")
-        else f"min_val ({p['min_val']}) must be less than max_val ({p['max_val']})",
+        constraint=lambda p: (
+            None
+            if _f(p, "min_val") < _f(p, "max_val")
+            else f"min_val ({p['min_val']}) must be less than max_val ({p['max_val']})"
+        ),
         extra_aliases=("hard_tanh",),
     ),
     Activation(
@@ -487,7 +495,9 @@ class Spec:
     @property
     def slug(self) -> str:
         """A stable, readable file stem: ``leaky_relu-negative_slope=0.1``."""
-        return "-".join([self.name, *(f"{k}={format_value(v)}" for k, v in self.changed_params().items())])
+        return "-".join(
+            [self.name, *(f"{k}={format_value(v)}" for k, v in self.changed_params().items())]
+        )
 
 
 def format_value(value: ParamValue) -> str:
@@ -555,7 +565,13 @@ def describe(activation: Activation) -> dict[str, Any]:
         "formula": activation.formula,
         "derivative": activation.derivative_formula,
         "params": [
-            {"name": p.name, "type": p.kind, "default": p.default, "allowed": p.allowed, "doc": p.doc}
+            {
+                "name": p.name,
+                "type": p.kind,
+                "default": p.default,
+                "allowed": p.allowed,
+                "doc": p.doc,
+            }
             for p in activation.params
         ],
         "kinks": list(activation.kinks(activation.defaults)),

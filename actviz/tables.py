@@ -36,7 +36,8 @@ def peak_sentence(probe: Probe, saturation: Saturation) -> str:
     """Where the gradient is largest, in words."""
     text = f"peak |f′| = {number(saturation.peak_grad)} at x = {number(saturation.peak_at)}"
     if saturation.peak_count > 1:
-        text += f" (reached by {saturation.peak_count} samples, up to x = {number(saturation.peak_last)})"
+        last = number(saturation.peak_last)
+        text += f" (reached by {saturation.peak_count} samples, up to x = {last})"
     return text
 
 

@@ -155,8 +155,10 @@ CLOSED_FORMS: dict[str, tuple[Form, Form, Form]] = {
         lambda x, p: -2 * np.sign(x) / (1 + np.abs(x)) ** 3,
     ),
     "softshrink": (
-        lambda x, p: np.where(x > p["lambd"], x - p["lambd"], 0.0)
-        + np.where(x < -p["lambd"], x + p["lambd"], 0.0),
+        lambda x, p: (
+            np.where(x > p["lambd"], x - p["lambd"], 0.0)
+            + np.where(x < -p["lambd"], x + p["lambd"], 0.0)
+        ),
         lambda x, p: (np.abs(x) > p["lambd"]).astype(float),
         zero,
     ),

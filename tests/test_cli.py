@@ -53,8 +53,20 @@ def test_plot_sigmoid_writes_the_probe(monkeypatch: pytest.MonkeyPatch, in_tmp: 
 def test_plot_overlay_params_and_options(in_tmp: Path) -> None:
     result = run("plot", "relu", "gelu", "silu")
     assert result.stdout == "wrote outputs/relu_vs_gelu_vs_silu.png\n"
-    result = run("plot", "leaky_relu", "--param", "negative_slope=0.1", "--range", "-3", "3",
-                 "--points", "50", "--out", "figs/lr.svg", "--second")  # fmt: skip
+    result = run(
+        "plot",
+        "leaky_relu",
+        "--param",
+        "negative_slope=0.1",
+        "--range",
+        "-3",
+        "3",
+        "--points",
+        "50",
+        "--out",
+        "figs/lr.svg",
+        "--second",
+    )
     assert result.exit_code == 0, result.output
     assert (in_tmp / "figs" / "lr.svg").read_bytes().startswith(b"<?xml")
     result = run("plot", "tanh", "--format", "pdf", "--out-dir", "pdfs", "--dtype", "float16")
@@ -68,7 +80,10 @@ def test_table_reproduces_the_seed_lesson_rows() -> None:
     assert len(rows) == 10
     assert rows[0].split("│")[1:4] == [" -1.0000 ", " -0.7616 ", " 0.4200 "]
     assert "0.1107" in rows[5] and "active" in rows[5]
-    assert "peak |f′| = 0.9878 at x = -0.1111 (reached by 2 samples, up to x = 0.1111)" in result.stdout
+    assert (
+        "peak |f′| = 0.9878 at x = -0.1111 (reached by 2 samples, up to x = 0.1111)"
+        in result.stdout
+    )
 
 
 def test_table_regimes_for_relu_and_sigmoid() -> None:
@@ -79,9 +94,21 @@ def test_table_regimes_for_relu_and_sigmoid() -> None:
 
 
 def test_table_json_schema() -> None:
-    result = run("table", "elu", "--range", "-1", "1", "--points", "5", "--param", "alpha=0.5", "--json")
+    result = run(
+        "table", "elu", "--range", "-1", "1", "--points", "5", "--param", "alpha=0.5", "--json"
+    )
     data = json.loads(result.stdout)
-    assert list(data) == ["activation", "params", "dtype", "device", "x", "y", "grad", "regime", "summary"]
+    assert list(data) == [
+        "activation",
+        "params",
+        "dtype",
+        "device",
+        "x",
+        "y",
+        "grad",
+        "regime",
+        "summary",
+    ]
     assert data["activation"] == "elu" and data["params"] == {"alpha": 0.5}
     assert data["dtype"] == "float32" and data["x"] == [-1.0, -0.5, 0.0, 0.5, 1.0]
     assert data["grad"][4] == 1.0 and data["regime"] == ["active"] * 5
@@ -99,29 +126,64 @@ def test_list_shows_every_activation() -> None:
 
 
 ERRORS = [
-    (["plot", "sigmod"], 2, "Error: unknown activation 'sigmod'; did you mean 'sigmoid' or 'logsigmoid'?"),
-    (["table", "tanh", "--range", "1", "-1"], 2, "Error: range start (1) must be less than stop (-1)"),
+    (
+        ["plot", "sigmod"],
+        2,
+        "Error: unknown activation 'sigmod'; did you mean 'sigmoid' or 'logsigmoid'?",
+    ),
+    (
+        ["table", "tanh", "--range", "1", "-1"],
+        2,
+        "Error: range start (1) must be less than stop (-1)",
+    ),
     (["table", "tanh", "--range", "nan", "1"], 2, "Error: range [nan, 1] must be finite numbers"),
     (["table", "tanh", "--range", "-inf", "1"], 2, "Error: range [-inf, 1] must be finite numbers"),
-    (["table", "tanh", "--points", "1"], 2, "Error: points (1) gives 1 point(s); at least 2 are needed"),
-    (["table", "tanh", "--points", "10000001"], 2,
-     "Error: points (10000001) gives 10,000,001 points, above the cap of 10,000,000 (memory for "
-     "autograd grows with it); use fewer points or a larger step"),
+    (
+        ["table", "tanh", "--points", "1"],
+        2,
+        "Error: points (1) gives 1 point(s); at least 2 are needed",
+    ),
+    (
+        ["table", "tanh", "--points", "10000001"],
+        2,
+        "Error: points (10000001) gives 10,000,001 points, above the cap of 10,000,000 (memory for "
+        "autograd grows with it); use fewer points or a larger step",
+    ),
     (["table", "tanh", "--step", "0"], 2, "Error: step must be a positive number (got 0)"),
     (["table", "tanh", "--step", "-1"], 2, "Error: step must be a positive number (got -1)"),
-    (["table", "tanh", "--step", "1e-7"], 2,
-     "Error: step 1e-07 over [-8, 8] gives 160,000,000 points, above the cap of 10,000,000 "
-     "(memory for autograd grows with it); use fewer points or a larger step"),
-    (["table", "tanh", "--points", "5", "--step", "0.1"], 2, "Error: give either points or step, not both"),
-    (["plot", "elu", "--param", "beta=1"], 2,
-     "Error: elu has no parameter 'beta', allowed: alpha (≥ 0, default 1.0)"),
+    (
+        ["table", "tanh", "--step", "1e-7"],
+        2,
+        "Error: step 1e-07 over [-8, 8] gives 160,000,000 points, above the cap of 10,000,000 "
+        "(memory for autograd grows with it); use fewer points or a larger step",
+    ),
+    (
+        ["table", "tanh", "--points", "5", "--step", "0.1"],
+        2,
+        "Error: give either points or step, not both",
+    ),
+    (
+        ["plot", "elu", "--param", "beta=1"],
+        2,
+        "Error: elu has no parameter 'beta', allowed: alpha (≥ 0, default 1.0)",
+    ),
     (["plot", "elu", "--param", "alpha=abc"], 2, "Error: elu: alpha must be a number (got 'abc')"),
     (["plot", "celu", "--param", "alpha=-1"], 2, "Error: celu: alpha must be > 0 (got '-1')"),
-    (["plot", "elu", "--param", "alpha"], 2,
-     "Error: parameter 'alpha' is not KEY=VALUE (e.g. --param negative_slope=0.1)"),
-    (["plot", "tanh", "--format", "bmp"], 2, "Error: unknown format 'bmp'; choose one of png, svg, pdf"),
-    (["table", "tanh", "--dtype", "float8"], 2,
-     "Error: unknown dtype 'float8'; choose one of float16, bfloat16, float32, float64"),
+    (
+        ["plot", "elu", "--param", "alpha"],
+        2,
+        "Error: parameter 'alpha' is not KEY=VALUE (e.g. --param negative_slope=0.1)",
+    ),
+    (
+        ["plot", "tanh", "--format", "bmp"],
+        2,
+        "Error: unknown format 'bmp'; choose one of png, svg, pdf",
+    ),
+    (
+        ["table", "tanh", "--dtype", "float8"],
+        2,
+        "Error: unknown dtype 'float8'; choose one of float16, bfloat16, float32, float64",
+    ),
 ]
 
 
@@ -155,8 +217,9 @@ def test_cuda_without_gpu_is_a_runtime_error() -> None:
 
 def _subprocess(code: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["list"], ["list", "--json"], ["plot", "--help"]])
@@ -174,11 +237,19 @@ def test_help_and_list_do_not_import_torch_or_matplotlib(argv: list[str]) -> Non
 
 
 def test_python_dash_m_works_like_the_script() -> None:
-    done = subprocess.run([sys.executable, "-m", "actviz", "list", "--json"], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "actviz", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert [d["name"] for d in json.loads(done.stdout)] == registry.names()
-    done = subprocess.run([sys.executable, "-m", "actviz", "table", "nope"], capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "actviz", "table", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr == "Error: unknown activation 'nope'; run 'actviz list' to see all 23.\n"
     assert "Traceback" not in done.stderr

@@ -37,8 +37,7 @@ def test_plotted_lines_are_the_probe() -> None:
     legend = drawn.figure.axes[0].get_legend()
     assert legend is not None
     assert [t.get_text() for t in legend.get_texts()] == ["relu", "gelu", "silu"]
-    assert drawn.figure._suptitle is not None
-    assert drawn.figure._suptitle.get_text() == "relu, gelu, silu"
+    assert drawn.figure.get_suptitle() == "relu, gelu, silu"
 
 
 def test_second_derivative_panel_and_title_with_params() -> None:
@@ -47,13 +46,27 @@ def test_second_derivative_panel_and_title_with_params() -> None:
     assert len(drawn.figure.axes) == 3
     assert p.grad2 is not None
     np.testing.assert_array_equal(drawn.grad2s[0].get_ydata(), p.grad2)
-    assert drawn.figure._suptitle is not None
-    assert drawn.figure._suptitle.get_text() == "elu(alpha=0.5)"
+    assert drawn.figure.get_suptitle() == "elu(alpha=0.5)"
 
 
 def test_many_curves_get_distinct_colours() -> None:
-    probes = [probe(n) for n in ["relu", "elu", "selu", "celu", "gelu", "silu", "mish",
-                                 "sigmoid", "tanh", "softplus", "softsign", "hardtanh"]]  # fmt: skip
+    probes = [
+        probe(n)
+        for n in [
+            "relu",
+            "elu",
+            "selu",
+            "celu",
+            "gelu",
+            "silu",
+            "mish",
+            "sigmoid",
+            "tanh",
+            "softplus",
+            "softsign",
+            "hardtanh",
+        ]
+    ]
     drawn = activation_figure(probes)
     colours = {tuple(mpl.colors.to_rgba(line.get_color())) for line in drawn.values}
     assert len(colours) == 12
@@ -86,7 +99,9 @@ def test_other_formats(tmp_path: Path, fmt: str, magic: bytes) -> None:
 
 
 def test_format_errors(tmp_path: Path) -> None:
-    with pytest.raises(UnknownFormatError, match="unknown format 'bmp'; choose one of png, svg, pdf"):
+    with pytest.raises(
+        UnknownFormatError, match="unknown format 'bmp'; choose one of png, svg, pdf"
+    ):
         plot_file([probe("tanh")], out=tmp_path / "t.bmp")
     with pytest.raises(UnknownFormatError, match="does not end in .svg"):
         plot_file([probe("tanh")], out=tmp_path / "t.png", fmt="svg")
@@ -95,8 +110,25 @@ def test_format_errors(tmp_path: Path) -> None:
 def test_overlay_name_and_long_overlays(tmp_path: Path) -> None:
     probes = probe_many(specs_from_cli(["relu", "leaky_relu"], ["negative_slope=0.1"]), Grid())
     assert plot_file(probes, out_dir=tmp_path).name == "relu_vs_leaky_relu-negative_slope=0.1.png"
-    many = probe_many(specs_from_cli(["relu", "relu6", "elu", "selu", "celu", "gelu", "silu",
-                                      "mish", "sigmoid", "tanh", "softplus", "softsign"]), Grid())  # fmt: skip
+    many = probe_many(
+        specs_from_cli(
+            [
+                "relu",
+                "relu6",
+                "elu",
+                "selu",
+                "celu",
+                "gelu",
+                "silu",
+                "mish",
+                "sigmoid",
+                "tanh",
+                "softplus",
+                "softsign",
+            ]
+        ),
+        Grid(),
+    )
     assert plot_file(many, out_dir=tmp_path).name == "relu_vs_relu6_vs_elu_and_9_more.png"
 
 

@@ -13,8 +13,8 @@ from actviz.errors import DeviceUnavailableError, InvalidGridError, UnknownForma
 from actviz.probe import MAX_POINTS, Grid, probe
 from tests.closed_forms import CLOSED_FORMS, VARIANTS
 
-CASES = [(name, {}) for name in registry.names()] + VARIANTS
-TOL = {"rtol": 1e-6, "atol": 1e-9}
+CASES: list[tuple[str, dict[str, Any]]] = [(name, {}) for name in registry.names()] + VARIANTS
+RTOL, ATOL = 1e-6, 1e-9
 
 
 def test_every_registered_activation_has_an_independent_closed_form() -> None:
@@ -38,10 +38,10 @@ def test_value_and_derivatives_match_closed_form_in_float64(
     keep = _away_from_kinks(p.x, p.spec.activation.kinks(resolved))
     x = p.x[keep]
     f, f1, f2 = CLOSED_FORMS[name]
-    np.testing.assert_allclose(p.y[keep], f(x, resolved), **TOL)
-    np.testing.assert_allclose(p.grad[keep], f1(x, resolved), **TOL)
+    np.testing.assert_allclose(p.y[keep], f(x, resolved), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(p.grad[keep], f1(x, resolved), rtol=RTOL, atol=ATOL)
     assert p.grad2 is not None
-    np.testing.assert_allclose(p.grad2[keep], f2(x, resolved), **TOL)
+    np.testing.assert_allclose(p.grad2[keep], f2(x, resolved), rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize(("name", "params"), CASES, ids=[f"{n}{p or ''}" for n, p in CASES])
@@ -50,7 +50,7 @@ def test_registry_derivative_equals_autograd(name: str, params: dict[str, Any]) 
     x = torch.tensor(p.x, dtype=torch.float64)
     closed = p.spec.activation.derivative(x, p.params).numpy()
     keep = _away_from_kinks(p.x, p.spec.activation.kinks(p.params))
-    np.testing.assert_allclose(p.grad[keep], closed[keep], **TOL)
+    np.testing.assert_allclose(p.grad[keep], closed[keep], rtol=RTOL, atol=ATOL)
 
 
 def test_first_derivative_via_backward_equals_create_graph_path() -> None:
@@ -68,7 +68,9 @@ def test_seed_sigmoid_saturates_to_exact_zero_and_one_at_plus_minus_100() -> Non
     assert p.y[0] == 0.0 and p.grad[0] == 0.0
     assert (p.y[6:] == 1.0).all() and (p.grad[6:] == 0.0).all()
     # tensor([0.0000e+00, 1.6655e-34, 7.4564e-25, 3.3382e-15, 1.4945e-05, 9.9999e-01, ...])
-    np.testing.assert_allclose(p.y[1:6], [1.6655e-34, 7.4564e-25, 3.3382e-15, 1.4945e-05, 0.99999], rtol=1e-4)
+    np.testing.assert_allclose(
+        p.y[1:6], [1.6655e-34, 7.4564e-25, 3.3382e-15, 1.4945e-05, 0.99999], rtol=1e-4
+    )
 
 
 def test_seed_tanh_and_relu_on_linspace_minus1_1_10() -> None:

@@ -9,10 +9,30 @@ from actviz import registry
 from actviz.errors import InvalidParameterError, UnknownActivationError
 
 TORCH_ELEMENTWISE = {
-    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU",
-    "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "Sigmoid", "Tanh", "Softplus", "Softsign",
-    "Softshrink", "Hardshrink", "Tanhshrink", "LogSigmoid", "Threshold",
-}  # fmt: skip
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "PReLU",
+    "RReLU",
+    "ELU",
+    "SELU",
+    "CELU",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "Hardswish",
+    "Hardsigmoid",
+    "Hardtanh",
+    "Sigmoid",
+    "Tanh",
+    "Softplus",
+    "Softsign",
+    "Softshrink",
+    "Hardshrink",
+    "Tanhshrink",
+    "LogSigmoid",
+    "Threshold",
+}
 
 
 def test_every_elementwise_torch_activation_is_registered_once() -> None:
@@ -92,6 +112,10 @@ def test_describe_is_plain_data() -> None:
     entry = registry.describe(registry.get("softplus"))
     assert entry["module"] == "torch.nn.Softplus"
     assert entry["params"][0] == {
-        "name": "beta", "type": "float", "default": 1.0, "allowed": "> 0", "doc": "sharpness",
-    }  # fmt: skip
+        "name": "beta",
+        "type": "float",
+        "default": 1.0,
+        "allowed": "> 0",
+        "doc": "sharpness",
+    }
     assert entry["kinks"] == [20.0]

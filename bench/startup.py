@@ -1,0 +1,76 @@
+"""Start-up and single-plot cost of actviz, as whole processes.
+
+Run by hand (``make bench`` or ``.venv/bin/python bench/startup.py``); it is
+not part of the test suite. Each command runs ``--repeat`` times after one
+warm-up; the median wall time is reported with its ratio to its floor:
+
+* ``actviz --help`` and ``actviz list`` against ``python -c "import typer"``
+  (target ≤ 1.3×: neither may import torch or matplotlib);
+* ``actviz plot sigmoid`` against ``python -c "import torch, matplotlib"`` plus
+  one two-panel render of the same size (target ≤ 1.15×).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+ACTVIZ = str(BIN / "actviz")
+
+# The floor for a plot: the imports any torch + matplotlib tool pays, and one
+# two-panel figure of the same size and resolution as actviz draws.
+FLOOR_RENDER = """
+import torch, matplotlib
+from matplotlib.figure import Figure
+x = torch.arange(-8.0, 8.0, 0.1, requires_grad=True)
+y = torch.sigmoid(x)
+y.backward(torch.ones_like(y))
+fig = Figure(figsize=(11, 4.2), layout="constrained")
+a, b = fig.subplots(1, 2)
+a.plot(x.detach().numpy(), y.detach().numpy())
+b.plot(x.detach().numpy(), x.grad.numpy())
+fig.savefig("floor.png", dpi=150)
+"""
+
+
+def median_seconds(command: list[str], repeat: int, cwd: str) -> float:
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)  # warm the file cache
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    python = sys.executable
+    rows = [
+        ("floor: import typer", [python, "-c", "import typer"], None),
+        ("actviz --help", [ACTVIZ, "--help"], "floor: import typer"),
+        ("actviz list", [ACTVIZ, "list"], "floor: import typer"),
+        ("floor: torch+matplotlib+render", [python, "-c", FLOOR_RENDER], None),
+        ("actviz plot sigmoid", [ACTVIZ, "plot", "sigmoid"], "floor: torch+matplotlib+render"),
+    ]
+    targets = {"actviz --help": 1.3, "actviz list": 1.3, "actviz plot sigmoid": 1.15}
+    measured: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as cwd:
+        print(f"{'command':<34}{'median s':>10}{'ratio':>8}{'target':>8}")
+        for label, command, floor in rows:
+            measured[label] = median_seconds(command, args.repeat, cwd)
+            ratio = "" if floor is None else f"{measured[label] / measured[floor]:.2f}×"
+            target = f"≤{targets[label]}×" if label in targets else ""
+            print(f"{label:<34}{measured[label]:>10.3f}{ratio:>8}{target:>8}")
+
+
+if __name__ == "__main__":
+    main()
