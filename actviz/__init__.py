@@ -7,12 +7,11 @@ The pipeline, one module per step::
 
 Notebook use::
 
-    from actviz import probe, analyze, activation_figure
-    p = probe("sigmoid", start=-8, stop=8, step=0.1)
+    import actviz
+    p = actviz.probe("sigmoid", start=-8, stop=8, step=0.1)
     p.grad  # numpy array of f′ from y.backward(torch.ones_like(y))
 
-Names are imported lazily so that ``import actviz`` does not pull in torch or
-matplotlib until a function that needs them is used.
+Nothing here imports torch, numpy or matplotlib until a function needs them.
 """
 
 from __future__ import annotations
@@ -20,94 +19,64 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# Imported eagerly (it is light: torch is imported inside the functions) so
+# that ``actviz.probe`` is always the function, never the module of that name.
+from actviz.probe import Grid as Grid
+from actviz.probe import Probe as Probe
+from actviz.probe import probe as probe
+from actviz.probe import probe_many as probe_many
+
 __version__ = "0.1.0"
 
-_EXPORTS = {
+# The rest is imported on first use, to keep ``actviz --help`` fast.
+_LAZY = {
     "ActvizError": "actviz.errors",
     "ACTIVATIONS": "actviz.registry",
     "get": "actviz.registry",
     "names": "actviz.registry",
     "spec": "actviz.registry",
-    "Grid": "actviz.probe",
-    "Probe": "actviz.probe",
-    "probe": "actviz.probe",
-    "probe_many": "actviz.probe",
     "Saturation": "actviz.saturation",
     "analyze": "actviz.saturation",
     "activation_figure": "actviz.plotting",
-    "draw_values": "actviz.plotting",
     "draw_gradients": "actviz.plotting",
     "draw_second": "actviz.plotting",
+    "draw_values": "actviz.plotting",
     "plot_file": "actviz.plotting",
     "save_figure": "actviz.plotting",
+    "probe_report": "actviz.tables",
     "probe_table": "actviz.tables",
-    "registry_table": "actviz.tables",
+    "registry_listing": "actviz.tables",
 }
 
-if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports lazily
-    from actviz.errors import (
-        ActvizError as ActvizError,
-    )
-    from actviz.plotting import (
-        activation_figure as activation_figure,
-    )
-    from actviz.plotting import (
-        draw_gradients as draw_gradients,
-    )
-    from actviz.plotting import (
-        draw_second as draw_second,
-    )
-    from actviz.plotting import (
-        draw_values as draw_values,
-    )
-    from actviz.plotting import (
-        plot_file as plot_file,
-    )
-    from actviz.plotting import (
-        save_figure as save_figure,
-    )
-    from actviz.probe import (
-        Grid as Grid,
-    )
-    from actviz.probe import (
-        Probe as Probe,
-    )
-    from actviz.probe import (
-        probe as probe,
-    )
-    from actviz.probe import (
-        probe_many as probe_many,
-    )
-    from actviz.registry import (
-        ACTIVATIONS as ACTIVATIONS,
-    )
-    from actviz.registry import (
-        get as get,
-    )
-    from actviz.registry import (
-        names as names,
-    )
-    from actviz.registry import (
-        spec as spec,
-    )
-    from actviz.saturation import (
-        Saturation as Saturation,
-    )
-    from actviz.saturation import (
-        analyze as analyze,
-    )
-    from actviz.tables import (
-        probe_table as probe_table,
-    )
-    from actviz.tables import (
-        registry_table as registry_table,
-    )
+if TYPE_CHECKING:
+    from actviz.errors import ActvizError as ActvizError
+    from actviz.plotting import activation_figure as activation_figure
+    from actviz.plotting import draw_gradients as draw_gradients
+    from actviz.plotting import draw_second as draw_second
+    from actviz.plotting import draw_values as draw_values
+    from actviz.plotting import plot_file as plot_file
+    from actviz.plotting import save_figure as save_figure
+    from actviz.registry import ACTIVATIONS as ACTIVATIONS
+    from actviz.registry import get as get
+    from actviz.registry import names as names
+    from actviz.registry import spec as spec
+    from actviz.saturation import Saturation as Saturation
+    from actviz.saturation import analyze as analyze
+    from actviz.tables import probe_report as probe_report
+    from actviz.tables import probe_table as probe_table
+    from actviz.tables import registry_listing as registry_listing
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_LAZY, "Grid", "Probe", "probe", "probe_many"])
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'actviz' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

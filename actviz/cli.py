@@ -7,9 +7,8 @@ one place where an :class:`~actviz.errors.ActvizError` becomes a red line on
 stderr and an exit code.
 """
 
-from __future__ import annotations
-
-import json
+# No `from __future__ import annotations` here: Typer would have to eval every
+# annotation string at start-up, which costs more than evaluating them once.
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +39,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich-formatted help imports markdown-it and doubles start-up time.
+    rich_markup_mode=None,
 )
 
 
@@ -103,13 +104,13 @@ def _probes(
 def list_command(as_json: AsJson = False) -> None:
     """List every registered activation with its parameters and formula."""
     if as_json:
+        import json
+
         typer.echo(json.dumps([registry.describe(a) for a in registry.ACTIVATIONS], indent=2))
         return
-    from rich.console import Console
+    from actviz.tables import registry_listing
 
-    from actviz.tables import registry_table
-
-    Console().print(registry_table())
+    typer.echo(registry_listing())
 
 
 @app.command("plot")
@@ -188,6 +189,8 @@ def table_command(
     )
     saturation = analyze(probe)
     if as_json:
+        import json
+
         typer.echo(json.dumps(probe_json(probe, saturation)))
         return
     from rich.console import Console

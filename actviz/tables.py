@@ -1,6 +1,7 @@
-"""Rich tables: the samples of a probe, and the registry.
+"""Tables: the samples of a probe (rich), and the registry listing (plain text).
 
-Kept free of torch and matplotlib imports: ``actviz list`` renders here.
+No torch or matplotlib imports, and rich only inside the functions that
+render with it: ``actviz list`` renders here and must start fast.
 """
 
 from __future__ import annotations
@@ -8,13 +9,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
-
 from actviz import registry
 
 if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.table import Table
+
     from actviz.probe import Probe
     from actviz.saturation import Saturation
 
@@ -43,6 +43,8 @@ def peak_sentence(probe: Probe, saturation: Saturation) -> str:
 
 def probe_table(probe: Probe, saturation: Saturation) -> Table:
     """x, f(x), f′(x) (and f″ if probed) and the regime of every sample."""
+    from rich.table import Table
+
     table = Table(title=f"{probe.title} on {probe.device}, {len(probe.x)} samples")
     table.add_column("x", justify="right")
     table.add_column("f(x)", justify="right")
@@ -61,6 +63,9 @@ def probe_table(probe: Probe, saturation: Saturation) -> Table:
 
 def probe_report(probe: Probe, saturation: Saturation) -> Group:
     """The table followed by its footer line (what ``actviz table`` prints)."""
+    from rich.console import Group
+    from rich.text import Text
+
     return Group(probe_table(probe, saturation), Text(peak_sentence(probe, saturation)))
 
 
@@ -72,20 +77,24 @@ def probe_json(probe: Probe, saturation: Saturation) -> dict[str, Any]:
     return data
 
 
-def registry_table() -> Table:
-    """Every registered activation with its parameters and formula."""
-    table = Table(title=f"{len(registry.ACTIVATIONS)} activations", show_lines=True)
-    table.add_column("name", style="bold cyan", no_wrap=True)
-    table.add_column("torch.nn", no_wrap=True)
-    table.add_column("parameters (default; allowed)")
-    table.add_column("f(x)")
-    table.add_column("f′(x)")
+def registry_listing() -> str:
+    """Every registered activation with its parameters, defaults and formula.
+
+    Plain aligned text rather than a rich Table: ``actviz list`` must start
+    about as fast as bare Typer, and rendering a wide rich table costs more
+    than the whole interpreter start-up.
+    """
+    width = max(len(a.name) for a in registry.ACTIVATIONS) + 2
+    pad = " " * width
+    lines = [f"{len(registry.ACTIVATIONS)} activations (parameters: --param KEY=VALUE)"]
     for act in registry.ACTIVATIONS:
-        params = "\n".join(
-            f"{p.name} = {registry.format_value(p.default)} [dim]({p.allowed})[/]"
-            for p in act.params
-        )
-        aliases = ", ".join(act.extra_aliases)
-        name = act.name + (f"\n[dim]{aliases}[/]" if aliases else "")
-        table.add_row(name, act.module, params or "—", act.formula, act.derivative_formula)
-    return table
+        lines.append("")
+        lines.append(f"{act.name:<{width}}f(x)  = {act.formula}")
+        lines.append(f"{pad}f′(x) = {act.derivative_formula}")
+        lines.append(f"{pad}torch.nn.{act.module}; aliases: {', '.join(act.aliases)}")
+        for p in act.params:
+            default = registry.format_value(p.default)
+            lines.append(f"{pad}  {p.name} = {default}  ({p.allowed}): {p.doc}")
+        if act.notes:
+            lines.append(f"{pad}note: {act.notes}")
+    return "\n".join(lines)
