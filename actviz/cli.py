@@ -82,6 +82,14 @@ Train = Annotated[
 Seed = Annotated[int, typer.Option("--seed", help="Random seed for --train.")]
 Second = Annotated[bool, typer.Option("--second", help="Also compute f″ (second derivative).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AsCsv = Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")]
+Eps = Annotated[
+    float, typer.Option("--eps", help="Saturated: 0 < |f′| < EPS × peak |f′| (0 < EPS < 1).")
+]
+NoKinks = Annotated[
+    bool,
+    typer.Option("--no-kinks", help="Sample the grid only, without the activation's kinks."),
+]
 
 
 def _probes(
@@ -133,25 +141,34 @@ def plot_command(
     train: Train = False,
     seed: Seed = 0,
     second: Second = False,
+    eps: Eps = 0.01,
+    no_shade: Annotated[bool, typer.Option("--no-shade", help="Do not shade the regimes.")] = False,
+    no_kinks: NoKinks = False,
 ) -> None:
-    """Plot f(x) and f′(x) side by side; several names overlay in one figure."""
+    """Plot f(x) and f′(x) side by side; several names overlay in one figure.
+
+    The gradient panel shades dead (grey), saturated (amber) and linear (light
+    blue) stretches, marks the peak |f′| and draws dashed lines where f′
+    underflows to exactly 0 in float32.
+    """
     from actviz.plotting import check_format, plot_file
 
     if fmt is not None:
         check_format(fmt)
     probes = _probes(
-        names,
-        param,
-        range_,
-        points,
-        step,
-        dtype=dtype,
-        device=device,
-        train=train,
-        seed=seed,
+        names, param, range_, points, step,
+        dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
+    )  # fmt: skip
+    path = plot_file(
+        probes,
+        out=out,
+        out_dir=out_dir,
+        fmt=fmt,
         second=second,
+        dpi=dpi,
+        eps=eps,
+        shade=not no_shade,
     )
-    path = plot_file(probes, out=out, out_dir=out_dir, fmt=fmt, second=second, dpi=dpi)
     typer.echo(f"wrote {path}")
 
 
@@ -169,33 +186,84 @@ def table_command(
     train: Train = False,
     seed: Seed = 0,
     second: Second = False,
+    eps: Eps = 0.01,
+    no_kinks: NoKinks = False,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
 ) -> None:
-    """Print x, f(x), f′(x) and the regime of every sample, with the peak gradient."""
+    """Print x, f(x), f′(x) and the regime of every sample, then the saturation summary."""
     from actviz.saturation import analyze
-    from actviz.tables import probe_json, probe_report
+    from actviz.tables import probe_csv, probe_json, probe_report
 
     (probe,) = _probes(
-        [name],
-        param,
-        range_,
-        points,
-        step,
-        dtype=dtype,
-        device=device,
-        train=train,
-        seed=seed,
-        second=second,
-    )
-    saturation = analyze(probe)
+        [name], param, range_, points, step,
+        dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
+    )  # fmt: skip
+    saturation = analyze(probe, eps=eps)
+    _emit(probe_report(probe, saturation), lambda: probe_json(probe, saturation),
+          lambda: probe_csv(probe, saturation), as_json=as_json, as_csv=as_csv)  # fmt: skip
+
+
+@app.command("saturation")
+def saturation_command(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Activation names or aliases.", autocompletion=_complete_name),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every registered activation.")] = False,
+    range_: Range = (-8.0, 8.0),
+    points: Points = None,
+    step: Step = None,
+    param: ParamsOpt = None,
+    dtype: Dtype = "float32",
+    eps: Eps = 0.01,
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort",
+            help="name | peak | grad0 | onset | dead | saturated | float16 | bfloat16 | float32",
+        ),
+    ] = "name",
+    reverse: Annotated[bool, typer.Option("--reverse", help="Sort descending.")] = False,
+    as_json: AsJson = False,
+    as_csv: AsCsv = False,
+) -> None:
+    """One row per activation: peak f′, f′(0), saturation onset, dead and saturated
+    share, and the |x| where f′ underflows to exactly 0 in float16, bfloat16, float32."""
+    from actviz.errors import UsageError
+    from actviz.probe import Grid
+    from actviz.saturation import survey
+    from actviz.tables import sort_survey, survey_csv, survey_json, survey_table
+
+    if bool(names) == all_:
+        raise UsageError("name activations or give --all (not both)")
+    specs = registry.specs_from_cli(registry.names() if all_ else names or [], param or [])
+    rows = sort_survey([], sort)  # checks --sort before the work
+    rows = sort_survey(survey(specs, Grid(*range_, points, step), eps=eps, dtype=dtype), sort,
+                       reverse=reverse)  # fmt: skip
+    _emit(survey_table(rows), lambda: survey_json(rows), lambda: survey_csv(rows),
+          as_json=as_json, as_csv=as_csv)  # fmt: skip
+
+
+def _emit(table: Any, as_data: Any, as_text: Any, *, as_json: bool, as_csv: bool) -> None:
+    """Print the rich ``table``, or JSON / CSV made on demand."""
+    from actviz.errors import UsageError
+
+    if as_json and as_csv:
+        raise UsageError("give --json or --csv, not both")
     if as_json:
         import json
 
-        typer.echo(json.dumps(probe_json(probe, saturation)))
-        return
-    from rich.console import Console
+        typer.echo(json.dumps(as_data()))
+    elif as_csv:
+        typer.echo(as_text(), nl=False)
+    else:
+        import sys
 
-    Console().print(probe_report(probe, saturation))
+        from rich.console import Console
+
+        # Wide tables wrap badly at the 80 columns rich assumes for pipes and logs.
+        Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from matplotlib.lines import Line2D
 
     from actviz.probe import Probe
+    from actviz.saturation import Saturation
 
 FORMATS = ("png", "svg", "pdf")
 DEFAULT_DPI = 150
@@ -43,6 +44,10 @@ _STYLE: dict[Any, Any] = {
 }
 
 
+REGIME_COLORS = {"dead": "0.55", "saturated": "#f5a623", "linear": "#9ecae1"}
+UNDERFLOW_DTYPE = "float32"
+
+
 @dataclass(frozen=True)
 class Drawn:
     """The artists of one activation figure, for tests and further styling."""
@@ -51,6 +56,9 @@ class Drawn:
     values: list[Line2D]
     grads: list[Line2D]
     grad2s: list[Line2D]
+    shading: dict[str, Any]  # regime → the PolyCollection shading it
+    peaks: list[Line2D]  # one marker per curve at its peak |f′|
+    underflow_lines: list[Line2D]  # dashed verticals at the float32 underflow points
 
 
 def _colors(count: int) -> list[Any]:
@@ -97,6 +105,68 @@ def draw_second(ax: Axes, probes: Sequence[Probe]) -> list[Line2D]:
     return _draw(ax, probes, "grad2", "f″(x)")
 
 
+def shade_regimes(ax: Axes, probe: Probe, saturation: Saturation) -> dict[str, Any]:
+    """Shade dead, saturated and linear stretches of x behind the curves."""
+    import numpy as np
+
+    shading = {}
+    for regime, color in REGIME_COLORS.items():
+        where = saturation.regime == regime
+        if not where.any():
+            continue
+        shading[regime] = ax.fill_between(
+            probe.x,
+            0,
+            1,
+            where=np.asarray(where, dtype=bool),
+            step="mid",
+            transform=ax.get_xaxis_transform(),
+            color=color,
+            alpha=0.22,
+            linewidth=0,
+            label=regime,
+            zorder=0,
+        )
+    return shading
+
+
+def mark_peak(ax: Axes, probe: Probe, saturation: Saturation, color: Any) -> Line2D:
+    """A marker on the gradient curve where |f′| peaks."""
+    import numpy as np
+
+    from actviz.tables import coord
+
+    index = int(np.flatnonzero(probe.x == saturation.peak_at)[0])
+    (marker,) = ax.plot(
+        [probe.x[index]],
+        [probe.grad[index]],
+        marker="o",
+        color=color,
+        markersize=6,
+        linestyle="none",
+        label=f"peak |f′| {saturation.peak_grad:.4g} at x = {coord(saturation.peak_at)}",
+    )
+    return marker
+
+
+def mark_underflow(ax: Axes, probe: Probe, saturation: Saturation) -> list[Line2D]:
+    """Dashed lines where f′ becomes exactly 0 in float32, if inside the range."""
+    found = saturation.underflow.get(UNDERFLOW_DTYPE)
+    if found is None:
+        return []
+    lines: list[Line2D] = []
+    for edge in (None if found.grad_left is None else -found.grad_left, found.grad_right):
+        if edge is not None and probe.x[0] <= edge <= probe.x[-1] and edge != 0:
+            # Both sides usually share |x|: one legend entry for the pair.
+            label = f"{UNDERFLOW_DTYPE} f′ = 0 beyond |x| = {abs(edge):.4g}"
+            if lines and lines[0].get_label() == label:
+                label = "_nolegend_"
+            lines.append(
+                ax.axvline(edge, color="crimson", linestyle="--", linewidth=1, label=label)
+            )
+    return lines
+
+
 def figure_title(probes: Sequence[Probe]) -> str:
     if len(probes) == 1:
         return probes[0].title
@@ -107,8 +177,19 @@ def figure_title(probes: Sequence[Probe]) -> str:
     return title + (f" [{'; '.join(notes)}]" if notes else "")
 
 
-def activation_figure(probes: Sequence[Probe], *, second: bool = False) -> Drawn:
-    """A new Figure: value and gradient panels side by side (and f″ if ``second``)."""
+def activation_figure(
+    probes: Sequence[Probe],
+    *,
+    second: bool = False,
+    saturations: Sequence[Saturation] | None = None,
+    shade: bool = True,
+) -> Drawn:
+    """A new Figure: value and gradient panels side by side (and f″ if ``second``).
+
+    With ``saturations`` (one per probe) the gradient panel marks each peak;
+    for a single activation it also shades the regimes (``shade``) and draws
+    the float32 underflow points that fall inside the range.
+    """
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -121,10 +202,24 @@ def activation_figure(probes: Sequence[Probe], *, second: bool = False) -> Drawn
         values = draw_values(axes[0], probes)
         grads = draw_gradients(axes[1], probes)
         grad2s = draw_second(axes[2], probes) if second else []
+        shading: dict[str, Any] = {}
+        peaks: list[Line2D] = []
+        underflow_lines: list[Line2D] = []
+        if saturations is not None:
+            if len(probes) == 1:
+                if shade:
+                    shading = shade_regimes(axes[1], probes[0], saturations[0])
+                underflow_lines = mark_underflow(axes[1], probes[0], saturations[0])
+            for probe, saturation, line in zip(probes, saturations, grads, strict=True):
+                peaks.append(mark_peak(axes[1], probe, saturation, line.get_color()))
+            # Below the panel: inside, it would hide the shaded bands it explains.
+            axes[1].legend(
+                fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3
+            )
         fig.suptitle(figure_title(probes), fontsize="large", fontweight="bold")
         if len(probes) > 1:
             axes[0].legend(fontsize="small", ncols=math.ceil(len(probes) / 12))
-    return Drawn(fig, values, grads, grad2s)
+    return Drawn(fig, values, grads, grad2s, shading, peaks, underflow_lines)
 
 
 def save_figure(
@@ -167,18 +262,36 @@ def plot_file(
     fmt: str | None = None,
     second: bool = False,
     dpi: int = DEFAULT_DPI,
+    eps: float | None = None,
+    shade: bool = True,
 ) -> Path:
-    """Draw ``probes`` into one figure and write it; returns the path written."""
-    if out is not None:
-        suffix = Path(out).suffix.lstrip(".")
-        if fmt and suffix and suffix.lower() != fmt.lower():
-            raise UnknownFormatError(
-                f"output {out} does not end in .{fmt}; drop the format or change the suffix"
-            )
-        kind = check_format(fmt or suffix or "png")
-        path = Path(out) if suffix else Path(out).with_suffix(f".{kind}")
-    else:
-        kind = check_format(fmt or "png")
-        path = default_path(probes, out_dir, kind)
-    drawn = activation_figure(probes, second=second)
+    """Draw ``probes`` with their saturation analysis into one figure and write it.
+
+    Returns the path written. ``eps`` sets the saturated threshold of the
+    shading (default 0.01); ``shade=False`` leaves the regimes unshaded.
+    """
+    from actviz.saturation import DEFAULT_EPS, analyze
+
+    path, kind = output_path(probes, out=out, out_dir=out_dir, fmt=fmt)
+    saturations = [
+        analyze(p, eps=DEFAULT_EPS if eps is None else eps, dtypes=(UNDERFLOW_DTYPE,))
+        for p in probes
+    ]
+    drawn = activation_figure(probes, second=second, saturations=saturations, shade=shade)
     return save_figure(drawn.figure, path, fmt=kind, dpi=dpi)
+
+
+def output_path(
+    probes: Sequence[Probe], *, out: str | Path | None, out_dir: str | Path, fmt: str | None
+) -> tuple[Path, str]:
+    """Where a figure goes and in which format: ``--out`` wins, else OUT_DIR/slug.FMT."""
+    if out is None:
+        kind = check_format(fmt or "png")
+        return default_path(probes, out_dir, kind), kind
+    suffix = Path(out).suffix.lstrip(".")
+    if fmt and suffix and suffix.lower() != fmt.lower():
+        raise UnknownFormatError(
+            f"output {out} does not end in .{fmt}; drop the format or change the suffix"
+        )
+    kind = check_format(fmt or suffix or "png")
+    return (Path(out) if suffix else Path(out).with_suffix(f".{kind}")), kind

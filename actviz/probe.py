@@ -105,6 +105,8 @@ class Probe:
     y: np.ndarray
     grad: np.ndarray
     grad2: np.ndarray | None = None
+    f0: float = math.nan  # f(0) and f′(0), whether or not 0 is on the grid
+    grad0: float = math.nan
 
     @property
     def name(self) -> str:
@@ -194,11 +196,14 @@ def probe(
     second: bool = False,
     train: bool = False,
     seed: int = 0,
+    kinks: bool = True,
 ) -> Probe:
     """Sample ``activation`` on a grid and differentiate it with autograd.
 
     ``f′`` comes from ``y.backward(torch.ones_like(y))``; with ``second=True``
     both derivatives come from ``torch.autograd.grad(..., create_graph=True)``.
+    With ``kinks`` (the default) the activation's kinks inside the range are
+    added to the grid, so the one-sided gradient torch returns there shows.
     """
     return _run(
         _as_spec(activation, params),
@@ -208,6 +213,7 @@ def probe(
         second=second,
         train=train,
         seed=seed,
+        kinks=kinks,
     )
 
 
@@ -216,10 +222,40 @@ def probe_many(specs: Iterable[Spec], grid: Grid, **options: Any) -> list[Probe]
     return [_run(s, grid, **options) for s in specs]
 
 
+def evaluate(
+    target: Spec, xs: Iterable[float], *, dtype: str | torch.dtype, device: str = "cpu"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """f and f′ at explicit points (rounded to ``dtype``): ``(x, f(x), f′(x))``.
+
+    The building block of the underflow search, which needs arbitrary points
+    rather than a grid. Eval mode, so RReLU is deterministic.
+    """
+    import torch
+
+    torch_type = torch_dtype(dtype)
+    x = torch.tensor(list(xs), dtype=torch.float64).to(device, torch_type)
+    y, grad, _ = _autograd(target, x.requires_grad_(True), second=False, train=False)
+    return _numpy(x), _numpy(y), _numpy(grad)
+
+
 def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] | None) -> Spec:
     if isinstance(activation, Spec):
         return spec(activation.activation, {**activation.params, **(params or {})})
     return spec(activation, params)
+
+
+def _samples(
+    target: Spec, grid: Grid, dtype: torch.dtype, device: str, kinks: bool
+) -> torch.Tensor:
+    """The grid, plus the kinks inside it, plus x = 0 as the last element."""
+    import torch
+
+    x = grid.tensor(dtype, device)
+    inside = [k for k in target.activation.kinks(target.params) if grid.start <= k <= grid.stop]
+    if kinks and inside:
+        x = torch.unique(torch.cat([x, torch.tensor(inside, dtype=dtype, device=device)]))
+    # f(0) and f′(0) ride along in the same pass and are split off afterwards.
+    return torch.cat([x, torch.zeros(1, dtype=dtype, device=device)])
 
 
 def _run(
@@ -231,6 +267,7 @@ def _run(
     second: bool = False,
     train: bool = False,
     seed: int = 0,
+    kinks: bool = True,
 ) -> Probe:
     import torch
 
@@ -240,41 +277,46 @@ def _run(
     # probe never disturbs the caller's random state.
     with torch.random.fork_rng(devices=[] if device == "cpu" else None):
         torch.manual_seed(seed)
-        x = grid.tensor(torch_type, device).requires_grad_(True)
-        module = target.activation.build(target.params, train=train).to(device, torch_type)
-        try:
-            y = module(x)
-            grad2 = None
-            if second and target.activation.piecewise_linear:
-                # f″ is 0 off the kinks by construction, and torch has no double
-                # backward for some of these (hardsigmoid).
-                y.backward(torch.ones_like(y))
-                assert x.grad is not None
-                grad, grad2 = x.grad, torch.zeros_like(x)
-            elif second:
-                (grad,) = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)
-                grad2 = _second_derivative(grad, x)
-            else:
-                y.backward(torch.ones_like(y))
-                assert x.grad is not None
-                grad = x.grad
-        except (RuntimeError, NotImplementedError) as error:
-            first_line = str(error).strip().splitlines()[0]
-            raise RuntimeFailure(
-                f"{target.label} failed in {torch_type} on {device}: {first_line}"
-            ) from error
-
+        x = _samples(target, grid, torch_type, device, kinks).requires_grad_(True)
+        y, grad, grad2 = _autograd(target, x, second=second, train=train)
+    xs, ys, grads = _numpy(x), _numpy(y), _numpy(grad)
     return Probe(
         spec=target,
         dtype=str(torch_type).removeprefix("torch."),
         device=device,
         train=train,
         seed=seed,
-        x=_numpy(x),
-        y=_numpy(y),
-        grad=_numpy(grad),
-        grad2=None if grad2 is None else _numpy(grad2),
+        x=xs[:-1],
+        y=ys[:-1],
+        grad=grads[:-1],
+        grad2=None if grad2 is None else _numpy(grad2)[:-1],
+        f0=float(ys[-1]),
+        grad0=float(grads[-1]),
     )
+
+
+def _autograd(
+    target: Spec, x: torch.Tensor, *, second: bool, train: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """y = f(x), f′ from backward(ones_like(y)), and f″ if ``second``."""
+    import torch
+
+    module = target.activation.build(target.params, train=train).to(x.device, x.dtype)
+    try:
+        y = module(x)
+        if second and not target.activation.piecewise_linear:
+            (grad,) = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)
+            return y, grad, _second_derivative(grad, x)
+        y.backward(torch.ones_like(y))
+        assert x.grad is not None
+        # Piecewise linear: f″ is 0 off the kinks by construction, and torch
+        # has no double backward for some of these (hardsigmoid).
+        return y, x.grad, torch.zeros_like(x) if second else None
+    except (RuntimeError, NotImplementedError) as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise RuntimeFailure(
+            f"{target.label} failed in {x.dtype} on {x.device}: {first_line}"
+        ) from error
 
 
 def _second_derivative(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

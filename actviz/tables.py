@@ -1,4 +1,4 @@
-"""Tables: the samples of a probe (rich), and the registry listing (plain text).
+"""Tables: a probe's samples, the saturation survey (rich, CSV, JSON), the registry.
 
 No torch or matplotlib imports, and rich only inside the functions that
 render with it: ``actviz list`` renders here and must start fast.
@@ -6,7 +6,10 @@ render with it: ``actviz list`` renders here and must start fast.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from actviz import registry
@@ -18,11 +21,14 @@ if TYPE_CHECKING:
     from actviz.probe import Probe
     from actviz.saturation import Saturation
 
-REGIME_STYLES = {"dead": "bright_black", "saturated": "yellow", "active": "green"}
+REGIME_STYLES = {"dead": "bright_black", "saturated": "yellow", "linear": "cyan", "active": "green"}
+SURVEY_DTYPES = ("float16", "bfloat16", "float32")
 
 
-def number(value: float) -> str:
+def number(value: float | None) -> str:
     """Four decimals like torch's print, switching to exponent for tiny or huge values."""
+    if value is None:
+        return "—"
     if value == 0:
         return "0" if math.copysign(1.0, value) > 0 else "-0"
     if not math.isfinite(value):
@@ -32,41 +38,91 @@ def number(value: float) -> str:
     return f"{value:.4e}"
 
 
-def peak_sentence(probe: Probe, saturation: Saturation) -> str:
+def short(value: float | None) -> str:
+    """Compact number for survey cells: 4 significant digits."""
+    return "—" if value is None else f"{value:.4g}"
+
+
+def coord(x: float | None) -> str:
+    """An x position, 4 significant digits; arange's 4.4e-16 for 0 prints as 0."""
+    if x is None:
+        return "—"
+    return short(0.0 if abs(x) < ROUNDING_ZERO else x)
+
+
+# arange(-8, 8, 0.1) puts 4.44e-16 where 0 was meant; no one sets a range this fine.
+ROUNDING_ZERO = 1e-12
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+# --- one probe ---------------------------------------------------------------
+
+
+def peak_sentence(saturation: Saturation) -> str:
     """Where the gradient is largest, in words."""
-    text = f"peak |f′| = {number(saturation.peak_grad)} at x = {number(saturation.peak_at)}"
+    text = f"peak |f′| = {number(saturation.peak_grad)} at x = {coord(saturation.peak_at)}"
     if saturation.peak_count > 1:
-        last = number(saturation.peak_last)
+        last = coord(saturation.peak_last)
         text += f" (reached by {saturation.peak_count} samples, up to x = {last})"
     return text
 
 
+def _onset_words(onset: tuple[float | None, float | None]) -> str:
+    left, right = onset
+    parts = ([f"x ≤ {coord(left)}"] if left is not None else []) + (
+        [f"x ≥ {coord(right)}"] if right is not None else []
+    )
+    return " and ".join(parts) if parts else "not in range"
+
+
+def underflow_pair(saturation: Saturation, dtype: str) -> str:
+    """``left / right`` |x| beyond which f′ is exactly 0 in ``dtype``."""
+    found = saturation.underflow.get(dtype)
+    if found is None:
+        return "—"
+    return f"{short(found.grad_left)} / {short(found.grad_right)}"
+
+
+def summary_lines(saturation: Saturation) -> list[str]:
+    """The numbers under ``actviz table``, one fact a line."""
+    centred = "zero-centred" if abs(saturation.f0) < 1e-6 else "not zero-centred"
+    lines = [
+        peak_sentence(saturation),
+        f"f(0) = {number(saturation.f0)} ({centred}), f′(0) = {number(saturation.grad0)}",
+        f"output range [{number(saturation.y_min)}, {number(saturation.y_max)}], "
+        f"monotonic: {saturation.monotonic}",
+        "saturation onset (|f′| < eps·peak from there outwards): "
+        + "; ".join(f"eps {e:g}: {_onset_words(o)}" for e, o in saturation.onsets.items()),
+        "share of the range: "
+        + ", ".join(f"{r} {percent(f)}" for r, f in saturation.fractions.items()),
+    ]
+    if saturation.underflow:
+        pairs = ", ".join(f"{d} {underflow_pair(saturation, d)}" for d in saturation.underflow)
+        lines.append(f"f′ is exactly 0 beyond |x| (left / right): {pairs}")
+    return lines
+
+
 def probe_table(probe: Probe, saturation: Saturation) -> Table:
-    """x, f(x), f′(x) (and f″ if probed) and the regime of every sample."""
+    """x, f(x), f′(x) (and f″ if probed) of every sample, coloured by regime."""
     from rich.table import Table
 
     table = Table(title=f"{probe.title} on {probe.device}, {len(probe.x)} samples")
-    table.add_column("x", justify="right")
-    table.add_column("f(x)", justify="right")
-    table.add_column("f′(x)", justify="right")
-    if probe.grad2 is not None:
-        table.add_column("f″(x)", justify="right")
-    table.add_column("regime")
-    rows: list[Any] = [probe.x, probe.y, probe.grad]
-    if probe.grad2 is not None:
-        rows.append(probe.grad2)
-    for *values, regime in zip(*rows, saturation.regime, strict=True):
-        style = REGIME_STYLES[regime]
-        table.add_row(*(number(float(v)) for v in values), f"[{style}]{regime}[/]", style=None)
+    for header in _probe_columns(probe):
+        table.add_column(header, justify="left" if header == "regime" else "right")
+    for *values, regime in _probe_rows(probe, saturation):
+        table.add_row(*(number(v) for v in values), regime, style=REGIME_STYLES[regime])
     return table
 
 
 def probe_report(probe: Probe, saturation: Saturation) -> Group:
-    """The table followed by its footer line (what ``actviz table`` prints)."""
+    """The table followed by its summary (what ``actviz table`` prints)."""
     from rich.console import Group
     from rich.text import Text
 
-    return Group(probe_table(probe, saturation), Text(peak_sentence(probe, saturation)))
+    return Group(probe_table(probe, saturation), *(Text(s) for s in summary_lines(saturation)))
 
 
 def probe_json(probe: Probe, saturation: Saturation) -> dict[str, Any]:
@@ -74,7 +130,143 @@ def probe_json(probe: Probe, saturation: Saturation) -> dict[str, Any]:
     data = probe.as_dict()
     data["regime"] = saturation.regime.tolist()
     data["summary"] = {"peak_grad": saturation.peak_grad, "peak_at": saturation.peak_at}
+    data["saturation"] = saturation.as_dict()
     return data
+
+
+def probe_csv(probe: Probe, saturation: Saturation) -> str:
+    """The rows of ``actviz table`` as CSV, full precision."""
+    return _csv(
+        _probe_columns(probe), [[*map(repr, v), r] for *v, r in _probe_rows(probe, saturation)]
+    )
+
+
+def _probe_columns(probe: Probe) -> list[str]:
+    return ["x", "f(x)", "f′(x)", *(["f″(x)"] if probe.grad2 is not None else []), "regime"]
+
+
+def _probe_rows(probe: Probe, saturation: Saturation) -> list[list[Any]]:
+    columns = [probe.x, probe.y, probe.grad]
+    if probe.grad2 is not None:
+        columns.append(probe.grad2)
+    return [
+        [*map(float, values), regime]
+        for *values, regime in zip(*columns, saturation.regime, strict=True)
+    ]
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+# --- the saturation survey, one row per activation ---------------------------
+
+
+def _nearest(pair: tuple[float | None, float | None]) -> float:
+    """Sort key for a (left, right) pair: the side nearer to 0; missing sorts last."""
+    present = [abs(v) for v in pair if v is not None]
+    return min(present) if present else math.inf
+
+
+def _underflow_key(dtype: str) -> Callable[[tuple[Probe, Saturation]], float]:
+    def key(row: tuple[Probe, Saturation]) -> float:
+        found = row[1].underflow.get(dtype)
+        return math.inf if found is None else _nearest((found.grad_left, found.grad_right))
+
+    return key
+
+
+SORT_KEYS: dict[str, Callable[[tuple[Probe, Saturation]], Any]] = {
+    "name": lambda row: row[0].label,
+    "peak": lambda row: row[1].peak_grad,
+    "grad0": lambda row: row[1].grad0,
+    "onset": lambda row: _nearest(row[1].onsets[1e-2]),
+    "dead": lambda row: row[1].fraction("dead"),
+    "saturated": lambda row: row[1].fraction("saturated"),
+    **{dtype: _underflow_key(dtype) for dtype in SURVEY_DTYPES},
+}
+
+
+def sort_survey(
+    rows: Sequence[tuple[Probe, Saturation]], column: str = "name", *, reverse: bool = False
+) -> list[tuple[Probe, Saturation]]:
+    """Rows ordered by one of :data:`SORT_KEYS` (ties broken by name)."""
+    if column not in SORT_KEYS:
+        from actviz.errors import UsageError
+
+        raise UsageError(f"cannot sort by {column!r}; choose one of {', '.join(SORT_KEYS)}")
+    by_name = sorted(rows, key=SORT_KEYS["name"])
+    return sorted(by_name, key=SORT_KEYS[column], reverse=reverse)
+
+
+SURVEY_HEADER = [
+    "activation",
+    "peak f′ (x)",
+    "f′(0)",
+    "onset L / R",
+    "dead",
+    "saturated",
+    *(f"{d} |x|" for d in SURVEY_DTYPES),
+]
+
+
+def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
+    left, right = saturation.onsets[1e-2]
+    return [
+        probe.label,
+        f"{short(saturation.peak_grad)} ({coord(saturation.peak_at)})",
+        short(saturation.grad0),
+        f"{coord(left)} / {coord(right)}",
+        percent(saturation.fraction("dead")),
+        percent(saturation.fraction("saturated")),
+        *(underflow_pair(saturation, d) for d in SURVEY_DTYPES),
+    ]
+
+
+def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
+    """``actviz saturation``: one row per activation."""
+    from rich import box
+    from rich.table import Table
+
+    first = rows[0][0]
+    eps = rows[0][1].eps
+    table = Table(
+        title=f"saturation on [{coord(first.x[0])}, {coord(first.x[-1])}] in {first.dtype}",
+        caption=f"onset: |f′| < {eps:g}·peak from there outwards (left / right). "
+        "float16 … float32 |x|: where torch's f′ becomes exactly 0 in that dtype "
+        "(left / right; — : not within |x| ≤ 10⁴).",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for header in SURVEY_HEADER:
+        table.add_column(header, justify="left" if header == "activation" else "right")
+    for probe, saturation in rows:
+        table.add_row(*_survey_cells(probe, saturation))
+    return table
+
+
+def survey_csv(rows: Sequence[tuple[Probe, Saturation]]) -> str:
+    return _csv(SURVEY_HEADER, [_survey_cells(p, s) for p, s in rows])
+
+
+def survey_json(rows: Sequence[tuple[Probe, Saturation]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "activation": p.name,
+            "params": dict(p.params),
+            "dtype": p.dtype,
+            "range": [float(p.x[0]), float(p.x[-1])],
+            "saturation": s.as_dict(),
+        }
+        for p, s in rows
+    ]
+
+
+# --- the registry --------------------------------------------------------------
 
 
 def registry_listing() -> str:

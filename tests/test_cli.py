@@ -86,11 +86,48 @@ def test_table_reproduces_the_seed_lesson_rows() -> None:
     )
 
 
-def test_table_regimes_for_relu_and_sigmoid() -> None:
+def _regimes(output: str) -> list[str]:
+    return [line.split("│")[-2].strip() for line in output.splitlines() if line.startswith("│")]
+
+
+def test_table_regimes_and_summary_for_relu_and_sigmoid() -> None:
     relu = run("table", "relu", "--range", "-1", "1", "--points", "10").stdout
-    assert relu.count("dead") == 5 and relu.count("active") == 5
+    assert _regimes(relu) == ["dead"] * 6 + ["linear"] * 5  # the kink 0 is a sample
+    assert "f(0) = 0 (zero-centred), f′(0) = 0" in relu
+    assert "share of the range: dead 52.8%, saturated 0.0%, linear 47.2%, active 0.0%" in relu
     sigmoid = run("table", "sigmoid", "--range", "-100", "100", "--points", "10").stdout
-    assert sigmoid.count("dead") == 5 and sigmoid.count("saturated") == 3
+    assert _regimes(sigmoid) == ["dead", "saturated", "saturated", "saturated", "active",
+                                 "active", "dead", "dead", "dead", "dead"]  # fmt: skip
+    assert (
+        "f′ is exactly 0 beyond |x| (left / right): float16 17.34 / 8.32, bfloat16 89 / 6.25, "
+        "float32 88.72 / 16.64, float64 709.8 / 36.74"
+    ) in sigmoid
+
+
+def test_table_csv_and_no_kinks() -> None:
+    result = run("table", "relu", "--range", "-1", "1", "--points", "3", "--csv", "--no-kinks")
+    assert (
+        result.stdout
+        == "x,f(x),f′(x),regime\n-1.0,0.0,0.0,dead\n0.0,0.0,0.0,dead\n1.0,1.0,1.0,active\n"
+    )
+
+
+def test_saturation_survey() -> None:
+    result = run("saturation", "--all", "--sort", "float32")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.stdout.splitlines()]
+    names = [r[0] for r in rows if r and r[0] in registry.names()]
+    assert len(names) == len(registry.names())
+    assert names[:2] == ["relu", "relu6"]  # f′ exactly 0 from x = 0 on
+    sigmoid = next(r for r in rows if r and r[0] == "sigmoid")
+    assert sigmoid[1:3] == ["0.25", "(0)"] and "88.72" in sigmoid and "16.64" in sigmoid
+    data = json.loads(run("saturation", "tanh", "sigmoid", "--json").stdout)
+    assert [d["activation"] for d in data] == ["sigmoid", "tanh"]  # sorted by name
+    assert data[1]["saturation"]["peak_grad"] == 1.0
+    assert set(data[0]["saturation"]["underflow"]) == {"float16", "bfloat16", "float32", "float64"}
+    csv_text = run("saturation", "relu", "--csv").stdout
+    assert csv_text.splitlines()[0].startswith("activation,peak f′ (x),f′(0),onset L / R,dead")
+    assert csv_text.splitlines()[1].startswith("relu,1 (0),0,0 / —,50.3%")
 
 
 def test_table_json_schema() -> None:
@@ -108,7 +145,9 @@ def test_table_json_schema() -> None:
         "grad",
         "regime",
         "summary",
+        "saturation",
     ]
+    assert data["saturation"]["fractions"]["active"] == 1.0  # 2 straight samples: no linear run
     assert data["activation"] == "elu" and data["params"] == {"alpha": 0.5}
     assert data["dtype"] == "float32" and data["x"] == [-1.0, -0.5, 0.0, 0.5, 1.0]
     assert data["grad"][4] == 1.0 and data["regime"] == ["active"] * 5

@@ -150,3 +150,33 @@ def test_unwritable_destination(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(OutputError, match="cannot write"):
         plot_file([probe("relu")], out=blocker / "relu.png")
+
+
+def test_saturation_is_drawn_on_the_gradient_panel() -> None:
+    from actviz.saturation import analyze
+
+    p = probe("tanh", start=-12, stop=12, points=241)
+    s = analyze(p, dtypes=("float32",))
+    drawn = activation_figure([p], saturations=[s])
+    assert set(drawn.shading) == {"dead", "saturated"}
+    dead_x = np.concatenate([path.vertices[:, 0] for path in drawn.shading["dead"].get_paths()])
+    # float32 tanh′ is exactly 0 beyond |x| ≈ 9.01: the grey band starts there
+    assert dead_x.min() == pytest.approx(-12) and dead_x.max() == pytest.approx(12)
+    assert 9.0 < np.abs(dead_x).min() <= 9.1  # first dead sample on the 0.1 grid
+    (peak,) = drawn.peaks
+    assert np.asarray(peak.get_xdata()).tolist() == [0.0]
+    assert np.asarray(peak.get_ydata()).tolist() == [1.0]
+    edges = sorted(float(np.asarray(line.get_xdata())[0]) for line in drawn.underflow_lines)
+    u = s.underflow["float32"]
+    assert u.grad_left is not None and u.grad_right is not None
+    assert edges == [-u.grad_left, u.grad_right]
+    assert activation_figure([p], saturations=[s], shade=False).shading == {}
+
+
+def test_overlays_mark_peaks_but_do_not_shade() -> None:
+    from actviz.saturation import analyze
+
+    probes = probe_many(specs_from_cli(["relu", "gelu"]), Grid())
+    drawn = activation_figure(probes, saturations=[analyze(p, dtypes=()) for p in probes])
+    assert drawn.shading == {} and len(drawn.peaks) == 2 and drawn.underflow_lines == []
+    assert [m.get_color() for m in drawn.peaks] == [line.get_color() for line in drawn.grads]

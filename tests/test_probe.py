@@ -77,7 +77,7 @@ def test_seed_tanh_and_relu_on_linspace_minus1_1_10() -> None:
     tanh = probe("tanh", start=-1, stop=1, points=10)
     expected = [-0.7616, -0.6514, -0.5047, -0.3215, -0.1107, 0.1107, 0.3215, 0.5047, 0.6514, 0.7616]
     np.testing.assert_allclose(tanh.y, expected, atol=5e-5)
-    relu = probe("relu", start=-1, stop=1, points=10)
+    relu = probe("relu", start=-1, stop=1, points=10, kinks=False)  # exactly the seed's rows
     expected = [0, 0, 0, 0, 0, 0.1111, 0.3333, 0.5556, 0.7778, 1.0]
     np.testing.assert_allclose(relu.y, expected, atol=5e-5)
 
@@ -95,7 +95,7 @@ def test_seed_d2l_gradients_on_arange_minus8_8(name: str) -> None:
     y = getattr(torch, name)(x)
     y.backward(torch.ones_like(x), retain_graph=True)
     assert x.grad is not None
-    p = probe(name)  # the defaults are d2l's grid
+    p = probe(name, kinks=False)  # the defaults are d2l's grid; relu's kink 0 left out
     assert len(p.x) == 160
     np.testing.assert_array_equal(p.x, x.detach().double().numpy())
     np.testing.assert_array_equal(p.grad, x.grad.double().numpy())
@@ -166,6 +166,14 @@ def test_unknown_dtype_and_unavailable_device() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(DeviceUnavailableError, match="sees no CUDA GPU here; use --device cpu"):
             probe("relu", device="cuda")
+
+
+def test_kinks_join_the_grid_and_origin_rides_along() -> None:
+    p = probe("relu", start=-1, stop=1, points=10)
+    assert len(p.x) == 11 and p.x[5] == 0.0 and p.grad[5] == 0.0  # torch: relu′(0) = 0
+    assert probe("tanh", start=-1, stop=1, points=10).f0 == 0.0
+    s = probe("sigmoid", start=2, stop=3, points=2)  # 0 outside the range
+    assert s.f0 == 0.5 and s.grad0 == 0.25 and len(s.x) == 2
 
 
 def test_probe_as_dict_is_json_ready() -> None:

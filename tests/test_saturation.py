@@ -1,31 +1,159 @@
-"""Regimes and the peak gradient, from a probe."""
+"""Regimes, summary numbers and precision underflow, against closed forms."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from actviz.probe import probe
-from actviz.saturation import analyze
+from actviz import registry
+from actviz.errors import InvalidParameterError
+from actviz.probe import evaluate, probe
+from actviz.saturation import ONSET_EPS, REGIMES, analyze, underflow
 
 
-def test_relu_left_half_dead_right_half_active() -> None:
-    s = analyze(probe("relu", start=-1, stop=1, points=10))
-    assert s.regime.tolist() == ["dead"] * 5 + ["active"] * 5
-    assert s.peak_grad == 1.0 and s.peak_count == 5
-    assert s.fraction("dead") == 0.5
-
-
-def test_sigmoid_peak_and_saturation() -> None:
-    p = probe("sigmoid", start=-8, stop=8, points=1601, dtype="float64")
+def test_relu_dead_left_linear_right_and_torch_gradient_at_zero() -> None:
+    p = probe("relu", start=-1, stop=1, points=10)
     s = analyze(p)
-    assert s.peak_grad == 0.25 and abs(s.peak_at) < 1e-12  # torch.linspace: -1.7e-16, not 0
-    saturated = p.x[s.regime == "saturated"]
-    # σ′ < 0.01 · 0.25 beyond |x| = ln((1 + √0.99)/(1 − √0.99)) ≈ 5.983
-    edge = np.log((1 + np.sqrt(0.99)) / (1 - np.sqrt(0.99)))
-    assert np.abs(saturated).min() > edge
-    assert np.abs(saturated).min() < edge + 0.011
+    assert 0.0 in p.x  # the kink is a sample
+    assert abs(s.fraction("dead") - 0.5) <= 2 / 10  # ± one sample of width 2/9
+    assert set(s.regime[p.x > 0]) == {"linear"}
+    assert set(s.regime[p.x <= 0]) == {"dead"}
+    assert s.grad0 == 0.0 and s.f0 == 0.0  # torch defines relu′(0) = 0
+    assert s.monotonic == "increasing"
+    assert s.onsets[1e-2] == (0.0, None)
 
 
-def test_all_dead_grid_has_zero_peak_and_no_nan() -> None:
-    s = analyze(probe("relu", start=-3, stop=-1, points=5))
-    assert s.peak_grad == 0.0 and set(s.regime) == {"dead"}
+def test_sigmoid_peak_and_onset_against_closed_form() -> None:
+    p = probe("sigmoid", start=-8, stop=8, step=0.01, dtype="float64")
+    s = analyze(p)
+    assert s.peak_grad == pytest.approx(0.25, abs=1e-12)
+    assert abs(s.peak_at) < 1e-9
+    assert s.f0 == 0.5 and s.grad0 == 0.25
+    # σ(1 − σ) = 0.01 · 0.25 where |x| = ln((1 + √(1 − 0.01)) / (1 − √(1 − 0.01))) ≈ 5.983
+    r = math.sqrt(1 - 0.01)
+    edge = math.log((1 + r) / (1 - r))
+    left, right = s.onsets[1e-2]
+    assert left is not None and right is not None
+    assert abs(right - edge) <= 0.01 and abs(-left - edge) <= 0.01
+    assert s.onsets[1e-3] == (None, None)  # 0.001·peak lies beyond ±8
+
+
+def test_seed_sigmoid_endpoints_are_dead_in_float32() -> None:
+    s = analyze(probe("sigmoid", start=-100, stop=100, points=10))
+    assert s.regime[0] == "dead" and s.regime[-1] == "dead"
+    assert list(s.regime[6:]) == ["dead"] * 4
+
+
+@pytest.mark.parametrize("eps", ONSET_EPS)
+def test_tanh_onset_against_closed_form(eps: float) -> None:
+    p = probe("tanh", start=-10, stop=10, step=0.01, dtype="float64")
+    s = analyze(p)
+    assert s.peak_grad == pytest.approx(1.0) and abs(s.peak_at) < 1e-9
+    edge = math.atanh(math.sqrt(1 - eps))  # 1 − tanh² = eps · 1
+    left, right = s.onsets[eps]
+    assert left is not None and right is not None
+    assert abs(right - edge) <= 0.01 and abs(-left - edge) <= 0.01
+
+
+def _assert_within_one_ulp(measured: float | None, by_hand: float, dtype: np.dtype) -> None:
+    assert measured is not None
+    assert abs(measured - by_hand) <= float(np.spacing(dtype.type(by_hand)))
+
+
+def test_sigmoid_underflow_float32_derived_by_hand() -> None:
+    u = underflow(registry.spec("sigmoid"), "float32")
+    # Right: torch computes 1/(1 + e⁻ˣ); 1 + e⁻ˣ rounds to 1 once e⁻ˣ < 2⁻²⁴
+    # (half the float32 spacing above 1), so σ = 1 and σ′ = σ(1 − σ) = 0 beyond 24·ln 2.
+    _assert_within_one_ulp(u.grad_right, 24 * math.log(2), np.dtype(np.float32))
+    # Left: e⁻ˣ overflows float32 past ln(FLT_MAX) = 88.72, so σ = 1/inf = 0 and σ′ = 0.
+    flt_max = float(np.finfo(np.float32).max)
+    _assert_within_one_ulp(u.grad_left, math.log(flt_max), np.dtype(np.float32))
+    assert u.value_right == u.grad_right and u.value_left == u.grad_left
+
+
+def test_sigmoid_underflow_float16_derived_by_hand() -> None:
+    u = underflow(registry.spec("sigmoid"), "float16")
+    # Right: computed in float32, rounded to half: 1 once 1 − σ < 2⁻¹² (half the
+    # float16 spacing 2⁻¹¹ just below 1), i.e. beyond 12·ln 2 = 8.318.
+    _assert_within_one_ulp(u.grad_right, 12 * math.log(2), np.dtype(np.float16))
+    # Left: σ ≈ eˣ rounds to 0 below half the smallest subnormal 2⁻²⁴: beyond 25·ln 2 = 17.33.
+    _assert_within_one_ulp(u.grad_left, 25 * math.log(2), np.dtype(np.float16))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "elu", "softplus"])
+def test_underflow_edges_are_exact(name: str, dtype: str) -> None:
+    """At the edge f′ is exactly 0 (and beyond), one representable step inside it is not."""
+    target = registry.spec(name)
+    u = underflow(target, dtype)
+    for sign, edge in ((-1.0, u.grad_left), (1.0, u.grad_right)):
+        if edge is None or edge == 0:
+            continue
+        beyond = [edge, edge * 1.5, edge * 4]
+        _, _, grad = evaluate(target, [sign * b for b in beyond], dtype=dtype)
+        assert (grad == 0).all()
+        inside = torch.nextafter(
+            torch.tensor(edge, dtype=getattr(torch, dtype)),
+            torch.tensor(0.0, dtype=getattr(torch, dtype)),
+        ).item()
+        _, _, grad = evaluate(target, [sign * inside], dtype=dtype)
+        assert grad[0] != 0
+
+
+def test_underflow_is_absent_where_the_gradient_never_vanishes() -> None:
+    u = underflow(registry.spec("leaky_relu"), "float32")
+    assert (u.grad_left, u.grad_right) == (None, None)
+    assert underflow(registry.spec("relu"), "float32").grad_left == 0.0  # dead, not underflow
+
+
+def test_kinks_are_samples() -> None:
+    assert {-0.5, 0.5} <= set(probe("softshrink", start=-1, stop=1, points=4).x)
+    assert {-1.0, 1.0} <= set(probe("hardtanh", start=-2, stop=2, points=4).x)
+    assert {0.0, 6.0} <= set(probe("relu6", start=-1, stop=7, points=3).x)
+    t = probe("threshold", start=-1, stop=1, points=3)
+    assert np.float32(0.1) in t.x.astype(np.float32)
+    assert 0.0 not in probe("relu", start=-1, stop=1, points=10, kinks=False).x
+
+
+def test_monotonic_and_output_range() -> None:
+    assert analyze(probe("silu")).monotonic == "no"
+    assert analyze(probe("threshold")).monotonic == "no"
+    s = analyze(probe("tanh", start=-3, stop=3, points=7, dtype="float64"))
+    assert s.y_min == pytest.approx(-math.tanh(3)) and s.y_max == pytest.approx(math.tanh(3))
+
+
+def test_eps_is_checked() -> None:
+    with pytest.raises(InvalidParameterError, match=r"eps must be between 0 and 1 \(got 1.5\)"):
+        analyze(probe("relu"), eps=1.5)
+
+
+@pytest.mark.parametrize("name", registry.names())
+@settings(max_examples=12, deadline=None)
+@given(
+    start=st.floats(-60, 59),
+    width=st.floats(0.5, 80),
+    points=st.integers(3, 300),
+    eps=st.sampled_from([0.1, 0.01, 0.001]),
+)
+def test_analysis_properties_on_random_ranges(
+    name: str, start: float, width: float, points: int, eps: float
+) -> None:
+    p = probe(name, start=start, stop=start + width, points=points)
+    s = analyze(p, eps=eps, dtypes=())
+    assert sum(s.fractions.values()) == pytest.approx(1.0)
+    assert set(s.regime) <= set(REGIMES)
+    assert math.isfinite(s.peak_grad) and not np.isnan(s.peak_at)
+    magnitude = np.abs(p.grad)
+    for e, (left, right) in s.onsets.items():
+        threshold = e * s.peak_grad
+        if left is not None:
+            assert (magnitude[p.x <= left] < threshold).all()
+        if right is not None:
+            assert (magnitude[p.x >= right] < threshold).all()
+    for value in s.as_dict()["fractions"].values():
+        assert 0 <= value <= 1
