@@ -24,6 +24,8 @@ demo: $(VENV)/.installed
 	$(BIN)/actviz plot sigmoid --out outputs/sigmoid.png
 	$(BIN)/actviz plot tanh --out outputs/tanh.png
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
+	$(BIN)/actviz plot gelu --out outputs/gelu.png
+	$(BIN)/actviz saturation --all
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check actviz tests bench
