@@ -20,11 +20,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/actviz plot relu --out outputs/relu.png
-	$(BIN)/actviz plot sigmoid --out outputs/sigmoid.png
-	$(BIN)/actviz plot tanh --out outputs/tanh.png
+	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
-	$(BIN)/actviz plot gelu --out outputs/gelu.png
 	$(BIN)/actviz saturation --all
 
 lint: $(VENV)/.installed-test
@@ -41,6 +38,7 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

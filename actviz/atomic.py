@@ -46,3 +46,12 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Pat
             with contextlib.suppress(OSError):
                 os.unlink(temp)
     return target
+
+
+def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
+    """:func:`write_atomically` for content that is already in memory."""
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(data)
+
+    return write_atomically(path, write)

@@ -9,6 +9,10 @@ stderr and an exit code.
 
 # No `from __future__ import annotations` here: Typer would have to eval every
 # annotation string at start-up, which costs more than evaluating them once.
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from actviz import registry
-from actviz.errors import ActvizError
+from actviz.errors import ActvizError, RuntimeFailure, UsageError
 
 DTYPE_HELP = "float16 | bfloat16 | float32 | float64"
 
@@ -230,7 +234,6 @@ def saturation_command(
 ) -> None:
     """One row per activation: peak f′, f′(0), saturation onset, dead and saturated
     share, and the |x| where f′ underflows to exactly 0 in float16, bfloat16, float32."""
-    from actviz.errors import UsageError
     from actviz.probe import Grid
     from actviz.saturation import survey
     from actviz.tables import sort_survey, survey_csv, survey_json, survey_table
@@ -245,10 +248,75 @@ def saturation_command(
           as_json=as_json, as_csv=as_csv)  # fmt: skip
 
 
+@app.command("export")
+def export_command(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Activations to export [default: all].", autocompletion=_complete_name),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every registered activation.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("outputs"),
+    fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png,svg,pdf.")] = "png",
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
+    theme: Annotated[str, typer.Option("--theme", help="light | dark")] = "light",
+    range_: Range = (-8.0, 8.0),
+    points: Points = None,
+    step: Step = None,
+    param: ParamsOpt = None,
+    eps: Eps = 0.01,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", help="Worker processes [default: one per core].")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if files are missing or stale.")
+    ] = False,
+) -> None:
+    """Export every activation (or the named ones) to image files, a manifest and a gallery.
+
+    Same inputs give byte-identical files; unchanged files are left alone.
+    """
+    from actviz.export import export
+    from actviz.probe import Grid
+
+    if names and all_:
+        raise UsageError("name activations or give --all, not both")
+    specs = registry.specs_from_cli(names or registry.names(), param or [])
+    grid = Grid(*range_, points, step)
+    with _file_progress(len(specs), check) as on_file:
+        report = export(specs, out, formats=fmt.split(","), dpi=dpi, theme=theme, grid=grid,
+                        eps=eps, jobs=jobs, check=check, on_file=on_file)  # fmt: skip
+    if check:
+        if not report.current:
+            problems = [f"missing {p}" for p in report.missing] + [
+                f"stale {p}" for p in report.stale
+            ]
+            raise RuntimeFailure(f"{out} is not current: {'; '.join(problems)}; run actviz export")
+        typer.echo(f"{out}: all {len(report.unchanged)} files are current")
+        return
+    typer.echo(f"{len(report.written)} files written, {len(report.unchanged)} unchanged "
+               f"in {report.seconds:.1f} s")  # fmt: skip
+
+
+@contextlib.contextmanager
+def _file_progress(activations: int, check: bool) -> Iterator[Callable[[Path, str], None]]:
+    """A rich progress bar in a terminal; one plain line per file in CI and pipes."""
+    if not sys.stdout.isatty() or os.environ.get("CI"):
+        yield lambda path, status: typer.echo(f"{status:<9} {path}")
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("checking" if check else "exporting", total=None)
+
+        def advance(path: Path, status: str) -> None:
+            progress.console.print(f"{status:<9} {path}")
+            progress.advance(task)
+
+        yield advance
+
+
 def _emit(table: Any, as_data: Any, as_text: Any, *, as_json: bool, as_csv: bool) -> None:
     """Print the rich ``table``, or JSON / CSV made on demand."""
-    from actviz.errors import UsageError
-
     if as_json and as_csv:
         raise UsageError("give --json or --csv, not both")
     if as_json:
@@ -258,8 +326,6 @@ def _emit(table: Any, as_data: Any, as_text: Any, *, as_json: bool, as_csv: bool
     elif as_csv:
         typer.echo(as_text(), nl=False)
     else:
-        import sys
-
         from rich.console import Console
 
         # Wide tables wrap badly at the 80 columns rich assumes for pipes and logs.

@@ -12,9 +12,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
-from actviz.atomic import write_atomically
+from actviz.atomic import write_bytes_atomically
 from actviz.errors import UnknownFormatError
 
 if TYPE_CHECKING:
@@ -27,13 +27,17 @@ if TYPE_CHECKING:
 
 FORMATS = ("png", "svg", "pdf")
 DEFAULT_DPI = 150
-PANEL_SIZE = (5.5, 4.2)  # inches per panel
+PANEL_SIZE = (4.8, 3.6)  # inches per panel
 # Keep output free of dates and version stamps: same inputs, same bytes.
 _METADATA: dict[str, dict[str, Any]] = {
     "png": {"Software": None},
     "svg": {"Date": None, "Creator": None},
     "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
 }
+# zlib level 3 instead of 6: 20 % faster to write for 15 % more bytes; batch
+# export writes dozens of these.
+_SAVE_OPTIONS: dict[str, dict[str, Any]] = {"png": {"pil_kwargs": {"compress_level": 3}}}
+THEMES = ("light", "dark")
 _STYLE: dict[Any, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -46,6 +50,17 @@ _STYLE: dict[Any, Any] = {
 
 REGIME_COLORS = {"dead": "0.55", "saturated": "#f5a623", "linear": "#9ecae1"}
 UNDERFLOW_DTYPE = "float32"
+
+
+def _style(theme: str) -> dict[Any, Any]:
+    """rc settings for ``theme``, applied only inside ``rc_context``."""
+    if theme not in THEMES:
+        raise UnknownFormatError(f"unknown theme {theme!r}; choose one of {', '.join(THEMES)}")
+    if theme == "light":
+        return _STYLE
+    import matplotlib.style
+
+    return {**matplotlib.style.library["dark_background"], **_STYLE, "grid.alpha": 0.25}
 
 
 @dataclass(frozen=True)
@@ -89,19 +104,19 @@ def _draw(ax: Axes, probes: Sequence[Probe], field: str, ylabel: str) -> list[Li
 
 def draw_values(ax: Axes, probes: Sequence[Probe]) -> list[Line2D]:
     """f(x) of each probe on ``ax``; returns one line per probe."""
-    ax.set_title("value f(x)")
+    ax.set_title("value f(x)", y=1.01)  # a fixed y skips the costly auto-placement
     return _draw(ax, probes, "y", "f(x)")
 
 
 def draw_gradients(ax: Axes, probes: Sequence[Probe]) -> list[Line2D]:
     """f′(x) from autograd of each probe on ``ax``; returns one line per probe."""
-    ax.set_title("gradient f′(x) from backward(ones_like(y))")
+    ax.set_title("gradient f′(x) from backward(ones_like(y))", y=1.01)
     return _draw(ax, probes, "grad", "f′(x)")
 
 
 def draw_second(ax: Axes, probes: Sequence[Probe]) -> list[Line2D]:
     """f″(x) of each probe (probed with ``second=True``) on ``ax``."""
-    ax.set_title("second derivative f″(x)")
+    ax.set_title("second derivative f″(x)", y=1.01)
     return _draw(ax, probes, "grad2", "f″(x)")
 
 
@@ -183,6 +198,7 @@ def activation_figure(
     second: bool = False,
     saturations: Sequence[Saturation] | None = None,
     shade: bool = True,
+    theme: str = "light",
 ) -> Drawn:
     """A new Figure: value and gradient panels side by side (and f″ if ``second``).
 
@@ -196,8 +212,8 @@ def activation_figure(
     if not probes:
         raise ValueError("activation_figure needs at least one probe")
     panels = 3 if second else 2
-    with rc_context(_STYLE):
-        fig = Figure(figsize=(PANEL_SIZE[0] * panels, PANEL_SIZE[1]), layout="constrained")
+    with rc_context(_style(theme)):
+        fig = Figure(figsize=(PANEL_SIZE[0] * panels, PANEL_SIZE[1]))
         axes = fig.subplots(1, panels)
         values = draw_values(axes[0], probes)
         grads = draw_gradients(axes[1], probes)
@@ -214,28 +230,51 @@ def activation_figure(
                 peaks.append(mark_peak(axes[1], probe, saturation, line.get_color()))
             # Below the panel: inside, it would hide the shaded bands it explains.
             axes[1].legend(
-                fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3
+                fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.24), ncols=3
             )
         fig.suptitle(figure_title(probes), fontsize="large", fontweight="bold")
+        # Fixed margins rather than constrained layout: the figure's parts are
+        # always the same, and measuring every text each time costs more than
+        # drawing the whole figure (batch export renders dozens).
+        fig.subplots_adjust(
+            left={2: 0.065, 3: 0.05}[panels],
+            right=0.985,
+            top=0.84,
+            bottom=0.28 if saturations is not None else 0.14,
+            wspace=0.22,
+        )
         if len(probes) > 1:
             axes[0].legend(fontsize="small", ncols=math.ceil(len(probes) / 12))
     return Drawn(fig, values, grads, grad2s, shading, peaks, underflow_lines)
 
 
-def save_figure(
-    fig: Figure, path: str | Path, *, fmt: str | None = None, dpi: int = DEFAULT_DPI
-) -> Path:
-    """Write ``fig`` atomically; the format comes from ``fmt`` or the file suffix."""
+def figure_bytes(fig: Figure, fmt: str, *, dpi: int = DEFAULT_DPI, theme: str = "light") -> bytes:
+    """The encoded file, without dates or version stamps: same figure, same bytes."""
+    import io
+
     from matplotlib import rc_context
 
+    kind = check_format(fmt)
+    buffer = io.BytesIO()
+    with rc_context(_style(theme)):
+        fig.savefig(
+            buffer, format=kind, dpi=dpi, metadata=_METADATA[kind], **_SAVE_OPTIONS.get(kind, {})
+        )
+    return buffer.getvalue()
+
+
+def save_figure(
+    fig: Figure,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    dpi: int = DEFAULT_DPI,
+    theme: str = "light",
+) -> Path:
+    """Write ``fig`` atomically; the format comes from ``fmt`` or the file suffix."""
     target = Path(path)
-    kind = check_format(fmt or target.suffix.lstrip(".") or "png")
-
-    def write(handle: BinaryIO) -> None:
-        with rc_context(_STYLE):
-            fig.savefig(handle, format=kind, dpi=dpi, metadata=_METADATA[kind])
-
-    return write_atomically(target, write)
+    data = figure_bytes(fig, fmt or target.suffix.lstrip(".") or "png", dpi=dpi, theme=theme)
+    return write_bytes_atomically(target, data)
 
 
 def check_format(fmt: str) -> str:

@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 x = torch.arange(-8.0, 8.0, 0.1, requires_grad=True)
 y = torch.sigmoid(x)
 y.backward(torch.ones_like(y))
-fig = Figure(figsize=(11, 4.2), layout="constrained")
+fig = Figure(figsize=(9.6, 3.6))
 a, b = fig.subplots(1, 2)
 a.plot(x.detach().numpy(), y.detach().numpy())
 b.plot(x.detach().numpy(), x.grad.numpy())

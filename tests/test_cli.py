@@ -44,7 +44,7 @@ def test_plot_sigmoid_writes_the_probe(monkeypatch: pytest.MonkeyPatch, in_tmp: 
     result = run("plot", "sigmoid")
     assert result.exit_code == 0, result.output
     assert result.stdout == "wrote outputs/sigmoid.png\n"
-    assert png_size(in_tmp / "outputs" / "sigmoid.png") == (1650, 630)
+    assert png_size(in_tmp / "outputs" / "sigmoid.png") == (1440, 540)
     expected = probe("sigmoid")
     np.testing.assert_array_equal(drawn[0].values[0].get_ydata(), expected.y)
     np.testing.assert_array_equal(drawn[0].grads[0].get_ydata(), expected.grad)

@@ -87,7 +87,7 @@ def test_draw_helpers_use_given_axes_and_leave_rcparams_alone() -> None:
 def test_plot_file_writes_png_of_expected_size(tmp_path: Path) -> None:
     path = plot_file([probe("sigmoid")], out_dir=tmp_path)
     assert path == tmp_path / "sigmoid.png"
-    assert png_size(path) == (1650, 630)  # 11 x 4.2 inches at 150 dpi
+    assert png_size(path) == (1440, 540)  # 9.6 x 3.6 inches at 150 dpi
     assert list(tmp_path.iterdir()) == [path]  # no temporary files left behind
 
 
