@@ -60,6 +60,11 @@ Names = Annotated[
         show_default=False,
     ),
 ]
+SomeNames = Annotated[
+    list[str] | None,
+    typer.Argument(help="Activation names or aliases.", autocompletion=_complete_name),
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every registered activation.")]
 Range = Annotated[
     tuple[float, float],
     typer.Option("--range", metavar="START STOP", help="Input range (stop excluded with --step)."),
@@ -210,11 +215,8 @@ def table_command(
 
 @app.command("saturation")
 def saturation_command(
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(help="Activation names or aliases.", autocompletion=_complete_name),
-    ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every registered activation.")] = False,
+    names: SomeNames = None,
+    all_: AllOpt = False,
     range_: Range = (-8.0, 8.0),
     points: Points = None,
     step: Step = None,
@@ -236,12 +238,12 @@ def saturation_command(
     share, and the |x| where f′ underflows to exactly 0 in float16, bfloat16, float32."""
     from actviz.probe import Grid
     from actviz.saturation import survey
-    from actviz.tables import sort_survey, survey_csv, survey_json, survey_table
+    from actviz.tables import check_sort_key, sort_survey, survey_csv, survey_json, survey_table
 
     if bool(names) == all_:
         raise UsageError("name activations or give --all (not both)")
     specs = registry.specs_from_cli(registry.names() if all_ else names or [], param or [])
-    rows = sort_survey([], sort)  # checks --sort before the work
+    check_sort_key(sort)  # before the work, not after
     rows = sort_survey(survey(specs, Grid(*range_, points, step), eps=eps, dtype=dtype), sort,
                        reverse=reverse)  # fmt: skip
     _emit(survey_table(rows), lambda: survey_json(rows), lambda: survey_csv(rows),
@@ -250,11 +252,8 @@ def saturation_command(
 
 @app.command("export")
 def export_command(
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(help="Activations to export [default: all].", autocompletion=_complete_name),
-    ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every registered activation.")] = False,
+    names: SomeNames = None,
+    all_: AllOpt = False,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("outputs"),
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png,svg,pdf.")] = "png",
     dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
@@ -271,7 +270,7 @@ def export_command(
         bool, typer.Option("--check", help="Write nothing; exit 1 if files are missing or stale.")
     ] = False,
 ) -> None:
-    """Export every activation (or the named ones) to image files, a manifest and a gallery.
+    """Export every activation (default) or the named ones to images, a manifest and a gallery.
 
     Same inputs give byte-identical files; unchanged files are left alone.
     """

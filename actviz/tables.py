@@ -191,14 +191,19 @@ SORT_KEYS: dict[str, Callable[[tuple[Probe, Saturation]], Any]] = {
 }
 
 
-def sort_survey(
-    rows: Sequence[tuple[Probe, Saturation]], column: str = "name", *, reverse: bool = False
-) -> list[tuple[Probe, Saturation]]:
-    """Rows ordered by one of :data:`SORT_KEYS` (ties broken by name)."""
+def check_sort_key(column: str) -> str:
     if column not in SORT_KEYS:
         from actviz.errors import UsageError
 
         raise UsageError(f"cannot sort by {column!r}; choose one of {', '.join(SORT_KEYS)}")
+    return column
+
+
+def sort_survey(
+    rows: Sequence[tuple[Probe, Saturation]], column: str = "name", *, reverse: bool = False
+) -> list[tuple[Probe, Saturation]]:
+    """Rows ordered by one of :data:`SORT_KEYS` (ties broken by name)."""
+    check_sort_key(column)
     by_name = sorted(rows, key=SORT_KEYS["name"])
     return sorted(by_name, key=SORT_KEYS[column], reverse=reverse)
 

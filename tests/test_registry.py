@@ -8,6 +8,8 @@ import torch
 from actviz import registry
 from actviz.errors import InvalidParameterError, UnknownActivationError
 
+# The one hand-written list: the inventory of torch.nn's elementwise
+# activations, so that the registry cannot silently miss one.
 TORCH_ELEMENTWISE = {
     "ReLU",
     "ReLU6",
