@@ -250,6 +250,32 @@ def saturation_command(
           as_json=as_json, as_csv=as_csv)  # fmt: skip
 
 
+@app.command("check")
+def check_command(
+    names: SomeNames = None,
+    all_: AllOpt = False,
+    param: ParamsOpt = None,
+    as_json: AsJson = False,
+) -> None:
+    """Check autograd's f′ against the closed form and finite differences (float64).
+
+    Exits 1 if any activation fails.
+    """
+    from actviz.tables import check_table
+    from actviz.verify import verify_all
+
+    if bool(names) == all_:
+        raise UsageError("name activations or give --all (not both)")
+    checks = verify_all(
+        registry.specs_from_cli(registry.names() if all_ else names or [], param or [])
+    )
+    _emit(check_table(checks), lambda: [c.as_dict() for c in checks], lambda: "",
+          as_json=as_json, as_csv=False)  # fmt: skip
+    failed = [c.label for c in checks if not c.passed]
+    if failed:
+        raise RuntimeFailure(f"derivative check failed for {', '.join(failed)}")
+
+
 @app.command("export")
 def export_command(
     names: SomeNames = None,

@@ -384,6 +384,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "x/(1 + |x|)",
         "1/(1 + |x|)²",
         lambda x, p: 1 / (1 + x.abs()) ** 2,
+        kinks=lambda p: (0.0,),  # f″ jumps there
     ),
     Activation(
         "softshrink",

@@ -295,3 +295,41 @@ def registry_listing() -> str:
         if act.notes:
             lines.append(f"{pad}note: {act.notes}")
     return "\n".join(lines)
+
+
+# --- derivative checks -----------------------------------------------------------
+
+
+def check_table(checks: Sequence[Any]) -> Table:
+    """``actviz check``: autograd against the closed form and finite differences."""
+    from rich.table import Table
+
+    from actviz.verify import CHECK_POINTS, CHECK_RANGE, KINK_MARGIN
+
+    table = Table(
+        title=f"autograd f′ in float64 on linspace({CHECK_RANGE[0]:g}, {CHECK_RANGE[1]:g}, "
+        f"{CHECK_POINTS}) minus |x − kink| ≤ {KINK_MARGIN:g}",
+        caption="closed form: the registry's derivative; finite differences: central, "
+        "h = 1e-6; gradcheck/gradgradcheck: torch.autograd's verdict (— : f″ is 0 by "
+        "construction)",
+        caption_justify="left",
+    )
+    for header in ("activation", "closed form max abs", "max rel", "finite diff max abs",
+                   "max rel", "gradcheck", "gradgradcheck", "result"):  # fmt: skip
+        table.add_column(header, justify="left" if header == "activation" else "right")
+
+    def verdict(ok: bool | None) -> str:
+        return "—" if ok is None else "[green]ok[/]" if ok else "[red]FAIL[/]"
+
+    for c in checks:
+        table.add_row(
+            c.label,
+            f"{c.closed_form_abs:.1e}",
+            f"{c.closed_form_rel:.1e}",
+            f"{c.finite_diff_abs:.1e}",
+            f"{c.finite_diff_rel:.1e}",
+            verdict(c.gradcheck),
+            verdict(c.gradgradcheck),
+            "[green]pass[/]" if c.passed else "[red]FAIL[/]",
+        )
+    return table
