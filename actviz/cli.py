@@ -276,6 +276,55 @@ def check_command(
         raise RuntimeFailure(f"derivative check failed for {', '.join(failed)}")
 
 
+@app.command("jacobian", context_settings={"ignore_unknown_options": True})
+def jacobian_command(
+    function: Annotated[str, typer.Argument(help="softmax | log_softmax | softmin")],
+    values: Annotated[
+        list[float] | None, typer.Argument(help="The input a (after --input).", show_default=False)
+    ] = None,
+    use_input: Annotated[
+        bool, typer.Option("--input", help="Take a from the values that follow.")
+    ] = False,
+    random: Annotated[
+        int | None, typer.Option("--random", help="A random a of this size instead.")
+    ] = None,
+    seed: Seed = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also save the annotated heatmap here.")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show why p.backward() fails for a vector.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """The full Jacobian of softmax, log_softmax or softmin, checked against its closed form.
+
+    Default input: the seed lesson's a = [0.8865, 0.8730, 0.6643]. Example:
+    actviz jacobian softmax --input 0.5 -1 2 --out outputs/jacobian.png
+    """
+    from actviz import jacobian as lab
+    from actviz.tables import jacobian_report
+
+    lab.check_function(function)
+    if values and not use_input:
+        raise UsageError(f"unexpected values {values}; put them after --input")
+    if use_input and random is not None:
+        raise UsageError("give --input values or --random N, not both")
+    if use_input and not values:
+        raise UsageError("--input needs values, e.g. --input 0.8865 0.8730 0.6643")
+    a = values if use_input and values else (
+        lab.random_input(random, seed) if random is not None else list(lab.SEED_INPUT)
+    )  # fmt: skip
+    report = lab.jacobian(function, a)
+    if out is not None:
+        from actviz.plotting import save_figure
+
+        typer.echo(f"wrote {save_figure(lab.jacobian_figure(report), out)}", err=as_json)
+    if explain and not as_json:
+        typer.echo("\n".join(lab.explain(function, a)))
+    _emit(jacobian_report(report), report.as_dict, lambda: "", as_json=as_json, as_csv=False)
+
+
 @app.command("export")
 def export_command(
     names: SomeNames = None,

@@ -1,0 +1,204 @@
+"""Jacobians of the vector activations (softmax, log_softmax, softmin).
+
+The seed lesson builds softmax's Jacobian row by row with
+``torch.autograd.grad(p[i], [a])`` after ``p.backward()`` fails for a vector.
+:func:`jacobian` computes the whole matrix with
+``torch.autograd.functional.jacobian``, compares it with its closed form
+(softmax: J = diag(s) − s sᵀ) and checks that every row sums to 0;
+:func:`explain` shows the ``backward`` mistake and what ``grad_outputs`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from actviz.errors import UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+SEED_INPUT = (0.8865, 0.8730, 0.6643)  # torch.rand(3) in the seed lesson
+MAX_SIZE = 64  # a matrix you can still read (and annotate)
+
+
+def _softmax_closed(s: torch.Tensor) -> torch.Tensor:
+    return s.diag() - s.outer(s)
+
+
+def _log_softmax_closed(s: torch.Tensor) -> torch.Tensor:
+    return s.new_ones(len(s)).diag() - s.new_ones(len(s)).outer(s)
+
+
+# name → (torch function of a, what s is, closed form of J from s, formula)
+FUNCTIONS: dict[str, tuple[str, str, Callable[[torch.Tensor], torch.Tensor], str]] = {
+    "softmax": ("softmax", "s = softmax(a)", _softmax_closed, "J = diag(s) − s sᵀ"),
+    "log_softmax": ("log_softmax", "s = softmax(a)", _log_softmax_closed, "J = I − 1 sᵀ"),
+    "softmin": (
+        "softmin",
+        "s = softmin(a)",
+        lambda s: -_softmax_closed(s),
+        "J = −(diag(s) − s sᵀ)",
+    ),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class JacobianReport:
+    """J = ∂f(a)_i/∂a_j, its closed form, and how far the two and the row sums are from exact."""
+
+    function: str
+    formula: str
+    a: np.ndarray
+    output: np.ndarray
+    jacobian: np.ndarray
+    closed_form: np.ndarray
+    identity_deviation: float  # max |J − closed form|
+    row_sum_deviation: float  # max |Σ_j J_ij|: every row of these Jacobians sums to 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "formula": self.formula,
+            "input": self.a.tolist(),
+            "output": self.output.tolist(),
+            "jacobian": self.jacobian.tolist(),
+            "identity_deviation": self.identity_deviation,
+            "row_sum_deviation": self.row_sum_deviation,
+        }
+
+
+def check_function(name: str) -> str:
+    if name not in FUNCTIONS:
+        raise UsageError(f"unknown function {name!r}; choose one of {', '.join(FUNCTIONS)}")
+    return name
+
+
+def random_input(size: int, seed: int) -> list[float]:
+    """``size`` standard-normal values from a seeded generator (the global RNG is untouched)."""
+    import torch
+
+    if not 2 <= size <= MAX_SIZE:
+        raise UsageError(f"--random must be between 2 and {MAX_SIZE} (got {size})")
+    generator = torch.Generator().manual_seed(seed)
+    values: list[float] = torch.randn(size, generator=generator, dtype=torch.float64).tolist()
+    return values
+
+
+def _function(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    import torch.nn.functional as F
+
+    torch_name = FUNCTIONS[check_function(name)][0]
+    fn = getattr(F, torch_name)
+    return lambda a: fn(a, dim=0)
+
+
+def _input(values: Sequence[float]) -> torch.Tensor:
+    import torch
+
+    if not 2 <= len(values) <= MAX_SIZE:
+        raise UsageError(f"give between 2 and {MAX_SIZE} input values (got {len(values)})")
+    return torch.tensor(list(values), dtype=torch.float64)
+
+
+def jacobian(function: str, values: Sequence[float] = SEED_INPUT) -> JacobianReport:
+    """The full Jacobian of ``function`` at ``values`` (float64), checked against its
+    closed form."""
+    import torch
+
+    fn = _function(function)
+    a = _input(values)
+    J = torch.autograd.functional.jacobian(fn, a)
+    output = fn(a)
+    s = torch.softmax(-a if function == "softmin" else a, dim=0)
+    closed = FUNCTIONS[function][2](s)
+    return JacobianReport(
+        function=function,
+        formula=f"{FUNCTIONS[function][1]}, {FUNCTIONS[function][3]}",
+        a=a.numpy(),
+        output=output.numpy(),
+        jacobian=J.numpy(),
+        closed_form=closed.numpy(),
+        identity_deviation=float((J - closed).abs().max()),
+        row_sum_deviation=float(J.sum(dim=1).abs().max()),
+    )
+
+
+def explain(function: str, values: Sequence[float] = SEED_INPUT) -> list[str]:
+    """Why ``p.backward()`` fails for a vector output, and what ``grad_outputs`` does."""
+    import torch
+
+    fn = _function(function)
+    a = _input(values).requires_grad_(True)
+    p = fn(a)
+    try:
+        p.backward()
+        failure = "(no error?)"
+    except RuntimeError as error:
+        failure = str(error).splitlines()[0]
+    row = 1 if len(values) > 1 else 0
+    (by_index,) = torch.autograd.grad(p[row], [a], retain_graph=True)
+    basis = torch.zeros_like(p)
+    basis[row] = 1.0
+    (by_vector,) = torch.autograd.grad(p, [a], grad_outputs=basis, retain_graph=True)
+    (by_ones,) = torch.autograd.grad(p, [a], grad_outputs=torch.ones_like(p))
+
+    def vec(t: torch.Tensor) -> str:
+        return "[" + ", ".join(f"{v:.4f}" for v in t.tolist()) + "]"
+
+    return [
+        f"p = {function}(a, dim=0) = {vec(p.detach())} is a vector, so:",
+        f"  p.backward()  →  RuntimeError: {failure}",
+        "backward() needs to know which combination of outputs to differentiate: a vector v",
+        "of p's shape (grad_outputs / gradient), and it then computes vᵀJ, the rows of the",
+        "Jacobian weighted by v. A scalar loss is the case v = 1.",
+        f"  torch.autograd.grad(p[{row}], [a])                 = {vec(by_index)}",
+        f"  torch.autograd.grad(p, [a], grad_outputs=e_{row})   = {vec(by_vector)}"
+        f"   (row {row} of J)",
+        f"  torch.autograd.grad(p, [a], grad_outputs=ones)  = {vec(by_ones)}   (sum of the rows)",
+        "The last one is ~0 because every row of J sums to 0: the outputs' total is fixed"
+        + (" (softmax sums to 1)." if function != "log_softmax" else " (Σ exp(p) = 1)."),
+    ]
+
+
+def draw_heatmap(ax: Axes, report: JacobianReport) -> Any:
+    """The Jacobian as an annotated heatmap on ``ax``; returns the image."""
+    import numpy as np
+
+    J = report.jacobian
+    limit = float(np.abs(J).max()) or 1.0
+    image = ax.imshow(J, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    n = len(J)
+    if n <= 16:  # annotations stay readable up to here
+        for i in range(n):
+            for j in range(n):
+                color = "white" if abs(J[i, j]) > 0.6 * limit else "black"
+                ax.text(j, i, f"{J[i, j]:.4f}", ha="center", va="center", fontsize=9, color=color)
+    ax.set_xlabel("j (input a_j)")
+    ax.set_ylabel(f"i (output {report.function}(a)_i)")
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    return image
+
+
+def jacobian_figure(report: JacobianReport) -> Figure:
+    from matplotlib.figure import Figure
+
+    n = len(report.jacobian)
+    side = min(4.0 + 0.6 * n, 12.0)
+    fig = Figure(figsize=(side + 1.2, side))
+    ax = fig.subplots()
+    image = draw_heatmap(ax, report)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    a = ", ".join(f"{v:.4g}" for v in report.a[:6]) + (", …" if n > 6 else "")
+    ax.set_title(
+        f"∂{report.function}(a)_i / ∂a_j at a = [{a}]\n{report.formula}; "
+        f"max |J − closed form| = {report.identity_deviation:.1e}, "
+        f"max |row sum| = {report.row_sum_deviation:.1e}",
+        fontsize=9,
+    )
+    return fig
