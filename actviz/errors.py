@@ -47,5 +47,9 @@ class DeviceUnavailableError(RuntimeFailure):
     """The requested torch device is not available on this machine."""
 
 
+class CustomActivationError(RuntimeFailure):
+    """A user's own activation (``module:callable``) did not behave like one."""
+
+
 class OutputError(RuntimeFailure):
     """An output file could not be written."""

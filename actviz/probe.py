@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from actviz.errors import (
+    ActvizError,
+    CustomActivationError,
     DeviceUnavailableError,
     InvalidGridError,
     RuntimeFailure,
@@ -304,6 +306,10 @@ def _autograd(
     module = target.activation.build(target.params, train=train).to(x.device, x.dtype)
     try:
         y = module(x)
+        if target.activation.custom:
+            from actviz.custom import checked_output
+
+            y = checked_output(target.activation, x, y)
         if second and not target.activation.piecewise_linear:
             (grad,) = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)
             return y, grad, _second_derivative(grad, x)
@@ -312,10 +318,18 @@ def _autograd(
         # Piecewise linear: f″ is 0 off the kinks by construction, and torch
         # has no double backward for some of these (hardsigmoid).
         return y, x.grad, torch.zeros_like(x) if second else None
+    except ActvizError:
+        raise
     except (RuntimeError, NotImplementedError) as error:
         first_line = str(error).strip().splitlines()[0]
         raise RuntimeFailure(
             f"{target.label} failed in {x.dtype} on {x.device}: {first_line}"
+        ) from error
+    except Exception as error:
+        if not target.activation.custom:
+            raise  # a bug in actviz: let it show
+        raise CustomActivationError(
+            f"{target.name} raised {type(error).__name__}: {error}"
         ) from error
 
 

@@ -96,7 +96,7 @@ class Activation:
     module: str
     formula: str
     derivative_formula: str
-    derivative: Derivative
+    derivative: Derivative | None  # None: no closed form (a user's own activation)
     params: tuple[Param, ...] = ()
     extra_aliases: tuple[str, ...] = ()
     # Points where f′ (or f itself) is not smooth; torch returns a one-sided value there.
@@ -108,6 +108,8 @@ class Activation:
     # RReLU draws random slopes in training mode.
     stochastic: bool = False
     notes: str = ""
+    # Builds the module instead of torch.nn.<module> (activations from an import path).
+    factory: Callable[[Params], nn.Module] | None = None
     _param_index: dict[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -145,8 +147,15 @@ class Activation:
         """The torch module, in eval mode unless ``train``."""
         from torch import nn
 
+        if self.factory is not None:
+            return self.factory(params).train(train)
         module: nn.Module = getattr(nn, self.module)(**dict(params))
         return module.train(train)
+
+    @property
+    def custom(self) -> bool:
+        """True for an activation loaded from ``module:callable`` rather than the registry."""
+        return self.factory is not None
 
 
 # --- the closed-form derivatives, written with tensor methods only -----------
@@ -455,7 +464,12 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Activation:
-    """The activation called ``name`` (canonical name or alias, any case)."""
+    """The activation called ``name`` (canonical name or alias, any case), or the
+    callable at the import path ``module:callable``."""
+    if ":" in name:
+        from actviz.custom import load
+
+        return load(name)
     found = _INDEX.get(_key(name))
     if found is not None:
         return found
@@ -496,8 +510,9 @@ class Spec:
     @property
     def slug(self) -> str:
         """A stable, readable file stem: ``leaky_relu-negative_slope=0.1``."""
+        stem = self.name.replace(":", "-")  # mypkg.acts:fn → mypkg.acts-fn, portable
         return "-".join(
-            [self.name, *(f"{k}={format_value(v)}" for k, v in self.changed_params().items())]
+            [stem, *(f"{k}={format_value(v)}" for k, v in self.changed_params().items())]
         )
 
 

@@ -324,8 +324,8 @@ def check_table(checks: Sequence[Any]) -> Table:
     for c in checks:
         table.add_row(
             c.label,
-            f"{c.closed_form_abs:.1e}",
-            f"{c.closed_form_rel:.1e}",
+            "—" if c.closed_form_abs is None else f"{c.closed_form_abs:.1e}",
+            "—" if c.closed_form_rel is None else f"{c.closed_form_rel:.1e}",
             f"{c.finite_diff_abs:.1e}",
             f"{c.finite_diff_rel:.1e}",
             verdict(c.gradcheck),

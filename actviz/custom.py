@@ -1,0 +1,123 @@
+"""Activations of your own: ``module:callable`` wherever a registry name is accepted.
+
+The callable is imported, never evaluated from a string. It may be a function
+of one tensor (``def my_fn(x): return x * torch.sigmoid(x)``) or an
+``nn.Module`` subclass that takes no constructor arguments. The probe checks
+that it behaves like an activation (see :func:`checked_output`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from actviz.errors import CustomActivationError, UnknownActivationError
+from actviz.registry import Activation, Params
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+
+@lru_cache(maxsize=64)
+def load(path: str) -> Activation:
+    """Import ``module:callable`` and describe it as an :class:`Activation`."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise UnknownActivationError(
+            f"{path!r} is not an import path; write module:callable, e.g. mypkg.acts:my_fn"
+        )
+    # A console script does not put the working folder on sys.path; users expect
+    # `actviz plot mymodule:fn` to find mymodule.py right here, as `python -m` would.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UnknownActivationError(f"cannot import {module_name!r} for {path}: {error}") from None
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise UnknownActivationError(
+                f"{module_name} has no attribute {attribute!r} (for {path})"
+            ) from None
+    return Activation(
+        name=path,
+        module=getattr(target, "__qualname__", attribute),
+        formula=f"{path}(x)",
+        derivative_formula="autograd only (no closed form)",
+        derivative=None,
+        factory=_factory(path, target),
+        notes="imported from an import path",
+    )
+
+
+def _factory(path: str, target: Any) -> Any:
+    from torch import nn
+
+    if isinstance(target, type) and issubclass(target, nn.Module):
+
+        def build_module(params: Params) -> nn.Module:
+            try:
+                module: nn.Module = target()
+            except Exception as error:
+                raise CustomActivationError(
+                    f"{path}: could not build the module without arguments: {error}"
+                ) from None
+            return module
+
+        return build_module
+    if callable(target):
+        return lambda params: _function_module()(target)
+    raise UnknownActivationError(
+        f"{path} is not a function or an nn.Module class (it is {type(target).__name__} {target!r})"
+    )
+
+
+@lru_cache(maxsize=1)
+def _function_module() -> type[nn.Module]:
+    """An nn.Module around a plain function (defined on first use: torch is heavy)."""
+    from torch import nn
+
+    class FunctionActivation(nn.Module):
+        def __init__(self, fn: Any) -> None:
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, x: torch.Tensor) -> Any:
+            return self.fn(x)
+
+    return FunctionActivation
+
+
+def checked_output(activation: Activation, x: torch.Tensor, y: object) -> torch.Tensor:
+    """``y`` if it is what an activation must return for ``x``; else a clear error.
+
+    Three things go wrong with hand-written activations: the result is not a
+    tensor, it is not elementwise (another shape), or it was computed outside
+    autograd (``.detach()``, ``.numpy()``, ``torch.no_grad()``), which torch only
+    reports later, at ``backward()``, as "element 0 of tensors does not require
+    grad and does not have a grad_fn".
+    """
+    import torch
+
+    name = activation.name
+    if not isinstance(y, torch.Tensor):
+        raise CustomActivationError(f"{name} returned a {type(y).__name__}, not a tensor")
+    if y.shape != x.shape:
+        raise CustomActivationError(
+            f"{name} returned shape {tuple(y.shape)} for input shape {tuple(x.shape)}; "
+            "an activation must be elementwise"
+        )
+    if not y.requires_grad:
+        raise CustomActivationError(
+            f"{name} returned a tensor that does not require grad: it was computed outside "
+            "autograd (.detach(), .numpy(), torch.no_grad() or a new tensor), so backward() "
+            "would fail with 'element 0 of tensors does not require grad and does not have "
+            "a grad_fn'; compute it with torch operations on x"
+        )
+    return y

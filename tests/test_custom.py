@@ -1,0 +1,143 @@
+"""Activations of your own, given as module:callable."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from actviz import registry
+from actviz.cli import app
+from actviz.custom import load
+from actviz.errors import CustomActivationError, UnknownActivationError
+from actviz.probe import probe
+
+runner = CliRunner()
+
+MODULE = """
+import torch
+from torch import nn
+
+def swishish(x):
+    return x * torch.sigmoid(1.5 * x)
+
+class Square(nn.Module):
+    def forward(self, x):
+        return x * x
+
+class NeedsArgs(nn.Module):
+    def __init__(self, k):
+        super().__init__()
+
+def detached(x):
+    return torch.tanh(x).detach()
+
+def via_numpy(x):
+    return torch.from_numpy(x.detach().numpy() ** 2)
+
+def reducer(x):
+    return x.sum()
+
+def raiser(x):
+    raise ValueError("boom")
+
+def not_a_tensor(x):
+    return [1.0]
+
+NOT_CALLABLE = 3
+"""
+
+
+@pytest.fixture(autouse=True)
+def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    (tmp_path / "useracts.py").write_text(MODULE)
+    monkeypatch.chdir(tmp_path)  # found in the working folder, like `python -m` would
+    load.cache_clear()
+    yield
+    sys.modules.pop("useracts", None)
+    load.cache_clear()
+
+
+def test_function_and_module_class_are_probed_with_autograd() -> None:
+    p = probe("useracts:swishish", start=-2, stop=2, points=5, dtype="float64")
+    s = 1 / (1 + np.exp(-1.5 * p.x))
+    np.testing.assert_allclose(p.y, p.x * s)
+    np.testing.assert_allclose(p.grad, s + 1.5 * p.x * s * (1 - s))
+    square = probe("useracts:Square", start=-1, stop=1, points=3, dtype="float64")
+    assert square.grad.tolist() == [-2.0, 0.0, 2.0]
+    assert registry.get("useracts:Square").custom
+
+
+def test_cli_plot_table_check_export() -> None:
+    result = runner.invoke(app, ["plot", "useracts:swishish", "relu"])
+    assert result.stdout == "wrote outputs/useracts-swishish_vs_relu.png\n"
+    assert runner.invoke(app, ["check", "useracts:swishish"]).exit_code == 0
+    result = runner.invoke(app, ["export", "useracts:Square", "--jobs", "1"], env={"CI": "1"})
+    assert "written   outputs/useracts-Square.png" in result.stdout
+    table = runner.invoke(app, ["table", "useracts:Square", "--range", "-1", "1", "--points", "3"])
+    assert "useracts:Square on cpu, 3 samples" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (
+            "useracts:detached",
+            "useracts:detached returned a tensor that does not require grad: it was computed "
+            "outside autograd (.detach(), .numpy(), torch.no_grad() or a new tensor), so "
+            "backward() would fail with 'element 0 of tensors does not require grad and does not "
+            "have a grad_fn'; compute it with torch operations on x",
+        ),
+        ("useracts:via_numpy", "useracts:via_numpy returned a tensor that does not require grad"),
+        (
+            "useracts:reducer",
+            "useracts:reducer returned shape () for input shape (4,); an activation must be "
+            "elementwise",
+        ),
+        ("useracts:raiser", "useracts:raiser raised ValueError: boom"),
+        ("useracts:not_a_tensor", "useracts:not_a_tensor returned a list, not a tensor"),
+        ("useracts:NeedsArgs", "useracts:NeedsArgs: could not build the module without arguments"),
+    ],
+)
+def test_misbehaving_callables_are_named_and_explained(path: str, message: str) -> None:
+    with pytest.raises(CustomActivationError) as caught:
+        probe(path, start=-1, stop=1, points=3)
+    assert str(caught.value).startswith(message)
+    result = runner.invoke(app, ["table", path, "--range", "-1", "1", "--points", "3"])
+    assert result.exit_code == 1 and result.stderr.startswith(f"Error: {message}")
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nomodule:fn", "cannot import 'nomodule' for nomodule:fn: No module named 'nomodule'"),
+        ("useracts:nope", "useracts has no attribute 'nope' (for useracts:nope)"),
+        (
+            "useracts:NOT_CALLABLE",
+            "useracts:NOT_CALLABLE is not a function or an nn.Module class (it is int 3)",
+        ),
+        (
+            "useracts:",
+            "'useracts:' is not an import path; write module:callable, e.g. mypkg.acts:my_fn",
+        ),
+    ],
+)
+def test_bad_import_paths_are_usage_errors(path: str, message: str) -> None:
+    with pytest.raises(UnknownActivationError) as caught:
+        registry.get(path)
+    assert str(caught.value) == message
+    result = runner.invoke(app, ["plot", path])
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+
+
+def test_custom_activations_take_no_parameters() -> None:
+    result = runner.invoke(app, ["plot", "useracts:swishish", "--param", "alpha=1"])
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "Error: useracts:swishish has no parameter 'alpha', it takes no parameters\n"
+    )
