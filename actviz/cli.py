@@ -156,6 +156,9 @@ def plot_command(
 ) -> None:
     """Plot f(x) and f′(x) side by side; several names overlay in one figure.
 
+    `actviz plot glu` draws GLU(a, b) = a·σ(b) and its two partial derivatives
+    as heatmaps over the (a, b) plane instead.
+
     The gradient panel shades dead (grey), saturated (amber) and linear (light
     blue) stretches, marks the peak |f′| and draws dashed lines where f′
     underflows to exactly 0 in float32.
@@ -164,6 +167,15 @@ def plot_command(
 
     if fmt is not None:
         check_format(fmt)
+    if "glu" in (n.lower() for n in names):
+        from actviz.glu import glu_file
+        from actviz.probe import Grid
+
+        if len(names) > 1:
+            raise UsageError("glu takes two inputs and is drawn as heatmaps; plot it on its own")
+        path = glu_file(Grid(*range_, points, step), out=out, out_dir=out_dir, fmt=fmt, dpi=dpi)
+        typer.echo(f"wrote {path}")
+        return
     probes = _probes(
         names, param, range_, points, step,
         dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,

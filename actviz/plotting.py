@@ -284,13 +284,13 @@ def check_format(fmt: str) -> str:
     return kind
 
 
-def default_path(probes: Sequence[Probe], out_dir: str | Path, fmt: str) -> Path:
-    """``outputs/sigmoid.png``; overlays join the slugs: ``relu_vs_gelu.png``."""
+def default_stem(probes: Sequence[Probe]) -> str:
+    """``sigmoid``; overlays join the slugs: ``relu_vs_gelu``."""
     slugs = [p.spec.slug for p in probes]
     stem = "_vs_".join(slugs)
     if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
         stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"
-    return Path(out_dir) / f"{stem}.{fmt}"
+    return stem
 
 
 def plot_file(
@@ -311,7 +311,7 @@ def plot_file(
     """
     from actviz.saturation import DEFAULT_EPS, analyze
 
-    path, kind = output_path(probes, out=out, out_dir=out_dir, fmt=fmt)
+    path, kind = output_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
     saturations = [
         analyze(p, eps=DEFAULT_EPS if eps is None else eps, dtypes=(UNDERFLOW_DTYPE,))
         for p in probes
@@ -321,12 +321,12 @@ def plot_file(
 
 
 def output_path(
-    probes: Sequence[Probe], *, out: str | Path | None, out_dir: str | Path, fmt: str | None
+    stem: str, *, out: str | Path | None, out_dir: str | Path, fmt: str | None
 ) -> tuple[Path, str]:
-    """Where a figure goes and in which format: ``--out`` wins, else OUT_DIR/slug.FMT."""
+    """Where a figure goes and in which format: ``--out`` wins, else OUT_DIR/STEM.FMT."""
     if out is None:
         kind = check_format(fmt or "png")
-        return default_path(probes, out_dir, kind), kind
+        return Path(out_dir) / f"{stem}.{kind}", kind
     suffix = Path(out).suffix.lstrip(".")
     if fmt and suffix and suffix.lower() != fmt.lower():
         raise UnknownFormatError(
