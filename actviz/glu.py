@@ -46,7 +46,7 @@ def probe_glu(grid: Grid | None = None) -> GluProbe:
     b, a = torch.meshgrid(axis, axis, indexing="ij")
     halves = torch.stack([a, b], dim=-1).requires_grad_(True)  # last dim: [a, b]
     y = F.glu(halves, dim=-1).squeeze(-1)  # a · σ(b)
-    y.backward(torch.ones_like(y))
+    y.backward(torch.ones_like(y))  # type: ignore[no-untyped-call]
     assert halves.grad is not None
     return GluProbe(
         a=axis.numpy(),
