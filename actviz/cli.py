@@ -368,7 +368,9 @@ def export_command(
         raise UsageError("name activations or give --all, not both")
     specs = registry.specs_from_cli(names or registry.names(), param or [])
     grid = Grid(*range_, points, step)
-    with _file_progress(len(specs), check) as on_file:
+    formats = {f.strip() for f in fmt.split(",") if f.strip()}
+    files = len(specs) * len(formats) + 2  # the images, the manifest and the gallery
+    with _file_progress(files, check) as on_file:
         report = export(specs, out, formats=fmt.split(","), dpi=dpi, theme=theme, grid=grid,
                         eps=eps, jobs=jobs, check=check, on_file=on_file)  # fmt: skip
     if check:
@@ -384,7 +386,7 @@ def export_command(
 
 
 @contextlib.contextmanager
-def _file_progress(activations: int, check: bool) -> Iterator[Callable[[Path, str], None]]:
+def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], None]]:
     """A rich progress bar in a terminal; one plain line per file in CI and pipes."""
     if not sys.stdout.isatty() or os.environ.get("CI"):
         yield lambda path, status: typer.echo(f"{status:<9} {path}")
@@ -392,7 +394,7 @@ def _file_progress(activations: int, check: bool) -> Iterator[Callable[[Path, st
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
-        task = progress.add_task("checking" if check else "exporting", total=None)
+        task = progress.add_task("checking" if check else "exporting", total=files)
 
         def advance(path: Path, status: str) -> None:
             progress.console.print(f"{status:<9} {path}")

@@ -28,7 +28,9 @@ BIN = Path(sys.executable).parent
 ACTVIZ = str(BIN / "actviz")
 
 # The floor for a plot: the imports any torch + matplotlib tool pays, and one
-# two-panel figure of the same size and resolution as actviz draws.
+# two-panel figure as a notebook would draw it by hand (titles, axis label,
+# grid), of the same size and resolution as actviz draws; the same floor as
+# bench/export.py uses per figure.
 FLOOR_RENDER = """
 import torch, matplotlib
 from matplotlib.figure import Figure
@@ -36,9 +38,13 @@ x = torch.arange(-8.0, 8.0, 0.1, requires_grad=True)
 y = torch.sigmoid(x)
 y.backward(torch.ones_like(y))
 fig = Figure(figsize=(9.6, 3.6))
-a, b = fig.subplots(1, 2)
-a.plot(x.detach().numpy(), y.detach().numpy())
-b.plot(x.detach().numpy(), x.grad.numpy())
+left, right = fig.subplots(1, 2)
+for ax, values, title in ((left, y, "f(x)"), (right, x.grad, "f'(x)")):
+    ax.plot(x.detach().numpy(), values.detach().numpy())
+    ax.set_title(title)
+    ax.set_xlabel("x")
+    ax.grid(True)
+fig.suptitle("sigmoid")
 fig.savefig("floor.png", dpi=150)
 """
 
