@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean graphviz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed
+# `actviz graph` renders SVG/PNG with Graphviz's dot; without it, it writes .dot
+# files only. Best effort: root on a Debian-like machine installs it, anything
+# else carries on.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz) \
+	  >/dev/null 2>&1; } || echo "note: Graphviz is not installed; actviz graph writes .dot files only"
+
+demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
 	$(BIN)/actviz saturation --all
@@ -31,7 +39,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test
+pytest: $(VENV)/.installed-test graphviz
 	MPLBACKEND=Agg $(BIN)/pytest -q
 
 test: lint typecheck pytest

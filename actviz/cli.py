@@ -337,6 +337,52 @@ def jacobian_command(
     _emit(jacobian_report(report), report.as_dict, lambda: "", as_json=as_json, as_csv=False)
 
 
+@app.command("graph")
+def graph_command(
+    expression: Annotated[str, typer.Argument(help='e.g. "sigmoid(w*x + b)"')],
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE[,VALUE…]",
+            help="A variable; several values are several data points, summed over.",
+        ),
+    ] = None,
+    const: Annotated[
+        list[str] | None, typer.Option("--const", help="A variable that needs no gradient.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help=".svg/.png/.pdf (needs Graphviz) or .dot")
+    ] = Path("outputs/graph.svg"),
+    eps: Annotated[
+        float, typer.Option("--eps", help="Saturated: local derivative below this.")
+    ] = 1e-3,
+) -> None:
+    """Draw the computational graph of EXPR with the value and gradient of every node.
+
+    Example (the seed neuron): actviz graph "sigmoid(w*x + b)" --set w=5 --set b=1
+    --set x=0.1 --const x
+    """
+    from rich.console import Console
+
+    from actviz import graph as lab
+
+    result = lab.run(expression, lab.parse_assignments(assignments or []), const=const or [],
+                     eps=eps)  # fmt: skip
+    Console().print(lab.tree(result))
+    for message in result.messages:
+        typer.echo(message)
+    dot_path, rendered = lab.write(result, out)
+    if rendered is not None:
+        typer.echo(f"wrote {dot_path} and {rendered}")
+    elif out.suffix == ".dot":
+        typer.echo(f"wrote {dot_path}")
+    else:
+        typer.echo(f"wrote {dot_path}; Graphviz's dot is not installed, so no {out.suffix} "
+                   f"(apt-get install graphviz, then: dot -T{out.suffix.lstrip('.')} {dot_path} "
+                   f"-o {out})")  # fmt: skip
+
+
 @app.command("export")
 def export_command(
     names: SomeNames = None,
