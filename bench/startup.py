@@ -27,26 +27,10 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 ACTVIZ = str(BIN / "actviz")
 
-# The floor for a plot: the imports any torch + matplotlib tool pays, and one
-# two-panel figure as a notebook would draw it by hand (titles, axis label,
-# grid), of the same size and resolution as actviz draws; the same floor as
-# bench/export.py uses per figure.
-FLOOR_RENDER = """
-import torch, matplotlib
-from matplotlib.figure import Figure
-x = torch.arange(-8.0, 8.0, 0.1, requires_grad=True)
-y = torch.sigmoid(x)
-y.backward(torch.ones_like(y))
-fig = Figure(figsize=(9.6, 3.6))
-left, right = fig.subplots(1, 2)
-for ax, values, title in ((left, y, "f(x)"), (right, x.grad, "f'(x)")):
-    ax.plot(x.detach().numpy(), values.detach().numpy())
-    ax.set_title(title)
-    ax.set_xlabel("x")
-    ax.grid(True)
-fig.suptitle("sigmoid")
-fig.savefig("floor.png", dpi=150)
-"""
+# The floor for a plot: the imports any torch + matplotlib tool pays and one
+# two-panel figure drawn by hand (bench/floor_render.py, shared with
+# bench/export.py).
+FLOOR_RENDER = str(Path(__file__).with_name("floor_render.py"))
 
 
 # Measure what a user's machine does: bytecode is cached after the first run.
@@ -75,7 +59,7 @@ def main() -> None:
         ("floor: import typer", [python, "-c", "import typer"], None),
         ("actviz --help", [ACTVIZ, "--help"], "floor: import typer"),
         ("actviz list", [ACTVIZ, "list"], "floor: import typer"),
-        ("floor: torch+matplotlib+render", [python, "-c", FLOOR_RENDER], None),
+        ("floor: torch+matplotlib+render", [python, FLOOR_RENDER, ".", "sigmoid"], None),
         ("actviz plot sigmoid", [ACTVIZ, "plot", "sigmoid"], "floor: torch+matplotlib+render"),
         ("floor: import torch, typer, rich", [python, "-c", "import torch, typer, rich"], None),
         (
