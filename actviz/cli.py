@@ -117,6 +117,13 @@ def _probes(
     return probe_many(specs, grid, **options)
 
 
+def _named_or_all(names: list[str] | None, all_: bool, param: list[str] | None) -> list[Any]:
+    """The specs for NAMES, or for every activation with --all (exactly one of the two)."""
+    if bool(names) == all_:
+        raise UsageError("name activations or give --all (not both)")
+    return registry.specs_from_cli(registry.names() if all_ else names or [], param or [])
+
+
 @app.command("list")
 def list_command(as_json: AsJson = False) -> None:
     """List every registered activation with its parameters and formula."""
@@ -252,9 +259,7 @@ def saturation_command(
     from actviz.saturation import survey
     from actviz.tables import check_sort_key, sort_survey, survey_csv, survey_json, survey_table
 
-    if bool(names) == all_:
-        raise UsageError("name activations or give --all (not both)")
-    specs = registry.specs_from_cli(registry.names() if all_ else names or [], param or [])
+    specs = _named_or_all(names, all_, param)
     check_sort_key(sort)  # before the work, not after
     rows = sort_survey(survey(specs, Grid(*range_, points, step), eps=eps, dtype=dtype), sort,
                        reverse=reverse)  # fmt: skip
@@ -276,11 +281,7 @@ def check_command(
     from actviz.tables import check_table
     from actviz.verify import verify_all
 
-    if bool(names) == all_:
-        raise UsageError("name activations or give --all (not both)")
-    checks = verify_all(
-        registry.specs_from_cli(registry.names() if all_ else names or [], param or [])
-    )
+    checks = verify_all(_named_or_all(names, all_, param))
     _emit(check_table(checks), lambda: [c.as_dict() for c in checks], lambda: "",
           as_json=as_json, as_csv=False)  # fmt: skip
     failed = [c.label for c in checks if not c.passed]
