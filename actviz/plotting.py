@@ -152,6 +152,7 @@ def mark_peak(ax: Axes, probe: Probe, saturation: Saturation, color: Any) -> Lin
     from actviz.tables import coord
 
     index = int(np.flatnonzero(probe.x == saturation.peak_at)[0])
+    at = coord(saturation.peak_at, saturation.span)
     (marker,) = ax.plot(
         [probe.x[index]],
         [probe.grad[index]],
@@ -159,7 +160,7 @@ def mark_peak(ax: Axes, probe: Probe, saturation: Saturation, color: Any) -> Lin
         color=color,
         markersize=6,
         linestyle="none",
-        label=f"peak |f′| {saturation.peak_grad:.4g} at x = {coord(saturation.peak_at)}",
+        label=f"peak |f′| {saturation.peak_grad:.4g} at x = {at}",
     )
     return marker
 

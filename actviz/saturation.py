@@ -76,6 +76,7 @@ class Saturation:
     peak_last: float  # last x where it is reached
     f0: float
     grad0: float
+    span: float  # width of the probed x range, the scale for "this x is 0 up to rounding"
     y_min: float
     y_max: float
     monotonic: str  # "increasing", "decreasing" or "no"
@@ -149,6 +150,7 @@ def analyze(
         peak_last=float(x[at_peak[-1]]),
         f0=probe.f0,
         grad0=probe.grad0,
+        span=float(x[-1] - x[0]),
         y_min=float(np.nanmin(probe.y)),
         y_max=float(np.nanmax(probe.y)),
         monotonic=monotonic,

@@ -43,15 +43,19 @@ def short(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
-def coord(x: float | None) -> str:
-    """An x position, 4 significant digits; arange's 4.4e-16 for 0 prints as 0."""
+def coord(x: float | None, span: float) -> str:
+    """An x position, 4 significant digits.
+
+    Grids built in float32 put 4.4e-16 or -6e-9 where 0 was meant (arange and
+    linspace accumulate rounding); anything that close to 0 relative to the
+    width of the range prints as 0.
+    """
     if x is None:
         return "—"
-    return short(0.0 if abs(x) < ROUNDING_ZERO else x)
+    return short(0.0 if abs(x) < ROUNDING_ZERO * span else x)
 
 
-# arange(-8, 8, 0.1) puts 4.44e-16 where 0 was meant; no one sets a range this fine.
-ROUNDING_ZERO = 1e-12
+ROUNDING_ZERO = 1e-6  # relative to the range's width
 
 
 def percent(value: float) -> str:
@@ -63,17 +67,18 @@ def percent(value: float) -> str:
 
 def peak_sentence(saturation: Saturation) -> str:
     """Where the gradient is largest, in words."""
-    text = f"peak |f′| = {number(saturation.peak_grad)} at x = {coord(saturation.peak_at)}"
+    at = coord(saturation.peak_at, saturation.span)
+    text = f"peak |f′| = {number(saturation.peak_grad)} at x = {at}"
     if saturation.peak_count > 1:
-        last = coord(saturation.peak_last)
+        last = coord(saturation.peak_last, saturation.span)
         text += f" (reached by {saturation.peak_count} samples, up to x = {last})"
     return text
 
 
-def _onset_words(onset: tuple[float | None, float | None]) -> str:
+def _onset_words(onset: tuple[float | None, float | None], span: float) -> str:
     left, right = onset
-    parts = ([f"x ≤ {coord(left)}"] if left is not None else []) + (
-        [f"x ≥ {coord(right)}"] if right is not None else []
+    parts = ([f"x ≤ {coord(left, span)}"] if left is not None else []) + (
+        [f"x ≥ {coord(right, span)}"] if right is not None else []
     )
     return " and ".join(parts) if parts else "not in range"
 
@@ -95,7 +100,9 @@ def summary_lines(saturation: Saturation) -> list[str]:
         f"output range [{number(saturation.y_min)}, {number(saturation.y_max)}], "
         f"monotonic: {saturation.monotonic}",
         "saturation onset (|f′| < eps·peak from there outwards): "
-        + "; ".join(f"eps {e:g}: {_onset_words(o)}" for e, o in saturation.onsets.items()),
+        + "; ".join(
+            f"eps {e:g}: {_onset_words(o, saturation.span)}" for e, o in saturation.onsets.items()
+        ),
         "share of the range: "
         + ", ".join(f"{r} {percent(f)}" for r, f in saturation.fractions.items()),
     ]
@@ -223,9 +230,9 @@ def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
     left, right = saturation.onsets[1e-2]
     return [
         probe.label,
-        f"{short(saturation.peak_grad)} ({coord(saturation.peak_at)})",
+        f"{short(saturation.peak_grad)} ({coord(saturation.peak_at, saturation.span)})",
         short(saturation.grad0),
-        f"{coord(left)} / {coord(right)}",
+        f"{coord(left, saturation.span)} / {coord(right, saturation.span)}",
         percent(saturation.fraction("dead")),
         percent(saturation.fraction("saturated")),
         *(underflow_pair(saturation, d) for d in SURVEY_DTYPES),
@@ -237,10 +244,11 @@ def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
     from rich import box
     from rich.table import Table
 
-    first = rows[0][0]
+    first, span = rows[0][0], rows[0][1].span
     eps = rows[0][1].eps
     table = Table(
-        title=f"saturation on [{coord(first.x[0])}, {coord(first.x[-1])}] in {first.dtype}",
+        title=f"saturation on [{coord(first.x[0], span)}, {coord(first.x[-1], span)}] "
+        f"in {first.dtype}",
         caption=f"onset: |f′| < {eps:g}·peak from there outwards (left / right). "
         "float16 … float32 |x|: where torch's f′ becomes exactly 0 in that dtype "
         "(left / right; — : not within |x| ≤ 10⁴).",

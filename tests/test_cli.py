@@ -292,3 +292,12 @@ def test_python_dash_m_works_like_the_script() -> None:
     assert done.returncode == 2
     assert done.stderr == "Error: unknown activation 'nope'; run 'actviz list' to see all 23.\n"
     assert "Traceback" not in done.stderr
+
+
+def test_float32_grid_rounding_near_zero_prints_as_zero() -> None:
+    # arange(-10, 10, 0.1) in float32 puts -5.96e-09 where 0 is meant
+    result = run("saturation", "sigmoid", "--range", "-10", "10")
+    row = next(line for line in result.stdout.splitlines() if line.strip().startswith("sigmoid"))
+    assert row.split()[1:3] == ["0.25", "(0)"]
+    table = run("table", "sigmoid", "--range", "-10", "10").stdout
+    assert "peak |f′| = 0.2500 at x = 0\n" in table
