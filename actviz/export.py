@@ -24,12 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import write_bytes_atomically
+from actviz.display import MISSING, definition_words, number, percent
 from actviz.errors import OutputError, RuntimeFailure, UsageError
 from actviz.probe import Grid
 from actviz.registry import Spec, spec
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from actviz.saturation import Saturation
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
@@ -117,12 +120,15 @@ def render(job: Job) -> Rendered:
         label=probe.title,
         formula=target.activation.formula,
         files=files,
-        summary=_summary(saturation.as_dict()),
+        summary=_summary(saturation),
     )
 
 
-def _summary(full: dict[str, Any]) -> dict[str, Any]:
+def _summary(saturation: Saturation) -> dict[str, Any]:
     """The saturation numbers worth keeping per file (manifest and gallery)."""
+    from actviz.display import peak_words
+
+    full = saturation.as_dict()
     return {
         "peak_grad": full["peak_grad"],
         "peak_at": full["peak_at"],
@@ -133,6 +139,11 @@ def _summary(full: dict[str, Any]) -> dict[str, Any]:
         "grad_underflow": {
             dtype: [u["grad_left"], u["grad_right"]] for dtype, u in full["underflow"].items()
         },
+        "grad_zero_kind": {
+            dtype: [u["grad_left_kind"], u["grad_right_kind"]]
+            for dtype, u in full["underflow"].items()
+        },
+        "peak": peak_words(saturation),
     }
 
 
@@ -293,10 +304,6 @@ def manifest(rendered: Sequence[Rendered]) -> bytes:
     return (json.dumps(document, sort_keys=True, indent=2) + "\n").encode()
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
-
-
 def gallery(rendered: Sequence[Rendered]) -> bytes:
     """``index.html``: one card per activation, self-contained, relative image paths."""
     cards = []
@@ -309,13 +316,12 @@ def gallery(rendered: Sequence[Rendered]) -> bytes:
             else f'<a href="{html.escape(name)}">{html.escape(name)}</a>'
         )
         s = result.summary
-        left, right = s["grad_underflow"].get("float32", [None, None])
         facts = [
-            ("peak |f′|", f"{_number(s['peak_grad'])} at x = {_number(s['peak_at'])}"),
-            ("f(0), f′(0)", f"{_number(s['f0'])}, {_number(s['grad0'])}"),
-            ("dead", f"{100 * s['fractions']['dead']:.1f}%"),
-            ("saturated", f"{100 * s['fractions']['saturated']:.1f}%"),
-            ("float32 f′ = 0 beyond |x|", f"{_number(left)} / {_number(right)}"),
+            ("peak |f′|", s["peak"].removeprefix("peak |f′| = ")),
+            ("f(0), f′(0)", f"{number(s['f0'], 'float32')}, {number(s['grad0'], 'float32')}"),
+            ("dead", percent(s["fractions"]["dead"])),
+            ("saturated", percent(s["fractions"]["saturated"])),
+            *_zero_facts(s),
         ]
         rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts)
         links = " · ".join(
@@ -328,6 +334,23 @@ def gallery(rendered: Sequence[Rendered]) -> bytes:
         )
     page = _PAGE.format(count=len(rendered), cards="\n".join(cards))
     return page.encode()
+
+
+def _zero_facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Where f′ is 0 by definition, and where float32 rounds it to 0: two facts."""
+    edges = summary["grad_underflow"].get("float32", [None, None])
+    kinds = summary["grad_zero_kind"].get("float32", [None, None])
+
+    def side(index: int, kind: str) -> float | None:
+        return edges[index] if kinds[index] == kind else None
+
+    facts = []
+    by_definition = definition_words(side(0, "definition"), side(1, "definition"))
+    if by_definition != MISSING:
+        facts.append(("f′ = 0 by definition", by_definition))
+    left, right = side(0, "underflow"), side(1, "underflow")
+    facts.append(("float32 rounds f′ to 0 beyond |x|", f"{number(left)} / {number(right)}"))
+    return facts
 
 
 _PAGE = """<!doctype html>

@@ -149,10 +149,9 @@ def mark_peak(ax: Axes, probe: Probe, saturation: Saturation, color: Any) -> Lin
     """A marker on the gradient curve where |f′| peaks."""
     import numpy as np
 
-    from actviz.tables import coord
+    from actviz.display import peak_words
 
     index = int(np.flatnonzero(probe.x == saturation.peak_at)[0])
-    at = coord(saturation.peak_at, saturation.span)
     (marker,) = ax.plot(
         [probe.x[index]],
         [probe.grad[index]],
@@ -160,21 +159,26 @@ def mark_peak(ax: Axes, probe: Probe, saturation: Saturation, color: Any) -> Lin
         color=color,
         markersize=6,
         linestyle="none",
-        label=f"peak |f′| {saturation.peak_grad:.4g} at x = {at}",
+        label=peak_words(saturation),
     )
     return marker
 
 
 def mark_underflow(ax: Axes, probe: Probe, saturation: Saturation) -> list[Line2D]:
-    """Dashed lines where f′ becomes exactly 0 in float32, if inside the range."""
+    """Dashed lines where float32 rounds f′ to exactly 0, if inside the range."""
+    from actviz.display import number
+
     found = saturation.underflow.get(UNDERFLOW_DTYPE)
     if found is None:
         return []
     lines: list[Line2D] = []
-    for edge in (None if found.grad_left is None else -found.grad_left, found.grad_right):
+    # Only the dtype's rounding: a zero by definition (hardsigmoid beyond ±3)
+    # is the function itself, and the dead shading already shows it.
+    left, right = found.side("left", "underflow"), found.side("right", "underflow")
+    for edge in (None if left is None else -left, right):
         if edge is not None and probe.x[0] <= edge <= probe.x[-1] and edge != 0:
             # Both sides usually share |x|: one legend entry for the pair.
-            label = f"{UNDERFLOW_DTYPE} f′ = 0 beyond |x| = {abs(edge):.4g}"
+            label = f"{UNDERFLOW_DTYPE} f′ underflows to 0 beyond |x| = {number(abs(edge))}"
             if lines and lines[0].get_label() == label:
                 label = "_nolegend_"
             lines.append(

@@ -3,25 +3,33 @@
 Regimes, per sample (the first that applies):
 
 * **dead** — f′ is exactly 0: no gradient flows back at all;
-* **saturated** — 0 < |f′| < eps × peak |f′|: a gradient flows but is tiny;
-* **linear** — |f″| < eps × peak |f′| per unit of x, over a run of samples
-  covering at least a tenth of the range (relu's right half, not tanh's
-  inflection point);
+* **saturated** — 0 < |f′| < eps × the activation's peak |f′|: a gradient
+  flows but is tiny;
+* **linear** — f′ stays within a factor 1 + eps over a run of samples covering
+  at least a tenth of the range: f is a straight line there (relu's right half,
+  gelu's far right), so the activation adds no non-linearity;
 * **active** — everything else.
+
+"Peak" means the activation's own peak |f′| (see :func:`reference_peak`), not
+the largest |f′| on the grid you asked for: sigmoid on [8, 16] is saturated
+everywhere, because σ′ ≤ 3.4e-4 there against σ′(0) = 0.25.
 
 Precision underflow is a property of the activation and the dtype, not of the
 grid: :func:`underflow` finds, on each side, the |x| beyond which torch
 returns f′ exactly 0 (and where f(x) stops changing at all) by scanning in
-that dtype and bisecting down to adjacent representable numbers.
+that dtype and bisecting down to adjacent representable numbers, and says
+whether that zero is the function's own ("definition": hardtanh beyond its
+clamp) or the dtype's ("underflow": sigmoid beyond 16.6 in float32).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from actviz.probe import DTYPES, evaluate, probe_many
 
@@ -37,14 +45,26 @@ ONSET_EPS = (1e-1, 1e-2, 1e-3)
 LINEAR_MIN_SPAN = 0.1  # a linear run must cover this fraction of the range
 UNDERFLOW_BOUND = 1e4  # |x| searched; beyond it nobody feeds an activation
 UNDERFLOW_DTYPES = DTYPES
+# The reference window for the activation's own peak |f′|: every registered
+# activation peaks within it (or at a kink, which widens it), and it does not
+# depend on the range a user asks for.
+REFERENCE_WINDOW = 20.0
+REFERENCE_POINTS = 4001
+# |f′| still growing at the window's edge by more than this factor (over its
+# inner half): f′ is unbounded, and the peak on the requested grid is used.
+UNBOUNDED_GROWTH = 1.01
+ZERO_KINDS = ("definition", "underflow")
 
 
 @dataclass(frozen=True)
 class Underflow:
     """Per side, the |x| beyond which the dtype gives up (None: not within the bound).
 
-    ``grad_*``: f′ is exactly 0 from there on. ``value_*``: f(x) equals its
-    far value exactly (the output has hit its asymptote).
+    ``grad_*``: f′ is exactly 0 from there on; ``grad_*_kind`` says why:
+    ``"definition"`` when the closed-form f′ is 0 there too (hardsigmoid
+    beyond 3, relu left of 0), ``"underflow"`` when it is not and the dtype
+    rounds it to 0. ``value_*``: f(x) equals its far value exactly (the
+    output has hit its asymptote).
     """
 
     dtype: str
@@ -53,15 +73,45 @@ class Underflow:
     value_left: float | None
     value_right: float | None
     bound: float = UNDERFLOW_BOUND
+    grad_left_kind: str | None = None
+    grad_right_kind: str | None = None
+
+    def side(self, side: str, kind: str) -> float | None:
+        """The f′ edge on ``side`` ("left"/"right") if its zero is of ``kind``."""
+        edge, found = (
+            (self.grad_left, self.grad_left_kind)
+            if side == "left"
+            else (self.grad_right, self.grad_right_kind)
+        )
+        return edge if found == kind else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "grad_left": self.grad_left,
             "grad_right": self.grad_right,
+            "grad_left_kind": self.grad_left_kind,
+            "grad_right_kind": self.grad_right_kind,
             "value_left": self.value_left,
             "value_right": self.value_right,
             "bound": self.bound,
         }
+
+
+@dataclass(frozen=True)
+class Peak:
+    """The activation's own peak |f′| that eps is judged against.
+
+    ``source`` is ``"window"`` (its peak over the reference window and the
+    requested range) or ``"grid"`` (f′ is unbounded, so only the requested
+    grid can give a peak).
+    """
+
+    value: float
+    at: float
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "at": self.at, "source": self.source}
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,10 +130,19 @@ class Saturation:
     y_min: float
     y_max: float
     monotonic: str  # "increasing", "decreasing" or "no"
-    # eps → (left onset, right onset): |f′| < eps·peak for every sample beyond.
+    # eps → (left onset, right onset): |f′| < eps·peak for every sample beyond;
+    # for ONSET_EPS and the eps asked for.
     onsets: dict[float, tuple[float | None, float | None]]
     fractions: dict[str, float]  # share of the x range in each regime
     underflow: dict[str, Underflow] = field(default_factory=dict)
+    reference: Peak | None = None  # the activation's own peak; None: the grid's
+    peak_runs: tuple[Stretch, ...] = ()  # where the grid's peak is reached
+    dtype: str = "float64"  # the probe's dtype, for printing its values exactly
+
+    @property
+    def reference_peak(self) -> float:
+        """What "saturated" is judged against."""
+        return self.peak_grad if self.reference is None else self.reference.value
 
     def fraction(self, regime: str) -> float:
         return self.fractions[regime]
@@ -93,6 +152,12 @@ class Saturation:
             "eps": self.eps,
             "peak_grad": self.peak_grad,
             "peak_at": self.peak_at,
+            "peak_runs": [{"from": r.first, "to": r.last} for r in self.peak_runs],
+            "reference_peak": (
+                Peak(self.peak_grad, self.peak_at, "grid")
+                if self.reference is None
+                else self.reference
+            ).as_dict(),
             "f0": self.f0,
             "grad0": self.grad0,
             "output_range": [self.y_min, self.y_max],
@@ -108,8 +173,11 @@ def analyze(
 ) -> Saturation:
     """Classify every sample of ``probe`` and summarise its gradient.
 
-    Only the precision-underflow scan (one per dtype in ``dtypes``, cached)
-    evaluates the activation again; everything else reads the probe.
+    Saturated means below ``eps`` × the activation's own peak |f′|
+    (:func:`reference_peak`), so a sample's regime does not depend on the range
+    asked for. Besides the probe, only the reference peak and the
+    precision-underflow scan (one per dtype in ``dtypes``) evaluate the
+    activation again, both cached.
     """
     import numpy as np
 
@@ -121,15 +189,11 @@ def analyze(
     magnitude = np.abs(grad)
     peak = float(np.nanmax(magnitude))
     at_peak = np.flatnonzero(magnitude == peak)
-    threshold = eps * peak
+    reference = reference_peak(probe.spec, probe.x, probe.grad)
+    threshold = eps * (peak if reference is None else reference.value)
 
     regime = np.full(x.shape, "active", dtype=object)
-    # f″ from autograd if probed, 0 for straight pieces by construction, else
-    # differentiate f′ numerically (exact zeros stay exact on straight pieces).
-    grad2 = probe.grad2
-    if grad2 is None and probe.spec.activation.piecewise_linear:
-        grad2 = np.zeros_like(grad)
-    regime[_linear_runs(x, grad2, grad, threshold)] = "linear"
+    regime[_linear_runs(x, grad, eps)] = "linear"
     regime[_below(magnitude, threshold)] = "saturated"
     regime[magnitude == 0] = "dead"
 
@@ -141,6 +205,7 @@ def analyze(
     }
     steps = np.diff(probe.y)
     monotonic = "increasing" if (steps >= 0).all() else "decreasing" if (steps <= 0).all() else "no"
+    base = threshold / eps
     return Saturation(
         eps=eps,
         regime=regime,
@@ -154,9 +219,98 @@ def analyze(
         y_min=float(np.nanmin(probe.y)),
         y_max=float(np.nanmax(probe.y)),
         monotonic=monotonic,
-        onsets={e: _onsets(x, _below(magnitude, e * peak)) for e in ONSET_EPS},
+        onsets={
+            e: _onsets(x, _below(magnitude, e * base))
+            for e in sorted({*ONSET_EPS, eps}, reverse=True)
+        },
         fractions=fractions,
         underflow={d: underflow(probe.spec, d, probe.device) for d in dtypes},
+        reference=reference,
+        peak_runs=_runs(x, magnitude == peak),
+        dtype=probe.dtype,
+    )
+
+
+def reference_peak(target: Spec, x: np.ndarray, grad: np.ndarray) -> Peak | None:
+    """The activation's own peak |f′|: over the reference window and the grid ``x``.
+
+    The window is linspace(−20, 20, 4001) in float64, widened to take in every
+    kink ± 1 (hardtanh(50, 60) peaks between its clamps), plus the midpoint
+    between neighbouring kinks. Returns None when f′ is unbounded (|f′| on
+    [−20, 20] exceeds 1.01 × its max on [−10, 10]): then only the requested
+    grid can say what "peak" means.
+    """
+    import numpy as np
+
+    window = _window_peak(target.name, tuple(sorted(target.params.items())))
+    if window is None:
+        return None
+    magnitude = np.abs(grad)
+    finite = np.isfinite(magnitude)
+    if finite.any() and float(magnitude[finite].max()) > window.value:
+        index = int(np.flatnonzero(magnitude == magnitude[finite].max())[0])
+        return Peak(float(magnitude[index]), float(x[index]), "window")
+    return window
+
+
+@lru_cache(maxsize=512)
+def _window_peak(name: str, params: tuple[tuple[str, Any], ...]) -> Peak | None:
+    import numpy as np
+
+    from actviz.errors import ActvizError
+    from actviz.registry import spec
+
+    target = spec(name, dict(params))
+    kinks = sorted(target.activation.kinks(target.params))
+    low = min([-REFERENCE_WINDOW, *(k - 1 for k in kinks)])
+    high = max([REFERENCE_WINDOW, *(k + 1 for k in kinks)])
+    between = [(a + b) / 2 for a, b in itertools.pairwise(kinks)]
+    xs = np.unique(np.concatenate([np.linspace(low, high, REFERENCE_POINTS), kinks, between]))
+    try:
+        x, _, grad = evaluate(target, xs, dtype="float64")
+    except ActvizError:
+        return None  # not evaluable in float64: fall back to the grid's peak
+    magnitude = np.where(np.isfinite(grad), np.abs(grad), 0.0)
+    inner = np.abs(x) <= REFERENCE_WINDOW / 2
+    outer = np.abs(x) <= REFERENCE_WINDOW
+    if magnitude[outer].max() > UNBOUNDED_GROWTH * magnitude[inner].max():
+        return None
+    index = int(np.argmax(magnitude))
+    at = float(x[index])
+    # linspace puts 3.6e-15 where 0 is meant
+    return Peak(float(magnitude[index]), 0.0 if abs(at) < 1e-9 else at, "window")
+
+
+class Stretch(NamedTuple):
+    """Consecutive samples where something holds (the peak |f′|, a linear run)."""
+
+    first: float  # x of the first and last sample in it
+    last: float
+    before: float | None  # x of the neighbouring samples outside it (None: range end)
+    after: float | None
+    samples: int
+    start: int  # sample indices: [start, stop)
+    stop: int
+
+
+def _runs(x: np.ndarray, mask: np.ndarray) -> tuple[Stretch, ...]:
+    """The maximal stretches of consecutive samples where ``mask`` holds."""
+    import numpy as np
+
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    starts = np.flatnonzero(np.diff(padded) == 1)
+    ends = np.flatnonzero(np.diff(padded) == -1)  # exclusive
+    return tuple(
+        Stretch(
+            float(x[s]),
+            float(x[e - 1]),
+            float(x[s - 1]) if s > 0 else None,
+            float(x[e]) if e < len(x) else None,
+            int(e - s),
+            int(s),
+            int(e),
+        )
+        for s, e in zip(starts, ends, strict=True)
     )
 
 
@@ -171,27 +325,67 @@ def _cell_widths(x: np.ndarray) -> np.ndarray:
     return widths
 
 
-def _linear_runs(
-    x: np.ndarray, grad2: np.ndarray | None, grad: np.ndarray, threshold: float
-) -> np.ndarray:
-    """Samples in runs of f″ ≈ 0 (and f′ ≠ 0) long enough to call the function linear."""
+def _linear_runs(x: np.ndarray, grad: np.ndarray, tolerance: float) -> np.ndarray:
+    """Samples in runs where f′ stays within a factor 1 + ``tolerance`` (f is straight).
+
+    A run must hold at least 3 samples and cover LINEAR_MIN_SPAN of the range.
+    Judging f′ itself rather than f″ keeps out what only looks flat locally:
+    softsign's slowly bending tail, and RReLU's random slopes in training
+    mode (its f″ is 0 between samples, but f′ jumps from one to the next).
+    """
     import numpy as np
 
-    if len(x) < 3:
-        return np.zeros(x.shape, dtype=bool)
-    curvature = grad2 if grad2 is not None else np.gradient(grad, x)
-    flat = (np.abs(curvature) < threshold) & (grad != 0)
-    span = LINEAR_MIN_SPAN * (x[-1] - x[0])
     linear = np.zeros(x.shape, dtype=bool)
-    start = None
-    for i, is_flat in enumerate([*flat.tolist(), False]):
-        if is_flat and start is None:
-            start = i
-        elif not is_flat and start is not None:
-            if i - start >= 3 and x[i - 1] - x[start] >= span:
-                linear[start:i] = True
-            start = None
+    if len(x) < 3:
+        return linear
+    span = LINEAR_MIN_SPAN * (x[-1] - x[0])
+    limit = math.log1p(tolerance)
+    sign = np.sign(grad)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.log(np.abs(grad))  # f′ within a factor: log|f′| within log(1 + tol)
+        # Candidates: neighbours of the same sign whose f′ differs by less than
+        # the factor; a run must be made of these (cheap, vectorised, and it
+        # rules out noise and jumps before the exact check below).
+        steady = np.isfinite(level[:-1]) & np.isfinite(level[1:]) & (sign[:-1] == sign[1:])
+        steady &= np.abs(np.diff(level)) <= limit
+    for run in _runs(x[:-1], steady):
+        start, stop = run.start, run.stop + 1  # steady[i] joins samples i and i + 1
+        if x[stop - 1] - x[start] < span:
+            continue
+        # Greedy from both ends: a run that starts mid-bend from the left (gelu's
+        # tail straightening out) is found whole from the right.
+        for a, b in [
+            *_steady_segments(level, start, stop, limit),
+            *((len(x) - b, len(x) - a)
+              for a, b in _steady_segments(level[::-1], len(x) - stop, len(x) - start, limit)),
+        ]:  # fmt: skip
+            if b - a >= 3 and x[b - 1] - x[a] >= span:
+                linear[a:b] = True
     return linear
+
+
+def _steady_segments(
+    level: np.ndarray, start: int, stop: int, limit: float
+) -> list[tuple[int, int]]:
+    """Split level[start:stop] greedily into pieces whose max − min ≤ limit."""
+    import numpy as np
+
+    pieces = []
+    a = start
+    while a < stop:
+        chunk = 256
+        while True:  # grow the look-ahead until the piece ends inside it
+            b = min(stop, a + chunk)
+            window = level[a:b]
+            spread = np.maximum.accumulate(window) - np.minimum.accumulate(window)
+            over = np.flatnonzero(spread > limit)
+            if len(over) or b == stop:
+                end = a + int(over[0]) if len(over) else b
+                break
+            chunk *= 2
+        pieces.append((a, end))
+        a = end
+    return pieces
 
 
 def _below(magnitude: np.ndarray, threshold: float) -> np.ndarray:
@@ -244,7 +438,42 @@ def _underflow_cached(
         grad_right=edges["right"][0],
         value_left=edges["left"][1],
         value_right=edges["right"][1],
+        grad_left_kind=_zero_kind(target, dtype, -1.0, edges["left"][0]),
+        grad_right_kind=_zero_kind(target, dtype, 1.0, edges["right"][0]),
     )
+
+
+def _zero_kind(target: Spec, dtype: str, sign: float, edge: float | None) -> str | None:
+    """Is f′ = 0 beyond ``edge`` the function's own zero or the dtype's rounding?
+
+    "definition" when the exact f′ is 0 beyond the edge as well (the
+    registry's closed form in float64 just beyond it, half-way to the bound
+    and at the bound) and the zero starts where the definition says it can:
+    from 0 on that side, or at a kink (hardsigmoid's ±3). A float64 closed
+    form rounds to 0 itself in the far tail (sigmoid beyond 36.7), so that
+    alone proves nothing. An activation of your own has no closed form or
+    kinks: there float64 autograd is the reference, which cannot tell for a
+    float64 probe (reported as "underflow").
+    """
+    import numpy as np
+    import torch
+
+    if edge is None:
+        return None
+    # Just beyond the edge: at a kink torch's one-sided value may differ.
+    beyond = float(np.nextafter(edge, math.inf))
+    points = sign * np.array([beyond, (edge + UNDERFLOW_BOUND) / 2, UNDERFLOW_BOUND])
+    derivative = target.activation.derivative
+    if derivative is None:
+        _, _, exact = evaluate(target, points, dtype="float64")
+        zero = bool((np.asarray(exact) == 0).all())
+        return "definition" if zero and (edge == 0 or dtype != "float64") else "underflow"
+    exact = derivative(torch.tensor(points, dtype=torch.float64), target.params).numpy()
+    if not (np.asarray(exact) == 0).all():
+        return "underflow"
+    kinks = [abs(k) for k in target.activation.kinks(target.params) if k * sign > 0]
+    at_kink = any(abs(edge - k) <= 1e-2 * k for k in kinks)  # k rounded to a half type
+    return "definition" if edge == 0 or at_kink else "underflow"
 
 
 def _side_edges(

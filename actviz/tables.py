@@ -13,102 +13,86 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from actviz import registry
+from actviz.display import (
+    MISSING,
+    coord,
+    definition_words,
+    number,
+    peak_words,
+    percent,
+    reference_words,
+    underflow_pair,
+)
 
 if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
     from actviz.probe import Probe
-    from actviz.saturation import Saturation
+    from actviz.saturation import Saturation, Underflow
 
 REGIME_STYLES = {"dead": "bright_black", "saturated": "yellow", "linear": "cyan", "active": "green"}
 SURVEY_DTYPES = ("float16", "bfloat16", "float32")
 
 
-def number(value: float | None) -> str:
-    """Four decimals like torch's print, switching to exponent for tiny or huge values."""
-    if value is None:
-        return "—"
-    if value == 0:
-        return "0" if math.copysign(1.0, value) > 0 else "-0"
-    if not math.isfinite(value):
-        return str(value)
-    if 1e-4 <= abs(value) < 1e5:
-        return f"{value:.4f}"
-    return f"{value:.4e}"
-
-
-def short(value: float | None) -> str:
-    """Compact number for survey cells: 4 significant digits."""
-    return "—" if value is None else f"{value:.4g}"
-
-
-def coord(x: float | None, span: float) -> str:
-    """An x position, 4 significant digits.
-
-    Grids built in float32 put 4.4e-16 or -6e-9 where 0 was meant (arange and
-    linspace accumulate rounding); anything that close to 0 relative to the
-    width of the range prints as 0.
-    """
-    if x is None:
-        return "—"
-    return short(0.0 if abs(x) < ROUNDING_ZERO * span else x)
-
-
-ROUNDING_ZERO = 1e-6  # relative to the range's width
-
-
-def percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 # --- one probe ---------------------------------------------------------------
-
-
-def peak_sentence(saturation: Saturation) -> str:
-    """Where the gradient is largest, in words."""
-    at = coord(saturation.peak_at, saturation.span)
-    text = f"peak |f′| = {number(saturation.peak_grad)} at x = {at}"
-    if saturation.peak_count > 1:
-        last = coord(saturation.peak_last, saturation.span)
-        text += f" (reached by {saturation.peak_count} samples, up to x = {last})"
-    return text
 
 
 def _onset_words(onset: tuple[float | None, float | None], span: float) -> str:
     left, right = onset
+    if left is not None and right is not None and left >= right:
+        return "the whole range"
     parts = ([f"x ≤ {coord(left, span)}"] if left is not None else []) + (
         [f"x ≥ {coord(right, span)}"] if right is not None else []
     )
     return " and ".join(parts) if parts else "not in range"
 
 
-def underflow_pair(saturation: Saturation, dtype: str) -> str:
-    """``left / right`` |x| beyond which f′ is exactly 0 in ``dtype``."""
-    found = saturation.underflow.get(dtype)
-    if found is None:
-        return "—"
-    return f"{short(found.grad_left)} / {short(found.grad_right)}"
+def zero_lines(saturation: Saturation) -> list[str]:
+    """Where f′ is exactly 0: by the function's definition, then by each dtype's rounding."""
+    if not saturation.underflow:
+        return []
+    lines = []
+    by_definition = _by_definition(saturation)
+    if by_definition != MISSING:
+        lines.append(f"f′ = 0 by definition: {by_definition}")
+    dtypes = ", ".join(saturation.underflow)
+    pairs = ", ".join(f"{d} {underflow_pair(u)}" for d, u in saturation.underflow.items())
+    if "underflow" in {k for u in saturation.underflow.values() for k in _kinds(u)}:
+        lines.append(f"f′ underflows to exactly 0 beyond |x| (left / right): {pairs}")
+    else:
+        lines.append(f"f′ never underflows to exactly 0 within |x| ≤ 10⁴ ({dtypes})")
+    return lines
+
+
+def _by_definition(saturation: Saturation) -> str:
+    """Where f′ is 0 by definition (the same in every dtype: read the last one)."""
+    if not saturation.underflow:
+        return MISSING
+    found = list(saturation.underflow.values())[-1]
+    return definition_words(found.side("left", "definition"), found.side("right", "definition"))
+
+
+def _kinds(found: Underflow) -> tuple[str | None, str | None]:
+    return found.grad_left_kind, found.grad_right_kind
 
 
 def summary_lines(saturation: Saturation) -> list[str]:
     """The numbers under ``actviz table``, one fact a line."""
-    centred = "zero-centred" if abs(saturation.f0) < 1e-6 else "not zero-centred"
+    s, dtype = saturation, saturation.dtype
+    centred = "zero-centred" if abs(s.f0) < 1e-6 else "not zero-centred"
+    reference = reference_words(s)
     lines = [
-        peak_sentence(saturation),
-        f"f(0) = {number(saturation.f0)} ({centred}), f′(0) = {number(saturation.grad0)}",
-        f"output range [{number(saturation.y_min)}, {number(saturation.y_max)}], "
-        f"monotonic: {saturation.monotonic}",
+        peak_words(s),
+        *([reference] if reference else []),
+        f"f(0) = {number(s.f0, dtype)} ({centred}), f′(0) = {number(s.grad0, dtype)}",
+        f"output range [{number(s.y_min, dtype)}, {number(s.y_max, dtype)}], "
+        f"monotonic: {s.monotonic}",
         "saturation onset (|f′| < eps·peak from there outwards): "
-        + "; ".join(
-            f"eps {e:g}: {_onset_words(o, saturation.span)}" for e, o in saturation.onsets.items()
-        ),
-        "share of the range: "
-        + ", ".join(f"{r} {percent(f)}" for r, f in saturation.fractions.items()),
+        + "; ".join(f"eps {e:g}: {_onset_words(o, s.span)}" for e, o in s.onsets.items()),
+        "share of the range: " + ", ".join(f"{r} {percent(f)}" for r, f in s.fractions.items()),
+        *zero_lines(s),
     ]
-    if saturation.underflow:
-        pairs = ", ".join(f"{d} {underflow_pair(saturation, d)}" for d in saturation.underflow)
-        lines.append(f"f′ is exactly 0 beyond |x| (left / right): {pairs}")
     return lines
 
 
@@ -116,11 +100,14 @@ def probe_table(probe: Probe, saturation: Saturation) -> Table:
     """x, f(x), f′(x) (and f″ if probed) of every sample, coloured by regime."""
     from rich.table import Table
 
-    table = Table(title=f"{probe.title} on {probe.device}, {len(probe.x)} samples")
+    title = f"{probe.title} on {probe.device}, {len(probe.x)} samples"
+    table = Table(title=title, min_width=len(title))  # a title wider than the columns: no wrap
     for header in _probe_columns(probe):
         table.add_column(header, justify="left" if header == "regime" else "right")
-    for *values, regime in _probe_rows(probe, saturation):
-        table.add_row(*(number(v) for v in values), regime, style=REGIME_STYLES[regime])
+    span = saturation.span
+    for x, *values, regime in _probe_rows(probe, saturation):
+        cells = [coord(x, span), *(number(v, probe.dtype) for v in values)]
+        table.add_row(*cells, regime, style=REGIME_STYLES[regime])
     return table
 
 
@@ -182,7 +169,9 @@ def _nearest(pair: tuple[float | None, float | None]) -> float:
 def _underflow_key(dtype: str) -> Callable[[tuple[Probe, Saturation]], float]:
     def key(row: tuple[Probe, Saturation]) -> float:
         found = row[1].underflow.get(dtype)
-        return math.inf if found is None else _nearest((found.grad_left, found.grad_right))
+        if found is None:
+            return math.inf
+        return _nearest((found.side("left", "underflow"), found.side("right", "underflow")))
 
     return key
 
@@ -191,7 +180,7 @@ SORT_KEYS: dict[str, Callable[[tuple[Probe, Saturation]], Any]] = {
     "name": lambda row: row[0].label,
     "peak": lambda row: row[1].peak_grad,
     "grad0": lambda row: row[1].grad0,
-    "onset": lambda row: _nearest(row[1].onsets[1e-2]),
+    "onset": lambda row: _nearest(row[1].onsets[row[1].eps]),
     "dead": lambda row: row[1].fraction("dead"),
     "saturated": lambda row: row[1].fraction("saturated"),
     **{dtype: _underflow_key(dtype) for dtype in SURVEY_DTYPES},
@@ -222,20 +211,23 @@ SURVEY_HEADER = [
     "onset L / R",
     "dead",
     "saturated",
+    "f′ = 0 by def.",
     *(f"{d} |x|" for d in SURVEY_DTYPES),
 ]
 
 
 def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
-    left, right = saturation.onsets[1e-2]
+    s, dtype = saturation, probe.dtype
+    left, right = s.onsets[s.eps]
     return [
         probe.label,
-        f"{short(saturation.peak_grad)} ({coord(saturation.peak_at, saturation.span)})",
-        short(saturation.grad0),
-        f"{coord(left, saturation.span)} / {coord(right, saturation.span)}",
-        percent(saturation.fraction("dead")),
-        percent(saturation.fraction("saturated")),
-        *(underflow_pair(saturation, d) for d in SURVEY_DTYPES),
+        f"{number(s.peak_grad, dtype)} ({coord(s.peak_at, s.span)})",
+        number(s.grad0, dtype),
+        f"{coord(left, s.span)} / {coord(right, s.span)}",
+        percent(s.fraction("dead")),
+        percent(s.fraction("saturated")),
+        _by_definition(s),
+        *(underflow_pair(s.underflow[d]) if d in s.underflow else "—" for d in SURVEY_DTYPES),
     ]
 
 
@@ -249,8 +241,9 @@ def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
     table = Table(
         title=f"saturation on [{coord(first.x[0], span)}, {coord(first.x[-1], span)}] "
         f"in {first.dtype}",
-        caption=f"onset: |f′| < {eps:g}·peak from there outwards (left / right). "
-        "float16 … float32 |x|: where torch's f′ becomes exactly 0 in that dtype "
+        caption=f"onset: |f′| < {eps:g} × the activation's peak |f′| from there outwards "
+        "(left / right). f′ = 0 by def.: where the function itself has zero slope. "
+        "float16 … float32 |x|: where torch rounds a non-zero f′ to exactly 0 in that dtype "
         "(left / right; — : not within |x| ≤ 10⁴).",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
@@ -262,8 +255,49 @@ def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
     return table
 
 
+SURVEY_CSV_HEADER = [
+    "activation",
+    "peak_grad",
+    "peak_at",
+    "reference_peak",
+    "grad0",
+    "onset_left",
+    "onset_right",
+    *(f"share_{r}" for r in ("dead", "saturated", "linear", "active")),
+    "zero_by_definition_left",
+    "zero_by_definition_right",
+    *(f"{d}_underflow_{side}" for d in SURVEY_DTYPES for side in ("left", "right")),
+]
+
+
+def _survey_numbers(probe: Probe, saturation: Saturation) -> list[Any]:
+    """One CSV row: numbers at full precision, an empty cell where there is none."""
+    s = saturation
+    last = list(s.underflow.values())[-1:]
+    by_definition = [u.side(side, "definition") for u in last for side in ("left", "right")]
+    edges = [
+        s.underflow[d].side(side, "underflow") if d in s.underflow else None
+        for d in SURVEY_DTYPES
+        for side in ("left", "right")
+    ]
+    return [
+        probe.label,
+        s.peak_grad,
+        s.peak_at,
+        s.reference_peak,
+        s.grad0,
+        *s.onsets[s.eps],
+        *(s.fraction(r) for r in ("dead", "saturated", "linear", "active")),
+        *(by_definition or [None, None]),
+        *edges,
+    ]
+
+
 def survey_csv(rows: Sequence[tuple[Probe, Saturation]]) -> str:
-    return _csv(SURVEY_HEADER, [_survey_cells(p, s) for p, s in rows])
+    return _csv(
+        SURVEY_CSV_HEADER,
+        [["" if v is None else v for v in _survey_numbers(p, s)] for p, s in rows],
+    )
 
 
 def survey_json(rows: Sequence[tuple[Probe, Saturation]]) -> list[dict[str, Any]]:

@@ -78,11 +78,12 @@ def test_table_reproduces_the_seed_lesson_rows() -> None:
     assert result.exit_code == 0, result.output
     rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
     assert len(rows) == 10
-    assert rows[0].split("│")[1:4] == [" -1.0000 ", " -0.7616 ", " 0.4200 "]
+    # -1 is exact; tanh′(1) = 0.419974 is not, so it is not rounded to "0.42"
+    assert rows[0].split("│")[1:4] == ["      -1 ", " -0.7616 ", " 0.41997 "]
     assert "0.1107" in rows[5] and "active" in rows[5]
-    assert (
-        "peak |f′| = 0.9878 at x = -0.1111 (reached by 2 samples, up to x = 0.1111)"
-        in result.stdout
+    assert "peak |f′| = 0.9878 at x = -0.1111 and x = 0.1111\n" in result.stdout
+    assert "the activation's own peak |f′| is 1 at x = 0; saturated means |f′| < 0.01 × that" in (
+        result.stdout
     )
 
 
@@ -95,13 +96,17 @@ def test_table_regimes_and_summary_for_relu_and_sigmoid() -> None:
     assert _regimes(relu) == ["dead"] * 6 + ["linear"] * 5  # the kink 0 is a sample
     assert "f(0) = 0 (zero-centred), f′(0) = 0" in relu
     assert "share of the range: dead 52.8%, saturated 0.0%, linear 47.2%, active 0.0%" in relu
+    assert "f′ = 0 by definition: x ≤ 0\n" in relu
+    assert "f′ never underflows to exactly 0 within |x| ≤ 10⁴" in relu
     sigmoid = run("table", "sigmoid", "--range", "-100", "100", "--points", "10").stdout
-    assert _regimes(sigmoid) == ["dead", "saturated", "saturated", "saturated", "active",
-                                 "active", "dead", "dead", "dead", "dead"]  # fmt: skip
+    # x = ±11.1 has σ′ = 1.5e-5, far below 0.01 × σ′(0): saturated, not "active"
+    assert _regimes(sigmoid) == ["dead"] + ["saturated"] * 5 + ["dead"] * 4
+    assert "peak |f′| = 1.494e-5 at x = -11.11\n" in sigmoid
     assert (
-        "f′ is exactly 0 beyond |x| (left / right): float16 17.34 / 8.32, bfloat16 89 / 6.25, "
-        "float32 88.72 / 16.64, float64 709.8 / 36.74"
+        "f′ underflows to exactly 0 beyond |x| (left / right): float16 17.34 / 8.32, "
+        "bfloat16 89 / 6.25, float32 88.72 / 16.64, float64 709.8 / 36.74"
     ) in sigmoid
+    assert "by definition" not in sigmoid
 
 
 def test_table_csv_and_no_kinks() -> None:
@@ -118,7 +123,7 @@ def test_saturation_survey() -> None:
     rows = [line.split() for line in result.stdout.splitlines()]
     names = [r[0] for r in rows if r and r[0] in registry.names()]
     assert len(names) == len(registry.names())
-    assert names[:2] == ["relu", "relu6"]  # f′ exactly 0 from x = 0 on
+    assert names[:2] == ["gelu", "tanh"]  # the nearest float32 underflow (6.15, 9.01)
     sigmoid = next(r for r in rows if r and r[0] == "sigmoid")
     assert sigmoid[1:3] == ["0.25", "(0)"] and "88.72" in sigmoid and "16.64" in sigmoid
     data = json.loads(run("saturation", "tanh", "sigmoid", "--json").stdout)
@@ -126,8 +131,11 @@ def test_saturation_survey() -> None:
     assert data[1]["saturation"]["peak_grad"] == 1.0
     assert set(data[0]["saturation"]["underflow"]) == {"float16", "bfloat16", "float32", "float64"}
     csv_text = run("saturation", "relu", "--csv").stdout
-    assert csv_text.splitlines()[0].startswith("activation,peak f′ (x),f′(0),onset L / R,dead")
-    assert csv_text.splitlines()[1].startswith("relu,1 (0),0,0 / —,50.3%")
+    header, relu = csv_text.splitlines()
+    assert header.startswith("activation,peak_grad,peak_at,reference_peak,grad0,onset_left,")
+    # numbers only, one column per quantity; an empty cell where there is none
+    assert relu.split(",")[:7] == ["relu", "1.0", "4.440892098500626e-16", "1.0", "0.0", "0.0", ""]
+    assert float(relu.split(",")[7]) == pytest.approx(0.5031, abs=1e-4)
 
 
 def test_table_json_schema() -> None:
@@ -300,4 +308,4 @@ def test_float32_grid_rounding_near_zero_prints_as_zero() -> None:
     row = next(line for line in result.stdout.splitlines() if line.strip().startswith("sigmoid"))
     assert row.split()[1:3] == ["0.25", "(0)"]
     table = run("table", "sigmoid", "--range", "-10", "10").stdout
-    assert "peak |f′| = 0.2500 at x = 0\n" in table
+    assert "peak |f′| = 0.25 at x = 0\n" in table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actviz import registry
+from actviz.display import reference_words
 from actviz.errors import InvalidParameterError
 from actviz.probe import evaluate, probe
 from actviz.saturation import ONSET_EPS, REGIMES, analyze, underflow
@@ -149,11 +151,144 @@ def test_analysis_properties_on_random_ranges(
     assert set(s.regime) <= set(REGIMES)
     assert math.isfinite(s.peak_grad) and not np.isnan(s.peak_at)
     magnitude = np.abs(p.grad)
+    assert s.reference_peak >= s.peak_grad  # the activation's own peak bounds the grid's
     for e, (left, right) in s.onsets.items():
-        threshold = e * s.peak_grad
+        threshold = e * s.reference_peak
         if left is not None:
             assert (magnitude[p.x <= left] < threshold).all()
         if right is not None:
             assert (magnitude[p.x >= right] < threshold).all()
     for value in s.as_dict()["fractions"].values():
         assert 0 <= value <= 1
+
+
+# --- regimes against the activation's own peak (issue: trust at the edges) ----
+
+
+def test_sigmoid_far_from_0_is_saturated_whatever_range_is_asked_for() -> None:
+    s = analyze(probe("sigmoid", start=8, stop=16, points=5), dtypes=())
+    # f′ between 3.4e-4 and 1.2e-7, against σ′(0) = 0.25: saturated, not "active"
+    assert list(s.regime) == ["saturated"] * 5
+    assert s.reference is not None and s.reference.value == 0.25 and s.reference.at == 0
+    assert s.peak_grad == pytest.approx(3.352e-4, rel=1e-3)  # the grid's own peak is kept
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_a_samples_regime_does_not_depend_on_the_range(name: str) -> None:
+    """x = 2.5 (and friends) is dead/saturated/not in a narrow range and a wide one alike."""
+    points = [-7.5, -2.5, 2.5, 7.5]
+    narrow = [probe(name, start=x - 0.5, stop=x + 0.5, points=3, kinks=False) for x in points]
+    wide = probe(name, start=-8, stop=8, points=33, kinks=False)  # has every x above
+    for x, p in zip(points, narrow, strict=True):
+        here = analyze(p, dtypes=()).regime[1]
+        there = analyze(wide, dtypes=()).regime[int(np.flatnonzero(wide.x == x)[0])]
+        # "linear" needs a run covering a tenth of the range, so compare the rest
+        assert (here in ("dead", "saturated")) == (there in ("dead", "saturated")), (x, here, there)
+        assert (here == "dead") == (there == "dead")
+
+
+def test_the_reference_window_finds_a_peak_between_far_clamps() -> None:
+    s = analyze(
+        probe("hardtanh", params={"min_val": 50, "max_val": 60}, start=-1, stop=1, points=5)
+    )
+    assert s.reference is not None and s.reference.value == 1.0
+    assert set(s.regime) == {"dead"}
+
+
+def test_an_unbounded_derivative_falls_back_to_the_grids_peak(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "unbounded_acts.py").write_text(
+        "def square(x):\n    return x * x\n\n"
+        "def bump(x):\n    return x.sigmoid() + (x - 30).tanh()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    square = analyze(probe("unbounded_acts:square", start=0, stop=1, points=11), dtypes=())
+    assert square.reference is None  # 2x grows without bound: no "own" peak
+    assert square.reference_peak == square.peak_grad == 2.0
+    assert reference_words(square) == (
+        "f′ is unbounded, so saturated is judged against the peak |f′| on this grid"
+    )
+    # A bump at x = 30, outside the window: the requested range brings it in.
+    bump = analyze(probe("unbounded_acts:bump", start=25, stop=35, points=101), dtypes=())
+    assert bump.reference is not None and bump.reference.value == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_wrong_reference_peak_would_be_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The regime tests above have teeth: judged against the grid's peak (the old
+    behaviour), sigmoid on [8, 16] comes out "active" and they fail."""
+    import actviz.saturation as saturation
+
+    monkeypatch.setattr(saturation, "reference_peak", lambda target, x, grad: None)
+    s = saturation.analyze(probe("sigmoid", start=8, stop=16, points=5), dtypes=())
+    assert list(s.regime) != ["saturated"] * 5
+
+
+# --- zero by definition is not underflow --------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_piecewise_zeros_are_by_definition(dtype: str) -> None:
+    for name, left, right in [
+        ("hardsigmoid", 3.0, 3.0),
+        ("hardtanh", 1.0, 1.0),
+        ("relu", 0.0, None),
+        ("relu6", 0.0, 6.0),
+        ("hardswish", 3.0, None),
+        ("threshold", 0.0, None),
+    ]:
+        u = underflow(registry.spec(name), dtype)
+        assert (u.grad_left, u.grad_right) == (left, right), name
+        assert u.side("left", "definition") == left and u.side("right", "definition") == right
+        assert u.side("left", "underflow") is None and u.side("right", "underflow") is None
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_smooth_tails_underflow(dtype: str) -> None:
+    for name in ("sigmoid", "tanh", "gelu", "elu", "silu", "softplus"):
+        u = underflow(registry.spec(name), dtype)
+        assert u.grad_left_kind == "underflow", name
+        assert u.grad_right_kind in ("underflow", None), name
+
+
+def test_a_wrong_closed_form_would_turn_underflow_into_definition(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kind check reads the closed form: one that is 0 in the tail (wrong for
+    sigmoid) must not pass as underflow unless the zero starts at a kink."""
+    import dataclasses
+
+    sigmoid = registry.get("sigmoid")
+    wrong = dataclasses.replace(sigmoid, derivative=lambda x, p: x * 0)
+    from actviz.saturation import _zero_kind
+
+    assert _zero_kind(registry.Spec(wrong, {}), "float32", 1.0, 16.6) == "underflow"
+    flat = dataclasses.replace(sigmoid, derivative=lambda x, p: x * 0, kinks=lambda p: (16.6,))
+    assert _zero_kind(registry.Spec(flat, {}), "float32", 1.0, 16.6) == "definition"
+
+
+# --- the linear rule marks straight stretches only -----------------------------
+
+
+def test_softsign_has_no_linear_band() -> None:
+    s = analyze(probe("softsign", start=-50, stop=50, points=1001), dtypes=())
+    assert "linear" not in set(s.regime)
+
+
+def test_rrelu_train_mode_noise_is_not_linear() -> None:
+    p = probe("rrelu", train=True, seed=3)
+    s = analyze(p, dtypes=())
+    assert "linear" not in set(s.regime[p.x < 0])  # random slopes: not a straight line
+    assert set(s.regime[p.x > 0.05]) == {"linear"}  # x itself
+
+
+@pytest.mark.parametrize(
+    ("name", "straight"),
+    [("relu", (0.05, 7.9)), ("gelu", (3.5, 7.9)), ("tanhshrink", (4, 7.9)), ("selu", (0.05, 7.9))],
+)
+def test_straight_tails_are_linear(name: str, straight: tuple[float, float]) -> None:
+    p = probe(name)
+    s = analyze(p, dtypes=())
+    inside = (p.x >= straight[0]) & (p.x <= straight[1])
+    assert set(s.regime[inside]) == {"linear"}
+    assert "linear" not in set(s.regime[(p.x > -2) & (p.x < 0)])

@@ -1,0 +1,160 @@
+"""How numbers are written for people: one formatter for every table, summary,
+legend and gallery card (JSON and CSV keep full precision).
+
+Two rules make a printed number trustworthy:
+
+* **Exact values look exact, approximate ones never do.** ``1`` means the
+  value is exactly 1 in its dtype; 0.999985 prints as ``0.99998``, not as
+  ``1`` or ``1.0000``. A value that is exact in its dtype (float32's 0.1 is
+  0.100000001…, but it *is* ``0.1`` in float32) prints short.
+* **An x that is 0 up to the grid's rounding prints as 0.** arange and
+  linspace in float32 put 4.4e-16 or -6e-9 where 0 was meant; relative to the
+  width of the range, that is 0.
+
+No numpy at import time: ``actviz list`` imports this module.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any
+
+SIGNIFICANT = 4  # digits shown for approximate values
+ROUNDING_ZERO = 1e-6  # relative to the range's width: |x| below this is 0
+MISSING = "—"
+
+# struct codes that round a Python float to a dtype and back.
+_ROUND_TRIP = {"float16": "e", "float32": "f", "float64": "d"}
+
+
+def _in_dtype(value: float, dtype: str) -> float:
+    """``value`` rounded to ``dtype`` (bfloat16: float32 with the low 16 bits cut)."""
+    if dtype == "bfloat16":
+        bits = struct.unpack("<I", struct.pack("<f", value))[0]
+        # round to nearest even on the 16 bits that bfloat16 keeps
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        rounded: float = struct.unpack("<f", struct.pack("<I", bits))[0]
+        return rounded
+    code = _ROUND_TRIP.get(dtype, "d")
+    try:
+        back: float = struct.unpack(f"<{code}", struct.pack(f"<{code}", value))[0]
+    except (OverflowError, struct.error):
+        return math.copysign(math.inf, value)
+    return back
+
+
+def _digits(text: str) -> int:
+    """Significant digits shown in ``text`` (``0.0125`` → 3, ``1.5e-05`` → 2)."""
+    mantissa = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+    return max(len(mantissa), 1)
+
+
+def number(value: float | None, dtype: str = "float64") -> str:
+    """``value`` with 4 significant digits, or exactly if it is exact in ``dtype``.
+
+    If 4 digits would round an approximate value onto a short, exact-looking
+    number (0.999985 → ``1``), more digits are shown until it no longer does.
+    """
+    if value is None:
+        return MISSING
+    value = float(value)
+    if value == 0:
+        return "0" if math.copysign(1.0, value) > 0 else "-0"
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    precision = SIGNIFICANT
+    while True:
+        text = f"{value:.{precision}g}"
+        exact = _in_dtype(float(text), dtype) == value
+        if exact or _digits(text) >= precision or precision >= 17:
+            return _tidy(text)
+        precision += 1
+
+
+def coord(x: float | None, span: float) -> str:
+    """An x position: 4 significant digits, with 0 up to the grid's rounding as 0.
+
+    Unlike values, positions are not stretched to show that they are inexact:
+    float32's arange puts 7.8999996 where 7.9 was meant, and 7.9 is what the
+    user asked for.
+    """
+    if x is None:
+        return MISSING
+    if abs(x) < ROUNDING_ZERO * span:
+        return "0"
+    return _tidy(f"{x:.{SIGNIFICANT}g}")
+
+
+def _tidy(text: str) -> str:
+    """``1.5e-05`` → ``1.5e-5``; ``-0`` stays as it is."""
+    return text.replace("e+0", "e+").replace("e-0", "e-")
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.1f}%"
+
+
+# --- sentences about a saturation analysis -------------------------------------
+# Shared by `actviz table`, the plot legend and the gallery, so that they say
+# the same thing in the same digits.
+
+
+def _stretch(run: Any, span: float) -> list[str]:
+    """``x = 0.5``, or ``(0, 7.9]``: a bracket is open where the neighbouring sample,
+    not at the peak, prints the same as the end (relu′(0) = 0, relu′(4e-16) = 1).
+    Two neighbouring samples at the same |f′| are two points (tanh′ at ±0.11),
+    not a stretch."""
+    first, last, before, after = (
+        None if v is None else coord(v, span) for v in (run.first, run.last, run.before, run.after)
+    )
+    if run.samples == 1:
+        return [f"x = {first}"]
+    if run.samples == 2:
+        return [f"x = {first}", f"x = {last}"]
+    left = f"({before}" if before == first else f"[{first}"
+    right = f"{after})" if after == last else f"{last}]"
+    return [f"{left}, {right}"]
+
+
+def peak_words(saturation: Any) -> str:
+    """``peak |f′| = 1 on (0, 7.9]``, ``… = 0.25 at x = 0``, or several places."""
+    s = saturation
+    places = [w for run in s.peak_runs for w in _stretch(run, s.span)]
+    value = number(s.peak_grad, s.dtype)
+    if len(places) > 3:
+        first, last = coord(s.peak_at, s.span), coord(s.peak_last, s.span)
+        return f"peak |f′| = {value} at {len(places)} places from x = {first} to x = {last}"
+    where = " and ".join(places)
+    return f"peak |f′| = {value} {'at' if where.startswith('x') else 'on'} {where}"
+
+
+def reference_words(saturation: Any) -> str | None:
+    """What "saturated" was judged against, when it is not the peak on the grid."""
+    s = saturation
+    if s.reference is None:
+        return "f′ is unbounded, so saturated is judged against the peak |f′| on this grid"
+    if abs(s.reference.value - s.peak_grad) <= 1e-6 * s.reference.value:
+        return None
+    return (
+        f"the activation's own peak |f′| is {number(s.reference.value)} "
+        f"at x = {number(s.reference.at)}; "
+        f"saturated means |f′| < {s.eps:g} × that"
+    )
+
+
+def definition_words(left: float | None, right: float | None) -> str:
+    """Where f′ is 0 by definition, from the |x| on each side: ``x ≤ -3, x ≥ 3``."""
+    words = ([f"x ≤ {number(-left) if left else '0'}"] if left is not None else []) + (
+        [f"x ≥ {number(right)}"] if right is not None else []
+    )
+    return ", ".join(words) or MISSING
+
+
+def underflow_pair(underflow: Any) -> str:
+    """``left / right`` |x| beyond which the dtype rounds a non-zero f′ to 0."""
+    left = underflow.side("left", "underflow")
+    right = underflow.side("right", "underflow")
+    return f"{number(left, underflow.dtype)} / {number(right, underflow.dtype)}"

@@ -1,0 +1,68 @@
+"""One number format: exact values look exact, approximate ones never do."""
+
+from __future__ import annotations
+
+import pytest
+
+from actviz.display import coord, definition_words, number, peak_words
+from actviz.probe import probe
+from actviz.saturation import analyze
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype", "text"),
+    [
+        (1.0, "float32", "1"),
+        (0.9999850988388062, "float32", "0.99999"),  # σ(11.1): not "1", not "1.0000"
+        (0.99998, "float64", "0.99998"),
+        (0.9999998807907104, "float32", "0.9999999"),  # σ(16) in float32
+        (0.25, "float32", "0.25"),
+        (0.41997434161402614, "float64", "0.41997"),  # tanh′(1): "0.42" would look exact
+        (-0.7615941559557649, "float64", "-0.7616"),
+        (0.10000000149011612, "float32", "0.1"),  # float32's 0.1 *is* 0.1 in float32
+        (0.10000000149011612, "float64", "0.100000001"),  # …but not in float64
+        (1.494e-5, "float64", "1.494e-5"),
+        (123456.0, "float64", "1.235e+5"),
+        (0.0, "float32", "0"),
+        (-0.0, "float32", "-0"),
+        (float("inf"), "float32", "inf"),
+        (float("nan"), "float32", "nan"),
+        (None, "float32", "—"),
+        (0.5, "bfloat16", "0.5"),
+        (0.99609375, "bfloat16", "0.9961"),
+    ],
+)
+def test_number(value: float | None, dtype: str, text: str) -> None:
+    assert number(value, dtype) == text
+
+
+def test_an_inexact_value_never_prints_like_an_exact_one() -> None:
+    for value in (0.999985, 1.0000001, 0.5000001, 2.99999, 1e-5 * 0.99999999):
+        assert float(number(value)) != value or number(value) == repr(value)
+        assert number(value) not in {"1", "0.5", "3", "1e-5"}
+
+
+def test_positions_are_0_up_to_the_grids_rounding() -> None:
+    assert coord(4.440892098500626e-16, 16) == "0"
+    assert coord(-5.96e-9, 20) == "0"
+    assert coord(7.899999618530273, 16) == "7.9"  # float32 arange: 7.9 was asked for
+    assert coord(1e-4, 16) == "0.0001"
+    assert coord(None, 16) == "—"
+
+
+def test_definition_words() -> None:
+    assert definition_words(3.0, 3.0) == "x ≤ -3, x ≥ 3"
+    assert definition_words(0.0, None) == "x ≤ 0"
+    assert definition_words(None, None) == "—"
+
+
+def test_a_peak_reached_on_a_stretch_is_that_stretch() -> None:
+    # The d2l grid puts 4.4e-16 where 0 is meant, and the kink x = 0 is a
+    # sample with relu′(0) = 0: the peak holds on (0, 7.9], not "at x = 0".
+    assert peak_words(analyze(probe("relu"), dtypes=())) == "peak |f′| = 1 on (0, 7.9]"
+    assert peak_words(analyze(probe("leaky_relu"), dtypes=())) == "peak |f′| = 1 on (0, 7.9]"
+    assert peak_words(analyze(probe("tanh"), dtypes=())) == "peak |f′| = 1 at x = 0"
+    hardtanh = analyze(probe("hardtanh", start=-2, stop=2, points=41), dtypes=())
+    assert peak_words(hardtanh) == "peak |f′| = 1 on [-0.9, 0.9]"  # torch: 0 at both clamps
+    two = analyze(probe("tanh", start=-1, stop=1, points=10), dtypes=())
+    assert peak_words(two) == "peak |f′| = 0.9878 at x = -0.1111 and x = 0.1111"
