@@ -166,3 +166,22 @@ def test_bad_export_input(
 def test_library_refuses_nothing_to_export(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="nothing to export"):
         export([], tmp_path)
+
+
+def test_gallery_prints_peaks_as_stretches_and_zeros_by_kind(tmp_path: Path) -> None:
+    export(specs_from_cli(["relu", "tanh", "hardsigmoid", "sigmoid"]), tmp_path, jobs=1)
+    page = (tmp_path / "index.html").read_text()
+    cards = dict(re.findall(r'<figure id="([^"]+)">(.*?)</figure>', page, flags=re.S))
+    # the d2l grid's 4.4e-16 is 0, and relu′(0) = 0: a stretch, open at 0
+    assert "<dt>peak |f′|</dt><dd>1 on (0, 7.9]</dd>" in cards["relu"]
+    assert "<dt>peak |f′|</dt><dd>1 at x = 0</dd>" in cards["tanh"]
+    assert "e-16" not in page and "4.441" not in page
+    assert "<dt>f′ = 0 by definition</dt><dd>x ≤ -3, x ≥ 3</dd>" in cards["hardsigmoid"]
+    assert "<dt>float32 rounds f′ to 0 beyond |x|</dt><dd>— / —</dd>" in cards["hardsigmoid"]
+    assert "by definition" not in cards["sigmoid"]
+    assert "<dt>float32 rounds f′ to 0 beyond |x|</dt><dd>88.72 / 16.64</dd>" in cards["sigmoid"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())["files"]
+    assert manifest["hardsigmoid.png"]["saturation"]["grad_zero_kind"]["float32"] == [
+        "definition",
+        "definition",
+    ]

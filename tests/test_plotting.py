@@ -149,3 +149,19 @@ def test_overlays_mark_peaks_but_do_not_shade() -> None:
     drawn = activation_figure(probes, saturations=[analyze(p, dtypes=()) for p in probes])
     assert drawn.shading == {} and len(drawn.peaks) == 2 and drawn.underflow_lines == []
     assert [m.get_color() for m in drawn.peaks] == [line.get_color() for line in drawn.grads]
+
+
+def test_zero_by_definition_draws_no_underflow_line_and_peaks_read_as_stretches() -> None:
+    from actviz.saturation import analyze
+
+    p = probe("hardsigmoid")
+    drawn = activation_figure([p], saturations=[analyze(p)])
+    assert drawn.underflow_lines == []  # f′ = 0 beyond ±3 is hardsigmoid itself
+    (peak,) = drawn.peaks
+    assert peak.get_label() == "peak |f′| = 0.1667 on [-2.9, 2.9]"  # torch: 0 at ±3
+    relu = probe("relu")
+    (marker,) = activation_figure([relu], saturations=[analyze(relu)]).peaks
+    assert marker.get_label() == "peak |f′| = 1 on (0, 7.9]"
+    sigmoid = probe("sigmoid", start=-20, stop=20, points=401)
+    lines = activation_figure([sigmoid], saturations=[analyze(sigmoid)]).underflow_lines
+    assert [line.get_label() for line in lines] == ["float32 f′ underflows to 0 beyond |x| = 16.64"]
