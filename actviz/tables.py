@@ -114,9 +114,13 @@ def summary_lines(saturation: Saturation) -> list[str]:
 
 def probe_table(probe: Probe, saturation: Saturation) -> Table:
     """x, f(x), f′(x) (and f″ if probed) of every sample, coloured by regime."""
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{probe.title} on {probe.device}, {len(probe.x)} samples")
+    title = f"{probe.title} on {probe.device}, {len(probe.x)} samples"
+    # escape: rich would read the title's "[eval mode: …]" as markup and drop it;
+    # min_width: a narrow table would wrap its title mid-note
+    table = Table(title=escape(title), min_width=len(title))
     for header in _probe_columns(probe):
         table.add_column(header, justify="left" if header == "regime" else "right")
     for *values, regime in _probe_rows(probe, saturation):
@@ -242,6 +246,7 @@ def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
 def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
     """``actviz saturation``: one row per activation."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     first, span = rows[0][0], rows[0][1].span
@@ -258,7 +263,7 @@ def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
     for header in SURVEY_HEADER:
         table.add_column(header, justify="left" if header == "activation" else "right")
     for probe, saturation in rows:
-        table.add_row(*_survey_cells(probe, saturation))
+        table.add_row(*map(escape, _survey_cells(probe, saturation)))
     return table
 
 
@@ -310,6 +315,7 @@ def registry_listing() -> str:
 
 def check_table(checks: Sequence[Any]) -> Table:
     """``actviz check``: autograd against the closed form and finite differences."""
+    from rich.markup import escape
     from rich.table import Table
 
     from actviz.verify import CHECK_POINTS, CHECK_RANGE, KINK_MARGIN
@@ -331,7 +337,7 @@ def check_table(checks: Sequence[Any]) -> Table:
 
     for c in checks:
         table.add_row(
-            c.label,
+            escape(c.label),
             "—" if c.closed_form_abs is None else f"{c.closed_form_abs:.1e}",
             "—" if c.closed_form_rel is None else f"{c.closed_form_rel:.1e}",
             f"{c.finite_diff_abs:.1e}",

@@ -301,3 +301,20 @@ def test_float32_grid_rounding_near_zero_prints_as_zero() -> None:
     assert row.split()[1:3] == ["0.25", "(0)"]
     table = run("table", "sigmoid", "--range", "-10", "10").stdout
     assert "peak |f′| = 0.2500 at x = 0\n" in table
+
+
+def test_rrelu_title_names_the_mode_and_train_summary_reads_the_x0_row() -> None:
+    # rich would read "[eval mode: …]" as markup and drop it from the title
+    first = run("table", "rrelu", "--range", "-1", "1", "--points", "5").stdout.splitlines()[0]
+    assert first.strip() == "rrelu [eval mode: slope (lower + upper)/2] on cpu, 5 samples"
+    train = run("table", "rrelu", "--range", "-1", "1", "--points", "5", "--train").stdout
+    lines = train.splitlines()
+    assert lines[0].strip() == "rrelu [train mode: random slopes, seed 0] on cpu, 5 samples"
+    rows = [line.split("│")[1:-1] for line in lines if line.startswith("│")]
+    zero_row = next(cells for cells in rows if cells[0].strip() == "0")
+    assert zero_row[2].strip() == "0.2207"  # the slope drawn for x = 0 …
+    assert "f(0) = 0 (zero-centred), f′(0) = 0.2207\n" in train  # … is the summary's f′(0)
+    data = json.loads(
+        run("table", "rrelu", "--range", "-1", "1", "--points", "5", "--train", "--json").stdout
+    )
+    assert data["saturation"]["grad0"] == data["grad"][data["x"].index(0.0)]
