@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -101,6 +102,9 @@ class Activation:
     extra_aliases: tuple[str, ...] = ()
     # Points where f′ (or f itself) is not smooth; torch returns a one-sided value there.
     kinks: Callable[[Params], tuple[float, ...]] = _no_kinks
+    # What torch's autograd returns exactly at each kink (float64), in the order of
+    # ``kinks``; tests hold it to torch bit for bit, and the listed f′ formula states it.
+    kink_grads: Callable[[Params], tuple[float, ...]] = _no_kinks
     # Constraints between parameters; returns the problem in words, or None.
     constraint: Callable[[Params], str | None] | None = None
     # Straight pieces only: f″ is 0 away from the kinks.
@@ -136,6 +140,19 @@ class Activation:
         if self.constraint is not None and (problem := self.constraint(values)):
             raise InvalidParameterError(f"{self.name}: {problem}")
         return values
+
+    def derivative_text(self, params: Params | None = None) -> str:
+        """The f′ formula and what torch returns at each kink (for ``params``, default
+        the defaults): ``1 if x > 0 else 0; torch at the kink: f′(0) = 0``."""
+        values = self.defaults if params is None else params
+        at = [
+            f"f′({_number(k)}) = {_number(g)}"
+            for k, g in zip(self.kinks(values), self.kink_grads(values), strict=True)
+        ]
+        if not at:
+            return self.derivative_formula
+        where = "the kinks" if len(at) > 1 else "the kink"
+        return f"{self.derivative_formula}; torch at {where}: {', '.join(at)}"
 
     def param_summary(self) -> str:
         if not self.params:
@@ -206,6 +223,28 @@ def _f(p: Params, key: str) -> float:
     return float(p[key])
 
 
+def _number(value: float) -> str:
+    """A kink or its f′ in a formula: up to 10 significant digits, a real minus sign."""
+    return f"{value:.10g}".replace("-", "−")
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to float32, as torch stores PReLU's learnable slope."""
+    rounded: float = struct.unpack("f", struct.pack("f", value))[0]
+    return rounded
+
+
+def _softplus_at_threshold(p: Params) -> float:
+    """f′ at x = threshold/beta the way torch's softplus backward computes it: 1 if
+    beta·x > threshold (after rounding), else z/(z + 1) with z = exp(beta·x)."""
+    beta, threshold = _f(p, "beta"), _f(p, "threshold")
+    bx = beta * (threshold / beta)
+    if bx > threshold:
+        return 1.0
+    z = math.exp(bx)
+    return z / (z + 1)
+
+
 _LAMBD = Param("lambd", 0.5, "half-width of the zero band", low=0.0)
 
 ACTIVATIONS: tuple[Activation, ...] = (
@@ -217,6 +256,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: _step(x),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (0.0,),
         extra_aliases=("rectifier",),
     ),
     Activation(
@@ -227,6 +267,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: _inside(x, 0.0, 6.0),
         piecewise_linear=True,
         kinks=lambda p: (0.0, 6.0),
+        kink_grads=lambda p: (0.0, 0.0),
     ),
     Activation(
         "leaky_relu",
@@ -237,6 +278,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         params=(Param("negative_slope", 0.01, "slope for x < 0"),),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (_f(p, "negative_slope"),),
         extra_aliases=("lrelu",),
     ),
     Activation(
@@ -248,6 +290,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         params=(Param("init", 0.25, "initial learnable slope a for x < 0"),),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (_float32(_f(p, "init")),),  # a float32 nn.Parameter
     ),
     Activation(
         "rrelu",
@@ -261,6 +304,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         ),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: ((_f(p, "lower") + _f(p, "upper")) / 2,),  # eval mode
         constraint=lambda p: (
             None
             if _f(p, "lower") <= _f(p, "upper")
@@ -277,6 +321,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: (_f(p, "alpha") * x.exp()).where(x <= 0, 1.0),
         params=(Param("alpha", 1.0, "scale of the negative saturation", low=0.0),),
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (_f(p, "alpha"),),
     ),
     Activation(
         "selu",
@@ -285,6 +330,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "scale if x > 0 else scale·alpha·exp(x)",
         lambda x, p: _SELU_SCALE * (_SELU_ALPHA * x.exp()).where(x <= 0, 1.0),
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (_SELU_SCALE * _SELU_ALPHA,),
     ),
     Activation(
         "celu",
@@ -294,6 +340,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: (x / _f(p, "alpha")).exp().where(x <= 0, 1.0),
         params=(Param("alpha", 1.0, "scale of the negative saturation", low=0.0, low_open=True),),
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (1.0,),
     ),
     Activation(
         "gelu",
@@ -326,9 +373,10 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "hardswish",
         "Hardswish",
         "x·relu6(x + 3)/6",
-        "0 if x < −3, x/3 + 1/2 if −3 ≤ x ≤ 3, else 1",
-        lambda x, p: (x / 3 + 0.5).where(x <= 3, 1.0).where(x >= -3, 0.0),
+        "0 if x ≤ −3, x/3 + 1/2 if −3 < x < 3, 1 if x ≥ 3",
+        lambda x, p: (x / 3 + 0.5).where(x < 3, 1.0).where(x > -3, 0.0),
         kinks=lambda p: (-3.0, 3.0),
+        kink_grads=lambda p: (0.0, 1.0),
         extra_aliases=("hard_swish",),
     ),
     Activation(
@@ -339,6 +387,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: _inside(x, -3.0, 3.0) / 6,
         piecewise_linear=True,
         kinks=lambda p: (-3.0, 3.0),
+        kink_grads=lambda p: (0.0, 0.0),
         extra_aliases=("hard_sigmoid",),
     ),
     Activation(
@@ -353,6 +402,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         ),
         piecewise_linear=True,
         kinks=lambda p: (_f(p, "min_val"), _f(p, "max_val")),
+        kink_grads=lambda p: (0.0, 0.0),
         constraint=lambda p: (
             None
             if _f(p, "min_val") < _f(p, "max_val")
@@ -386,6 +436,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
             Param("threshold", 20.0, "beta·x above which it returns x", low=0.0, low_open=True),
         ),
         kinks=lambda p: (_f(p, "threshold") / _f(p, "beta"),),
+        kink_grads=lambda p: (_softplus_at_threshold(p),),
     ),
     Activation(
         "softsign",
@@ -394,6 +445,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "1/(1 + |x|)²",
         lambda x, p: 1 / (1 + x.abs()) ** 2,
         kinks=lambda p: (0.0,),  # f″ jumps there
+        kink_grads=lambda p: (1.0,),
     ),
     Activation(
         "softshrink",
@@ -404,6 +456,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         params=(_LAMBD,),
         piecewise_linear=True,
         kinks=lambda p: (-_f(p, "lambd"), _f(p, "lambd")),
+        kink_grads=lambda p: (0.0, 0.0),
     ),
     Activation(
         "hardshrink",
@@ -414,6 +467,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         params=(_LAMBD,),
         piecewise_linear=True,
         kinks=lambda p: (-_f(p, "lambd"), _f(p, "lambd")),
+        kink_grads=lambda p: (0.0, 0.0),
     ),
     Activation(
         "tanhshrink",
@@ -442,6 +496,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         ),
         piecewise_linear=True,
         kinks=lambda p: (_f(p, "threshold"),),
+        kink_grads=lambda p: (0.0,),
         notes="defaults are the torch docs example, nn.Threshold(0.1, 20)",
     ),
 )
@@ -579,7 +634,7 @@ def describe(activation: Activation) -> dict[str, Any]:
         "module": f"torch.nn.{activation.module}",
         "aliases": list(activation.aliases),
         "formula": activation.formula,
-        "derivative": activation.derivative_formula,
+        "derivative": activation.derivative_text(),
         "params": [
             {
                 "name": p.name,

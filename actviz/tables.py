@@ -300,7 +300,7 @@ def registry_listing() -> str:
     for act in registry.ACTIVATIONS:
         lines.append("")
         lines.append(f"{act.name:<{width}}f(x)  = {act.formula}")
-        lines.append(f"{pad}f′(x) = {act.derivative_formula}")
+        lines.append(f"{pad}f′(x) = {act.derivative_text()}")
         lines.append(f"{pad}torch.nn.{act.module}; aliases: {', '.join(act.aliases)}")
         for p in act.params:
             default = registry.format_value(p.default)

@@ -318,3 +318,14 @@ def test_rrelu_title_names_the_mode_and_train_summary_reads_the_x0_row() -> None
         run("table", "rrelu", "--range", "-1", "1", "--points", "5", "--train", "--json").stdout
     )
     assert data["saturation"]["grad0"] == data["grad"][data["x"].index(0.0)]
+
+
+def test_list_states_torchs_value_at_every_kink() -> None:
+    lines = run("list").stdout.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("hardswish ")))
+    assert lines[at + 1].strip() == (
+        "f′(x) = 0 if x ≤ −3, x/3 + 1/2 if −3 < x < 3, 1 if x ≥ 3; "
+        "torch at the kinks: f′(−3) = 0, f′(3) = 1"
+    )
+    data = {d["name"]: d for d in json.loads(run("list", "--json").stdout)}
+    assert data["relu"]["derivative"] == "1 if x > 0 else 0; torch at the kink: f′(0) = 0"
