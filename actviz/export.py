@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from actviz.atomic import write_bytes_atomically
 from actviz.errors import OutputError, RuntimeFailure, UsageError
 from actviz.probe import Grid
-from actviz.registry import Spec, spec
+from actviz.registry import Spec, TwoInputActivation, spec, two_input
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -61,7 +61,7 @@ class Rendered:
     label: str
     formula: str
     files: dict[str, bytes]
-    summary: dict[str, Any]
+    summary: dict[str, Any] | None  # None: a two-input activation (GLU) has no f′(x) to analyse
 
 
 @dataclass
@@ -104,6 +104,9 @@ def render(job: Job) -> Rendered:
     from actviz.probe import probe_many
     from actviz.saturation import analyze
 
+    pair = two_input(job.name)
+    if pair is not None:
+        return _render_two_input(job, pair)
     target = spec(job.name, job.params)
     (probe,) = probe_many([target], job.grid)
     saturation = analyze(probe, eps=job.eps)
@@ -119,6 +122,16 @@ def render(job: Job) -> Rendered:
         files=files,
         summary=_summary(saturation.as_dict()),
     )
+
+
+def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
+    """GLU: its heatmaps over the (a, b) plane (``job.grid`` is already the plane's axis)."""
+    from actviz.glu import glu_figure, probe_glu
+    from actviz.plotting import figure_bytes
+
+    figure = glu_figure(probe_glu(job.grid), theme=job.theme)
+    files = {fmt: figure_bytes(figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats}
+    return Rendered(job, pair.slug, pair.name, f"f(a, b) = {pair.formula}", files, None)
 
 
 def _summary(full: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +150,7 @@ def _summary(full: dict[str, Any]) -> dict[str, Any]:
 
 
 def export(
-    specs: Sequence[Spec],
+    specs: Sequence[Spec | TwoInputActivation],
     out_dir: str | Path = "outputs",
     *,
     formats: Sequence[str] = ("png",),
@@ -153,6 +166,7 @@ def export(
 
     Files already identical are left untouched ("unchanged"). With ``check``
     nothing is written; the report lists missing and stale files instead.
+    A two-input activation (``registry.targets_from_cli``) exports its heatmaps.
     """
     from actviz.plotting import THEMES
 
@@ -169,7 +183,7 @@ def export(
     if not check:
         _check_writable(out)
     todo = [
-        Job(s.name, dict(s.params), chosen, dpi, theme, grid or Grid(), eps)
+        Job(s.name, dict(s.params), chosen, dpi, theme, _grid_for(s, grid), eps)
         for s in sorted(specs, key=lambda s: s.slug)
     ]
     report = Report()
@@ -188,6 +202,16 @@ def export(
     _deliver(out / INDEX, gallery(rendered), check, report, emit)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _grid_for(target: Spec | TwoInputActivation, grid: Grid | None) -> Grid:
+    """The grid as given; for GLU, the axis of its (a, b) plane, so that the
+    manifest records the points actually drawn."""
+    if isinstance(target, TwoInputActivation):
+        from actviz.glu import plane
+
+        return plane(grid)
+    return grid or Grid()
 
 
 def _check_writable(out: Path) -> None:
@@ -308,15 +332,7 @@ def gallery(rendered: Sequence[Rendered]) -> bytes:
             if image_format
             else f'<a href="{html.escape(name)}">{html.escape(name)}</a>'
         )
-        s = result.summary
-        left, right = s["grad_underflow"].get("float32", [None, None])
-        facts = [
-            ("peak |f′|", f"{_number(s['peak_grad'])} at x = {_number(s['peak_at'])}"),
-            ("f(0), f′(0)", f"{_number(s['f0'])}, {_number(s['grad0'])}"),
-            ("dead", f"{100 * s['fractions']['dead']:.1f}%"),
-            ("saturated", f"{100 * s['fractions']['saturated']:.1f}%"),
-            ("float32 f′ = 0 beyond |x|", f"{_number(left)} / {_number(right)}"),
-        ]
+        facts = _facts(result)
         rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts)
         links = " · ".join(
             f'<a href="{html.escape(result.slug)}.{f}">{f}</a>' for f in result.files
@@ -328,6 +344,26 @@ def gallery(rendered: Sequence[Rendered]) -> bytes:
         )
     page = _PAGE.format(count=len(rendered), cards="\n".join(cards))
     return page.encode()
+
+
+def _facts(result: Rendered) -> list[tuple[str, str]]:
+    """The numbers under a gallery card; for GLU, its partials and inputs instead."""
+    s = result.summary
+    if s is None:
+        pair = two_input(result.job.name)
+        assert pair is not None
+        return [
+            ("partials", pair.derivative_formula),
+            ("inputs", "a (passed through), b (gate); no saturation summary for two inputs"),
+        ]
+    left, right = s["grad_underflow"].get("float32", [None, None])
+    return [
+        ("peak |f′|", f"{_number(s['peak_grad'])} at x = {_number(s['peak_at'])}"),
+        ("f(0), f′(0)", f"{_number(s['f0'])}, {_number(s['grad0'])}"),
+        ("dead", f"{100 * s['fractions']['dead']:.1f}%"),
+        ("saturated", f"{100 * s['fractions']['saturated']:.1f}%"),
+        ("float32 f′ = 0 beyond |x|", f"{_number(left)} / {_number(right)}"),
+    ]
 
 
 _PAGE = """<!doctype html>

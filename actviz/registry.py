@@ -19,7 +19,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from actviz.errors import InvalidParameterError, UnknownActivationError
+from actviz.errors import (
+    InvalidParameterError,
+    TwoInputActivationError,
+    UnknownActivationError,
+)
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -502,6 +506,59 @@ ACTIVATIONS: tuple[Activation, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class TwoInputActivation:
+    """An activation of two inputs (GLU). Registered so that lookup, ``actviz list``
+    and export know it, but it has no f(x): only ``actviz plot`` draws it, as
+    heatmaps over the plane of its two inputs (actviz/glu.py)."""
+
+    name: str
+    module: str
+    formula: str  # of (a, b)
+    derivative_formula: str  # the partial derivatives
+    extra_aliases: tuple[str, ...] = ()
+    notes: str = ""
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return (self.module, *self.extra_aliases)
+
+    @property
+    def params(self) -> dict[str, ParamValue]:
+        return {}  # none to set (export's jobs and manifest read this)
+
+    @property
+    def slug(self) -> str:
+        return self.name
+
+    def refusal(self) -> str:
+        """Why a command that needs f(x) of one input cannot take it, and what can."""
+        return (
+            f"{self.name} takes two inputs, f(a, b) = {self.formula}, not one x; "
+            f"draw it on its own with 'actviz plot {self.name}'"
+        )
+
+    def refuse_params(self, assignments: Iterable[str]) -> None:
+        """Raise a usage error if any ``--param`` is given: there is nothing to set."""
+        if list(assignments):
+            raise InvalidParameterError(
+                f"{self.name} takes no --param: torch.nn.{self.module}'s only argument, dim, "
+                "just picks the axis that holds [a, b]"
+            )
+
+
+TWO_INPUT: tuple[TwoInputActivation, ...] = (
+    TwoInputActivation(
+        "glu",
+        "GLU",
+        "a·σ(b)",
+        "∂/∂a = σ(b), ∂/∂b = a·σ(b)·(1 − σ(b))",
+        notes="nn.GLU halves its input along dim into [a, b]; a = b = x would make it silu, "
+        "so 'actviz plot glu' draws heatmaps over the (a, b) plane",
+    ),
+)
+
+
 def _key(name: str) -> str:
     """Lookup key: case, underscores and hyphens do not matter."""
     return name.lower().replace("_", "").replace("-", "")
@@ -511,11 +568,22 @@ _INDEX: dict[str, Activation] = {}
 for _act in ACTIVATIONS:
     for _name in (_act.name, *_act.aliases):
         _INDEX[_key(_name)] = _act
+_TWO_INPUT_INDEX = {_key(n): t for t in TWO_INPUT for n in (t.name, *t.aliases)}
 
 
 def names() -> list[str]:
-    """Canonical names of every registered activation, in registry order."""
+    """Canonical names of every registered activation of one input, in registry order."""
     return [a.name for a in ACTIVATIONS]
+
+
+def all_names() -> list[str]:
+    """Every registered name, the two-input activations (GLU) included."""
+    return [*names(), *(t.name for t in TWO_INPUT)]
+
+
+def two_input(name: str) -> TwoInputActivation | None:
+    """The two-input activation called ``name`` (any case, alias), or None."""
+    return _TWO_INPUT_INDEX.get(_key(name))
 
 
 def get(name: str) -> Activation:
@@ -528,13 +596,16 @@ def get(name: str) -> Activation:
     found = _INDEX.get(_key(name))
     if found is not None:
         return found
-    spellings = {s.lower(): a.name for a in ACTIVATIONS for s in (a.name, *a.aliases)}
+    pair = two_input(name)
+    if pair is not None:
+        raise TwoInputActivationError(pair.refusal())
+    spellings = {s.lower(): a.name for a in entries() for s in (a.name, *a.aliases)}
     close = difflib.get_close_matches(name.lower(), spellings, n=3, cutoff=0.6)
     suggestions = list(dict.fromkeys(spellings[c] for c in close))
     if suggestions:
         hint = "did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
     else:
-        hint = f"run 'actviz list' to see all {len(ACTIVATIONS)}."
+        hint = f"run 'actviz list' to see all {len(entries())}."
     raise UnknownActivationError(f"unknown activation {name!r}; {hint}")
 
 
@@ -627,8 +698,43 @@ def specs_from_cli(activation_names: Sequence[str], assignments: Iterable[str] =
     return [spec(act, g) for act, g in zip(activations, given, strict=True)]
 
 
-def describe(activation: Activation) -> dict[str, Any]:
+def targets_from_cli(
+    activation_names: Sequence[str], assignments: Iterable[str] = ()
+) -> list[Spec | TwoInputActivation]:
+    """Like :func:`specs_from_cli`, for commands that also take two-input
+    activations (export): those come back as their registry entry, in order.
+    A ``--param`` aimed at one of them, or given when only they are named, is refused."""
+    given = list(assignments)
+    pairs = {n: t for n in activation_names if (t := two_input(n)) is not None}
+    single = [n for n in activation_names if n not in pairs]
+    for target, _, _ in parse_assignments(given):
+        aimed = two_input(target) if target is not None else None
+        if aimed is not None or (given and not single and pairs):
+            (aimed or next(iter(pairs.values()))).refuse_params(given)
+    specs = iter(specs_from_cli(single, given))
+    return [pairs[n] if n in pairs else next(specs) for n in activation_names]
+
+
+def entries() -> tuple[Activation | TwoInputActivation, ...]:
+    """Every registry entry, one-input activations first (``actviz list``)."""
+    return (*ACTIVATIONS, *TWO_INPUT)
+
+
+def describe(activation: Activation | TwoInputActivation) -> dict[str, Any]:
     """One registry entry as plain data (``actviz list --json``, docs)."""
+    if isinstance(activation, TwoInputActivation):
+        return {
+            "name": activation.name,
+            "module": f"torch.nn.{activation.module}",
+            "aliases": list(activation.aliases),
+            "formula": activation.formula,
+            "derivative": activation.derivative_formula,
+            "params": [],
+            "kinks": [],
+            "piecewise_linear": False,
+            "notes": activation.notes,
+            "inputs": 2,
+        }
     return {
         "name": activation.name,
         "module": f"torch.nn.{activation.module}",
@@ -648,4 +754,5 @@ def describe(activation: Activation) -> dict[str, Any]:
         "kinks": list(activation.kinks(activation.defaults)),
         "piecewise_linear": activation.piecewise_linear,
         "notes": activation.notes,
+        "inputs": 1,
     }

@@ -294,9 +294,9 @@ def registry_listing() -> str:
     about as fast as bare Typer, and rendering a wide rich table costs more
     than the whole interpreter start-up.
     """
-    width = max(len(a.name) for a in registry.ACTIVATIONS) + 2
+    width = max(len(a.name) for a in registry.entries()) + 2
     pad = " " * width
-    lines = [f"{len(registry.ACTIVATIONS)} activations (parameters: --param KEY=VALUE)"]
+    lines = [f"{len(registry.entries())} activations (parameters: --param KEY=VALUE)"]
     for act in registry.ACTIVATIONS:
         lines.append("")
         lines.append(f"{act.name:<{width}}f(x)  = {act.formula}")
@@ -307,6 +307,12 @@ def registry_listing() -> str:
             lines.append(f"{pad}  {p.name} = {default}  ({p.allowed}): {p.doc}")
         if act.notes:
             lines.append(f"{pad}note: {act.notes}")
+    for pair in registry.TWO_INPUT:
+        lines.append("")
+        lines.append(f"{pair.name:<{width}}f(a, b) = {pair.formula}   (two inputs)")
+        lines.append(f"{pad}{pair.derivative_formula}")
+        lines.append(f"{pad}torch.nn.{pair.module}; aliases: {', '.join(pair.aliases)}")
+        lines.append(f"{pad}note: {pair.notes}")
     return "\n".join(lines)
 
 

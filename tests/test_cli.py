@@ -157,10 +157,10 @@ def test_table_json_schema() -> None:
 def test_list_shows_every_activation() -> None:
     result = run("list")
     assert result.exit_code == 0
-    for name in registry.names():
+    for name in registry.all_names():
         assert name in result.stdout
     data = json.loads(run("list", "--json").stdout)
-    assert [d["name"] for d in data] == registry.names()
+    assert [d["name"] for d in data] == [*registry.names(), "glu"]
     assert data[2]["params"][0]["name"] == "negative_slope"
 
 
@@ -282,7 +282,7 @@ def test_python_dash_m_works_like_the_script() -> None:
         text=True,
         check=True,
     )
-    assert [d["name"] for d in json.loads(done.stdout)] == registry.names()
+    assert [d["name"] for d in json.loads(done.stdout)] == registry.all_names()
     done = subprocess.run(
         [sys.executable, "-m", "actviz", "table", "nope"],
         capture_output=True,
@@ -290,7 +290,7 @@ def test_python_dash_m_works_like_the_script() -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert done.stderr == "Error: unknown activation 'nope'; run 'actviz list' to see all 23.\n"
+    assert done.stderr == "Error: unknown activation 'nope'; run 'actviz list' to see all 24.\n"
     assert "Traceback" not in done.stderr
 
 

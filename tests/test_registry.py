@@ -69,7 +69,8 @@ def test_aliases(query: str, name: str) -> None:
     [
         ("sigmod", "unknown activation 'sigmod'; did you mean 'sigmoid' or 'logsigmoid'?"),
         ("relu7", "unknown activation 'relu7'; did you mean 'relu' or 'rrelu' or 'relu6'?"),
-        ("banana", "unknown activation 'banana'; run 'actviz list' to see all 23."),
+        ("banana", "unknown activation 'banana'; run 'actviz list' to see all 24."),
+        ("gluu", "unknown activation 'gluu'; did you mean 'glu' or 'gelu'?"),
     ],
 )
 def test_unknown_names_suggest(query: str, message: str) -> None:
