@@ -445,7 +445,7 @@ def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], No
         task = progress.add_task("checking" if check else "exporting", total=files)
 
         def advance(path: Path, status: str) -> None:
-            progress.console.print(f"{status:<9} {path}")
+            progress.console.print(f"{status:<9} {path}", markup=False)  # "[" in a path
             progress.advance(task)
 
         yield advance

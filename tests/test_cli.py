@@ -329,3 +329,29 @@ def test_list_states_torchs_value_at_every_kink() -> None:
     )
     data = {d["name"]: d for d in json.loads(run("list", "--json").stdout)}
     assert data["relu"]["derivative"] == "1 if x > 0 else 0; torch at the kink: f′(0) = 0"
+
+
+def test_rich_tables_print_brackets_in_labels_verbatim() -> None:
+    from rich.console import Console
+
+    from actviz.registry import Activation, Spec
+    from actviz.saturation import analyze
+    from actviz.tables import check_table, probe_table, survey_table
+    from actviz.verify import verify
+
+    # A label with "[…]", as a registry note or a user's name could bring: rich
+    # would take it for markup and drop it.
+    relu = registry.get("relu")
+    odd = Activation("relu[bold]", "ReLU", relu.formula, relu.derivative_formula,
+                     relu.derivative, kinks=relu.kinks, kink_grads=relu.kink_grads)  # fmt: skip
+    p = probe(Spec(odd, {}), start=-1, stop=1, points=5)
+    s = analyze(p, dtypes=())
+
+    def printed(table: Any) -> str:
+        console = Console(width=200, record=True)
+        console.print(table)
+        return console.export_text()
+
+    assert printed(probe_table(p, s)).splitlines()[0].strip() == "relu[bold] on cpu, 5 samples"
+    assert "relu[bold] " in printed(survey_table([(p, s)]))
+    assert "relu[bold] " in printed(check_table([verify(Spec(odd, {}))]))
