@@ -49,7 +49,7 @@ app = typer.Typer(
 
 
 def _complete_name(incomplete: str) -> list[str]:
-    return [n for n in registry.names() if n.startswith(incomplete.lower())]
+    return [n for n in registry.all_names() if n.startswith(incomplete.lower())]
 
 
 Names = Annotated[
@@ -130,7 +130,7 @@ def list_command(as_json: AsJson = False) -> None:
     if as_json:
         import json
 
-        typer.echo(json.dumps([registry.describe(a) for a in registry.ACTIVATIONS], indent=2))
+        typer.echo(json.dumps([registry.describe(a) for a in registry.entries()], indent=2))
         return
     from actviz.tables import registry_listing
 
@@ -174,13 +174,14 @@ def plot_command(
 
     if fmt is not None:
         check_format(fmt)
-    if "glu" in (n.lower() for n in names):
+    pair = registry.two_input(names[0]) if len(names) == 1 else None
+    if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
         from actviz.glu import glu_file
         from actviz.probe import Grid
 
-        if len(names) > 1:
-            raise UsageError("glu takes two inputs and is drawn as heatmaps; plot it on its own")
-        path = glu_file(Grid(*range_, points, step), out=out, out_dir=out_dir, fmt=fmt, dpi=dpi)
+        pair.refuse_params(param or [])
+        path = glu_file(Grid(*range_, points, step), out=out, out_dir=out_dir, fmt=fmt, dpi=dpi,
+                        dtype=dtype, device=device, second=second)  # fmt: skip
         typer.echo(f"wrote {path}")
         return
     probes = _probes(
@@ -413,7 +414,7 @@ def export_command(
 
     if names and all_:
         raise UsageError("name activations or give --all, not both")
-    specs = registry.specs_from_cli(names or registry.names(), param or [])
+    specs = registry.targets_from_cli(names or registry.all_names(), param or [])
     grid = Grid(*range_, points, step)
     formats = {f.strip() for f in fmt.split(",") if f.strip()}
     files = len(specs) * len(formats) + 2  # the images, the manifest and the gallery
@@ -444,7 +445,7 @@ def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], No
         task = progress.add_task("checking" if check else "exporting", total=files)
 
         def advance(path: Path, status: str) -> None:
-            progress.console.print(f"{status:<9} {path}")
+            progress.console.print(f"{status:<9} {path}", markup=False)  # "[" in a path
             progress.advance(task)
 
         yield advance

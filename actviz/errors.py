@@ -25,6 +25,10 @@ class UnknownActivationError(UsageError):
     """No registered activation has this name or alias."""
 
 
+class TwoInputActivationError(UsageError):
+    """A two-input activation (GLU) was given where f(x) of one input is needed."""
+
+
 class InvalidParameterError(UsageError):
     """An activation parameter is unknown, of the wrong type or out of range."""
 

@@ -27,7 +27,7 @@ from actviz.atomic import write_bytes_atomically
 from actviz.display import MISSING, definition_words, number, percent
 from actviz.errors import OutputError, RuntimeFailure, UsageError
 from actviz.probe import Grid
-from actviz.registry import Spec, spec
+from actviz.registry import Spec, TwoInputActivation, spec, two_input
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -64,7 +64,7 @@ class Rendered:
     label: str
     formula: str
     files: dict[str, bytes]
-    summary: dict[str, Any]
+    summary: dict[str, Any] | None  # None: a two-input activation (GLU) has no f′(x) to analyse
 
 
 @dataclass
@@ -107,6 +107,9 @@ def render(job: Job) -> Rendered:
     from actviz.probe import probe_many
     from actviz.saturation import analyze
 
+    pair = two_input(job.name)
+    if pair is not None:
+        return _render_two_input(job, pair)
     target = spec(job.name, job.params)
     (probe,) = probe_many([target], job.grid)
     saturation = analyze(probe, eps=job.eps)
@@ -122,6 +125,16 @@ def render(job: Job) -> Rendered:
         files=files,
         summary=_summary(saturation),
     )
+
+
+def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
+    """GLU: its heatmaps over the (a, b) plane (``job.grid`` is already the plane's axis)."""
+    from actviz.glu import glu_figure, probe_glu
+    from actviz.plotting import figure_bytes
+
+    figure = glu_figure(probe_glu(job.grid), theme=job.theme)
+    files = {fmt: figure_bytes(figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats}
+    return Rendered(job, pair.slug, pair.name, f"f(a, b) = {pair.formula}", files, None)
 
 
 def _summary(saturation: Saturation) -> dict[str, Any]:
@@ -148,7 +161,7 @@ def _summary(saturation: Saturation) -> dict[str, Any]:
 
 
 def export(
-    specs: Sequence[Spec],
+    specs: Sequence[Spec | TwoInputActivation],
     out_dir: str | Path = "outputs",
     *,
     formats: Sequence[str] = ("png",),
@@ -164,6 +177,7 @@ def export(
 
     Files already identical are left untouched ("unchanged"). With ``check``
     nothing is written; the report lists missing and stale files instead.
+    A two-input activation (``registry.targets_from_cli``) exports its heatmaps.
     """
     from actviz.plotting import THEMES
 
@@ -180,7 +194,7 @@ def export(
     if not check:
         _check_writable(out)
     todo = [
-        Job(s.name, dict(s.params), chosen, dpi, theme, grid or Grid(), eps)
+        Job(s.name, dict(s.params), chosen, dpi, theme, _grid_for(s, grid), eps)
         for s in sorted(specs, key=lambda s: s.slug)
     ]
     report = Report()
@@ -199,6 +213,16 @@ def export(
     _deliver(out / INDEX, gallery(rendered), check, report, emit)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _grid_for(target: Spec | TwoInputActivation, grid: Grid | None) -> Grid:
+    """The grid as given; for GLU, the axis of its (a, b) plane, so that the
+    manifest records the points actually drawn."""
+    if isinstance(target, TwoInputActivation):
+        from actviz.glu import plane
+
+        return plane(grid)
+    return grid or Grid()
 
 
 def _check_writable(out: Path) -> None:
@@ -315,14 +339,7 @@ def gallery(rendered: Sequence[Rendered]) -> bytes:
             if image_format
             else f'<a href="{html.escape(name)}">{html.escape(name)}</a>'
         )
-        s = result.summary
-        facts = [
-            ("peak |f′|", s["peak"].removeprefix("peak |f′| = ")),
-            ("f(0), f′(0)", f"{number(s['f0'], 'float32')}, {number(s['grad0'], 'float32')}"),
-            ("dead", percent(s["fractions"]["dead"])),
-            ("saturated", percent(s["fractions"]["saturated"])),
-            *_zero_facts(s),
-        ]
+        facts = _facts(result)
         rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts)
         links = " · ".join(
             f'<a href="{html.escape(result.slug)}.{f}">{f}</a>' for f in result.files
@@ -334,6 +351,25 @@ def gallery(rendered: Sequence[Rendered]) -> bytes:
         )
     page = _PAGE.format(count=len(rendered), cards="\n".join(cards))
     return page.encode()
+
+
+def _facts(result: Rendered) -> list[tuple[str, str]]:
+    """The numbers under a gallery card; for GLU, its partials and inputs instead."""
+    s = result.summary
+    if s is None:
+        pair = two_input(result.job.name)
+        assert pair is not None
+        return [
+            ("partials", pair.derivative_formula),
+            ("inputs", "a (passed through), b (gate); no saturation summary for two inputs"),
+        ]
+    return [
+        ("peak |f′|", s["peak"].removeprefix("peak |f′| = ")),
+        ("f(0), f′(0)", f"{number(s['f0'], 'float32')}, {number(s['grad0'], 'float32')}"),
+        ("dead", percent(s["fractions"]["dead"])),
+        ("saturated", percent(s["fractions"]["saturated"])),
+        *_zero_facts(s),
+    ]
 
 
 def _zero_facts(summary: dict[str, Any]) -> list[tuple[str, str]]:

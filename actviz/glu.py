@@ -16,6 +16,7 @@ from actviz.probe import Grid
 
 if TYPE_CHECKING:
     import numpy as np
+    import torch
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -25,44 +26,97 @@ DEFAULT_POINTS = 201  # per axis
 
 @dataclass(frozen=True, eq=False)
 class GluProbe:
-    """GLU on a grid of (a, b): ``value[i, j]`` is at ``b[i]``, ``a[j]``."""
+    """GLU on a grid of (a, b): ``value[i, j]`` is at ``b[i]``, ``a[j]``.
+
+    Arrays are float64 copies of the values in ``dtype``. The second partials
+    are None unless probed with ``second=True``.
+    """
 
     a: np.ndarray
     b: np.ndarray
     value: np.ndarray
     grad_a: np.ndarray  # ∂/∂a = σ(b)
     grad_b: np.ndarray  # ∂/∂b = a·σ(b)·(1 − σ(b))
+    dtype: str = "float64"
+    device: str = "cpu"
+    grad_aa: np.ndarray | None = None  # ∂²/∂a² = 0
+    grad_ab: np.ndarray | None = None  # ∂²/∂a∂b = σ(b)·(1 − σ(b))
+    grad_bb: np.ndarray | None = None  # ∂²/∂b² = a·σ(b)·(1 − σ(b))·(1 − 2σ(b))
 
 
-def probe_glu(grid: Grid | None = None) -> GluProbe:
-    """GLU(a, b) and its partials from ``backward(ones_like(y))``, on grid × grid."""
+def plane(grid: Grid | None = None) -> Grid:
+    """The axis used for both a and b: ``grid``, or DEFAULT_POINTS on its range."""
+    grid = grid or Grid()
+    if grid.points is None and grid.step is None:
+        return Grid(grid.start, grid.stop, points=DEFAULT_POINTS)
+    return grid
+
+
+def probe_glu(
+    grid: Grid | None = None,
+    *,
+    dtype: str | torch.dtype = "float32",
+    device: str = "cpu",
+    second: bool = False,
+) -> GluProbe:
+    """GLU(a, b) and its partials from ``backward(ones_like(y))``, on grid × grid.
+
+    With ``second`` the partials come from ``torch.autograd.grad(...,
+    create_graph=True)`` and are differentiated again: each output depends on
+    its own (a, b) only, so the gradient of the summed ∂/∂a (∂/∂b) holds the
+    second partials of every point.
+    """
     import torch
     import torch.nn.functional as F
 
-    grid = grid or Grid()
-    if grid.points is None and grid.step is None:
-        grid = Grid(grid.start, grid.stop, points=DEFAULT_POINTS)
-    axis = grid.tensor(torch.float64, "cpu")
+    from actviz.probe import check_device, torch_dtype
+
+    torch_type = torch_dtype(dtype)
+    check_device(device)
+    axis = plane(grid).tensor(torch_type, device)
     b, a = torch.meshgrid(axis, axis, indexing="ij")
     halves = torch.stack([a, b], dim=-1).requires_grad_(True)  # last dim: [a, b]
     y = F.glu(halves, dim=-1).squeeze(-1)  # a · σ(b)
-    y.backward(torch.ones_like(y))  # type: ignore[no-untyped-call]
-    assert halves.grad is not None
+    hessian: tuple[torch.Tensor, torch.Tensor] | None = None
+    if second:
+        (grads,) = torch.autograd.grad(y, halves, torch.ones_like(y), create_graph=True)
+        rows = [
+            torch.autograd.grad(grads[..., i], halves, torch.ones_like(y), retain_graph=True)[0]
+            for i in (0, 1)
+        ]  # rows[0][..., j] = ∂²/∂a∂(a, b)_j, rows[1][..., j] = ∂²/∂b∂(a, b)_j
+        hessian = (rows[0], rows[1])
+    else:
+        y.backward(torch.ones_like(y))  # type: ignore[no-untyped-call]
+        assert halves.grad is not None
+        grads = halves.grad
     return GluProbe(
-        a=axis.numpy(),
-        b=axis.numpy(),
-        value=y.detach().numpy(),
-        grad_a=halves.grad[..., 0].numpy(),
-        grad_b=halves.grad[..., 1].numpy(),
+        a=_numpy(axis),
+        b=_numpy(axis),
+        value=_numpy(y),
+        grad_a=_numpy(grads[..., 0]),
+        grad_b=_numpy(grads[..., 1]),
+        dtype=str(torch_type).removeprefix("torch."),
+        device=device,
+        grad_aa=None if hessian is None else _numpy(hessian[0][..., 0]),
+        grad_ab=None if hessian is None else _numpy(hessian[0][..., 1]),
+        grad_bb=None if hessian is None else _numpy(hessian[1][..., 1]),
     )
 
 
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    import torch
+
+    array: np.ndarray = t.detach().to("cpu", torch.float64).numpy()
+    return array
+
+
 def draw_heatmap(ax: Axes, probe: GluProbe, field: str, title: str) -> Any:
-    """One of ``value``, ``grad_a``, ``grad_b`` over the (a, b) plane; returns the mesh."""
+    """One of ``value``, ``grad_a``, ``grad_b`` (or, probed with ``second``,
+    ``grad_aa``, ``grad_ab``, ``grad_bb``) over the (a, b) plane; returns the mesh."""
     import numpy as np
 
     data = getattr(probe, field)
-    limit = float(np.abs(data).max()) or 1.0
+    limit = float(np.abs(data).max()) or 1.0  # ∂²/∂a² is 0 everywhere
     mesh = ax.pcolormesh(probe.a, probe.b, data, cmap="RdBu_r", vmin=-limit, vmax=limit)
     ax.set_title(title)
     ax.set_xlabel("a (passed through)")
@@ -71,25 +125,43 @@ def draw_heatmap(ax: Axes, probe: GluProbe, field: str, title: str) -> Any:
     return mesh
 
 
-def glu_figure(probe: GluProbe) -> Figure:
-    """Three heatmaps: a·σ(b), ∂/∂a and ∂/∂b."""
+PANELS = (
+    ("value", "GLU(a, b) = a·σ(b)"),
+    ("grad_a", "∂/∂a = σ(b)"),
+    ("grad_b", "∂/∂b = a·σ(b)(1 − σ(b))"),
+)
+SECOND_PANELS = (
+    ("grad_aa", "∂²/∂a² = 0"),
+    ("grad_ab", "∂²/∂a∂b = σ(b)(1 − σ(b))"),
+    ("grad_bb", "∂²/∂b² = a·σ(b)(1 − σ(b))(1 − 2σ(b))"),
+)
+
+
+def glu_figure(probe: GluProbe, *, theme: str = "light") -> Figure:
+    """Three heatmaps: a·σ(b), ∂/∂a and ∂/∂b; a second row with the second
+    partials when the probe has them."""
+    from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(14.4, 4.6))
-    axes = fig.subplots(1, 3)
-    panels = (
-        ("value", "GLU(a, b) = a·σ(b)"),
-        ("grad_a", "∂/∂a = σ(b)"),
-        ("grad_b", "∂/∂b = a·σ(b)(1 − σ(b))"),
-    )
-    for ax, (field, title) in zip(axes, panels, strict=True):
-        fig.colorbar(draw_heatmap(ax, probe, field, title), ax=ax, shrink=0.8)
-    fig.suptitle(
-        "glu: torch.nn.functional.glu on [a, b], gradients from backward(ones_like(y)) "
-        "(a = b = x would make it silu)",
-        fontsize="medium",
-    )
-    fig.subplots_adjust(left=0.05, right=0.97, top=0.82, bottom=0.12, wspace=0.35)
+    from actviz.plotting import _style
+
+    panels = [PANELS] if probe.grad_aa is None else [PANELS, SECOND_PANELS]
+    with rc_context(_style(theme)):
+        fig = Figure(figsize=(14.4, 4.6 * len(panels)))
+        axes = fig.subplots(len(panels), 3, squeeze=False)
+        for row, fields in zip(axes, panels, strict=True):
+            for ax, (field, title) in zip(row, fields, strict=True):
+                fig.colorbar(draw_heatmap(ax, probe, field, title), ax=ax, shrink=0.8)
+        where = "".join(
+            f" in {v}" for v in (probe.dtype, probe.device) if v not in ("float32", "cpu")
+        )
+        fig.suptitle(
+            f"glu{where}: torch.nn.functional.glu on [a, b], gradients from "
+            "backward(ones_like(y)) (a = b = x would make it silu)",
+            fontsize="medium",
+        )
+        top, bottom = (0.82, 0.12) if len(panels) == 1 else (0.91, 0.06)
+        fig.subplots_adjust(left=0.05, right=0.97, top=top, bottom=bottom, wspace=0.35, hspace=0.3)
     return fig
 
 
@@ -100,9 +172,13 @@ def glu_file(
     out_dir: str | Path = "outputs",
     fmt: str | None = None,
     dpi: int = 150,
+    dtype: str = "float32",
+    device: str = "cpu",
+    second: bool = False,
 ) -> Path:
-    """Probe GLU over the (a, b) plane and write the three heatmaps; returns the path."""
+    """Probe GLU over the (a, b) plane and write the heatmaps; returns the path."""
     from actviz.plotting import output_path, save_figure
 
     path, kind = output_path(NAME, out=out, out_dir=out_dir, fmt=fmt)
-    return save_figure(glu_figure(probe_glu(grid)), path, fmt=kind, dpi=dpi)
+    figure = glu_figure(probe_glu(grid, dtype=dtype, device=device, second=second))
+    return save_figure(figure, path, fmt=kind, dpi=dpi)

@@ -107,7 +107,9 @@ class Probe:
     y: np.ndarray
     grad: np.ndarray
     grad2: np.ndarray | None = None
-    f0: float = math.nan  # f(0) and f′(0), whether or not 0 is on the grid
+    # f(0) and f′(0) from the same pass as the grid: the x = 0 sample when 0 is
+    # on the grid (exactly), else an extra x = 0 element of that pass.
+    f0: float = math.nan
     grad0: float = math.nan
 
     @property
@@ -248,16 +250,24 @@ def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] |
 
 def _samples(
     target: Spec, grid: Grid, dtype: torch.dtype, device: str, kinks: bool
-) -> torch.Tensor:
-    """The grid, plus the kinks inside it, plus x = 0 as the last element."""
+) -> tuple[torch.Tensor, int, int]:
+    """The samples of one pass: the grid plus the kinks inside it, and x = 0.
+
+    Returns ``(x, count, origin)``: the first ``count`` elements are the grid,
+    ``origin`` indexes x = 0. When 0 is a sample it is that sample (so that
+    f′(0) of RReLU in train mode is the slope drawn for the x = 0 row, not a
+    second draw); otherwise a 0 is appended after the grid.
+    """
     import torch
 
     x = grid.tensor(dtype, device)
     inside = [k for k in target.activation.kinks(target.params) if grid.start <= k <= grid.stop]
     if kinks and inside:
         x = torch.unique(torch.cat([x, torch.tensor(inside, dtype=dtype, device=device)]))
-    # f(0) and f′(0) ride along in the same pass and are split off afterwards.
-    return torch.cat([x, torch.zeros(1, dtype=dtype, device=device)])
+    on_grid = torch.nonzero(x == 0).flatten().tolist()
+    if on_grid:
+        return x, len(x), on_grid[0]
+    return torch.cat([x, torch.zeros(1, dtype=dtype, device=device)]), len(x), len(x)
 
 
 def _run(
@@ -279,7 +289,8 @@ def _run(
     # probe never disturbs the caller's random state.
     with torch.random.fork_rng(devices=[] if device == "cpu" else None):
         torch.manual_seed(seed)
-        x = _samples(target, grid, torch_type, device, kinks).requires_grad_(True)
+        x, count, origin = _samples(target, grid, torch_type, device, kinks)
+        x.requires_grad_(True)
         y, grad, grad2 = _autograd(target, x, second=second, train=train)
     xs, ys, grads = _numpy(x), _numpy(y), _numpy(grad)
     return Probe(
@@ -288,12 +299,12 @@ def _run(
         device=device,
         train=train,
         seed=seed,
-        x=xs[:-1],
-        y=ys[:-1],
-        grad=grads[:-1],
-        grad2=None if grad2 is None else _numpy(grad2)[:-1],
-        f0=float(ys[-1]),
-        grad0=float(grads[-1]),
+        x=xs[:count],
+        y=ys[:count],
+        grad=grads[:count],
+        grad2=None if grad2 is None else _numpy(grad2)[:count],
+        f0=float(ys[origin]),
+        grad0=float(grads[origin]),
     )
 
 

@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import difflib
 import math
+import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from actviz.errors import InvalidParameterError, UnknownActivationError
+from actviz.errors import (
+    InvalidParameterError,
+    TwoInputActivationError,
+    UnknownActivationError,
+)
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -101,6 +106,9 @@ class Activation:
     extra_aliases: tuple[str, ...] = ()
     # Points where f′ (or f itself) is not smooth; torch returns a one-sided value there.
     kinks: Callable[[Params], tuple[float, ...]] = _no_kinks
+    # What torch's autograd returns exactly at each kink (float64), in the order of
+    # ``kinks``; tests hold it to torch bit for bit, and the listed f′ formula states it.
+    kink_grads: Callable[[Params], tuple[float, ...]] = _no_kinks
     # Constraints between parameters; returns the problem in words, or None.
     constraint: Callable[[Params], str | None] | None = None
     # Straight pieces only: f″ is 0 away from the kinks.
@@ -136,6 +144,19 @@ class Activation:
         if self.constraint is not None and (problem := self.constraint(values)):
             raise InvalidParameterError(f"{self.name}: {problem}")
         return values
+
+    def derivative_text(self, params: Params | None = None) -> str:
+        """The f′ formula and what torch returns at each kink (for ``params``, default
+        the defaults): ``1 if x > 0 else 0; torch at the kink: f′(0) = 0``."""
+        values = self.defaults if params is None else params
+        at = [
+            f"f′({_number(k)}) = {_number(g)}"
+            for k, g in zip(self.kinks(values), self.kink_grads(values), strict=True)
+        ]
+        if not at:
+            return self.derivative_formula
+        where = "the kinks" if len(at) > 1 else "the kink"
+        return f"{self.derivative_formula}; torch at {where}: {', '.join(at)}"
 
     def param_summary(self) -> str:
         if not self.params:
@@ -206,6 +227,28 @@ def _f(p: Params, key: str) -> float:
     return float(p[key])
 
 
+def _number(value: float) -> str:
+    """A kink or its f′ in a formula: up to 10 significant digits, a real minus sign."""
+    return f"{value:.10g}".replace("-", "−")
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to float32, as torch stores PReLU's learnable slope."""
+    rounded: float = struct.unpack("f", struct.pack("f", value))[0]
+    return rounded
+
+
+def _softplus_at_threshold(p: Params) -> float:
+    """f′ at x = threshold/beta the way torch's softplus backward computes it: 1 if
+    beta·x > threshold (after rounding), else z/(z + 1) with z = exp(beta·x)."""
+    beta, threshold = _f(p, "beta"), _f(p, "threshold")
+    bx = beta * (threshold / beta)
+    if bx > threshold:
+        return 1.0
+    z = math.exp(bx)
+    return z / (z + 1)
+
+
 _LAMBD = Param("lambd", 0.5, "half-width of the zero band", low=0.0)
 
 ACTIVATIONS: tuple[Activation, ...] = (
@@ -217,6 +260,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: _step(x),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (0.0,),
         extra_aliases=("rectifier",),
     ),
     Activation(
@@ -227,6 +271,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: _inside(x, 0.0, 6.0),
         piecewise_linear=True,
         kinks=lambda p: (0.0, 6.0),
+        kink_grads=lambda p: (0.0, 0.0),
     ),
     Activation(
         "leaky_relu",
@@ -237,6 +282,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         params=(Param("negative_slope", 0.01, "slope for x < 0"),),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (_f(p, "negative_slope"),),
         extra_aliases=("lrelu",),
     ),
     Activation(
@@ -248,6 +294,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         params=(Param("init", 0.25, "initial learnable slope a for x < 0"),),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (_float32(_f(p, "init")),),  # a float32 nn.Parameter
     ),
     Activation(
         "rrelu",
@@ -261,6 +308,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         ),
         piecewise_linear=True,
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: ((_f(p, "lower") + _f(p, "upper")) / 2,),  # eval mode
         constraint=lambda p: (
             None
             if _f(p, "lower") <= _f(p, "upper")
@@ -277,6 +325,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: (_f(p, "alpha") * x.exp()).where(x <= 0, 1.0),
         params=(Param("alpha", 1.0, "scale of the negative saturation", low=0.0),),
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (_f(p, "alpha"),),
     ),
     Activation(
         "selu",
@@ -285,6 +334,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "scale if x > 0 else scale·alpha·exp(x)",
         lambda x, p: _SELU_SCALE * (_SELU_ALPHA * x.exp()).where(x <= 0, 1.0),
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (_SELU_SCALE * _SELU_ALPHA,),
     ),
     Activation(
         "celu",
@@ -294,6 +344,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: (x / _f(p, "alpha")).exp().where(x <= 0, 1.0),
         params=(Param("alpha", 1.0, "scale of the negative saturation", low=0.0, low_open=True),),
         kinks=lambda p: (0.0,),
+        kink_grads=lambda p: (1.0,),
     ),
     Activation(
         "gelu",
@@ -326,9 +377,10 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "hardswish",
         "Hardswish",
         "x·relu6(x + 3)/6",
-        "0 if x < −3, x/3 + 1/2 if −3 ≤ x ≤ 3, else 1",
-        lambda x, p: (x / 3 + 0.5).where(x <= 3, 1.0).where(x >= -3, 0.0),
+        "0 if x ≤ −3, x/3 + 1/2 if −3 < x < 3, 1 if x ≥ 3",
+        lambda x, p: (x / 3 + 0.5).where(x < 3, 1.0).where(x > -3, 0.0),
         kinks=lambda p: (-3.0, 3.0),
+        kink_grads=lambda p: (0.0, 1.0),
         extra_aliases=("hard_swish",),
     ),
     Activation(
@@ -339,6 +391,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x, p: _inside(x, -3.0, 3.0) / 6,
         piecewise_linear=True,
         kinks=lambda p: (-3.0, 3.0),
+        kink_grads=lambda p: (0.0, 0.0),
         extra_aliases=("hard_sigmoid",),
     ),
     Activation(
@@ -353,6 +406,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         ),
         piecewise_linear=True,
         kinks=lambda p: (_f(p, "min_val"), _f(p, "max_val")),
+        kink_grads=lambda p: (0.0, 0.0),
         constraint=lambda p: (
             None
             if _f(p, "min_val") < _f(p, "max_val")
@@ -386,6 +440,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
             Param("threshold", 20.0, "beta·x above which it returns x", low=0.0, low_open=True),
         ),
         kinks=lambda p: (_f(p, "threshold") / _f(p, "beta"),),
+        kink_grads=lambda p: (_softplus_at_threshold(p),),
     ),
     Activation(
         "softsign",
@@ -394,6 +449,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "1/(1 + |x|)²",
         lambda x, p: 1 / (1 + x.abs()) ** 2,
         kinks=lambda p: (0.0,),  # f″ jumps there
+        kink_grads=lambda p: (1.0,),
     ),
     Activation(
         "softshrink",
@@ -404,6 +460,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         params=(_LAMBD,),
         piecewise_linear=True,
         kinks=lambda p: (-_f(p, "lambd"), _f(p, "lambd")),
+        kink_grads=lambda p: (0.0, 0.0),
     ),
     Activation(
         "hardshrink",
@@ -414,6 +471,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         params=(_LAMBD,),
         piecewise_linear=True,
         kinks=lambda p: (-_f(p, "lambd"), _f(p, "lambd")),
+        kink_grads=lambda p: (0.0, 0.0),
     ),
     Activation(
         "tanhshrink",
@@ -442,7 +500,61 @@ ACTIVATIONS: tuple[Activation, ...] = (
         ),
         piecewise_linear=True,
         kinks=lambda p: (_f(p, "threshold"),),
+        kink_grads=lambda p: (0.0,),
         notes="defaults are the torch docs example, nn.Threshold(0.1, 20)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TwoInputActivation:
+    """An activation of two inputs (GLU). Registered so that lookup, ``actviz list``
+    and export know it, but it has no f(x): only ``actviz plot`` draws it, as
+    heatmaps over the plane of its two inputs (actviz/glu.py)."""
+
+    name: str
+    module: str
+    formula: str  # of (a, b)
+    derivative_formula: str  # the partial derivatives
+    extra_aliases: tuple[str, ...] = ()
+    notes: str = ""
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return (self.module, *self.extra_aliases)
+
+    @property
+    def params(self) -> dict[str, ParamValue]:
+        return {}  # none to set (export's jobs and manifest read this)
+
+    @property
+    def slug(self) -> str:
+        return self.name
+
+    def refusal(self) -> str:
+        """Why a command that needs f(x) of one input cannot take it, and what can."""
+        return (
+            f"{self.name} takes two inputs, f(a, b) = {self.formula}, not one x; "
+            f"draw it on its own with 'actviz plot {self.name}'"
+        )
+
+    def refuse_params(self, assignments: Iterable[str]) -> None:
+        """Raise a usage error if any ``--param`` is given: there is nothing to set."""
+        if list(assignments):
+            raise InvalidParameterError(
+                f"{self.name} takes no --param: torch.nn.{self.module}'s only argument, dim, "
+                "just picks the axis that holds [a, b]"
+            )
+
+
+TWO_INPUT: tuple[TwoInputActivation, ...] = (
+    TwoInputActivation(
+        "glu",
+        "GLU",
+        "a·σ(b)",
+        "∂/∂a = σ(b), ∂/∂b = a·σ(b)·(1 − σ(b))",
+        notes="nn.GLU halves its input along dim into [a, b]; a = b = x would make it silu, "
+        "so 'actviz plot glu' draws heatmaps over the (a, b) plane",
     ),
 )
 
@@ -456,11 +568,22 @@ _INDEX: dict[str, Activation] = {}
 for _act in ACTIVATIONS:
     for _name in (_act.name, *_act.aliases):
         _INDEX[_key(_name)] = _act
+_TWO_INPUT_INDEX = {_key(n): t for t in TWO_INPUT for n in (t.name, *t.aliases)}
 
 
 def names() -> list[str]:
-    """Canonical names of every registered activation, in registry order."""
+    """Canonical names of every registered activation of one input, in registry order."""
     return [a.name for a in ACTIVATIONS]
+
+
+def all_names() -> list[str]:
+    """Every registered name, the two-input activations (GLU) included."""
+    return [*names(), *(t.name for t in TWO_INPUT)]
+
+
+def two_input(name: str) -> TwoInputActivation | None:
+    """The two-input activation called ``name`` (any case, alias), or None."""
+    return _TWO_INPUT_INDEX.get(_key(name))
 
 
 def get(name: str) -> Activation:
@@ -473,13 +596,16 @@ def get(name: str) -> Activation:
     found = _INDEX.get(_key(name))
     if found is not None:
         return found
-    spellings = {s.lower(): a.name for a in ACTIVATIONS for s in (a.name, *a.aliases)}
+    pair = two_input(name)
+    if pair is not None:
+        raise TwoInputActivationError(pair.refusal())
+    spellings = {s.lower(): a.name for a in entries() for s in (a.name, *a.aliases)}
     close = difflib.get_close_matches(name.lower(), spellings, n=3, cutoff=0.6)
     suggestions = list(dict.fromkeys(spellings[c] for c in close))
     if suggestions:
         hint = "did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
     else:
-        hint = f"run 'actviz list' to see all {len(ACTIVATIONS)}."
+        hint = f"run 'actviz list' to see all {len(entries())}."
     raise UnknownActivationError(f"unknown activation {name!r}; {hint}")
 
 
@@ -572,14 +698,49 @@ def specs_from_cli(activation_names: Sequence[str], assignments: Iterable[str] =
     return [spec(act, g) for act, g in zip(activations, given, strict=True)]
 
 
-def describe(activation: Activation) -> dict[str, Any]:
+def targets_from_cli(
+    activation_names: Sequence[str], assignments: Iterable[str] = ()
+) -> list[Spec | TwoInputActivation]:
+    """Like :func:`specs_from_cli`, for commands that also take two-input
+    activations (export): those come back as their registry entry, in order.
+    A ``--param`` aimed at one of them, or given when only they are named, is refused."""
+    given = list(assignments)
+    pairs = {n: t for n in activation_names if (t := two_input(n)) is not None}
+    single = [n for n in activation_names if n not in pairs]
+    for target, _, _ in parse_assignments(given):
+        aimed = two_input(target) if target is not None else None
+        if aimed is not None or (given and not single and pairs):
+            (aimed or next(iter(pairs.values()))).refuse_params(given)
+    specs = iter(specs_from_cli(single, given))
+    return [pairs[n] if n in pairs else next(specs) for n in activation_names]
+
+
+def entries() -> tuple[Activation | TwoInputActivation, ...]:
+    """Every registry entry, one-input activations first (``actviz list``)."""
+    return (*ACTIVATIONS, *TWO_INPUT)
+
+
+def describe(activation: Activation | TwoInputActivation) -> dict[str, Any]:
     """One registry entry as plain data (``actviz list --json``, docs)."""
+    if isinstance(activation, TwoInputActivation):
+        return {
+            "name": activation.name,
+            "module": f"torch.nn.{activation.module}",
+            "aliases": list(activation.aliases),
+            "formula": activation.formula,
+            "derivative": activation.derivative_formula,
+            "params": [],
+            "kinks": [],
+            "piecewise_linear": False,
+            "notes": activation.notes,
+            "inputs": 2,
+        }
     return {
         "name": activation.name,
         "module": f"torch.nn.{activation.module}",
         "aliases": list(activation.aliases),
         "formula": activation.formula,
-        "derivative": activation.derivative_formula,
+        "derivative": activation.derivative_text(),
         "params": [
             {
                 "name": p.name,
@@ -593,4 +754,5 @@ def describe(activation: Activation) -> dict[str, Any]:
         "kinks": list(activation.kinks(activation.defaults)),
         "piecewise_linear": activation.piecewise_linear,
         "notes": activation.notes,
+        "inputs": 1,
     }

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from actviz.probe import Grid, Probe
-    from actviz.registry import Spec
+    from actviz.registry import Activation, Spec
 
 REGIMES = ("dead", "saturated", "linear", "active")
 DEFAULT_EPS = 0.01
@@ -242,7 +242,7 @@ def reference_peak(target: Spec, x: np.ndarray, grad: np.ndarray) -> Peak | None
     """
     import numpy as np
 
-    window = _window_peak(target.name, tuple(sorted(target.params.items())))
+    window = _window_peak(target.activation, tuple(sorted(target.params.items())))
     if window is None:
         return None
     magnitude = np.abs(grad)
@@ -254,13 +254,13 @@ def reference_peak(target: Spec, x: np.ndarray, grad: np.ndarray) -> Peak | None
 
 
 @lru_cache(maxsize=512)
-def _window_peak(name: str, params: tuple[tuple[str, Any], ...]) -> Peak | None:
+def _window_peak(activation: Activation, params: tuple[tuple[str, Any], ...]) -> Peak | None:
     import numpy as np
 
     from actviz.errors import ActvizError
-    from actviz.registry import spec
+    from actviz.registry import Spec
 
-    target = spec(name, dict(params))
+    target = Spec(activation, dict(params))
     kinks = sorted(target.activation.kinks(target.params))
     low = min([-REFERENCE_WINDOW, *(k - 1 for k in kinks)])
     high = max([REFERENCE_WINDOW, *(k + 1 for k in kinks)])

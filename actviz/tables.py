@@ -98,10 +98,13 @@ def summary_lines(saturation: Saturation) -> list[str]:
 
 def probe_table(probe: Probe, saturation: Saturation) -> Table:
     """x, f(x), f′(x) (and f″ if probed) of every sample, coloured by regime."""
+    from rich.markup import escape
     from rich.table import Table
 
     title = f"{probe.title} on {probe.device}, {len(probe.x)} samples"
-    table = Table(title=title, min_width=len(title))  # a title wider than the columns: no wrap
+    # escape: rich would read the title's "[eval mode: …]" as markup and drop it;
+    # min_width: a narrow table would wrap its title mid-note
+    table = Table(title=escape(title), min_width=len(title))
     for header in _probe_columns(probe):
         table.add_column(header, justify="left" if header == "regime" else "right")
     span = saturation.span
@@ -234,6 +237,7 @@ def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
 def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
     """``actviz saturation``: one row per activation."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     first, span = rows[0][0], rows[0][1].span
@@ -251,7 +255,7 @@ def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
     for header in SURVEY_HEADER:
         table.add_column(header, justify="left" if header == "activation" else "right")
     for probe, saturation in rows:
-        table.add_row(*_survey_cells(probe, saturation))
+        table.add_row(*map(escape, _survey_cells(probe, saturation)))
     return table
 
 
@@ -323,19 +327,25 @@ def registry_listing() -> str:
     about as fast as bare Typer, and rendering a wide rich table costs more
     than the whole interpreter start-up.
     """
-    width = max(len(a.name) for a in registry.ACTIVATIONS) + 2
+    width = max(len(a.name) for a in registry.entries()) + 2
     pad = " " * width
-    lines = [f"{len(registry.ACTIVATIONS)} activations (parameters: --param KEY=VALUE)"]
+    lines = [f"{len(registry.entries())} activations (parameters: --param KEY=VALUE)"]
     for act in registry.ACTIVATIONS:
         lines.append("")
         lines.append(f"{act.name:<{width}}f(x)  = {act.formula}")
-        lines.append(f"{pad}f′(x) = {act.derivative_formula}")
+        lines.append(f"{pad}f′(x) = {act.derivative_text()}")
         lines.append(f"{pad}torch.nn.{act.module}; aliases: {', '.join(act.aliases)}")
         for p in act.params:
             default = registry.format_value(p.default)
             lines.append(f"{pad}  {p.name} = {default}  ({p.allowed}): {p.doc}")
         if act.notes:
             lines.append(f"{pad}note: {act.notes}")
+    for pair in registry.TWO_INPUT:
+        lines.append("")
+        lines.append(f"{pair.name:<{width}}f(a, b) = {pair.formula}   (two inputs)")
+        lines.append(f"{pad}{pair.derivative_formula}")
+        lines.append(f"{pad}torch.nn.{pair.module}; aliases: {', '.join(pair.aliases)}")
+        lines.append(f"{pad}note: {pair.notes}")
     return "\n".join(lines)
 
 
@@ -344,6 +354,7 @@ def registry_listing() -> str:
 
 def check_table(checks: Sequence[Any]) -> Table:
     """``actviz check``: autograd against the closed form and finite differences."""
+    from rich.markup import escape
     from rich.table import Table
 
     from actviz.verify import CHECK_POINTS, CHECK_RANGE, KINK_MARGIN
@@ -365,7 +376,7 @@ def check_table(checks: Sequence[Any]) -> Table:
 
     for c in checks:
         table.add_row(
-            c.label,
+            escape(c.label),
             "—" if c.closed_form_abs is None else f"{c.closed_form_abs:.1e}",
             "—" if c.closed_form_rel is None else f"{c.closed_form_rel:.1e}",
             f"{c.finite_diff_abs:.1e}",

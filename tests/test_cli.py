@@ -165,10 +165,10 @@ def test_table_json_schema() -> None:
 def test_list_shows_every_activation() -> None:
     result = run("list")
     assert result.exit_code == 0
-    for name in registry.names():
+    for name in registry.all_names():
         assert name in result.stdout
     data = json.loads(run("list", "--json").stdout)
-    assert [d["name"] for d in data] == registry.names()
+    assert [d["name"] for d in data] == [*registry.names(), "glu"]
     assert data[2]["params"][0]["name"] == "negative_slope"
 
 
@@ -290,7 +290,7 @@ def test_python_dash_m_works_like_the_script() -> None:
         text=True,
         check=True,
     )
-    assert [d["name"] for d in json.loads(done.stdout)] == registry.names()
+    assert [d["name"] for d in json.loads(done.stdout)] == registry.all_names()
     done = subprocess.run(
         [sys.executable, "-m", "actviz", "table", "nope"],
         capture_output=True,
@@ -298,7 +298,7 @@ def test_python_dash_m_works_like_the_script() -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert done.stderr == "Error: unknown activation 'nope'; run 'actviz list' to see all 23.\n"
+    assert done.stderr == "Error: unknown activation 'nope'; run 'actviz list' to see all 24.\n"
     assert "Traceback" not in done.stderr
 
 
@@ -309,3 +309,57 @@ def test_float32_grid_rounding_near_zero_prints_as_zero() -> None:
     assert row.split()[1:3] == ["0.25", "(0)"]
     table = run("table", "sigmoid", "--range", "-10", "10").stdout
     assert "peak |f′| = 0.25 at x = 0\n" in table
+
+
+def test_rrelu_title_names_the_mode_and_train_summary_reads_the_x0_row() -> None:
+    # rich would read "[eval mode: …]" as markup and drop it from the title
+    first = run("table", "rrelu", "--range", "-1", "1", "--points", "5").stdout.splitlines()[0]
+    assert first.strip() == "rrelu [eval mode: slope (lower + upper)/2] on cpu, 5 samples"
+    train = run("table", "rrelu", "--range", "-1", "1", "--points", "5", "--train").stdout
+    lines = train.splitlines()
+    assert lines[0].strip() == "rrelu [train mode: random slopes, seed 0] on cpu, 5 samples"
+    rows = [line.split("│")[1:-1] for line in lines if line.startswith("│")]
+    zero_row = next(cells for cells in rows if cells[0].strip() == "0")
+    assert zero_row[2].strip() == "0.2207"  # the slope drawn for x = 0 …
+    assert "f(0) = 0 (zero-centred), f′(0) = 0.2207\n" in train  # … is the summary's f′(0)
+    data = json.loads(
+        run("table", "rrelu", "--range", "-1", "1", "--points", "5", "--train", "--json").stdout
+    )
+    assert data["saturation"]["grad0"] == data["grad"][data["x"].index(0.0)]
+
+
+def test_list_states_torchs_value_at_every_kink() -> None:
+    lines = run("list").stdout.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("hardswish ")))
+    assert lines[at + 1].strip() == (
+        "f′(x) = 0 if x ≤ −3, x/3 + 1/2 if −3 < x < 3, 1 if x ≥ 3; "
+        "torch at the kinks: f′(−3) = 0, f′(3) = 1"
+    )
+    data = {d["name"]: d for d in json.loads(run("list", "--json").stdout)}
+    assert data["relu"]["derivative"] == "1 if x > 0 else 0; torch at the kink: f′(0) = 0"
+
+
+def test_rich_tables_print_brackets_in_labels_verbatim() -> None:
+    from rich.console import Console
+
+    from actviz.registry import Activation, Spec
+    from actviz.saturation import analyze
+    from actviz.tables import check_table, probe_table, survey_table
+    from actviz.verify import verify
+
+    # A label with "[…]", as a registry note or a user's name could bring: rich
+    # would take it for markup and drop it.
+    relu = registry.get("relu")
+    odd = Activation("relu[bold]", "ReLU", relu.formula, relu.derivative_formula,
+                     relu.derivative, kinks=relu.kinks, kink_grads=relu.kink_grads)  # fmt: skip
+    p = probe(Spec(odd, {}), start=-1, stop=1, points=5)
+    s = analyze(p, dtypes=())
+
+    def printed(table: Any) -> str:
+        console = Console(width=200, record=True)
+        console.print(table)
+        return console.export_text()
+
+    assert printed(probe_table(p, s)).splitlines()[0].strip() == "relu[bold] on cpu, 5 samples"
+    assert "relu[bold] " in printed(survey_table([(p, s)]))
+    assert "relu[bold] " in printed(check_table([verify(Spec(odd, {}))]))

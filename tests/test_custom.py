@@ -95,7 +95,7 @@ def test_cli_plot_table_check_export() -> None:
         ("useracts:via_numpy", "useracts:via_numpy returned a tensor that does not require grad"),
         (
             "useracts:reducer",
-            "useracts:reducer returned shape () for input shape (4,); an activation must be "
+            "useracts:reducer returned shape () for input shape (3,); an activation must be "
             "elementwise",
         ),
         ("useracts:raiser", "useracts:raiser raised ValueError: boom"),

@@ -124,6 +124,20 @@ def test_rrelu_is_deterministic_in_eval_and_seeded_in_train() -> None:
     assert "train mode" in a.title and "eval mode" in probe("rrelu").title
 
 
+def test_rrelu_train_reads_f0_and_grad0_from_the_x0_sample() -> None:
+    """One draw per probe: the summary's f′(0) is the slope drawn for the x = 0 row."""
+    for seed in range(5):
+        p = probe("rrelu", start=-1, stop=1, points=5, train=True, seed=seed)
+        (at,) = np.flatnonzero(p.x == 0)
+        assert (p.f0, p.grad0) == (p.y[at], p.grad[at]) == (0.0, p.grad[at])
+        assert 1 / 8 <= p.grad0 <= 1 / 3 and p.grad0 != (1 / 8 + 1 / 3) / 2
+    # 0 off the grid: the slope drawn for an extra x = 0 element of the same pass
+    off = probe("rrelu", start=-1, stop=1, points=4, train=True, seed=0, kinks=False)
+    assert len(off.x) == 4 and 0 not in off.x
+    assert off.f0 == 0.0 and 1 / 8 <= off.grad0 <= 1 / 3
+    assert off.grad0 == probe("rrelu", start=-1, stop=1, points=4, train=True, seed=0).grad0
+
+
 def test_probe_leaves_the_global_random_state_alone() -> None:
     torch.manual_seed(123)
     expected = torch.rand(3)

@@ -69,7 +69,8 @@ def test_aliases(query: str, name: str) -> None:
     [
         ("sigmod", "unknown activation 'sigmod'; did you mean 'sigmoid' or 'logsigmoid'?"),
         ("relu7", "unknown activation 'relu7'; did you mean 'relu' or 'rrelu' or 'relu6'?"),
-        ("banana", "unknown activation 'banana'; run 'actviz list' to see all 23."),
+        ("banana", "unknown activation 'banana'; run 'actviz list' to see all 24."),
+        ("gluu", "unknown activation 'gluu'; did you mean 'glu' or 'gelu'?"),
     ],
 )
 def test_unknown_names_suggest(query: str, message: str) -> None:
@@ -121,3 +122,62 @@ def test_describe_is_plain_data() -> None:
         "doc": "sharpness",
     }
     assert entry["kinks"] == [20.0]
+
+
+# Non-default parameters move the kinks and their one-sided values.
+KINK_VARIANTS: list[tuple[str, dict[str, float]]] = [
+    ("leaky_relu", {"negative_slope": 0.2}),
+    ("prelu", {"init": 0.1}),
+    ("rrelu", {"lower": 0.1, "upper": 0.5}),
+    ("elu", {"alpha": 0.5}),
+    ("celu", {"alpha": 2.0}),
+    ("hardtanh", {"min_val": -2.0, "max_val": 0.5}),
+    ("softplus", {"beta": 2.0, "threshold": 5.0}),
+    ("softplus", {"beta": 3.0, "threshold": 1.0}),
+    ("softplus", {"beta": 0.7, "threshold": 3.0}),
+    ("softshrink", {"lambd": 1.0}),
+    ("hardshrink", {"lambd": 0.25}),
+    ("threshold", {"threshold": -1.0, "value": 3.0}),
+]
+KINK_CASES: list[tuple[str, dict[str, float]]] = [
+    (a.name, {}) for a in registry.ACTIVATIONS if a.kinks(a.defaults)
+] + KINK_VARIANTS
+
+
+@pytest.mark.parametrize(
+    ("name", "params"), KINK_CASES, ids=[f"{n}-{p}" if p else n for n, p in KINK_CASES]
+)
+def test_kink_grads_are_what_torch_returns_bit_for_bit(name: str, params: dict[str, float]) -> None:
+    act = registry.get(name)
+    resolved = act.resolve(params)
+    kinks, recorded = act.kinks(resolved), act.kink_grads(resolved)
+    assert len(recorded) == len(kinks) > 0
+    x = torch.tensor(kinks, dtype=torch.float64, requires_grad=True)
+    y = act.build(resolved).double()(x)
+    y.backward(torch.ones_like(y))
+    assert x.grad is not None
+    assert x.grad.tolist() == list(recorded)  # exact: torch's branch choice at the kink
+    # The closed form (written like the formula text) takes the same branch there
+    # (up to PReLU's float32 slope: 0.1 is stored as 0.10000000149).
+    assert act.derivative is not None
+    closed = act.derivative(x.detach(), resolved).tolist()
+    assert closed == pytest.approx(list(recorded), rel=1e-7, abs=0)
+    # … and the listed formula states each value.
+    text = act.derivative_text(resolved)
+    for k, g in zip(kinks, recorded, strict=True):
+        assert f"f′({k:.10g}) = {g:.10g}".replace("-", "−") in text
+
+
+def test_every_activation_without_kinks_records_no_kink_grads() -> None:
+    for act in registry.ACTIVATIONS:
+        assert len(act.kink_grads(act.defaults)) == len(act.kinks(act.defaults))
+
+
+def test_hardswish_formula_states_torchs_values_at_minus_and_plus_3() -> None:
+    assert registry.get("hardswish").derivative_text() == (
+        "0 if x ≤ −3, x/3 + 1/2 if −3 < x < 3, 1 if x ≥ 3; "
+        "torch at the kinks: f′(−3) = 0, f′(3) = 1"
+    )
+    relu = registry.get("relu").derivative_text()
+    assert relu == "1 if x > 0 else 0; torch at the kink: f′(0) = 0"
+    assert registry.get("tanh").derivative_text() == "1 − tanh²(x)"
