@@ -153,8 +153,37 @@ def definition_words(left: float | None, right: float | None) -> str:
     return ", ".join(words) or MISSING
 
 
-def underflow_pair(underflow: Any) -> str:
-    """``left / right`` |x| beyond which the dtype rounds a non-zero f′ to 0."""
-    left = underflow.side("left", "underflow")
-    right = underflow.side("right", "underflow")
-    return f"{number(left, underflow.dtype)} / {number(right, underflow.dtype)}"
+def underflow_pair(underflow: Any, *, notes: bool = False) -> str:
+    """``left / right`` |x| beyond which the dtype rounds a non-zero f′ to 0.
+
+    A ``†`` marks an edge that depends on torch's kernel route; with ``notes``
+    the scalar route's edge and, where zeros and non-zeros alternate before
+    the edge, the first zero are spelled out.
+    """
+    sides = [_underflow_side(underflow, side) for side in ("left", "right")]
+    text = " / ".join(
+        number(edge, underflow.dtype) + ("†" if scalar is not None else "")
+        for edge, _, scalar in sides
+    )
+    if not notes:
+        return text
+    extra = []
+    if any(edge is not None and first is not None and first < edge for edge, first, _ in sides):
+        extra.append("zeros from " + " / ".join(number(f, underflow.dtype) for _, f, _ in sides))
+    if any(scalar is not None for _, _, scalar in sides):
+        extra.append(
+            "single-element route: "
+            + " / ".join(
+                number(edge if scalar is None else scalar, underflow.dtype)
+                for edge, _, scalar in sides
+            )
+        )
+    return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _underflow_side(underflow: Any, side: str) -> tuple[float | None, float | None, float | None]:
+    """(edge, first zero, scalar-route edge) of one side, if its zero is underflow."""
+    edge = underflow.side(side, "underflow")
+    if edge is None:
+        return None, None, None
+    return edge, getattr(underflow, f"grad_{side}_first"), getattr(underflow, f"grad_{side}_scalar")

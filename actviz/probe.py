@@ -226,20 +226,49 @@ def probe_many(specs: Iterable[Spec], grid: Grid, **options: Any) -> list[Probe]
     return [_run(s, grid, **options) for s in specs]
 
 
+ROUTES = ("batched", "scalar")
+# torch's CPU kernels vectorise contiguous tensors in chunks and finish the
+# last n mod (vector width) elements, strided input and single elements with
+# scalar code, which rounds differently for some activations (gelu, mish).
+# Padding by this many elements keeps every tested point in the vector part.
+_VECTOR_PAD = 64
+
+
 def evaluate(
-    target: Spec, xs: Iterable[float], *, dtype: str | torch.dtype, device: str = "cpu"
+    target: Spec,
+    xs: Iterable[float],
+    *,
+    dtype: str | torch.dtype,
+    device: str = "cpu",
+    route: str = "batched",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """f and f′ at explicit points (rounded to ``dtype``): ``(x, f(x), f′(x))``.
 
     The building block of the underflow search, which needs arbitrary points
-    rather than a grid. Eval mode, so RReLU is deterministic.
+    rather than a grid. Eval mode, so RReLU is deterministic. ``route``
+    chooses torch's kernel path: ``"batched"`` (a contiguous tensor, padded so
+    that no point falls in the scalar tail: what a probe's grid gets) or
+    ``"scalar"`` (a strided view: what a single element gets).
     """
+    import numpy as np
     import torch
 
     torch_type = torch_dtype(dtype)
-    x = torch.tensor(list(xs), dtype=torch.float64).to(device, torch_type)
-    y, grad, _ = _autograd(target, x.requires_grad_(True), second=False, train=False)
-    return _numpy(x), _numpy(y), _numpy(grad)
+    x = torch.as_tensor(np.asarray(list(xs), dtype=np.float64)).to(device, torch_type)
+    count = len(x)
+    if route == "batched":
+        pad = _VECTOR_PAD - count % _VECTOR_PAD + _VECTOR_PAD
+        fill = x[-1:] if count else torch.zeros(1, dtype=torch_type, device=device)
+        leaf = torch.cat([x, fill.expand(pad)]).requires_grad_(True)
+        inputs = leaf
+    elif route == "scalar":
+        leaf = torch.stack([x, x], dim=1).reshape(-1).requires_grad_(True)
+        inputs = leaf[::2]  # every other element: a strided view
+    else:
+        raise UnknownFormatError(f"unknown route {route!r}; choose one of {', '.join(ROUTES)}")
+    y, grad, _ = _autograd(target, inputs, second=False, train=False, leaf=leaf)
+    grad = grad[:count] if route == "batched" else grad[::2]
+    return _numpy(x), _numpy(y[:count]), _numpy(grad)
 
 
 def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] | None) -> Spec:
@@ -309,9 +338,18 @@ def _run(
 
 
 def _autograd(
-    target: Spec, x: torch.Tensor, *, second: bool, train: bool
+    target: Spec,
+    x: torch.Tensor,
+    *,
+    second: bool,
+    train: bool,
+    leaf: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """y = f(x), f′ from backward(ones_like(y)), and f″ if ``second``."""
+    """y = f(x), f′ from backward(ones_like(y)), and f″ if ``second``.
+
+    ``leaf``: the tensor ``x`` is a view of (a strided or padded evaluation),
+    whose ``.grad`` is returned instead of ``x.grad``.
+    """
     import torch
 
     module = target.activation.build(target.params, train=train).to(x.device, x.dtype)
@@ -325,10 +363,11 @@ def _autograd(
             (grad,) = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)
             return y, grad, _second_derivative(grad, x)
         y.backward(torch.ones_like(y))
-        assert x.grad is not None
+        found = (x if leaf is None else leaf).grad
+        assert found is not None
         # Piecewise linear: f″ is 0 off the kinks by construction, and torch
         # has no double backward for some of these (hardsigmoid).
-        return y, x.grad, torch.zeros_like(x) if second else None
+        return y, found, torch.zeros_like(x) if second else None
     except ActvizError:
         raise
     except (RuntimeError, NotImplementedError) as error:

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from actviz.probe import DTYPES, evaluate, probe_many
+from actviz.probe import evaluate, probe_many
+from actviz.underflow import UNDERFLOW_DTYPES, Underflow, underflow
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,8 +44,6 @@ REGIMES = ("dead", "saturated", "linear", "active")
 DEFAULT_EPS = 0.01
 ONSET_EPS = (1e-1, 1e-2, 1e-3)
 LINEAR_MIN_SPAN = 0.1  # a linear run must cover this fraction of the range
-UNDERFLOW_BOUND = 1e4  # |x| searched; beyond it nobody feeds an activation
-UNDERFLOW_DTYPES = DTYPES
 # The reference window for the activation's own peak |f′|: every registered
 # activation peaks within it (or at a kink, which widens it), and it does not
 # depend on the range a user asks for.
@@ -53,48 +52,6 @@ REFERENCE_POINTS = 4001
 # |f′| still growing at the window's edge by more than this factor (over its
 # inner half): f′ is unbounded, and the peak on the requested grid is used.
 UNBOUNDED_GROWTH = 1.01
-ZERO_KINDS = ("definition", "underflow")
-
-
-@dataclass(frozen=True)
-class Underflow:
-    """Per side, the |x| beyond which the dtype gives up (None: not within the bound).
-
-    ``grad_*``: f′ is exactly 0 from there on; ``grad_*_kind`` says why:
-    ``"definition"`` when the closed-form f′ is 0 there too (hardsigmoid
-    beyond 3, relu left of 0), ``"underflow"`` when it is not and the dtype
-    rounds it to 0. ``value_*``: f(x) equals its far value exactly (the
-    output has hit its asymptote).
-    """
-
-    dtype: str
-    grad_left: float | None
-    grad_right: float | None
-    value_left: float | None
-    value_right: float | None
-    bound: float = UNDERFLOW_BOUND
-    grad_left_kind: str | None = None
-    grad_right_kind: str | None = None
-
-    def side(self, side: str, kind: str) -> float | None:
-        """The f′ edge on ``side`` ("left"/"right") if its zero is of ``kind``."""
-        edge, found = (
-            (self.grad_left, self.grad_left_kind)
-            if side == "left"
-            else (self.grad_right, self.grad_right_kind)
-        )
-        return edge if found == kind else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "grad_left": self.grad_left,
-            "grad_right": self.grad_right,
-            "grad_left_kind": self.grad_left_kind,
-            "grad_right_kind": self.grad_right_kind,
-            "value_left": self.value_left,
-            "value_right": self.value_right,
-            "bound": self.bound,
-        }
 
 
 @dataclass(frozen=True)
@@ -414,117 +371,3 @@ def survey(
 ) -> list[tuple[Probe, Saturation]]:
     """Probe and analyse each spec on the same grid (``actviz saturation``)."""
     return [(p, analyze(p, eps=eps)) for p in probe_many(specs, grid, **options)]
-
-
-def underflow(target: Spec, dtype: str, device: str = "cpu") -> Underflow:
-    """Where ``dtype`` makes f′ exactly 0, and f(x) exactly constant, on each side."""
-    key = tuple(sorted(target.params.items()))
-    return _underflow_cached(target.name, key, dtype, device)
-
-
-@lru_cache(maxsize=512)
-def _underflow_cached(
-    name: str, params: tuple[tuple[str, Any], ...], dtype: str, device: str
-) -> Underflow:
-    from actviz.registry import spec
-
-    target = spec(name, dict(params))
-    edges = {}
-    for side, sign in (("left", -1.0), ("right", 1.0)):
-        edges[side] = _side_edges(target, dtype, device, sign)
-    return Underflow(
-        dtype=dtype,
-        grad_left=edges["left"][0],
-        grad_right=edges["right"][0],
-        value_left=edges["left"][1],
-        value_right=edges["right"][1],
-        grad_left_kind=_zero_kind(target, dtype, -1.0, edges["left"][0]),
-        grad_right_kind=_zero_kind(target, dtype, 1.0, edges["right"][0]),
-    )
-
-
-def _zero_kind(target: Spec, dtype: str, sign: float, edge: float | None) -> str | None:
-    """Is f′ = 0 beyond ``edge`` the function's own zero or the dtype's rounding?
-
-    "definition" when the exact f′ is 0 beyond the edge as well (the
-    registry's closed form in float64 just beyond it, half-way to the bound
-    and at the bound) and the zero starts where the definition says it can:
-    from 0 on that side, or at a kink (hardsigmoid's ±3). A float64 closed
-    form rounds to 0 itself in the far tail (sigmoid beyond 36.7), so that
-    alone proves nothing. An activation of your own has no closed form or
-    kinks: there float64 autograd is the reference, which cannot tell for a
-    float64 probe (reported as "underflow").
-    """
-    import numpy as np
-    import torch
-
-    if edge is None:
-        return None
-    # Just beyond the edge: at a kink torch's one-sided value may differ.
-    beyond = float(np.nextafter(edge, math.inf))
-    points = sign * np.array([beyond, (edge + UNDERFLOW_BOUND) / 2, UNDERFLOW_BOUND])
-    derivative = target.activation.derivative
-    if derivative is None:
-        _, _, exact = evaluate(target, points, dtype="float64")
-        zero = bool((np.asarray(exact) == 0).all())
-        return "definition" if zero and (edge == 0 or dtype != "float64") else "underflow"
-    exact = derivative(torch.tensor(points, dtype=torch.float64), target.params).numpy()
-    if not (np.asarray(exact) == 0).all():
-        return "underflow"
-    kinks = [abs(k) for k in target.activation.kinks(target.params) if k * sign > 0]
-    at_kink = any(abs(edge - k) <= 1e-2 * k for k in kinks)  # k rounded to a half type
-    return "definition" if edge == 0 or at_kink else "underflow"
-
-
-def _side_edges(
-    target: Spec, dtype: str, device: str, sign: float
-) -> tuple[float | None, float | None]:
-    """(f′ edge, f edge) on one side: a geometric scan, then bisection."""
-    import numpy as np
-
-    magnitudes = np.geomspace(2.0**-8, UNDERFLOW_BOUND, 241)
-    x, y, grad = evaluate(target, sign * magnitudes, dtype=dtype, device=device)
-    grad_edge = _edge(target, dtype, device, sign, x, grad == 0, lambda y_, g_: g_ == 0)
-    far = y[-1]
-    # Only a flat tail has an asymptote to hit; a linear tail never stops changing.
-    if y[-2] != far or not math.isfinite(far):
-        return grad_edge, None
-    value_edge = _edge(target, dtype, device, sign, x, y == far, lambda y_, g_: y_ == far)
-    return grad_edge, value_edge
-
-
-def _edge(
-    target: Spec,
-    dtype: str,
-    device: str,
-    sign: float,
-    x: np.ndarray,
-    holds: np.ndarray,
-    predicate: Any,
-) -> float | None:
-    """Smallest |x| (in dtype) beyond which ``predicate`` holds at every scanned point."""
-    import numpy as np
-
-    failing = np.flatnonzero(~holds)
-    if len(failing) == 0:
-        return 0.0  # holds right from 0 (relu's left side: dead, not underflow)
-    last = failing[-1]
-    if last == len(x) - 1:
-        return None  # still fails at the bound
-    lo, hi = abs(float(x[last])), abs(float(x[last + 1]))
-    while True:
-        cand_x, cand_y, cand_g = evaluate(
-            target, sign * np.linspace(lo, hi, 65), dtype=dtype, device=device
-        )
-        magnitudes = np.abs(cand_x)
-        ok = predicate(cand_y, cand_g)
-        inside = (magnitudes > lo) & (magnitudes < hi)
-        if not inside.any():
-            return hi  # lo and hi are neighbours in this dtype
-        bad = magnitudes[~ok & (magnitudes < hi)]
-        new_lo = float(bad.max()) if len(bad) else lo
-        good = magnitudes[ok & (magnitudes > new_lo)]
-        new_hi = float(good.min()) if len(good) else hi
-        if (new_lo, new_hi) == (lo, hi):
-            return hi
-        lo, hi = new_lo, new_hi

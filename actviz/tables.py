@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from actviz.probe import Probe
-    from actviz.saturation import Saturation, Underflow
+    from actviz.saturation import Saturation
+    from actviz.underflow import Underflow
 
 REGIME_STYLES = {"dead": "bright_black", "saturated": "yellow", "linear": "cyan", "active": "green"}
 SURVEY_DTYPES = ("float16", "bfloat16", "float32")
@@ -57,7 +58,9 @@ def zero_lines(saturation: Saturation) -> list[str]:
     if by_definition != MISSING:
         lines.append(f"f′ = 0 by definition: {by_definition}")
     dtypes = ", ".join(saturation.underflow)
-    pairs = ", ".join(f"{d} {underflow_pair(u)}" for d, u in saturation.underflow.items())
+    pairs = ", ".join(
+        f"{d} {underflow_pair(u, notes=True)}" for d, u in saturation.underflow.items()
+    )
     if "underflow" in {k for u in saturation.underflow.values() for k in _kinds(u)}:
         lines.append(f"f′ underflows to exactly 0 beyond |x| (left / right): {pairs}")
     else:
@@ -248,7 +251,8 @@ def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
         caption=f"onset: |f′| < {eps:g} × the activation's peak |f′| from there outwards "
         "(left / right). f′ = 0 by def.: where the function itself has zero slope. "
         "float16 … float32 |x|: where torch rounds a non-zero f′ to exactly 0 in that dtype "
-        "(left / right; — : not within |x| ≤ 10⁴).",
+        "(left / right; — : not within |x| ≤ 10⁴; † : torch's single-element route gives "
+        "another edge, see actviz table).",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )

@@ -260,7 +260,7 @@ def test_a_wrong_closed_form_would_turn_underflow_into_definition(
 
     sigmoid = registry.get("sigmoid")
     wrong = dataclasses.replace(sigmoid, derivative=lambda x, p: x * 0)
-    from actviz.saturation import _zero_kind
+    from actviz.underflow import _zero_kind
 
     assert _zero_kind(registry.Spec(wrong, {}), "float32", 1.0, 16.6) == "underflow"
     flat = dataclasses.replace(sigmoid, derivative=lambda x, p: x * 0, kinks=lambda p: (16.6,))

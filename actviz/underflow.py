@@ -1,0 +1,352 @@
+"""Where a dtype makes f′ exactly 0: exact edges, why the zero is there, and
+whether it depends on torch's kernel route.
+
+For each side, the **edge** is the |x| beyond which (up to |x| = 10⁴) f′ is
+exactly 0 for *every* representable x of the dtype. Before the edge, zeros
+and non-zeros can alternate (softsign in float16: 1 + |x| and x/(1 + |x|)
+round unevenly), so the **first zero** is reported as well.
+
+* float16 and bfloat16 have at most 2¹⁵ positive values below 10⁴: every one
+  is evaluated, so both numbers are exact.
+* float32 and float64: a geometric scan brackets the edge, the bracket is
+  narrowed over representable numbers (bit patterns) down to neighbours, and
+  the 2¹² representable values just beyond the edge are then checked one by
+  one (plus a dense geometric set beyond); any non-zero found there moves the
+  edge and the search repeats.
+
+torch computes gelu and mish on CPU by a vectorised route for contiguous
+tensors and by scalar code for single elements, strided input and a tensor's
+last n mod (vector width) elements; the two round differently. Edges are
+found on the **batched** route, the one a probe's grid takes; where the
+scalar route's edge differs by more than one representable step, it is
+reported too (``grad_*_scalar``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from actviz.probe import DTYPES, evaluate
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from actviz.registry import Spec
+
+UNDERFLOW_BOUND = 1e4  # |x| searched; beyond it nobody feeds an activation
+UNDERFLOW_DTYPES = DTYPES
+ZERO_KINDS = ("definition", "underflow")
+SCAN_POINTS = 16385  # geometric scan from 2⁻⁸ to the bound (float32, float64)
+SECTIONS = 4096  # candidates per narrowing step; a bracket this small is enumerated
+VERIFY_STEPS = 4096  # representable values checked one by one beyond an edge
+TAIL = 1e-3  # the first zero is looked for where |f′| < TAIL × its max (not at a crossing)
+
+# Bit layouts: (numpy unsigned type, numpy float type, bits shifted off a float32).
+_LAYOUT: dict[str, tuple[str, str, int]] = {
+    "float16": ("uint16", "float16", 0),
+    "bfloat16": ("uint32", "float32", 16),
+    "float32": ("uint32", "float32", 0),
+    "float64": ("uint64", "float64", 0),
+}
+
+
+@dataclass(frozen=True)
+class Underflow:
+    """Per side, the |x| beyond which the dtype gives up (None: not within the bound).
+
+    ``grad_*``: f′ is exactly 0 for every representable x from there on;
+    ``grad_*_kind`` says why: ``"definition"`` when the closed-form f′ is 0
+    there too (hardsigmoid beyond 3, relu left of 0), ``"underflow"`` when it
+    is not and the dtype rounds it to 0. ``grad_*_first``: the smallest |x|
+    in the tail where f′ is 0 (below the edge where zeros and non-zeros
+    alternate). ``grad_*_scalar``: the edge on torch's scalar route, where it
+    differs from the batched one by more than one representable step.
+    ``value_*``: f(x) equals its far value exactly (the output has hit its
+    asymptote).
+    """
+
+    dtype: str
+    grad_left: float | None
+    grad_right: float | None
+    value_left: float | None
+    value_right: float | None
+    bound: float = UNDERFLOW_BOUND
+    grad_left_kind: str | None = None
+    grad_right_kind: str | None = None
+    grad_left_first: float | None = None
+    grad_right_first: float | None = None
+    grad_left_scalar: float | None = None
+    grad_right_scalar: float | None = None
+
+    def side(self, side: str, kind: str) -> float | None:
+        """The f′ edge on ``side`` ("left"/"right") if its zero is of ``kind``."""
+        edge, found = (
+            (self.grad_left, self.grad_left_kind)
+            if side == "left"
+            else (self.grad_right, self.grad_right_kind)
+        )
+        return edge if found == kind else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "grad_left": self.grad_left,
+            "grad_right": self.grad_right,
+            "grad_left_kind": self.grad_left_kind,
+            "grad_right_kind": self.grad_right_kind,
+            "grad_left_first": self.grad_left_first,
+            "grad_right_first": self.grad_right_first,
+            "grad_left_scalar": self.grad_left_scalar,
+            "grad_right_scalar": self.grad_right_scalar,
+            "value_left": self.value_left,
+            "value_right": self.value_right,
+            "bound": self.bound,
+        }
+
+
+def underflow(target: Spec, dtype: str, device: str = "cpu") -> Underflow:
+    """Where ``dtype`` makes f′ exactly 0, and f(x) exactly constant, on each side."""
+    key = tuple(sorted(target.params.items()))
+    return _underflow_cached(target.activation, key, dtype, device)
+
+
+@lru_cache(maxsize=512)
+def _underflow_cached(
+    activation: Any, params: tuple[tuple[str, Any], ...], dtype: str, device: str
+) -> Underflow:
+    from actviz.registry import Spec
+
+    target = Spec(activation, dict(params))
+    found: dict[str, Any] = {}
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        grad_edge, first, value_edge = _side(target, dtype, device, sign, "batched")
+        scalar, _, _ = _side(target, dtype, device, sign, "scalar", values=False)
+        found[side] = {
+            "grad": grad_edge,
+            "kind": _zero_kind(target, dtype, sign, grad_edge),
+            "first": first,
+            "scalar": scalar if _apart(scalar, grad_edge, dtype) else None,
+            "value": value_edge,
+        }
+    left, right = found["left"], found["right"]
+    return Underflow(
+        dtype=dtype,
+        grad_left=left["grad"],
+        grad_right=right["grad"],
+        value_left=left["value"],
+        value_right=right["value"],
+        grad_left_kind=left["kind"],
+        grad_right_kind=right["kind"],
+        grad_left_first=left["first"],
+        grad_right_first=right["first"],
+        grad_left_scalar=left["scalar"],
+        grad_right_scalar=right["scalar"],
+    )
+
+
+def _apart(a: float | None, b: float | None, dtype: str) -> bool:
+    """More than one representable step between two edges (None: no edge)."""
+    if a is None or b is None:
+        return a != b
+    return abs(int(_bits(a, dtype)) - int(_bits(b, dtype))) > 1
+
+
+def _zero_kind(target: Spec, dtype: str, sign: float, edge: float | None) -> str | None:
+    """Is f′ = 0 beyond ``edge`` the function's own zero or the dtype's rounding?
+
+    "definition" when the exact f′ is 0 beyond the edge as well (the
+    registry's closed form in float64 just beyond it, half-way to the bound
+    and at the bound) and the zero starts where the definition says it can:
+    from 0 on that side, or at a kink (hardsigmoid's ±3). A float64 closed
+    form rounds to 0 itself in the far tail (sigmoid beyond 36.7), so that
+    alone proves nothing. An activation of your own has no closed form or
+    kinks: there float64 autograd is the reference, which cannot tell for a
+    float64 probe (reported as "underflow").
+    """
+    import numpy as np
+    import torch
+
+    if edge is None:
+        return None
+    # Just beyond the edge: at a kink torch's one-sided value may differ.
+    beyond = float(np.nextafter(edge, math.inf))
+    points = sign * np.array([beyond, (edge + UNDERFLOW_BOUND) / 2, UNDERFLOW_BOUND])
+    derivative = target.activation.derivative
+    if derivative is None:
+        _, _, exact = evaluate(target, points, dtype="float64")
+        zero = bool((np.asarray(exact) == 0).all())
+        return "definition" if zero and (edge == 0 or dtype != "float64") else "underflow"
+    exact = derivative(torch.tensor(points, dtype=torch.float64), target.params).numpy()
+    if not (np.asarray(exact) == 0).all():
+        return "underflow"
+    kinks = [abs(k) for k in target.activation.kinks(target.params) if k * sign > 0]
+    at_kink = any(abs(edge - k) <= 1e-2 * k for k in kinks)  # k rounded to a half type
+    return "definition" if edge == 0 or at_kink else "underflow"
+
+
+# --- representable numbers as bit patterns ---------------------------------------
+
+
+def _bits(value: float, dtype: str) -> int:
+    """The bit pattern of ``value`` (≥ 0, representable in ``dtype``) as an integer."""
+    import numpy as np
+
+    unsigned, floating, shift = _LAYOUT[dtype]
+    return int(np.array([value], dtype=floating).view(unsigned)[0]) >> shift
+
+
+def _values(bits: np.ndarray | list[int], dtype: str) -> np.ndarray:
+    """Bit patterns (integers, ascending) → the dtype's values, as float64."""
+    import numpy as np
+
+    unsigned, floating, shift = _LAYOUT[dtype]
+    patterns = (np.asarray(bits, dtype=np.uint64) << np.uint64(shift)).astype(unsigned)
+    return patterns.view(floating).astype(np.float64)
+
+
+def _between(low: float, high: float, dtype: str, most: int) -> np.ndarray:
+    """Representable values in [low, high]: all of them, or ``most`` spread evenly."""
+    import numpy as np
+
+    a, b = _bits(low, dtype), _bits(high, dtype)
+    if b - a < most:
+        return _values(np.arange(a, b + 1, dtype=np.uint64), dtype)
+    picks = np.unique(np.round(np.linspace(a, b, most)).astype(np.uint64))
+    return _values(picks, dtype)
+
+
+def _representable(dtype: str) -> np.ndarray:
+    """Every positive value of a half type up to the bound (at most 2¹⁵)."""
+    return _between(_smallest(dtype), _largest(dtype), dtype, 1 << 17)
+
+
+def _smallest(dtype: str) -> float:
+    return float(_values([1], dtype)[0])  # the smallest subnormal
+
+
+def _largest(dtype: str) -> float:
+    """The largest value ≤ the bound."""
+    import numpy as np
+
+    _, floating, _ = _LAYOUT[dtype]
+    value = float(np.array([UNDERFLOW_BOUND], dtype=floating)[0])
+    if dtype == "bfloat16":
+        value = float(_values([_bits(float(np.float32(value)), dtype)], dtype)[0])
+    return (
+        value
+        if value <= UNDERFLOW_BOUND
+        else float(np.nextafter(np.array(value, dtype=floating), 0))
+    )
+
+
+# --- the search ---------------------------------------------------------------------
+
+Holds = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
+
+
+def _side(
+    target: Spec, dtype: str, device: str, sign: float, route: str, *, values: bool = True
+) -> tuple[float | None, float | None, float | None]:
+    """(f′ edge, first f′ zero in the tail, f edge) on one side."""
+    import numpy as np
+
+    def run(magnitudes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, y, grad = evaluate(target, sign * magnitudes, dtype=dtype, device=device, route=route)
+        return np.abs(x), y, grad
+
+    exhaustive = dtype in ("float16", "bfloat16")
+    scan = (
+        _representable(dtype)
+        if exhaustive
+        else np.unique(
+            np.geomspace(2.0**-8, _largest(dtype), SCAN_POINTS).astype(_LAYOUT[dtype][1])
+        )
+    ).astype(np.float64)
+    mags, y, grad = run(scan)
+    zero = grad == 0
+    grad_edge = _edge(run, dtype, mags, zero, lambda y_, g_: g_ == 0, exhaustive)
+    first = _first_zero(mags, grad, zero, grad_edge)
+    if not values:
+        return grad_edge, first, None
+    far = y[-1]
+    # Only a flat tail has an asymptote to hit; a linear tail never stops changing.
+    if y[-2] != far or not math.isfinite(far):
+        return grad_edge, first, None
+    value_edge = _edge(run, dtype, mags, y == far, lambda y_, g_: y_ == far, exhaustive)
+    return grad_edge, first, value_edge
+
+
+def _edge(
+    run: Any, dtype: str, mags: np.ndarray, holds: np.ndarray, predicate: Holds, exhaustive: bool
+) -> float | None:
+    """Smallest |x| beyond which ``predicate`` holds at every representable x."""
+    import numpy as np
+
+    failing = np.flatnonzero(~holds)
+    if len(failing) == 0:
+        return 0.0  # holds right from 0 (relu's left side: dead, not underflow)
+    if failing[-1] == len(mags) - 1:
+        return None  # still fails at the bound
+    if exhaustive:
+        return float(mags[failing[-1] + 1])  # every value was evaluated
+    lo, hi = float(mags[failing[-1]]), float(mags[failing[-1] + 1])
+    for _ in range(64):  # each round moves the edge outwards; a few suffice
+        lo, hi = _narrow(run, dtype, lo, hi, predicate)
+        # Verify beyond: the next representable values one by one, and a dense
+        # geometric set up to the next scanned point.
+        upto = float(mags[min(int(np.searchsorted(mags, hi)) + 1, len(mags) - 1)])
+        near = _between(hi, _step(hi, dtype, VERIFY_STEPS), dtype, VERIFY_STEPS + 1)
+        spread = np.geomspace(hi, max(upto, hi), SECTIONS)
+        check = np.unique(np.concatenate([near, spread]).astype(_LAYOUT[dtype][1])).astype(
+            np.float64
+        )
+        check = check[check <= mags[-1]]
+        x, y, grad = run(check)
+        bad = x[~predicate(y, grad)]
+        if len(bad) == 0:
+            return hi
+        lo = float(bad.max())
+        after = mags[mags > lo]
+        hi = float(after[0]) if len(after) else lo
+        if hi == lo:
+            return None
+    return hi
+
+
+def _narrow(run: Any, dtype: str, lo: float, hi: float, predicate: Holds) -> tuple[float, float]:
+    """Shrink (lo fails, hi holds) over representable numbers until they are neighbours."""
+
+    while _bits(hi, dtype) - _bits(lo, dtype) > 1:
+        x, y, grad = run(_between(lo, hi, dtype, SECTIONS))
+        failing = x[~predicate(y, grad)]
+        lo = float(failing.max()) if len(failing) else lo
+        holding = x[(x > lo) & predicate(y, grad)]
+        hi = float(holding.min()) if len(holding) else hi
+        if len(failing) == 0 and len(holding) == 0:
+            break
+    return lo, hi
+
+
+def _step(value: float, dtype: str, steps: int) -> float:
+    """``value`` moved ``steps`` representable numbers up."""
+    return float(_values([_bits(value, dtype) + steps], dtype)[0])
+
+
+def _first_zero(
+    mags: np.ndarray, grad: np.ndarray, zero: np.ndarray, edge: float | None
+) -> float | None:
+    """The smallest |x| in the tail with f′ = 0: where |f′| has fallen below
+    TAIL × its largest value, so a sign change of f′ (gelu′ at −0.75) is not it."""
+    import numpy as np
+
+    if edge is None or edge == 0:
+        return edge
+    magnitude = np.abs(grad)
+    strong = np.flatnonzero(magnitude >= TAIL * magnitude.max())
+    start = mags[strong[-1]] if len(strong) else 0.0
+    tail_zeros = mags[zero & (mags > start)]
+    # f′(edge) = 0 itself: a scan that skipped the zeros before it says the edge
+    return min(float(tail_zeros.min()), edge) if len(tail_zeros) else edge
