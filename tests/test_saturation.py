@@ -15,7 +15,8 @@ from actviz import registry
 from actviz.display import reference_words
 from actviz.errors import InvalidParameterError
 from actviz.probe import evaluate, probe
-from actviz.saturation import ONSET_EPS, REGIMES, analyze, underflow
+from actviz.saturation import ONSET_EPS, REGIMES, analyze
+from actviz.underflow import underflow
 
 
 def test_relu_dead_left_linear_right_and_torch_gradient_at_zero() -> None:
