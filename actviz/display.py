@@ -140,7 +140,7 @@ def reference_words(saturation: Any) -> str | None:
         return None
     return (
         f"the activation's own peak |f′| is {number(s.reference.value)} "
-        f"at x = {number(s.reference.at)}; "
+        f"at x = {coord(s.reference.at, 1.0)}; "
         f"saturated means |f′| < {s.eps:g} × that"
     )
 

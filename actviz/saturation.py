@@ -95,6 +95,10 @@ class Saturation:
     reference: Peak | None = None  # the activation's own peak; None: the grid's
     peak_runs: tuple[Stretch, ...] = ()  # where the grid's peak is reached
     dtype: str = "float64"  # the probe's dtype, for printing its values exactly
+    # Dead samples whose exact f′ is not 0: the dtype rounded it away (gelu's
+    # float32 kernel returns f′ in steps of 2⁻²⁵ below x ≈ −5), and their share.
+    rounded: np.ndarray | None = None
+    rounded_share: float = 0.0
 
     @property
     def reference_peak(self) -> float:
@@ -121,6 +125,7 @@ class Saturation:
             "monotonic": self.monotonic,
             "onsets": {f"{e:g}": {"left": lo, "right": hi} for e, (lo, hi) in self.onsets.items()},
             "fractions": self.fractions,
+            "dead_by_rounding": self.rounded_share,
             "underflow": {d: u.as_dict() for d, u in self.underflow.items()},
         }
 
@@ -154,12 +159,15 @@ def analyze(
     regime[_below(magnitude, threshold)] = "saturated"
     regime[magnitude == 0] = "dead"
 
+    rounded = _rounded_to_zero(probe.spec, x, magnitude == 0)
+
     weights = _cell_widths(x)
     total = weights.sum()
-    fractions = {
-        r: float(weights[regime == r].sum() / total) if total > 0 else float((regime == r).mean())
-        for r in REGIMES
-    }
+
+    def share(where: np.ndarray) -> float:
+        return float(weights[where].sum() / total) if total > 0 else float(where.mean())
+
+    fractions = {r: share(regime == r) for r in REGIMES}
     steps = np.diff(probe.y)
     monotonic = "increasing" if (steps >= 0).all() else "decreasing" if (steps <= 0).all() else "no"
     base = threshold / eps
@@ -184,6 +192,8 @@ def analyze(
         underflow={d: underflow(probe.spec, d, probe.device) for d in dtypes},
         reference=reference,
         peak_runs=_runs(x, magnitude == peak),
+        rounded=rounded,
+        rounded_share=share(rounded),
         dtype=probe.dtype,
     )
 
@@ -269,6 +279,29 @@ def _runs(x: np.ndarray, mask: np.ndarray) -> tuple[Stretch, ...]:
         )
         for s, e in zip(starts, ends, strict=True)
     )
+
+
+def _rounded_to_zero(target: Spec, x: np.ndarray, dead: np.ndarray) -> np.ndarray:
+    """Which dead samples are dead only by rounding: the exact f′ is not 0 there.
+
+    "Exact" is the registry's closed form in float64 (for an activation of
+    your own, float64 autograd); where that is 0 too (relu's left half,
+    sigmoid far beyond float64's own underflow), the zero is the function's.
+    """
+    import numpy as np
+    import torch
+
+    rounded = np.zeros(x.shape, dtype=bool)
+    if not dead.any():
+        return rounded
+    points = x[dead]
+    derivative = target.activation.derivative
+    if derivative is None:
+        _, _, exact = evaluate(target, points, dtype="float64")
+    else:
+        exact = derivative(torch.as_tensor(points, dtype=torch.float64), target.params).numpy()
+    rounded[dead] = np.asarray(exact) != 0
+    return rounded
 
 
 def _cell_widths(x: np.ndarray) -> np.ndarray:

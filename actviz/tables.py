@@ -93,7 +93,13 @@ def summary_lines(saturation: Saturation) -> list[str]:
         f"monotonic: {s.monotonic}",
         "saturation onset (|f′| < eps·peak from there outwards): "
         + "; ".join(f"eps {e:g}: {_onset_words(o, s.span)}" for e, o in s.onsets.items()),
-        "share of the range: " + ", ".join(f"{r} {percent(f)}" for r, f in s.fractions.items()),
+        "share of the range: "
+        + ", ".join(f"{r} {percent(f)}" for r, f in s.fractions.items())
+        + (
+            f" (dead only by {s.dtype} rounding, the exact f′ is not 0: {percent(s.rounded_share)})"
+            if s.rounded_share
+            else ""
+        ),
         *zero_lines(s),
     ]
     return lines
@@ -111,9 +117,11 @@ def probe_table(probe: Probe, saturation: Saturation) -> Table:
     for header in _probe_columns(probe):
         table.add_column(header, justify="left" if header == "regime" else "right")
     span = saturation.span
-    for x, *values, regime in _probe_rows(probe, saturation):
+    rounded = saturation.rounded
+    for i, (x, *values, regime) in enumerate(_probe_rows(probe, saturation)):
         cells = [coord(x, span), *(number(v, probe.dtype) for v in values)]
-        table.add_row(*cells, regime, style=REGIME_STYLES[regime])
+        label = "dead (rounding)" if rounded is not None and rounded[i] else regime
+        table.add_row(*cells, label, style=REGIME_STYLES[regime])
     return table
 
 

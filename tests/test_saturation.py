@@ -293,3 +293,35 @@ def test_straight_tails_are_linear(name: str, straight: tuple[float, float]) -> 
     inside = (p.x >= straight[0]) & (p.x <= straight[1])
     assert set(s.regime[inside]) == {"linear"}
     assert "linear" not in set(s.regime[(p.x > -2) & (p.x < 0)])
+
+
+def test_gelus_dead_tail_is_float32_rounding_not_a_flat_function() -> None:
+    """gelu′ is 1.6e-9 at x = −6.5 but the float32 kernel returns 0: dead by rounding."""
+    p = probe("gelu", start=-8, stop=-5, points=7)
+    s = analyze(p, dtypes=())
+    assert list(s.regime[:4]) == ["dead"] * 4
+    assert s.rounded is not None and list(s.rounded) == [True] * 4 + [False] * 3
+    assert s.rounded_share == s.fraction("dead") > 0
+    relu = analyze(probe("relu", start=-1, stop=1, points=5), dtypes=())
+    assert relu.fraction("dead") > 0 and relu.rounded_share == 0.0  # relu is flat there
+
+
+@pytest.mark.parametrize(
+    ("eps", "left"),
+    # σ′(x) = eps·σ′(0) where σ(1 − σ) = eps/4: |x| = 2·acosh(1/√eps)
+    [(0.1, 2 * math.acosh(1 / math.sqrt(0.1))), (0.01, 2 * math.acosh(10.0)),
+     (0.001, 2 * math.acosh(1 / math.sqrt(0.001)))],
+)  # fmt: skip
+def test_survey_onset_is_computed_at_the_requested_eps(eps: float, left: float) -> None:
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    result = CliRunner().invoke(
+        app, ["saturation", "sigmoid", "--eps", str(eps), "--range", "-10", "10", "--step", "0.01",
+              "--csv"],
+    )  # fmt: skip
+    row = result.stdout.splitlines()[1].split(",")
+    onset_left, onset_right = float(row[5]), float(row[6])
+    # the innermost sample with |f′| < eps·peak from there outwards: within one step
+    assert abs(-onset_left - left) <= 0.011 and abs(onset_right - left) <= 0.011
