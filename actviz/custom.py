@@ -110,7 +110,7 @@ def checked_output(activation: Activation, x: torch.Tensor, y: object) -> torch.
         raise CustomActivationError(f"{name} returned a {type(y).__name__}, not a tensor")
     if y.shape != x.shape:
         raise CustomActivationError(
-            f"{name} returned shape {tuple(y.shape)} for input shape {tuple(x.shape)}; "
+            f"{name} returned shape {tuple(y.shape)}, not the shape of its {x.dim()}-D input; "
             "an activation must be elementwise"
         )
     if not y.requires_grad:

@@ -280,12 +280,12 @@ def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] |
 def _samples(
     target: Spec, grid: Grid, dtype: torch.dtype, device: str, kinks: bool
 ) -> tuple[torch.Tensor, int, int]:
-    """The samples of one pass: the grid plus the kinks inside it, and x = 0.
+    """The samples of one pass: the grid plus the kinks inside it, then padding.
 
     Returns ``(x, count, origin)``: the first ``count`` elements are the grid,
     ``origin`` indexes x = 0. When 0 is a sample it is that sample (so that
     f′(0) of RReLU in train mode is the slope drawn for the x = 0 row, not a
-    second draw); otherwise a 0 is appended after the grid.
+    second draw); otherwise it is the first padding element.
     """
     import torch
 
@@ -294,9 +294,11 @@ def _samples(
     if kinks and inside:
         x = torch.unique(torch.cat([x, torch.tensor(inside, dtype=dtype, device=device)]))
     on_grid = torch.nonzero(x == 0).flatten().tolist()
-    if on_grid:
-        return x, len(x), on_grid[0]
-    return torch.cat([x, torch.zeros(1, dtype=dtype, device=device)]), len(x), len(x)
+    # Zeros after the grid keep every sample out of the kernel's scalar tail
+    # (the underflow edges are found the same way), and the first of them is
+    # x = 0 when 0 is not a sample.
+    pad = torch.zeros(_VECTOR_PAD - len(x) % _VECTOR_PAD + _VECTOR_PAD, dtype=dtype, device=device)
+    return torch.cat([x, pad]), len(x), on_grid[0] if on_grid else len(x)
 
 
 def _run(

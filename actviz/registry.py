@@ -181,7 +181,10 @@ class Activation:
 
 # --- the closed-form derivatives, written with tensor methods only -----------
 # They are evaluated on detached inputs (tests, gradient checks), so a branch
-# that overflows where it is not selected is harmless.
+# that overflows where it is not selected is harmless. They are written to
+# stay exact in float64's tails (σ(x)·σ(−x) rather than σ(1 − σ)): the
+# saturation analysis asks them whether a zero from torch is the function's
+# or the dtype's.
 
 
 def _step(x: Tensor, at: float = 0.0) -> Tensor:
@@ -211,7 +214,7 @@ def _d_gelu(x: Tensor, p: Params) -> Tensor:
 def _d_mish(x: Tensor, _: Params) -> Tensor:
     softplus = x.exp().log1p().where(x < 20, x)  # log(1 + eˣ) without overflow
     t = softplus.tanh()
-    return t + x * (1 - t * t) * x.sigmoid()
+    return t + x * softplus.cosh() ** -2 * x.sigmoid()  # sech², not 1 − t²: no cancellation
 
 
 def _d_softplus(x: Tensor, p: Params) -> Tensor:
@@ -363,7 +366,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "SiLU",
         "x·σ(x)",
         "σ(x)·(1 + x·(1 − σ(x)))",
-        lambda x, p: x.sigmoid() * (1 + x * (1 - x.sigmoid())),
+        lambda x, p: x.sigmoid() * (1 + x * (-x).sigmoid()),
         extra_aliases=("swish",),
     ),
     Activation(
@@ -419,7 +422,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "Sigmoid",
         "σ(x) = 1/(1 + exp(−x))",
         "σ(x)·(1 − σ(x))",
-        lambda x, p: x.sigmoid() * (1 - x.sigmoid()),
+        lambda x, p: x.sigmoid() * (-x).sigmoid(),  # σ(−x), not 1 − σ: exact in the tail
         extra_aliases=("logistic",),
     ),
     Activation(
@@ -427,7 +430,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         "Tanh",
         "tanh(x) = (eˣ − e⁻ˣ)/(eˣ + e⁻ˣ)",
         "1 − tanh²(x)",
-        lambda x, p: 1 - x.tanh() ** 2,
+        lambda x, p: x.cosh() ** -2,  # sech²: 1 − tanh² cancels to 0 beyond |x| ≈ 19
     ),
     Activation(
         "softplus",

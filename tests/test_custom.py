@@ -95,8 +95,8 @@ def test_cli_plot_table_check_export() -> None:
         ("useracts:via_numpy", "useracts:via_numpy returned a tensor that does not require grad"),
         (
             "useracts:reducer",
-            "useracts:reducer returned shape () for input shape (3,); an activation must be "
-            "elementwise",
+            "useracts:reducer returned shape (), not the shape of its 1-D input; an activation "
+            "must be elementwise",
         ),
         ("useracts:raiser", "useracts:raiser raised ValueError: boom"),
         ("useracts:not_a_tensor", "useracts:not_a_tensor returned a list, not a tensor"),
