@@ -159,9 +159,25 @@ def explain(function: str, values: Sequence[float] = SEED_INPUT) -> list[str]:
         f"  torch.autograd.grad(p[{row}], [a])                 = {vec(by_index)}",
         f"  torch.autograd.grad(p, [a], grad_outputs=e_{row})   = {vec(by_vector)}"
         f"   (row {row} of J)",
-        f"  torch.autograd.grad(p, [a], grad_outputs=ones)  = {vec(by_ones)}   (sum of the rows)",
-        "The last one is ~0 because every row of J sums to 0: the outputs' total is fixed"
-        + (" (softmax sums to 1)." if function != "log_softmax" else " (Σ exp(p) = 1)."),
+        f"  torch.autograd.grad(p, [a], grad_outputs=ones)  = {vec(by_ones)}   (1ᵀJ)",
+        *_ones_explained(function, by_ones),
+    ]
+
+
+def _ones_explained(function: str, by_ones: torch.Tensor) -> list[str]:
+    """What backward(ones) computed: 1ᵀJ, the column sums, ∂(Σᵢ pᵢ)/∂a."""
+    vanishes = float(by_ones.abs().max()) < 1e-12
+    total = "Σᵢ log_softmax(a)ᵢ" if function == "log_softmax" else f"Σᵢ {function}(a)ᵢ"
+    why = (
+        f"{total} = 1 for every a, so it is 0"
+        if vanishes
+        else f"{total} changes with a, so it is not 0"
+    )
+    return [
+        "The last one is 1ᵀJ, the sum of J's rows: each entry is a column sum of J,",
+        f"∂({total})/∂a_j. {why[0].upper() + why[1:]}.",
+        "(J's rows sum to 0 for all three functions, J·1 = 0, because adding a constant to a",
+        "changes nothing; but backward computes vᵀJ, not J·v.)",
     ]
 
 

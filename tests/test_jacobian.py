@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from actviz.cli import app
@@ -80,3 +81,25 @@ def test_cli_matrix_heatmap_and_json(tmp_path: Path) -> None:
 def test_bad_jacobian_input(args: list[str], line: str) -> None:
     result = runner.invoke(app, ["jacobian", *args])
     assert (result.exit_code, result.stderr) == (2, line + "\n")
+
+
+@pytest.mark.parametrize("function", ["softmax", "log_softmax", "softmin"])
+def test_explain_says_what_backward_of_ones_computes(function: str) -> None:
+    """backward(ones) is 1ᵀJ (column sums): 0 where Σ p is constant, 1 − n·s for log_softmax."""
+    import re
+
+    from actviz.jacobian import SEED_INPUT, explain
+
+    lines = explain(function)
+    ones = next(line for line in lines if "grad_outputs=ones" in line)
+    numbers = [float(v) for v in re.findall(r"-?\d+\.\d+", ones.split("=", 2)[-1])]
+    a = torch.tensor(SEED_INPUT, dtype=torch.float64)
+    s = torch.softmax(a, dim=0)
+    expected = (1 - len(a) * s).tolist() if function == "log_softmax" else [0.0] * len(a)
+    assert numbers == pytest.approx(expected, abs=1e-4)
+    text = " ".join(lines)
+    if function == "log_softmax":
+        assert "changes with a, so it is not 0" in text
+    else:
+        assert "= 1 for every a, so it is 0" in text
+    assert "backward computes vᵀJ, not J·v" in text
