@@ -42,6 +42,7 @@ def probe_glu(grid: Grid | None = None) -> GluProbe:
     grid = grid or Grid()
     if grid.points is None and grid.step is None:
         grid = Grid(grid.start, grid.stop, points=DEFAULT_POINTS)
+    grid.check_square()  # N × N samples: the 1-D cap alone would allow 10¹² of them
     axis = grid.tensor(torch.float64, "cpu")
     b, a = torch.meshgrid(axis, axis, indexing="ij")
     halves = torch.stack([a, b], dim=-1).requires_grad_(True)  # last dim: [a, b]
