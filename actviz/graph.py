@@ -251,6 +251,11 @@ def run(
         output = builder._record("sum over data", output.sum(), [])
     if not output.requires_grad:
         raise UsageError("nothing to differentiate: every variable is --const")
+    if output.grad_fn is None:  # "x", "(+x)": a leaf, with no operation to draw
+        raise ExpressionError(
+            f"{expression.strip()!r} is just a variable, with no operation to draw; write an "
+            'expression such as "sigmoid(w*x + b)"'
+        )
     output.backward()  # type: ignore[no-untyped-call]  # a scalar: no gradient needed
     keys: dict[int, str] = {}
     nodes = _walk(output, builder, tensors, keys)

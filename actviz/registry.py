@@ -549,6 +549,7 @@ def specs_from_cli(activation_names: Sequence[str], assignments: Iterable[str] =
     """
     activations = [get(n) for n in activation_names]
     given: list[dict[str, Any]] = [{} for _ in activations]
+    written: list[dict[str, str]] = [{} for _ in activations]  # key → the --param that set it
     for target, key, value in parse_assignments(assignments):
         if target is not None and get(target) not in activations:
             raise InvalidParameterError(
@@ -567,8 +568,14 @@ def specs_from_cli(activation_names: Sequence[str], assignments: Iterable[str] =
                     for a in dict.fromkeys(where)
                 )
             )
+        text = f"{target}.{key}={value}" if target is not None else f"{key}={value}"
         for i in hits:
-            given[i][key] = value
+            if key in given[i] and given[i][key] != value:
+                raise InvalidParameterError(
+                    f"--param {written[i][key]} and --param {text} both set "
+                    f"{activations[i].name}'s {key}; give it once"
+                )
+            given[i][key], written[i][key] = value, text
     return [spec(act, g) for act, g in zip(activations, given, strict=True)]
 
 
