@@ -13,6 +13,7 @@ one when every data point saturates it.
 from __future__ import annotations
 
 import ast
+import math
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -235,6 +236,9 @@ def run(
     if unknown:
         raise UsageError(f"--const {unknown[0]}: no such variable; give it a value with --set")
     tree = parse(expression, list(values))
+    for name, numbers in values.items():
+        if not all(math.isfinite(v) for v in numbers):
+            raise UsageError(f"--set {name}: values must be finite numbers (got {list(numbers)})")
     sizes = {len(v) for v in values.values() if len(v) > 1}
     if len(sizes) > 1:
         raise UsageError("variables with several values must all have the same number of them")

@@ -126,6 +126,10 @@ class Activation:
     def resolve(self, given: Mapping[str, object] | None = None) -> dict[str, ParamValue]:
         """Defaults overlaid with ``given``, each checked; raises on anything unknown."""
         values = self.defaults
+        if given is not None and not isinstance(given, Mapping):
+            raise InvalidParameterError(
+                f"{self.name}: parameters are a mapping such as {{'alpha': 0.5}} (got {given!r})"
+            )
         for key, raw in (given or {}).items():
             spec = self._param_index.get(key)
             if spec is None:
@@ -466,6 +470,10 @@ def names() -> list[str]:
 def get(name: str) -> Activation:
     """The activation called ``name`` (canonical name or alias, any case), or the
     callable at the import path ``module:callable``."""
+    if not isinstance(name, str):
+        raise UnknownActivationError(
+            f"an activation is given by its name, e.g. 'relu' (got {name!r}); see 'actviz list'"
+        )
     if ":" in name:
         from actviz.custom import load
 
