@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -157,7 +158,10 @@ class Grid:
                 f"{where} does not fit in {name} (largest finite value {info.max:.4g}); "
                 "use a smaller range or a wider --dtype"
             )
-        if float(self.stop) - float(self.start) > info.max:
+        # linspace and arange step in float32 for the half types, in the dtype otherwise.
+        half = dtype in (torch.float16, torch.bfloat16)
+        width = float(self.stop) - float(self.start)
+        if width > (torch.finfo(torch.float32).max if half else info.max):
             raise InvalidGridError(
                 f"{where} is too wide for {name}: its width overflows (largest finite value "
                 f"{info.max:.4g}); use a smaller range or a wider --dtype"
@@ -167,6 +171,16 @@ class Grid:
             raise InvalidGridError(
                 f"{where} collapses to a single value in {name}; use a wider range or --dtype "
                 "float64"
+            )
+        # The analysis divides by the spacing and by its square (np.gradient, in
+        # float64): below this they underflow and the numbers become inf.
+        finest = max(info.tiny, math.sqrt(sys.float_info.min))
+        spacing = self._step if self.points is None else width / (self.points - 1)
+        if spacing < finest:
+            raise InvalidGridError(
+                f"{where} with {self.count:,} points is spaced {spacing:.3g} apart, below the "
+                f"finest spacing actviz can analyse in {name} ({finest:.3g}); use a wider range "
+                "or fewer points"
             )
         if self.step is not None and torch.tensor(self._step, dtype=dtype) == 0:
             raise InvalidGridError(
@@ -185,9 +199,8 @@ class Grid:
             distinct = len(torch.unique(x))
             name = str(dtype).removeprefix("torch.")
             raise InvalidGridError(
-                f"{len(x):,} points over [{self.start:g}, {self.stop:g}] are closer together "
-                f"than {name} can tell apart ({distinct:,} distinct values); use fewer points, "
-                "a larger step or a wider --dtype"
+                f"{len(x):,} points over [{self.start:g}, {self.stop:g}] in {name} are only "
+                f"{distinct:,} distinct values; use fewer points, a larger step or a wider --dtype"
             )
         return x
 
