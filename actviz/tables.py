@@ -215,7 +215,7 @@ def write_probe_csv(probe: Probe, saturation: Saturation, out: TextIO) -> None:
 CSV_CHUNK = 10_000
 # `actviz table` renders every row in a rich table; beyond this many rows
 # that is slow and unreadable, and --csv / --json (up to the grid cap) fit better.
-MAX_TABLE_ROWS = 10_000
+MAX_TABLE_ROWS = 5_000
 
 
 def check_table_rows(rows: int) -> None:

@@ -116,9 +116,9 @@ ERRORS: list[tuple[list[str], int, str]] = [
         f"Error: points (10000000) gives 10,000,000 points, above the cap of 1,000,000 {CAP}",
     ),
     (
-        ["table", "tanh", "--points", "10001"],
+        ["table", "tanh", "--points", "5001"],
         2,
-        "Error: the grid has 10,001 points, above the 10,000 rows a printed table shows; use "
+        "Error: the grid has 5,001 points, above the 5,000 rows a printed table shows; use "
         "--csv or --json (up to 1,000,000 points), fewer points or a larger step",
     ),
     (
