@@ -28,6 +28,7 @@ from actviz.errors import (
     InvalidParameterError,
     RuntimeFailure,
     UnknownFormatError,
+    UsageError,
 )
 from actviz.registry import Activation, ParamValue, Spec, spec
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 # the figure all grow with it, and a plot has far fewer pixels anyway.
 MAX_POINTS = 1_000_000
 # GLU is drawn over an N × N plane: N is capped so that N² stays at MAX_POINTS.
-MAX_AXIS_POINTS = 1_000
+MAX_AXIS_POINTS = math.isqrt(MAX_POINTS)
 MAX_SEED = 2**64 - 1  # torch.manual_seed's range
 DEFAULT_START, DEFAULT_STOP, DEFAULT_STEP = -8.0, 8.0, 0.1  # d2l's arange(-8.0, 8.0, 0.1)
 DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -158,10 +159,11 @@ class Grid:
                 f"{where} does not fit in {name} (largest finite value {info.max:.4g}); "
                 "use a smaller range or a wider --dtype"
             )
-        # linspace and arange step in float32 for the half types, in the dtype otherwise.
+        # linspace and arange step in the dtype itself, except for the half types
+        # (float32 there, where a range that fits has a width that fits too).
         half = dtype in (torch.float16, torch.bfloat16)
         width = float(self.stop) - float(self.start)
-        if width > (torch.finfo(torch.float32).max if half else info.max):
+        if not half and width > info.max:
             raise InvalidGridError(
                 f"{where} is too wide for {name}: its width overflows (largest finite value "
                 f"{info.max:.4g}); use a smaller range or a wider --dtype"
@@ -181,10 +183,6 @@ class Grid:
                 f"{where} with {self.count:,} points is spaced {spacing:.3g} apart, below the "
                 f"finest spacing actviz can analyse in {name} ({finest:.3g}); use a wider range "
                 "or fewer points"
-            )
-        if self.step is not None and torch.tensor(self._step, dtype=dtype) == 0:
-            raise InvalidGridError(
-                f"step {self._step:g} rounds to 0 in {name}; use a larger step or --dtype float64"
             )
 
     def tensor(self, dtype: torch.dtype, device: str) -> torch.Tensor:
@@ -318,7 +316,7 @@ def check_seed(seed: object) -> int:
         or isinstance(seed, bool)
         or not 0 <= int(seed) <= MAX_SEED
     ):
-        raise InvalidGridError(f"seed must be a whole number from 0 to 2**64 - 1 (got {seed!r})")
+        raise UsageError(f"seed must be a whole number from 0 to 2**64 - 1 (got {seed!r})")
     return int(seed)
 
 

@@ -543,11 +543,11 @@ BAD_CALLS: list[tuple[str, Callable[[], object], type[errors.ActvizError], str]]
     (
         "huge seed",
         lambda: probe("rrelu", train=True, seed=10**23),
-        errors.InvalidGridError,
+        errors.UsageError,
         "seed must be a whole number from 0 to 2**64 - 1",
     ),
-    ("negative seed", lambda: probe("rrelu", seed=-1), errors.InvalidGridError, "got -1"),
-    ("float seed", lambda: probe("rrelu", seed=1.5), errors.InvalidGridError, "got 1.5"),  # type: ignore[arg-type]
+    ("negative seed", lambda: probe("rrelu", seed=-1), errors.UsageError, "got -1"),
+    ("float seed", lambda: probe("rrelu", seed=1.5), errors.UsageError, "got 1.5"),  # type: ignore[arg-type]
     (
         "dtype int32",
         lambda: probe("relu", dtype=torch.int32),
@@ -629,7 +629,7 @@ BAD_CALLS: list[tuple[str, Callable[[], object], type[errors.ActvizError], str]]
     (
         "random_input huge seed",
         lambda: jacobian.random_input(3, 10**30),
-        errors.InvalidGridError,
+        errors.UsageError,
         "seed must be a whole number",
     ),
     (
