@@ -203,13 +203,15 @@ def probe_csv(probe: Probe, saturation: Saturation) -> str:
 def write_probe_csv(probe: Probe, saturation: Saturation, out: TextIO) -> None:
     """:func:`probe_csv` written to ``out`` a chunk of rows at a time: memory stays flat
     however many rows there are (``actviz table --csv`` streams to stdout)."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_probe_columns(probe))
+    csv.writer(out, lineterminator="\n").writerow(_probe_columns(probe))
     columns = [probe.x, probe.y, probe.grad, *([probe.grad2] if probe.grad2 is not None else [])]
+    # Numbers and regime words never need CSV quoting: one format per row is
+    # twice as fast as csv.writer, which matters at a million rows.
+    row = ",".join(["{}"] * (len(columns) + 1)) + "\n"
     for start in range(0, len(probe.x), CSV_CHUNK):
-        chunk = [c[start : start + CSV_CHUNK].tolist() for c in columns]
+        numbers = [map(repr, c[start : start + CSV_CHUNK].tolist()) for c in columns]
         regimes = saturation.regime[start : start + CSV_CHUNK].tolist()
-        writer.writerows([*map(repr, v), r] for *v, r in zip(*chunk, regimes, strict=True))
+        out.write("".join(map(row.format, *numbers, regimes)))
 
 
 CSV_CHUNK = 10_000
