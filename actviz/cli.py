@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from actviz import registry
 from actviz.errors import ActvizError, RuntimeFailure, UsageError
@@ -61,8 +61,7 @@ def _one_line() -> Iterator[None]:
         message = error.format_message().rstrip(".")
         if error.ctx is None:
             _fail(message, 2)
-        # Typer wraps required arguments in braces ({NAME}); the usage hint reads better without.
-        pieces = [p.strip("{}") for p in error.ctx.command.collect_usage_pieces(error.ctx)]
+        pieces = error.ctx.command.collect_usage_pieces(error.ctx)
         _fail(f"{message}; usage: {' '.join([error.ctx.command_path, *pieces])}", 2)
     except OSError as error:
         if error.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG):
@@ -539,6 +538,18 @@ def _emit(table: Any, as_data: Any, as_text: Any, *, as_json: bool, as_csv: bool
 def _check_formats(as_json: bool, as_csv: bool) -> None:
     if as_json and as_csv:
         raise UsageError("give --json or --csv, not both")
+
+
+class _Command(TyperCommand):
+    """Usage lines without the braces Typer puts around required arguments ({NAME})."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+
+for _info in app.registered_commands:  # every command above, without touching each decorator
+    if _info.cls in (None, TyperCommand):
+        _info.cls = _Command
 
 
 def main() -> None:

@@ -710,3 +710,19 @@ def test_grids_are_refused_before_anything_is_allocated(monkeypatch: pytest.Monk
         with pytest.raises(errors.InvalidGridError, match="above the cap of 1,000,000"):
             probe("tanh", **options)
     assert Grid(0, 1, step=0.25).count == 4 and Grid(-8, 8).count == 160
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("plot", "Usage: actviz plot [OPTIONS] NAMES..."),
+        ("table", "Usage: actviz table [OPTIONS] NAME"),
+        ("saturation", "Usage: actviz saturation [OPTIONS] [NAMES]..."),
+        ("jacobian", "Usage: actviz jacobian [OPTIONS] FUNCTION [VALUES]..."),
+        ("graph", "Usage: actviz graph [OPTIONS] EXPR"),
+    ],
+)
+def test_help_usage_names_the_arguments(command: str, usage: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == usage
