@@ -29,8 +29,20 @@ from actviz.probe import probe_many as probe_many
 __version__ = "0.1.0"
 
 # The rest is imported on first use, to keep ``actviz --help`` fast.
+_ERRORS = (
+    "ActvizError",
+    "UsageError",
+    "UnknownActivationError",
+    "InvalidParameterError",
+    "InvalidGridError",
+    "UnknownFormatError",
+    "RuntimeFailure",
+    "DeviceUnavailableError",
+    "CustomActivationError",
+    "OutputError",
+)
 _LAZY = {
-    "ActvizError": "actviz.errors",
+    **dict.fromkeys(_ERRORS, "actviz.errors"),
     "ACTIVATIONS": "actviz.registry",
     "get": "actviz.registry",
     "names": "actviz.registry",
@@ -50,6 +62,15 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from actviz.errors import ActvizError as ActvizError
+    from actviz.errors import CustomActivationError as CustomActivationError
+    from actviz.errors import DeviceUnavailableError as DeviceUnavailableError
+    from actviz.errors import InvalidGridError as InvalidGridError
+    from actviz.errors import InvalidParameterError as InvalidParameterError
+    from actviz.errors import OutputError as OutputError
+    from actviz.errors import RuntimeFailure as RuntimeFailure
+    from actviz.errors import UnknownActivationError as UnknownActivationError
+    from actviz.errors import UnknownFormatError as UnknownFormatError
+    from actviz.errors import UsageError as UsageError
     from actviz.plotting import activation_figure as activation_figure
     from actviz.plotting import draw_gradients as draw_gradients
     from actviz.plotting import draw_second as draw_second

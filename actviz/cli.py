@@ -10,14 +10,15 @@ stderr and an exit code.
 # No `from __future__ import annotations` here: Typer would have to eval every
 # annotation string at start-up, which costs more than evaluating them once.
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from actviz import registry
 from actviz.errors import ActvizError, RuntimeFailure, UsageError
@@ -26,14 +27,56 @@ DTYPE_HELP = "float16 | bfloat16 | float32 | float64"
 
 
 class _Boundary(TyperGroup):
-    """Turns ActvizError into one red line on stderr and exit code 2 (usage) or 1."""
+    """The one error boundary: every foreseen failure becomes one red ``Error:`` line on
+    stderr and exit code 2 (usage) or 1 (run time), never a traceback.
+
+    That covers ActvizError, click's own usage errors (missing or extra
+    arguments, bad option values, unknown options and commands) and a stdout
+    that cannot be written (a full disk, ``> /dev/full``).
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _one_line():
+            return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ActvizError as error:
-            typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(error.exit_code) from None
+        with _one_line():
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk shows here, not at interpreter exit
+            return result
+
+
+@contextlib.contextmanager
+def _one_line() -> Iterator[None]:
+    from typer._click.exceptions import NoArgsIsHelpError
+    from typer._click.exceptions import UsageError as ClickUsageError
+
+    try:
+        yield
+    except ActvizError as error:
+        _fail(str(error), error.exit_code)
+    except NoArgsIsHelpError:
+        raise  # `actviz plot` alone: the help, as asked for by no_args_is_help
+    except ClickUsageError as error:
+        message = error.format_message().rstrip(".")
+        if error.ctx is None:
+            _fail(message, 2)
+        pieces = error.ctx.command.collect_usage_pieces(error.ctx)
+        _fail(f"{message}; usage: {' '.join([error.ctx.command_path, *pieces])}", 2)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG):
+            raise
+        # The rest of stdout cannot be written either: drop it quietly at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+        code = 1
+        if error.errno == errno.EPIPE:  # `actviz list | head`: the reader is done, not us
+            raise typer.Exit(code) from None
+        _fail(f"cannot write the output: {error.strerror or error}", code)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code) from None
 
 
 app = typer.Typer(
@@ -55,6 +98,7 @@ def _complete_name(incomplete: str) -> list[str]:
 Names = Annotated[
     list[str],
     typer.Argument(
+        metavar="NAMES...",
         help="Activation names or aliases (see 'actviz list').",
         autocompletion=_complete_name,
         show_default=False,
@@ -62,7 +106,9 @@ Names = Annotated[
 ]
 SomeNames = Annotated[
     list[str] | None,
-    typer.Argument(help="Activation names or aliases.", autocompletion=_complete_name),
+    typer.Argument(
+        metavar="[NAMES]...", help="Activation names or aliases.", autocompletion=_complete_name
+    ),
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every registered activation.")]
 Range = Annotated[
@@ -204,7 +250,10 @@ def plot_command(
 @app.command("table")
 def table_command(
     name: Annotated[
-        str, typer.Argument(help="Activation name or alias.", autocompletion=_complete_name)
+        str,
+        typer.Argument(
+            metavar="NAME", help="Activation name or alias.", autocompletion=_complete_name
+        ),
     ],
     range_: Range = (-8.0, 8.0),
     points: Points = None,
@@ -221,16 +270,29 @@ def table_command(
     as_csv: AsCsv = False,
 ) -> None:
     """Print x, f(x), f′(x) and the regime of every sample, then the saturation summary."""
+    from actviz.probe import Grid
     from actviz.saturation import analyze
-    from actviz.tables import probe_csv, probe_json, probe_report
+    from actviz.tables import (
+        check_table_rows,
+        probe_json,
+        probe_report,
+        write_probe_csv,
+        write_probe_json,
+    )
 
+    _check_formats(as_json, as_csv)
+    if not (as_json or as_csv):
+        check_table_rows(Grid(*range_, points, step).count)
     (probe,) = _probes(
         [name], param, range_, points, step,
         dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
     )  # fmt: skip
     saturation = analyze(probe, eps=eps)
-    _emit(probe_report(probe, saturation), lambda: probe_json(probe, saturation),
-          lambda: probe_csv(probe, saturation), as_json=as_json, as_csv=as_csv)  # fmt: skip
+    if as_csv or as_json:  # streamed: a million rows need not sit in memory as text
+        (write_probe_csv if as_csv else write_probe_json)(probe, saturation, sys.stdout)
+        return
+    _emit(probe_report(probe, saturation), lambda: probe_json(probe, saturation), lambda: "",
+          as_json=as_json, as_csv=False)  # fmt: skip
 
 
 @app.command("saturation")
@@ -292,9 +354,14 @@ def check_command(
 
 @app.command("jacobian", context_settings={"ignore_unknown_options": True})
 def jacobian_command(
-    function: Annotated[str, typer.Argument(help="softmax | log_softmax | softmin")],
+    function: Annotated[
+        str, typer.Argument(metavar="FUNCTION", help="softmax | log_softmax | softmin")
+    ],
     values: Annotated[
-        list[float] | None, typer.Argument(help="The input a (after --input).", show_default=False)
+        list[float] | None,
+        typer.Argument(
+            metavar="[VALUES]...", help="The input a (after --input).", show_default=False
+        ),
     ] = None,
     use_input: Annotated[
         bool, typer.Option("--input", help="Take a from the values that follow.")
@@ -339,9 +406,11 @@ def jacobian_command(
     _emit(jacobian_report(report), report.as_dict, lambda: "", as_json=as_json, as_csv=False)
 
 
-@app.command("graph")
+# Unknown options are kept as arguments, so that an expression may start with
+# a minus sign: actviz graph "-x*w" --set x=1 --set w=2.
+@app.command("graph", context_settings={"ignore_unknown_options": True})
 def graph_command(
-    expression: Annotated[str, typer.Argument(help='e.g. "sigmoid(w*x + b)"')],
+    expression: Annotated[str, typer.Argument(metavar="EXPR", help='e.g. "sigmoid(w*x + b)"')],
     assignments: Annotated[
         list[str] | None,
         typer.Option(
@@ -453,12 +522,11 @@ def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], No
 
 def _emit(table: Any, as_data: Any, as_text: Any, *, as_json: bool, as_csv: bool) -> None:
     """Print the rich ``table``, or JSON / CSV made on demand."""
-    if as_json and as_csv:
-        raise UsageError("give --json or --csv, not both")
+    _check_formats(as_json, as_csv)
     if as_json:
-        import json
+        from actviz.tables import strict_json
 
-        typer.echo(json.dumps(as_data()))
+        typer.echo(strict_json(as_data()))
     elif as_csv:
         typer.echo(as_text(), nl=False)
     else:
@@ -466,6 +534,23 @@ def _emit(table: Any, as_data: Any, as_text: Any, *, as_json: bool, as_csv: bool
 
         # Wide tables wrap badly at the 80 columns rich assumes for pipes and logs.
         Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+def _check_formats(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise UsageError("give --json or --csv, not both")
+
+
+class _Command(TyperCommand):
+    """Usage lines without the braces Typer puts around required arguments ({NAME})."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+
+for _info in app.registered_commands:  # every command above, without touching each decorator
+    if _info.cls in (None, TyperCommand):
+        _info.cls = _Command
 
 
 def main() -> None:

@@ -34,10 +34,24 @@ def load(path: str) -> Activation:
     # `actviz plot mymodule:fn` to find mymodule.py right here, as `python -m` would.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    if module_name.startswith("."):
+        raise UnknownActivationError(
+            f"{path!r} is a relative import path; write the absolute one, e.g. mypkg.acts:my_fn"
+        )
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as error:
         raise UnknownActivationError(f"cannot import {module_name!r} for {path}: {error}") from None
+    except SyntaxError as error:
+        where = f"{error.filename}, line {error.lineno}" if error.filename else module_name
+        raise CustomActivationError(
+            f"cannot import {module_name!r} for {path}: syntax error in {where}: {error.msg}"
+        ) from None
+    except (Exception, SystemExit) as error:  # the module's own code failed at import time
+        raise CustomActivationError(
+            f"cannot import {module_name!r} for {path}: importing it raised "
+            f"{type(error).__name__}: {error}"
+        ) from None
     for part in attribute.split("."):
         try:
             target = getattr(target, part)
@@ -97,8 +111,8 @@ def _function_module() -> type[nn.Module]:
 def checked_output(activation: Activation, x: torch.Tensor, y: object) -> torch.Tensor:
     """``y`` if it is what an activation must return for ``x``; else a clear error.
 
-    Three things go wrong with hand-written activations: the result is not a
-    tensor, it is not elementwise (another shape), or it was computed outside
+    Four things go wrong with hand-written activations: the result is not a
+    tensor, it is complex, it is not elementwise (another shape), or it was computed outside
     autograd (``.detach()``, ``.numpy()``, ``torch.no_grad()``), which torch only
     reports later, at ``backward()``, as "element 0 of tensors does not require
     grad and does not have a grad_fn".
@@ -108,6 +122,10 @@ def checked_output(activation: Activation, x: torch.Tensor, y: object) -> torch.
     name = activation.name
     if not isinstance(y, torch.Tensor):
         raise CustomActivationError(f"{name} returned a {type(y).__name__}, not a tensor")
+    if y.is_complex():
+        raise CustomActivationError(
+            f"{name} returned complex values ({y.dtype}); an activation must return real numbers"
+        )
     if y.shape != x.shape:
         raise CustomActivationError(
             f"{name} returned shape {tuple(y.shape)}, not the shape of its {x.dim()}-D input; "

@@ -179,7 +179,7 @@ def export(
     nothing is written; the report lists missing and stale files instead.
     A two-input activation (``registry.targets_from_cli``) exports its heatmaps.
     """
-    from actviz.plotting import THEMES
+    from actviz.plotting import THEMES, check_dpi
 
     started = time.perf_counter()
     workers = default_jobs() if jobs is None else jobs
@@ -189,6 +189,10 @@ def export(
         raise UsageError("nothing to export: name activations or use --all")
     if theme not in THEMES:  # fail here, not in a worker
         raise UsageError(f"unknown theme {theme!r}; choose one of {', '.join(THEMES)}")
+    check_dpi(dpi)
+    # One probe per worker at a time, but a batch at the cap on every
+    # activation would take minutes: the whole export shares one sample budget.
+    (grid or Grid()).check_total(len(specs))
     chosen = parse_formats(formats)
     out = Path(out_dir)
     if not check:

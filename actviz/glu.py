@@ -73,7 +73,9 @@ def probe_glu(
 
     torch_type = torch_dtype(dtype)
     check_device(device)
-    axis = plane(grid).tensor(torch_type, device)
+    axes = plane(grid)
+    axes.check_square()  # N × N samples: the 1-D cap alone would allow 10¹² of them
+    axis = axes.tensor(torch_type, device)
     b, a = torch.meshgrid(axis, axis, indexing="ij")
     halves = torch.stack([a, b], dim=-1).requires_grad_(True)  # last dim: [a, b]
     y = F.glu(halves, dim=-1).squeeze(-1)  # a · σ(b)

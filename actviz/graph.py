@@ -13,6 +13,7 @@ one when every data point saturates it.
 from __future__ import annotations
 
 import ast
+import math
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -235,6 +236,9 @@ def run(
     if unknown:
         raise UsageError(f"--const {unknown[0]}: no such variable; give it a value with --set")
     tree = parse(expression, list(values))
+    for name, numbers in values.items():
+        if not all(math.isfinite(v) for v in numbers):
+            raise UsageError(f"--set {name}: values must be finite numbers (got {list(numbers)})")
     sizes = {len(v) for v in values.values() if len(v) > 1}
     if len(sizes) > 1:
         raise UsageError("variables with several values must all have the same number of them")
@@ -251,6 +255,11 @@ def run(
         output = builder._record("sum over data", output.sum(), [])
     if not output.requires_grad:
         raise UsageError("nothing to differentiate: every variable is --const")
+    if output.grad_fn is None:  # "x", "(+x)": a leaf, with no operation to draw
+        raise ExpressionError(
+            f"{expression.strip()!r} is just a variable, with no operation to draw; write an "
+            'expression such as "sigmoid(w*x + b)"'
+        )
     output.backward()  # type: ignore[no-untyped-call]  # a scalar: no gradient needed
     keys: dict[int, str] = {}
     nodes = _walk(output, builder, tensors, keys)

@@ -10,6 +10,8 @@ The seed lesson builds softmax's Jacobian row by row with
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -82,9 +84,11 @@ def random_input(size: int, seed: int) -> list[float]:
     """``size`` standard-normal values from a seeded generator (the global RNG is untouched)."""
     import torch
 
-    if not 2 <= size <= MAX_SIZE:
-        raise UsageError(f"--random must be between 2 and {MAX_SIZE} (got {size})")
-    generator = torch.Generator().manual_seed(seed)
+    from actviz.probe import check_seed
+
+    if not isinstance(size, int) or isinstance(size, bool) or not 2 <= size <= MAX_SIZE:
+        raise UsageError(f"--random must be between 2 and {MAX_SIZE} (got {size!r})")
+    generator = torch.Generator().manual_seed(check_seed(seed))
     values: list[float] = torch.randn(size, generator=generator, dtype=torch.float64).tolist()
     return values
 
@@ -102,7 +106,12 @@ def _input(values: Sequence[float]) -> torch.Tensor:
 
     if not 2 <= len(values) <= MAX_SIZE:
         raise UsageError(f"give between 2 and {MAX_SIZE} input values (got {len(values)})")
-    return torch.tensor(list(values), dtype=torch.float64)
+    for value in values:
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise UsageError(f"input values must be numbers (got {value!r})")
+        if not math.isfinite(value):
+            raise UsageError(f"input values must be finite numbers (got {value!r})")
+    return torch.tensor([float(v) for v in values], dtype=torch.float64)
 
 
 def jacobian(function: str, values: Sequence[float] = SEED_INPUT) -> JacobianReport:

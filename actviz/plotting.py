@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import write_bytes_atomically
-from actviz.errors import UnknownFormatError
+from actviz.errors import UnknownFormatError, UsageError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -215,7 +215,7 @@ def activation_figure(
     from matplotlib.figure import Figure
 
     if not probes:
-        raise ValueError("activation_figure needs at least one probe")
+        raise UsageError("activation_figure needs at least one probe")
     panels = 3 if second else 2
     with rc_context(_style(theme)):
         fig = Figure(figsize=(PANEL_SIZE[0] * panels, PANEL_SIZE[1]))
@@ -277,9 +277,33 @@ def save_figure(
     theme: str = "light",
 ) -> Path:
     """Write ``fig`` atomically; the format comes from ``fmt`` or the file suffix."""
-    target = Path(path)
+    target = check_file_path(path)
+    check_dpi(dpi)
     data = figure_bytes(fig, fmt or target.suffix.lstrip(".") or "png", dpi=dpi, theme=theme)
     return write_bytes_atomically(target, data)
+
+
+MIN_DPI, MAX_DPI = 10, 1200
+
+
+def check_dpi(dpi: object) -> int:
+    """``dpi`` if it is a whole number from :data:`MIN_DPI` to :data:`MAX_DPI`."""
+    if not isinstance(dpi, int) or isinstance(dpi, bool) or not MIN_DPI <= dpi <= MAX_DPI:
+        raise UnknownFormatError(
+            f"dpi must be a whole number from {MIN_DPI} to {MAX_DPI} (got {dpi!r})"
+        )
+    return dpi
+
+
+def check_file_path(path: str | Path) -> Path:
+    """``path`` as a Path if it can name a file (not '', '.', '..' or a folder)."""
+    text = str(path)
+    target = Path(text)
+    if not text.strip() or target.name in ("", ".", "..") or text.endswith(("/", "\\")):
+        raise UsageError(f"output {text!r} is not a file name; give one such as figs/plot.png")
+    if target.is_dir():
+        raise UsageError(f"output {text!r} is a folder; give a file name such as {text}/plot.png")
+    return target
 
 
 def check_format(fmt: str) -> str:
@@ -332,6 +356,7 @@ def output_path(
     if out is None:
         kind = check_format(fmt or "png")
         return Path(out_dir) / f"{stem}.{kind}", kind
+    out = check_file_path(out)
     suffix = Path(out).suffix.lstrip(".")
     if fmt and suffix and suffix.lower() != fmt.lower():
         raise UnknownFormatError(

@@ -14,6 +14,8 @@ numbers as a :class:`Probe` of numpy arrays.
 from __future__ import annotations
 
 import math
+import numbers
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,8 +25,10 @@ from actviz.errors import (
     CustomActivationError,
     DeviceUnavailableError,
     InvalidGridError,
+    InvalidParameterError,
     RuntimeFailure,
     UnknownFormatError,
+    UsageError,
 )
 from actviz.registry import Activation, ParamValue, Spec, spec
 
@@ -32,18 +36,36 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-# A grid larger than this is refused: x, f(x), f′(x) and what autograd keeps
-# for f″ come to about half a GB in float64 at 10 million points, and a plot
-# has four orders of magnitude fewer pixels than that anyway.
-MAX_POINTS = 10_000_000
+# A grid larger than this is refused before anything is allocated. It is set
+# so that every command stays under 1 GB and 30 s at the cap on a 2-core
+# machine (bench/caps.py measures it): autograd, the saturation analysis and
+# the figure all grow with it, and a plot has far fewer pixels anyway.
+MAX_POINTS = 1_000_000
+# GLU is drawn over an N × N plane: N is capped so that N² stays at MAX_POINTS.
+MAX_AXIS_POINTS = math.isqrt(MAX_POINTS)
+MAX_SEED = 2**64 - 1  # torch.manual_seed's range
 DEFAULT_START, DEFAULT_STOP, DEFAULT_STEP = -8.0, 8.0, 0.1  # d2l's arange(-8.0, 8.0, 0.1)
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 DEVICES = ("cpu", "cuda")
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _count_words(count: float) -> str:
+    if not math.isfinite(count):
+        return "more than 1e308"
+    return f"{int(count):,}" if count < 1e18 else f"about {count:.3g}"
+
+
 @dataclass(frozen=True)
 class Grid:
-    """Where to sample: ``linspace(start, stop, points)`` or ``arange(start, stop, step)``."""
+    """Where to sample: ``linspace(start, stop, points)`` or ``arange(start, stop, step)``.
+
+    The sample count is computed and checked against :data:`MAX_POINTS` here,
+    before anything is allocated, for every kind of grid.
+    """
 
     start: float = DEFAULT_START
     stop: float = DEFAULT_STOP
@@ -51,47 +73,134 @@ class Grid:
     step: float | None = None
 
     def __post_init__(self) -> None:
+        if not (_is_number(self.start) and _is_number(self.stop)):
+            raise InvalidGridError(
+                f"range start and stop must be numbers (got {self.start!r}, {self.stop!r})"
+            )
         if not (math.isfinite(self.start) and math.isfinite(self.stop)):
             raise InvalidGridError(f"range [{self.start:g}, {self.stop:g}] must be finite numbers")
         if self.start >= self.stop:
             raise InvalidGridError(
                 f"range start ({self.start:g}) must be less than stop ({self.stop:g})"
             )
+        if not math.isfinite(float(self.stop) - float(self.start)):
+            raise InvalidGridError(
+                f"range [{self.start:g}, {self.stop:g}] is too wide: its width overflows float64"
+            )
         if self.points is not None and self.step is not None:
             raise InvalidGridError("give either points or step, not both")
         if self.points is not None:
+            if not isinstance(self.points, numbers.Integral) or isinstance(self.points, bool):
+                raise InvalidGridError(f"points must be a whole number (got {self.points!r})")
             self._check_count(self.points, f"points ({self.points})")
-        elif self.step is not None:
-            if not (math.isfinite(self.step) and self.step > 0):
-                raise InvalidGridError(f"step must be a positive number (got {self.step:g})")
-            self._check_count(
-                self.count, f"step {self.step:g} over [{self.start:g}, {self.stop:g}]"
-            )
+            return
+        if self.step is not None and not (
+            _is_number(self.step) and math.isfinite(self.step) and self.step > 0
+        ):
+            shown = f"{self.step:g}" if _is_number(self.step) else repr(self.step)
+            raise InvalidGridError(f"step must be a positive number (got {shown})")
+        what = "step" if self.step is not None else "the default step"
+        self._check_count(
+            self._exact_count(), f"{what} {self._step:g} over [{self.start:g}, {self.stop:g}]"
+        )
+
+    @property
+    def _step(self) -> float:
+        return DEFAULT_STEP if self.step is None else float(self.step)
+
+    def _exact_count(self) -> float:
+        """torch.arange's own count, as a float: inf when the step is tiny."""
+        ratio = (float(self.stop) - float(self.start)) / self._step
+        return float(math.ceil(ratio)) if math.isfinite(ratio) else math.inf
 
     @staticmethod
-    def _check_count(count: int, what: str) -> None:
+    def _check_count(count: float, what: str) -> None:
         if count < 2:
-            raise InvalidGridError(f"{what} gives {count} point(s); at least 2 are needed")
+            raise InvalidGridError(f"{what} gives {int(count)} point(s); at least 2 are needed")
         if count > MAX_POINTS:
             raise InvalidGridError(
-                f"{what} gives {count:,} points, above the cap of {MAX_POINTS:,} "
+                f"{what} gives {_count_words(count)} points, above the cap of {MAX_POINTS:,} "
                 "(memory for autograd grows with it); use fewer points or a larger step"
             )
 
     @property
     def count(self) -> int:
         if self.points is not None:
-            return self.points
-        step = DEFAULT_STEP if self.step is None else self.step
-        return math.ceil((self.stop - self.start) / step)  # torch.arange's own count
+            return int(self.points)
+        return int(self._exact_count())
+
+    def check_total(self, curves: int) -> None:
+        """Refuse ``curves`` probes of this grid held at once above :data:`MAX_POINTS` samples."""
+        total = self.count * curves
+        if curves > 1 and total > MAX_POINTS:
+            raise InvalidGridError(
+                f"{curves} activations × {self.count:,} points = {total:,} samples, above the "
+                f"cap of {MAX_POINTS:,} for one command; use fewer points or fewer activations"
+            )
+
+    def check_square(self) -> None:
+        """Refuse an N × N plane (GLU) with more than :data:`MAX_AXIS_POINTS` per axis."""
+        if self.count > MAX_AXIS_POINTS:
+            raise InvalidGridError(
+                f"{self.count:,} points per axis make a {self.count:,} × {self.count:,} plane, "
+                f"above the cap of {MAX_AXIS_POINTS:,} per axis for two-input activations; use "
+                "fewer points or a larger step"
+            )
+
+    def check_dtype(self, dtype: torch.dtype) -> None:
+        """Refuse a range that overflows ``dtype`` or collapses to one value in it."""
+        import torch
+
+        info = torch.finfo(dtype)
+        name = str(dtype).removeprefix("torch.")
+        where = f"range [{self.start:g}, {self.stop:g}]"
+        if max(abs(self.start), abs(self.stop)) > info.max:
+            raise InvalidGridError(
+                f"{where} does not fit in {name} (largest finite value {info.max:.4g}); "
+                "use a smaller range or a wider --dtype"
+            )
+        # linspace and arange step in the dtype itself, except for the half types
+        # (float32 there, where a range that fits has a width that fits too).
+        half = dtype in (torch.float16, torch.bfloat16)
+        width = float(self.stop) - float(self.start)
+        if not half and width > info.max:
+            raise InvalidGridError(
+                f"{where} is too wide for {name}: its width overflows (largest finite value "
+                f"{info.max:.4g}); use a smaller range or a wider --dtype"
+            )
+        ends = torch.tensor([float(self.start), float(self.stop)], dtype=torch.float64).to(dtype)
+        if ends[0] == ends[1]:
+            raise InvalidGridError(
+                f"{where} collapses to a single value in {name}; use a wider range or --dtype "
+                "float64"
+            )
+        # The analysis divides by the spacing and by its square (np.gradient, in
+        # float64): below this they underflow and the numbers become inf.
+        finest = max(info.tiny, math.sqrt(sys.float_info.min))
+        spacing = self._step if self.points is None else width / (self.points - 1)
+        if spacing < finest:
+            raise InvalidGridError(
+                f"{where} with {self.count:,} points is spaced {spacing:.3g} apart, below the "
+                f"finest spacing actviz can analyse in {name} ({finest:.3g}); use a wider range "
+                "or fewer points"
+            )
 
     def tensor(self, dtype: torch.dtype, device: str) -> torch.Tensor:
         import torch
 
+        self.check_dtype(dtype)
         if self.points is not None:
-            return torch.linspace(self.start, self.stop, self.points, dtype=dtype, device=device)
-        step = DEFAULT_STEP if self.step is None else self.step
-        return torch.arange(self.start, self.stop, step, dtype=dtype, device=device)
+            x = torch.linspace(self.start, self.stop, int(self.points), dtype=dtype, device=device)
+        else:
+            x = torch.arange(self.start, self.stop, self._step, dtype=dtype, device=device)
+        if len(x) > 1 and not bool((x[1:] > x[:-1]).all()):
+            distinct = len(torch.unique(x))
+            name = str(dtype).removeprefix("torch.")
+            raise InvalidGridError(
+                f"{len(x):,} points over [{self.start:g}, {self.stop:g}] in {name} are only "
+                f"{distinct:,} distinct values; use fewer points, a larger step or a wider --dtype"
+            )
+        return x
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,8 +275,8 @@ def torch_dtype(name: str | torch.dtype) -> torch.dtype:
     import torch
 
     if isinstance(name, torch.dtype):
-        return name
-    if name not in DTYPES:
+        name = str(name).removeprefix("torch.")
+    if not isinstance(name, str) or name not in DTYPES:
         raise UnknownFormatError(f"unknown dtype {name!r}; choose one of {', '.join(DTYPES)}")
     dtype: torch.dtype = getattr(torch, name)
     return dtype
@@ -176,15 +285,55 @@ def torch_dtype(name: str | torch.dtype) -> torch.dtype:
 def check_device(device: str) -> str:
     import torch
 
+    if not isinstance(device, str):
+        raise UnknownFormatError(f"device must be a string such as 'cpu' (got {device!r})")
     kind = device.split(":")[0]
-    if kind not in DEVICES:
-        raise UnknownFormatError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        parsed = None
+    if kind not in DEVICES or parsed is None or parsed.type != kind:
+        raise UnknownFormatError(
+            f"unknown device {device!r}; choose one of {', '.join(DEVICES)} (cuda:N for a GPU)"
+        )
     if kind == "cuda" and not torch.cuda.is_available():
         raise DeviceUnavailableError(
             f"device {device!r} was asked for but torch {torch.__version__} sees no CUDA GPU "
             "here; use --device cpu"
         )
+    if kind == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise DeviceUnavailableError(
+            f"device {device!r} was asked for but torch sees {torch.cuda.device_count()} CUDA "
+            f"GPU(s) here; use cuda:0 to cuda:{torch.cuda.device_count() - 1}"
+        )
+    if kind == "cpu" and parsed.index not in (None, 0):
+        raise UnknownFormatError(f"unknown device {device!r}; torch has one cpu device, 'cpu'")
     return device
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` if torch.manual_seed takes it: a whole number from 0 to 2⁶⁴ − 1."""
+    if (
+        not isinstance(seed, numbers.Integral)
+        or isinstance(seed, bool)
+        or not 0 <= int(seed) <= MAX_SEED
+    ):
+        raise UsageError(f"seed must be a whole number from 0 to 2**64 - 1 (got {seed!r})")
+    return int(seed)
+
+
+def check_params_fit(target: Spec, dtype: torch.dtype) -> None:
+    """Refuse a parameter that the dtype cannot hold (negative_slope=1e300 in float32)."""
+    import torch
+
+    largest = torch.finfo(dtype).max
+    for key, value in target.params.items():
+        if isinstance(value, float) and abs(value) > largest:
+            name = str(dtype).removeprefix("torch.")
+            raise InvalidParameterError(
+                f"{target.name}: {key}={value:g} does not fit in {name} (largest finite value "
+                f"{largest:.4g}); use a smaller {key} or a wider --dtype"
+            )
 
 
 def probe(
@@ -222,7 +371,12 @@ def probe(
 
 
 def probe_many(specs: Iterable[Spec], grid: Grid, **options: Any) -> list[Probe]:
-    """One :func:`probe` per spec, all on the same grid."""
+    """One :func:`probe` per spec, all on the same grid.
+
+    The probes are held at once, so their total sample count is capped too.
+    """
+    specs = list(specs)
+    grid.check_total(len(specs))
     return [_run(s, grid, **options) for s in specs]
 
 
@@ -316,6 +470,8 @@ def _run(
 
     torch_type = torch_dtype(dtype)
     check_device(device)
+    seed = check_seed(seed)
+    check_params_fit(target, torch_type)
     # Only RReLU in training mode draws random numbers; fork the RNG so that a
     # probe never disturbs the caller's random state.
     with torch.random.fork_rng(devices=[] if device == "cpu" else None):
@@ -324,6 +480,8 @@ def _run(
         x.requires_grad_(True)
         y, grad, grad2 = _autograd(target, x, second=second, train=train)
     xs, ys, grads = _numpy(x), _numpy(y), _numpy(grad)
+    # The grid only: after it come x = 0 (f(0) may be inf outside the range) and padding.
+    _check_finite(target, torch_type, xs[:count], {"f(x)": ys[:count], "f′(x)": grads[:count]})
     return Probe(
         spec=target,
         dtype=str(torch_type).removeprefix("torch."),
@@ -337,6 +495,40 @@ def _run(
         f0=float(ys[origin]),
         grad0=float(grads[origin]),
     )
+
+
+def autograd_checked(target: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """f(x) and f′(x) (eval mode) with every check :func:`probe` makes: a user's
+    activation must return a real tensor of x's shape, inside autograd, finite."""
+    y, grad, _ = _autograd(target, x, second=False, train=False)
+    _check_finite(target, x.dtype, _numpy(x), {"f(x)": _numpy(y), "f′(x)": _numpy(grad)})
+    return y, grad
+
+
+def _check_finite(
+    target: Spec, dtype: torch.dtype, x: np.ndarray, columns: Mapping[str, np.ndarray]
+) -> None:
+    """Refuse a probe whose f or f′ is not finite at some (finite) x, saying where."""
+    import numpy as np
+
+    for what, values in columns.items():
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad) == 0:
+            continue
+        name = str(dtype).removeprefix("torch.")
+        at = f"{what} = {values[bad[0]]:g} at x = {x[bad[0]]:g}"
+        count = f"{len(bad):,} of {len(values):,} samples"
+        if target.activation.custom:
+            raise CustomActivationError(
+                f"{target.name} is not finite on this range in {name}: {at} ({count}); an "
+                "activation must return finite values with finite gradients"
+            )
+        changed = ", ".join(target.changed_params())
+        hint = f"other {changed} values, a " if changed else "a "
+        raise (InvalidParameterError if changed else InvalidGridError)(
+            f"{target.label} is not finite in {name} on this range: {at} ({count}); use "
+            f"{hint}smaller range or a wider --dtype"
+        )
 
 
 def _autograd(

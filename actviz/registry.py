@@ -134,6 +134,10 @@ class Activation:
     def resolve(self, given: Mapping[str, object] | None = None) -> dict[str, ParamValue]:
         """Defaults overlaid with ``given``, each checked; raises on anything unknown."""
         values = self.defaults
+        if given is not None and not isinstance(given, Mapping):
+            raise InvalidParameterError(
+                f"{self.name}: parameters are a mapping such as {{'alpha': 0.5}} (got {given!r})"
+            )
         for key, raw in (given or {}).items():
             spec = self._param_index.get(key)
             if spec is None:
@@ -592,6 +596,10 @@ def two_input(name: str) -> TwoInputActivation | None:
 def get(name: str) -> Activation:
     """The activation called ``name`` (canonical name or alias, any case), or the
     callable at the import path ``module:callable``."""
+    if not isinstance(name, str):
+        raise UnknownActivationError(
+            f"an activation is given by its name, e.g. 'relu' (got {name!r}); see 'actviz list'"
+        )
     if ":" in name:
         from actviz.custom import load
 
@@ -678,6 +686,7 @@ def specs_from_cli(activation_names: Sequence[str], assignments: Iterable[str] =
     """
     activations = [get(n) for n in activation_names]
     given: list[dict[str, Any]] = [{} for _ in activations]
+    written: list[dict[str, str]] = [{} for _ in activations]  # key → the --param that set it
     for target, key, value in parse_assignments(assignments):
         if target is not None and get(target) not in activations:
             raise InvalidParameterError(
@@ -696,8 +705,14 @@ def specs_from_cli(activation_names: Sequence[str], assignments: Iterable[str] =
                     for a in dict.fromkeys(where)
                 )
             )
+        text = f"{target}.{key}={value}" if target is not None else f"{key}={value}"
         for i in hits:
-            given[i][key] = value
+            if key in given[i] and given[i][key] != value:
+                raise InvalidParameterError(
+                    f"--param {written[i][key]} and --param {text} both set "
+                    f"{activations[i].name}'s {key}; give it once"
+                )
+            given[i][key], written[i][key] = value, text
     return [spec(act, g) for act, g in zip(activations, given, strict=True)]
 
 

@@ -148,6 +148,13 @@ def analyze(
 
         raise InvalidParameterError(f"eps must be between 0 and 1 (got {eps:g})")
     x, grad = probe.x, probe.grad
+    if not np.isfinite(grad).any():  # nothing to measure a peak against
+        from actviz.errors import InvalidGridError
+
+        raise InvalidGridError(
+            f"{probe.label} has no finite f′ on this grid (every value is NaN or ±inf); "
+            "probe it on another range or dtype"
+        )
     magnitude = np.abs(grad)
     peak = float(np.nanmax(magnitude))
     at_peak = np.flatnonzero(magnitude == peak)

@@ -10,7 +10,7 @@ import csv
 import io
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from actviz import registry
 from actviz.display import (
@@ -142,11 +142,96 @@ def probe_json(probe: Probe, saturation: Saturation) -> dict[str, Any]:
     return data
 
 
+def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO) -> None:
+    """:func:`probe_json` as strict JSON written to ``out``, its long arrays a chunk at a
+    time (same text as ``json.dumps`` with non-finite numbers as null)."""
+    import json
+
+    arrays = {
+        "x": probe.x, "y": probe.y, "grad": probe.grad, "grad2": probe.grad2,
+        "regime": saturation.regime,
+    }  # fmt: skip
+    small: dict[str, Any] = {
+        "activation": probe.name, "params": dict(probe.params), "dtype": probe.dtype,
+        "device": probe.device,
+    }  # fmt: skip
+    small["summary"] = {"peak_grad": saturation.peak_grad, "peak_at": saturation.peak_at}
+    small["saturation"] = saturation.as_dict()
+    keys = ["activation", "params", "dtype", "device", "x", "y", "grad"]
+    keys += ["grad2"] if probe.grad2 is not None else []
+    keys += ["regime", "summary", "saturation"]
+    out.write("{")
+    for i, key in enumerate(keys):
+        out.write(("" if i == 0 else ", ") + json.dumps(key) + ": ")
+        if key not in arrays:
+            out.write(strict_json(small[key]))
+            continue
+        values = arrays[key]
+        assert values is not None
+        out.write("[")
+        for start in range(0, len(values), CSV_CHUNK):
+            chunk = values[start : start + CSV_CHUNK].tolist()
+            text = strict_json(chunk)[1:-1]
+            out.write(("" if start == 0 else ", ") + text)
+        out.write("]")
+    out.write("}\n")
+
+
+def strict_json(data: Any) -> str:
+    """JSON that strict parsers accept: NaN and ±inf (which JSON lacks) become null."""
+    import json
+
+    return json.dumps(_finite(data), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def probe_csv(probe: Probe, saturation: Saturation) -> str:
     """The rows of ``actviz table`` as CSV, full precision."""
-    return _csv(
-        _probe_columns(probe), [[*map(repr, v), r] for *v, r in _probe_rows(probe, saturation)]
-    )
+    buffer = io.StringIO()
+    write_probe_csv(probe, saturation, buffer)
+    return buffer.getvalue()
+
+
+def write_probe_csv(probe: Probe, saturation: Saturation, out: TextIO) -> None:
+    """:func:`probe_csv` written to ``out`` a chunk of rows at a time: memory stays flat
+    however many rows there are (``actviz table --csv`` streams to stdout)."""
+    csv.writer(out, lineterminator="\n").writerow(_probe_columns(probe))
+    columns = [probe.x, probe.y, probe.grad, *([probe.grad2] if probe.grad2 is not None else [])]
+    # Numbers and regime words never need CSV quoting: one format per row is
+    # twice as fast as csv.writer, which matters at a million rows.
+    row = ",".join(["{}"] * (len(columns) + 1)) + "\n"
+    for start in range(0, len(probe.x), CSV_CHUNK):
+        numbers = [map(repr, c[start : start + CSV_CHUNK].tolist()) for c in columns]
+        regimes = saturation.regime[start : start + CSV_CHUNK].tolist()
+        out.write("".join(map(row.format, *numbers, regimes)))
+
+
+CSV_CHUNK = 10_000
+# `actviz table` renders every row in a rich table; beyond this many rows
+# that is slow and unreadable, and --csv / --json (up to the grid cap) fit better.
+MAX_TABLE_ROWS = 5_000
+
+
+def check_table_rows(rows: int) -> None:
+    """Refuse a printed table of more than :data:`MAX_TABLE_ROWS` rows, before probing."""
+    if rows > MAX_TABLE_ROWS:
+        from actviz.errors import InvalidGridError
+        from actviz.probe import MAX_POINTS
+
+        raise InvalidGridError(
+            f"the grid has {rows:,} points, above the {MAX_TABLE_ROWS:,} rows a printed table "
+            f"shows; use --csv or --json (up to {MAX_POINTS:,} points), fewer points or a "
+            "larger step"
+        )
 
 
 def _probe_columns(probe: Probe) -> list[str]:

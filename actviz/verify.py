@@ -68,14 +68,27 @@ def check_grid(target: Spec) -> torch.Tensor:
 
 def verify(target: Spec) -> Check:
     """Autograd's f′ against the closed form and against finite differences."""
+    from actviz.probe import autograd_checked
+
+    x = check_grid(target).requires_grad_(True)
+    # The probe's own call: a user's activation gets the same checks as in plot and table.
+    _, grad = autograd_checked(target, x)
+    try:
+        return _compare(target, x, grad.detach())
+    except Exception as error:
+        if not target.activation.custom:
+            raise  # a bug in actviz: let it show
+        from actviz.errors import CustomActivationError
+
+        raise CustomActivationError(
+            f"{target.name} raised {type(error).__name__}: {error}"
+        ) from error
+
+
+def _compare(target: Spec, x: torch.Tensor, grad: torch.Tensor) -> Check:
     import torch
 
     module = target.activation.build(target.params).double()
-    x = check_grid(target).requires_grad_(True)
-    y = module(x)
-    y.backward(torch.ones_like(y))
-    assert x.grad is not None
-    grad = x.grad.detach()
     derivative = target.activation.derivative
     closed = None if derivative is None else derivative(x.detach(), target.params)
     with torch.no_grad():

@@ -192,9 +192,9 @@ ERRORS = [
         "Error: points (1) gives 1 point(s); at least 2 are needed",
     ),
     (
-        ["table", "tanh", "--points", "10000001"],
+        ["table", "tanh", "--points", "1000001", "--csv"],
         2,
-        "Error: points (10000001) gives 10,000,001 points, above the cap of 10,000,000 (memory for "
+        "Error: points (1000001) gives 1,000,001 points, above the cap of 1,000,000 (memory for "
         "autograd grows with it); use fewer points or a larger step",
     ),
     (["table", "tanh", "--step", "0"], 2, "Error: step must be a positive number (got 0)"),
@@ -202,7 +202,7 @@ ERRORS = [
     (
         ["table", "tanh", "--step", "1e-7"],
         2,
-        "Error: step 1e-07 over [-8, 8] gives 160,000,000 points, above the cap of 10,000,000 "
+        "Error: step 1e-07 over [-8, 8] gives 160,000,000 points, above the cap of 1,000,000 "
         "(memory for autograd grows with it); use fewer points or a larger step",
     ),
     (

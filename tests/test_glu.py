@@ -152,7 +152,11 @@ GLU_ERRORS = [
         2,
         "Error: unknown dtype 'junk'; choose one of float16, bfloat16, float32, float64",
     ),
-    (["plot", "glu", "--device", "tpu"], 2, "Error: unknown device 'tpu'; choose one of cpu, cuda"),
+    (
+        ["plot", "glu", "--device", "tpu"],
+        2,
+        "Error: unknown device 'tpu'; choose one of cpu, cuda (cuda:N for a GPU)",
+    ),
     (
         ["export", "glu", "--param", "dim=1"],
         2,

@@ -168,7 +168,7 @@ def test_bad_grids_are_refused(grid: dict[str, Any], message: str) -> None:
 
 def test_grid_cap() -> None:
     Grid(points=MAX_POINTS)
-    with pytest.raises(InvalidGridError, match="above the cap of 10,000,000"):
+    with pytest.raises(InvalidGridError, match="above the cap of 1,000,000"):
         Grid(points=MAX_POINTS + 1)
     with pytest.raises(InvalidGridError, match="gives 160,000,000 points"):
         Grid(step=1e-7)

@@ -6,8 +6,9 @@ command in-process (in a fresh folder), the lines up to the next ``$`` are
 its expected output, and ``$ cat FILE`` followed by lines creates FILE. An
 expected line matches the actual one with surrounding spaces ignored; a line
 that is only ``...`` (or a table row of ``...`` cells) stands for any number
-of lines, and a line ending in `` ...`` for any line that starts like it. A command shown without output must simply succeed (or fail with
-the ``Error:`` line shown).
+of lines, and a line ending in `` ...`` for any line that starts like it. A
+command shown without output must simply succeed (or fail with the ``Error:``
+line shown).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def sessions() -> list[list[Step]]:
     blocks: list[list[Step]] = []
     lines = README.read_text().splitlines()
     inside = False
+    steps: list[Step] = []
     for number, line in enumerate(lines, start=1):
         if line.startswith("```console"):
             inside, steps = True, []
