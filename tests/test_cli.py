@@ -364,3 +364,29 @@ def test_rich_tables_print_brackets_in_labels_verbatim() -> None:
     assert printed(probe_table(p, s)).splitlines()[0].strip() == "relu[bold] on cpu, 5 samples"
     assert "relu[bold] " in printed(survey_table([(p, s)]))
     assert "relu[bold] " in printed(check_table([verify(Spec(odd, {}))]))
+
+
+def test_table_prints_positions_and_exact_values_as_people_read_them() -> None:
+    relu = run("table", "relu").stdout
+    rows = [line.split("│")[1:-1] for line in relu.splitlines() if line.startswith("│")]
+    xs = [cells[0].strip() for cells in rows]
+    assert "4.4409e-16" not in relu and xs.count("0") == 2  # the kink 0 and arange's 4.4e-16
+    assert "peak |f′| = 1 on (0, 7.9]\n" in relu
+    sigmoid = run("table", "sigmoid", "--range", "-100", "100", "--points", "10").stdout
+    values = [line.split("│")[2].strip() for line in sigmoid.splitlines() if line.startswith("│")]
+    assert values[-4:] == ["1"] * 4  # σ(33.3) … σ(100) are exactly 1 in float32
+    assert values[5] == "0.99999"  # σ(11.1) = 0.9999851 is not
+
+
+def test_zero_by_definition_in_table_json_and_survey() -> None:
+    table = run("table", "hardsigmoid").stdout
+    assert "f′ = 0 by definition: x ≤ -3, x ≥ 3\n" in table
+    assert "f′ never underflows to exactly 0 within |x| ≤ 10⁴" in table
+    data = json.loads(run("table", "hardtanh", "--points", "5", "--json").stdout)
+    f32 = data["saturation"]["underflow"]["float32"]
+    assert (f32["grad_left"], f32["grad_left_kind"]) == (1.0, "definition")
+    sigmoid = json.loads(run("table", "sigmoid", "--points", "5", "--json").stdout)
+    assert sigmoid["saturation"]["underflow"]["float32"]["grad_right_kind"] == "underflow"
+    survey = run("saturation", "hardsigmoid", "sigmoid").stdout
+    row = next(line for line in survey.splitlines() if line.strip().startswith("hardsigmoid"))
+    assert "x ≤ -3, x ≥ 3" in row and row.split()[-3:] == ["—", "/", "—"]
