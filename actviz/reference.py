@@ -11,9 +11,9 @@ torch should return for f′ *at* a kink is derived by
 :func:`documented_kink_value` from the one-sided limits, by the rule in
 PyTorch's autograd notes ("Gradients for non-differentiable functions").
 
-``TERMS`` records, for the few places where torch's own formula sums terms
-much larger than the result (1 − tanh², 0.5·(1 + erf)), the magnitude of
-those terms: torch's formula with every difference replaced by the sum of
+``Reference.cancellations`` records, for the few places where torch's own
+formula sums terms much larger than the result (1 − tanh², 0.5·(1 + erf)),
+the magnitude of those terms: torch's formula with every difference replaced by the sum of
 the magnitudes (the running error bound of rounding-error analysis). The
 check uses it to tell "torch's formula loses the digits here" from a
 genuine error. Each is written after the formula in torch's

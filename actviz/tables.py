@@ -405,7 +405,7 @@ def check_table(checks: Sequence[Any]) -> Group:
                 _kinks_cell(d.kinks),
                 " ".join(lossy) or MISSING,
                 grad if i == 0 else "",
-                _passed(d.passed and (i > 0 or c.passed)),
+                _passed(d.passed and (i > 0 or (c.gradcheck and c.gradgradcheck is not False))),
                 end_section=i == len(c.dtypes) - 1,
             )
         notes.extend(finding_lines(c))
@@ -450,6 +450,8 @@ def finding_lines(check: Any) -> list[str]:
 
 
 def _ulps_cell(order: Any) -> str:
+    if order.non_finite:
+        return f"[red]nan ✗ ({len(order.non_finite)} x)[/]"
     if order.wrong:
         where = number(order.wrong[0]) if len(order.wrong) == 1 else f"{len(order.wrong)} x"
         return f"[red]{number(order.wrong_ulps)} ✗ ({where})[/]"

@@ -104,10 +104,11 @@ class OrderResult:
     order: str
     max_ulps: float  # over well-conditioned, non-lossy samples
     at: float | None
-    max_abs_error: float  # over every sample
+    max_abs_error: float  # over every sample where torch's value is finite
     worst_abs_at: float | None
     wrong: list[float]  # x where torch is wrong beyond the budget
-    wrong_ulps: float  # the largest error there, in ulps
+    wrong_ulps: float  # the largest finite error there, in ulps
+    non_finite: list[float]  # x where torch returns nan or ±inf (and the truth is finite)
 
 
 @dataclass(frozen=True)
@@ -338,8 +339,9 @@ def _compare(
         underflow = ~accurate & ~cancelling & (np.abs(hi) < tiny) & (error <= tiny)
     wrong = ~accurate & ~cancelling & ~underflow
     good = accurate & (swing <= WELL_CONDITIONED * np.abs(hi))
+    finite = np.isfinite(error)
     best = int(np.argmax(np.where(good, ulps, -1.0))) if good.any() else None
-    worst = int(np.argmax(error)) if len(error) else None
+    worst = int(np.argmax(np.where(finite, error, -1.0))) if finite.any() else None
     result = OrderResult(
         order=ORDERS[k],
         max_ulps=float(ulps[best]) if best is not None else 0.0,
@@ -347,7 +349,8 @@ def _compare(
         max_abs_error=float(error[worst]) if worst is not None else 0.0,
         worst_abs_at=float(x[worst]) if worst is not None else None,
         wrong=[float(v) for v in x[wrong]],
-        wrong_ulps=float(ulps[wrong].max()) if wrong.any() else 0.0,
+        wrong_ulps=float(ulps[wrong & finite].max()) if (wrong & finite).any() else 0.0,
+        non_finite=[float(v) for v in x[~finite]],
     )
     causes = [(underflow, f"the true value is below the smallest normal {dtype}, {tiny:.4g}")]
     if k in ref.cancellations:

@@ -142,6 +142,14 @@ def test_no_reference_is_reported_not_a_crash() -> None:
         False, [], True, True,
     )  # fmt: skip
     assert check.as_dict()["reference"] == "no reference"
+    from rich.console import Console
+
+    from actviz.tables import check_table
+
+    console = Console(width=200, record=True)
+    console.print(check_table([check]))
+    row = next(line for line in console.export_text().splitlines() if "mypkg" in line)
+    assert row.split("│")[1:4] == [" mypkg.acts:relu ", " — ", " no reference "]
 
 
 # --- the machinery --------------------------------------------------------------------
