@@ -149,7 +149,7 @@ def test_no_reference_is_reported_not_a_crash() -> None:
     console = Console(width=200, record=True)
     console.print(check_table([check]))
     row = next(line for line in console.export_text().splitlines() if "mypkg" in line)
-    assert row.split("│")[1:4] == [" mypkg.acts:relu ", " — ", " no reference "]
+    assert [c.strip() for c in row.split("│")[1:4]] == ["mypkg.acts:relu", "—", "no reference"]
 
 
 # --- the machinery --------------------------------------------------------------------
