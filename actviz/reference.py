@@ -440,25 +440,34 @@ def reference(name: str) -> Reference | None:
     return REFERENCES.get(name)
 
 
+def _key(params: Params) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
 @lru_cache(maxsize=200_000)
-def _cached(name: str, params: tuple[tuple[str, Any], ...], x: float) -> tuple[Mpf, ...]:
-    ref = REFERENCES[name]
+def _values(name: str, params: tuple[tuple[str, Any], ...], x: float) -> Four:
     mp = _mp()
     with mp.workdps(DPS):
-        p = dict(params)
-        xm = mp.mpf(x)
-        values = ref.exact(xm, p)
-        terms = [ref.cancellations[k].magnitude(xm, p) if k in ref.cancellations else None
-                 for k in range(3)]  # fmt: skip
-    return (*values, *terms)
+        return REFERENCES[name].exact(mp.mpf(x), dict(params))
 
 
-def evaluate(ref: Reference, params: Params, x: float) -> tuple[Four, list[Mpf | None]]:
-    """``(f, f′, f″, f‴)`` at the float ``x`` (exactly), and the magnitudes of the
-    terms in torch's formulas for orders 0..2 (None: no cancellation). Cached:
-    the dtypes share points, and so do repeated checks in one process."""
-    found = _cached(ref.name, tuple(sorted(params.items())), float(x))
-    return (found[0], found[1], found[2], found[3]), list(found[4:])
+@lru_cache(maxsize=200_000)
+def _terms(name: str, params: tuple[tuple[str, Any], ...], x: float, order: int) -> Mpf:
+    mp = _mp()
+    with mp.workdps(DPS):
+        return REFERENCES[name].cancellations[order].magnitude(mp.mpf(x), dict(params))
+
+
+def evaluate(ref: Reference, params: Params, x: float) -> Four:
+    """``(f, f′, f″, f‴)`` at the float ``x`` (exactly). Cached: the dtypes share
+    points, and so do repeated checks in one process."""
+    return _values(ref.name, _key(params), float(x))
+
+
+def terms(ref: Reference, params: Params, x: float, order: int) -> Mpf:
+    """The magnitude of the terms torch's formula for ``order`` sums at ``x`` (an
+    order in ``ref.cancellations``). Cached; asked only where torch is off."""
+    return _terms(ref.name, _key(params), float(x), order)
 
 
 def one_sided(ref: Reference, params: Params, kink: float) -> tuple[Mpf, Mpf, Mpf, Mpf, Mpf]:
