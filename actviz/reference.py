@@ -24,6 +24,7 @@ Importing this module does not import torch (mpmath only, on first use).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,6 +50,13 @@ class Cancellation:
 
     formula: str  # torch's formula, as its source states it
     magnitude: Terms  # that formula with |·| on every term: the scale of its rounding
+    # the formula for gelu's approximate="tanh", where it differs
+    tanh_formula: str = ""
+
+    def describe(self, params: Params) -> str:
+        if self.tanh_formula and params.get("approximate") == "tanh":
+            return self.tanh_formula
+        return self.formula
 
 
 @dataclass(frozen=True)
@@ -296,6 +304,18 @@ def _gelu1_terms(x: Mpf, p: Params) -> Mpf:
     return (1 + abs(mp.erf(x / mp.sqrt(2)))) / 2 + abs(x) * pdf
 
 
+def _gelu2_terms(x: Mpf, p: Params) -> Mpf:
+    mp = _mp()
+    if p["approximate"] != "tanh":
+        pdf = mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+        return abs(pdf * (2 - x * x))  # no cancellation: the value itself
+    k, c = mp.sqrt(2 / mp.pi), mp.mpf("0.044715")
+    t = abs(mp.tanh(k * (x + c * x**3)))
+    u1, u2 = k * (1 + 3 * c * x * x), 6 * k * c * abs(x)
+    big = 1 + t * t  # 1 − tanh²(u), as torch forms it
+    return (2 * big * u1 + abs(x) * big * (u2 + 2 * t * u1 * u1)) / 2
+
+
 def _mish1_terms(x: Mpf, _: Params) -> Mpf:
     mp = _mp()
     t = abs(mp.tanh(mp.log1p(mp.exp(x))))
@@ -352,8 +372,14 @@ def _logsigmoid2_terms(x: Mpf, _: Params) -> Mpf:
 _TANH = Cancellation("1 − tanh²(x)", _tanh_terms)
 _TANH2 = Cancellation("−2·tanh(x)·(1 − tanh²(x))", _tanh2_terms)
 _GELU = {
-    0: Cancellation("0.5·x·(1 + erf(x/√2))", _gelu_cdf_terms),
-    1: Cancellation("0.5·(1 + erf(x/√2)) + x·φ(x)", _gelu1_terms),
+    0: Cancellation("0.5·x·(1 + erf(x/√2))", _gelu_cdf_terms, "0.5·x·(1 + tanh(u))"),
+    1: Cancellation(
+        "0.5·(1 + erf(x/√2)) + x·φ(x)",
+        _gelu1_terms,
+        "0.5·(1 + tanh(u)) + 0.5·x·(1 − tanh²(u))·u′",
+    ),
+    # The exact form's f″, φ(x)·(2 − x²), has no cancelling terms.
+    2: Cancellation("φ(x)·(2 − x²)", _gelu2_terms, "derivative of 0.5·x·(1 − tanh²(u))·u′ + …"),
 }
 
 REFERENCES: dict[str, Reference] = {
@@ -362,7 +388,12 @@ REFERENCES: dict[str, Reference] = {
         Reference("relu", _pieces(lambda x, p: (x, _one()) if x > 0 else (_one(0), _one(0))), {}),
         Reference("relu6", _pieces(_relu6), {}),
         Reference("leaky_relu", _leaky(lambda p: _p(p, "negative_slope")), {}),
-        Reference("prelu", _leaky(lambda p: _p(p, "init")), {}),
+        # PReLU's a is a learnable float32 Parameter that starts at init: a = init in float32.
+        Reference(
+            "prelu",
+            _leaky(lambda p: _one(struct.unpack("f", struct.pack("f", float(p["init"])))[0])),
+            {},
+        ),
         Reference("rrelu", _leaky(lambda p: (_p(p, "lower") + _p(p, "upper")) / 2), {}),
         Reference("elu", lambda x, p: _elu_like(x, _p(p, "alpha"), _one(), _one()), {}),
         Reference(

@@ -40,7 +40,7 @@ from actviz.errors import UnknownFormatError
 from actviz.reference import Reference, documented_kink_value, one_sided, reference
 from actviz.reference import evaluate as exact_values
 from actviz.reference import terms as cancelling_terms
-from actviz.registry import Spec
+from actviz.registry import Params, Spec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -301,7 +301,16 @@ def _check_dtype(target: Spec, ref: Reference, dtype: str) -> DtypeResult:
             return float(cancelling_terms(ref, target.params, xs[i], order))
 
         result, finding = _compare(
-            ref, k, dtype, x, torch_values, exact[:, k], low[:, k], exact[:, k + 1], scale
+            ref,
+            k,
+            dtype,
+            x,
+            torch_values,
+            exact[:, k],
+            low[:, k],
+            exact[:, k + 1],
+            scale,
+            target.params,
         )
         orders.append(result)
         findings.extend(finding)
@@ -321,6 +330,7 @@ def _compare(
     lo: np.ndarray,
     slope: np.ndarray,
     terms: Callable[[int], float],
+    params: Params,
 ) -> tuple[OrderResult, list[Finding]]:
     """Classify every sample of one order: accurate, torch's loss, or wrong."""
     import numpy as np
@@ -360,7 +370,8 @@ def _compare(
     )
     causes = [(underflow, f"the true value is below the smallest normal {dtype}, {tiny:.4g}")]
     if k in ref.cancellations:
-        causes.insert(0, (cancelling, f"its formula {ref.cancellations[k].formula} cancels"))
+        formula = ref.cancellations[k].describe(params)
+        causes.insert(0, (cancelling, f"its formula {formula} cancels"))
     findings = []
     for lossy, cause in causes:
         for run in [r for side in (x < 0, x > 0) for r in _runs(lossy & side)]:
