@@ -11,14 +11,15 @@ The verdict, per sample, with ``q`` the true value, ``q′`` its derivative
 and ``K`` = :data:`ULPS`:
 
 * **accurate** if ``|torch − q| ≤ K·(ulp(q) + ulp(x·q′))``: at most K ulps of
-  the result plus what rounding x by K ulps moves it (so the budget is K
-  ulps where the function is well conditioned, ``|x·q′| ≤ |q|``, and grows
-  with the condition number near roots and in steep tails);
+  the result plus what rounding x by K ulps moves it (so the budget is a few
+  K ulps where the function is well conditioned, ``|x·q′| ≲ |q|``, and grows
+  with the condition number ``|x·q′/q|`` near roots and in steep tails);
 * **torch's precision loss** if not, but torch's own formula for this order
   sums terms much larger than q (1 − tanh², 0.5·(1 + erf)) and the error is
   within K ulps of the magnitude of those terms
-  (:data:`actviz.reference.REFERENCES`): a finding, not a failure;
-* **wrong** otherwise: the check fails.
+  (``Reference.cancellations``), or the true value is below the dtype's
+  smallest normal number and the error is too: a finding, not a failure;
+* **wrong** otherwise, and wherever torch returns nan or ±inf: the check fails.
 
 At each kink torch's f′ is compared with the value that PyTorch's autograd
 notes prescribe (:func:`actviz.reference.documented_kink_value`); the other
