@@ -1,60 +1,244 @@
-"""actviz check: autograd's f′ against closed forms and finite differences."""
+"""actviz check: torch against the 50-digit reference, with teeth."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from actviz import registry, verify
 from actviz.cli import app
-from actviz.registry import Spec
+from actviz.reference import SELU_SCALE
+from actviz.registry import Activation, Spec
+from tests.closed_forms import VARIANTS
 
 runner = CliRunner()
 
 
-def test_every_registered_activation_passes() -> None:
-    result = runner.invoke(app, ["check", "--all", "--json"])
+# --- activations with a planted mistake ---------------------------------------------
+
+
+def planted(name: str, forward: Callable[[torch.Tensor], torch.Tensor],
+            slope: Callable[[torch.Tensor], torch.Tensor]) -> Spec:  # fmt: skip
+    """``name``'s registry entry (so its reference) with torch's module replaced by
+    one whose f is ``forward`` and whose f′ is ``slope``, written with differentiable
+    operations so that f″ exists too."""
+
+    class Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+            ctx.save_for_backward(x)
+            return forward(x)
+
+        @staticmethod
+        def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+            (x,) = ctx.saved_tensors
+            return grad * slope(x)
+
+    class Module(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> Any:
+            return Fn.apply(x)  # type: ignore[no-untyped-call]
+
+    return Spec(dataclasses.replace(registry.get(name), factory=lambda p: Module()), {})
+
+
+def tanh_slope(x: torch.Tensor) -> torch.Tensor:
+    return 1 - torch.tanh(x) ** 2
+
+
+def test_an_injected_relative_error_of_1e_6_fails() -> None:
+    wrong = planted("tanh", torch.tanh, lambda x: tanh_slope(x) * (1 + 1e-6))
+    check = verify.verify(wrong, ["float64"])
+    assert not check.passed
+    (f, grad, _) = check.dtypes[0].orders
+    assert not f.wrong  # f itself is torch's
+    # 1e-6 of |f′| is 1e-6·2⁵² to 1e-6·2⁵³ ulps of float64 (|v|/ulp(v) ∈ [2⁵², 2⁵³))
+    assert 0.99e-6 * 2**52 <= grad.wrong_ulps <= 1.01e-6 * 2**53
+    assert min(map(abs, grad.wrong)) < 0.01  # it fails where f′ is large, not only in tails
+    assert "float64 f′" in check.failures()
+
+
+def test_a_wrong_kink_value_fails() -> None:
+    half = planted("relu", torch.relu, lambda x: (x > 0).to(x.dtype) + 0.5 * (x == 0).to(x.dtype))
+    check = verify.verify(half, ["float64", "float32"])
+    assert not check.passed
+    assert [(k.x, k.torch, k.documented, k.verdict) for d in check.dtypes for k in d.kinks] == [
+        (0.0, 0.5, 0.0, "wrong"),
+        (0.0, 0.5, 0.0, "wrong"),
+    ]
+    assert not any(o.wrong for d in check.dtypes for o in d.orders)  # only the kink is off
+    assert check.failures() == ["kink 0 (float64)", "kink 0 (float32)"]
+
+
+def test_a_doubled_tail_fails() -> None:
+    doubled = planted("tanh", torch.tanh, lambda x: tanh_slope(x) * (1 + (x < -3).to(x.dtype)))
+    check = verify.verify(doubled, ["float64"])
+    grad = check.dtypes[0].orders[1]
+    assert not check.passed
+    assert max(grad.wrong) < -3  # every failure is in the doubled tail
+    # ... all of it where torch's 1 − tanh² still has digits: down to where f′ itself
+    # is below 4 ulps of the terms 1 + tanh² (x ≈ −17.8)
+    assert min(grad.wrong) < -17
+
+
+def test_gradcheck_in_full_mode_catches_one_wrong_point() -> None:
+    at = float(verify.gradcheck_points(registry.spec("tanh"))[20])
+    bumped = planted("tanh", torch.tanh, lambda x: tanh_slope(x) * (1 + 0.05 * (x == at)))
+    check = verify.verify(bumped, ["float64"])
+    assert (check.gradcheck, check.passed) == (False, False)
+    assert not check.dtypes[0].orders[1].wrong  # the point is not among the samples
+    assert check.failures() == ["gradcheck", "gradgradcheck"]
+
+
+# --- torch itself -------------------------------------------------------------------
+
+
+def test_tanh_passes_and_names_where_torch_loses_the_digits() -> None:
+    check = verify.verify(registry.spec("tanh"))
+    assert check.passed and check.gradcheck and check.gradgradcheck
+    # well conditioned, |x·q′| ≤ 4·|q|: the budget is 4 ulps + 4 × 4 ulps
+    most = verify.ULPS * (1 + verify.WELL_CONDITIONED)
+    assert [o.max_ulps <= most for d in check.dtypes for o in d.orders] == [True] * 12
+    lost = {(f.order, f.dtype, f.start > 0): f for f in check.findings}
+    right = lost[("f′", "float64", True)]
+    # 1 − tanh² is 0 once tanh rounds to 1, from x ≈ 19.06: |f′| < 4 ulps of 1 before that
+    assert right.no_digits is not None and 18 < right.no_digits[0] < 19.5
+    assert right.stop == 256  # f′ underflows to 0 beyond; so does the truth, in float64
+    assert right.max_abs_error <= 2**-52
+    assert "its formula 1 − tanh²(x) cancels" in right.cause
+    assert {(o, d) for o, d, _ in lost} == {(o, d) for o in ("f′", "f″") for d in verify.DTYPES}
+
+
+def test_torch_hardsigmoid_backward_uses_a_float32_sixth_in_float64() -> None:
+    """A genuine error of torch (2.13): hardsigmoid's f′ in float64 is float32's 1/6."""
+    check = verify.verify(registry.spec("hardsigmoid"))
+    by_dtype = {d.dtype: d for d in check.dtypes}
+    grad = by_dtype["float64"].orders[1]
+    assert grad.max_abs_error == pytest.approx(abs(float(np.float32(1 / 6)) - 1 / 6), rel=1e-6)
+    assert len(grad.wrong) > 50 and all(-3 < x < 3 for x in grad.wrong)
+    assert not by_dtype["float64"].passed and by_dtype["float32"].passed
+    assert check.failures() == ["float64 f′"]
+
+
+def test_selu_takes_the_other_side_at_its_kink_without_failing() -> None:
+    check = verify.verify(registry.spec("selu"), ["float64"])
+    (kink,) = check.dtypes[0].kinks
+    assert kink.verdict == "other side" and check.passed
+    assert kink.documented == float(SELU_SCALE)  # concave at 0: the least super-gradient
+    assert kink.torch == pytest.approx(float(SELU_SCALE) * 1.6732632423543772, rel=1e-15)
+
+
+def test_no_reference_is_reported_not_a_crash() -> None:
+    own = Activation("mypkg.acts:relu", "relu", "relu(x)", "autograd only", None,
+                     factory=lambda p: torch.nn.ReLU())  # fmt: skip
+    check = verify.verify(Spec(own, {}))
+    assert (check.has_reference, check.dtypes, check.gradcheck, check.passed) == (
+        False, [], True, True,
+    )  # fmt: skip
+    assert check.as_dict()["reference"] == "no reference"
+    from rich.console import Console
+
+    from actviz.tables import check_table
+
+    console = Console(width=200, record=True)
+    console.print(check_table([check]))
+    row = next(line for line in console.export_text().splitlines() if "mypkg" in line)
+    assert [c.strip() for c in row.split("│")[1:4]] == ["mypkg.acts:relu", "—", "no reference"]
+
+
+# --- the machinery --------------------------------------------------------------------
+
+
+def test_ulp_of_each_dtype() -> None:
+    one = np.array([1.0, 0.0, 3.0])
+    assert verify.ulp(one, "float64").tolist() == [2.0**-52, 2.0**-1074, 2.0**-51]
+    assert verify.ulp(one, "float32").tolist() == [2.0**-23, 2.0**-149, 2.0**-22]
+    assert verify.ulp(one, "bfloat16").tolist() == [2.0**-7, 2.0**-133, 2.0**-6]
+    assert verify.ulp(one, "float16").tolist() == [2.0**-10, 2.0**-24, 2.0**-9]
+
+
+def test_the_shared_points_are_exact_in_every_dtype() -> None:
+    points = torch.tensor(verify.spread_points(), dtype=torch.float64)
+    for dtype in (torch.bfloat16, torch.float16, torch.float32):
+        assert bool((points.to(dtype).double() == points).all())
+    assert (float(points.min()), float(points.max())) == (-1000.0, 1000.0)
+    assert 0.0 not in points.tolist() and len(points) > 290
+
+
+def test_kink_neighbours_and_rounded_kinks() -> None:
+    points, kinks = verify._points(registry.spec("relu"), "float32")
+    tiny = 2.0**-149
+    assert kinks == [0.0] and {-3 * tiny, -tiny, tiny, 3 * tiny} <= set(points)
+    # threshold 0.1 is not a float32: no sample between it and its rounding
+    points, kinks = verify._points(registry.spec("threshold"), "float32")
+    low, high = sorted((0.1, float(np.float32(0.1))))
+    assert kinks == [] and not [x for x in points if low <= x <= high]
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def test_cli_json() -> None:
+    result = runner.invoke(app, ["check", "tanh", "relu", "--dtype", "float32", "--json"])
     assert result.exit_code == 0, result.output
-    checks = json.loads(result.stdout)
-    assert [c["activation"] for c in checks] == registry.names()
-    for c in checks:
-        assert c["passed"] and c["gradcheck"], c
-        assert c["closed_form_abs"] < 1e-7 and c["finite_diff_abs"] < 1e-5
-    piecewise = {a.name for a in registry.ACTIVATIONS if a.piecewise_linear}
-    assert {c["activation"] for c in checks if c["gradgradcheck"] is None} == piecewise
+    tanh, relu = json.loads(result.stdout)
+    assert [d["dtype"] for d in tanh["dtypes"]] == ["float32"]
+    (d,) = tanh["dtypes"]
+    assert [o["order"] for o in d["orders"]] == ["f", "f′", "f″"]
+    assert all(o["max_ulps"] <= 20 and o["wrong"] == [] for o in d["orders"])
+    assert {f["order"] for f in d["findings"]} == {"f′", "f″"}
+    assert tanh["reference"] == "mpmath, 50 digits" and tanh["passed"] and tanh["gradcheck"]
+    assert relu["gradgradcheck"] is None
+    assert relu["dtypes"][0]["kinks"] == [
+        {"x": 0.0, "dtype": "float32", "torch": 0.0, "documented": 0.0, "left": 0.0,
+         "right": 1.0, "verdict": "ok"}
+    ]  # fmt: skip
+    assert any("none correct on [-48, -9.312]" in f for f in tanh["findings"])
 
 
-def test_the_grid_keeps_away_from_kinks() -> None:
-    x = verify.check_grid(registry.spec("hardtanh", {"min_val": -2, "max_val": 2}))
-    assert float((x.abs() - 2).abs().min()) > verify.KINK_MARGIN
-    assert len(verify.check_grid(registry.spec("tanh"))) == verify.CHECK_POINTS
+def test_cli_all_fails_for_torch_genuine_errors_and_lists_its_losses() -> None:
+    result = runner.invoke(app, ["check", "--all"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: derivative check failed for gelu (float16 f″); mish (float64 f″, float32 f″, "
+        "bfloat16 f″, float16 f″); hardsigmoid (float64 f′)\n"
+    )
+    out = result.stdout
+    for name in registry.names():
+        assert f"│ {name} " in out
+    assert "tanh f′, float64: loses digits on [-256, -2.969] and [2.703, 256]" in out
+    assert "(its formula 1 − tanh²(x) cancels)" in out
+    assert "selu: torch's f′(0) = 1.758 is the left-sided value" in out
 
 
-def test_a_wrong_closed_form_is_caught() -> None:
-    sigmoid = registry.get("sigmoid")
-    wrong = dataclasses.replace(sigmoid, derivative=lambda x, p: x.sigmoid())  # σ, not σ(1 − σ)
-    result = verify.verify(Spec(wrong, {}))
-    assert not result.closed_form_ok and not result.passed
-    assert result.closed_form_abs == pytest.approx(
-        0.995, abs=1e-3
-    )  # σ − σ(1 − σ) = σ², σ(6)² ≈ 0.995
-    assert result.gradcheck  # autograd itself is still right
+def test_cli_dtype_must_be_known() -> None:
+    result = runner.invoke(app, ["check", "relu", "--dtype", "float128"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: unknown dtype 'float128' for check; choose from float64, float32, bfloat16, "
+        "float16\n",
+    )
 
 
 def test_cli_exits_1_naming_the_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     real = verify.verify_all
 
-    def broken(specs: list[Spec]) -> Any:
-        return [dataclasses.replace(c, gradcheck=c.activation != "tanh") for c in real(specs)]
+    def broken(specs: list[Spec], dtypes: Any) -> Any:
+        return [
+            dataclasses.replace(c, gradcheck=c.activation != "tanh") for c in real(specs, dtypes)
+        ]
 
     monkeypatch.setattr(verify, "verify_all", broken)
-    result = runner.invoke(app, ["check", "tanh", "sigmoid"])
+    result = runner.invoke(app, ["check", "tanh", "sigmoid", "--dtype", "float64"])
     assert result.exit_code == 1
-    assert result.stderr == "Error: derivative check failed for tanh\n"
+    assert result.stderr == "Error: derivative check failed for tanh (gradcheck)\n"
     assert "FAIL" in result.stdout
 
 
@@ -64,3 +248,20 @@ def test_check_needs_names_or_all() -> None:
         2,
         "Error: name activations or give --all (not both)\n",
     )
+
+
+def test_rounding_is_not_a_miracle() -> None:
+    """The sanity of the budget: float32's own rounding of the true value passes."""
+    x = np.array(verify.spread_points())
+    exact = np.tanh(x)
+    rounded = exact.astype(np.float32).astype(np.float64)
+    error = np.abs(rounded - exact)
+    assert (error <= 0.5 * verify.ulp(exact, "float32") * (1 + 1e-12)).all()
+    assert math.isclose(float(verify.ulp(np.array([1000.0]), "float16")[0]), 0.5)
+
+
+@pytest.mark.parametrize(("name", "given"), VARIANTS, ids=str)
+def test_parameter_variants_pass_in_float64_and_float32(name: str, given: dict[str, Any]) -> None:
+    # (gelu's approximate=tanh f″ is nan in float16 for |x| ≥ 128: x³ overflows)
+    check = verify.verify(registry.spec(name, given), ["float64", "float32"])
+    assert check.passed, check.failures()
