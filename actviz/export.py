@@ -219,8 +219,8 @@ def export(
                 for result in results:
                     for fmt, data in result.files.items():
                         name = f"{result.slug}.{fmt}"
+                        entries[name] = _entry(result, fmt, data)  # kept if the file is on disk
                         _deliver(out / name, data, check, report, emit)
-                        entries[name] = _entry(result, fmt, data)
             files = _merge(out, previous, entries, check)
             if prune:
                 _prune(out, set(entries), files, check, report, emit)
@@ -339,8 +339,9 @@ def _deliver(path: Path, data: bytes, check: bool, report: Report, emit: OnFile)
         (report.stale if existing is not None else report.missing).append(path)
         emit(path, "stale" if existing is not None else "missing")
     else:
-        write_bytes_atomically(path, data)
-        report.written.append(path)
+        with held_signals():  # written is reported written, even if a signal is waiting
+            write_bytes_atomically(path, data)
+            report.written.append(path)
         emit(path, "written")
 
 
@@ -420,7 +421,7 @@ def versions() -> dict[str, str]:
 
 
 def _entry(result: Rendered, fmt: str, data: bytes) -> dict[str, Any]:
-    """The manifest entry of one file (its sha256 from ``data`` until checked on disk)."""
+    """The manifest entry of one file, with the sha256 of ``data`` (checked on disk later)."""
     job = result.job
     return {
         "activation": job.name,
@@ -471,15 +472,17 @@ def _merge(
     entries: Mapping[str, dict[str, Any]],
     check: bool,
 ) -> dict[str, dict[str, Any]]:
-    """This run's entries, plus the previous ones whose files are still there, unchanged.
+    """The entries whose sha256 is that of the file on disk: this run's, else the previous.
 
-    Written files are hashed as they are on disk, so the manifest describes
-    the files, not what this run meant to write. (Checking, nothing was
-    written: the entries describe what an export would write.)
+    Files are hashed as they are on disk, so the manifest describes the files,
+    not what this run meant to write (an interrupt may land between the two).
+    Checking, nothing is written: this run's entries describe what an export
+    would write.
     """
     files = {
-        name: entry if check else {**entry, "sha256": _sha256(out / name)}
+        name: entry
         for name, entry in entries.items()
+        if check or _sha256(out / name) == entry["sha256"]
     }
     for name, entry in (previous or {}).items():
         if name in files or not _card_ready(entry):
