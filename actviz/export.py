@@ -250,18 +250,16 @@ def _locked_folder(out: Path) -> Iterator[None]:
     while not parent.exists() and parent != parent.parent:
         missing.append(parent)
         parent = parent.parent
+    lock: int | None = None
     try:
-        _check_writable(out)
-        lock = _lock(out)
-    except BaseException:
-        _remove_empty(missing)
-        raise
-    try:
+        with held_signals():  # no lock file without its holder knowing to remove it
+            _check_writable(out)
+            lock = _lock(out)
         yield
     finally:
         if lock is not None:
             with held_signals():
-                # Removed while still held: an export waiting on this file sees it go and retries.
+                # Removed while still held: an export that opened it a moment ago sees it gone.
                 with contextlib.suppress(OSError):
                     (out / LOCK).unlink()
                 os.close(lock)

@@ -2,8 +2,9 @@
 
 Whatever is asked, the command line keeps its promises: exit code 0, 1, 2 (or
 130), a failure is exactly one ``Error:`` line on stderr and never a
-traceback, and the output folder holds only complete files (a manifest that
-matches them, no temporary or lock file). Bounded to 200 examples on small
+traceback, ``--json`` prints strict JSON (no NaN or Infinity), and the output
+folder holds only complete files (a manifest that matches them, no temporary
+or lock file). Bounded to 200 examples on small
 grids so that ``make test`` stays fast.
 """
 
@@ -31,7 +32,9 @@ NAME = st.one_of(
     st.sampled_from(["nope", "LeakyReLU", "swish", "", "-x", "glu", "os:system"]),
 )
 GRID_OPTIONS = {
-    "--range": st.sampled_from(["-4 4", "1 -1", "0 0", "-8 8", "nan 1", "-inf 1", "a b", "3"]),
+    "--range": st.sampled_from(
+        ["-4 4", "1 -1", "0 0", "-8 8", "-100000 100000", "nan 1", "-inf 1", "a b", "3"]
+    ),
     "--points": st.sampled_from(["2", "33", "1", "0", "-5", "x", "2.5"]),
     "--step": st.sampled_from(["0.25", "0.5", "0", "-0.1", "nan", "abc"]),
     "--param": st.sampled_from(
@@ -41,7 +44,7 @@ GRID_OPTIONS = {
 }
 PROBE_OPTIONS = {
     **GRID_OPTIONS,
-    "--dtype": st.sampled_from(["float32", "float64", "bfloat16", "int8", "x"]),
+    "--dtype": st.sampled_from(["float32", "float64", "float16", "bfloat16", "int8", "x"]),
     "--device": st.sampled_from(["cpu", "cuda", "tpu"]),
     "--seed": st.sampled_from(["0", "7", "-1", "x"]),
     "--train": st.just(None),
@@ -164,6 +167,10 @@ def _assert_complete(folder: Path) -> None:
                 assert entry["sha256"] == on_disk, f"manifest disagrees with {name}"
 
 
+def _not_json(token: str) -> None:
+    raise AssertionError(f"{token} is not JSON")
+
+
 @settings(
     max_examples=200,
     deadline=None,
@@ -181,5 +188,7 @@ def test_the_cli_keeps_its_promises(args: list[str]) -> None:
         if result.exit_code != 0:
             lines = [line for line in result.stderr.splitlines() if not line.startswith("note:")]
             assert len(lines) == 1 and lines[0].startswith("Error: "), (args, result.stderr)
+        elif "--json" in args and "--csv" not in args:
+            json.loads(result.stdout, parse_constant=_not_json)
         (Path(tmp) / "blocker").unlink()
         _assert_complete(Path(tmp))
