@@ -190,3 +190,27 @@ def test_interrupted_reexport_leaves_a_manifest_that_matches_the_images(tmp_path
     dpis = {entry["dpi"] for entry in files.values()}
     assert 45 in dpis  # what it had rewritten is described as rewritten
     _assert_only_complete_files(out)
+
+
+def test_a_second_export_into_a_busy_folder_fails_at_once(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    out = tmp_path / "out"
+    first = Running(["export", *NAMES, "--dpi", "40", "--jobs", "1", "--out", str(out)], tmp_path)
+    first.wait_for_line("written")
+    second = CliRunner().invoke(app, ["export", "relu", "--dpi", "60", "--out", str(out)])
+    assert (second.exit_code, second.stderr) == (
+        1,
+        f"Error: another actviz export is writing to {out}; wait for it to finish or choose "
+        "another --out\n",
+    )
+    exit_code, stderr, rest = first.finish()
+    assert (exit_code, stderr) == (0, "")
+    assert rest[-1].startswith(f"{len(NAMES) + 2} files written, 0 unchanged in ")
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    assert {entry["dpi"] for entry in files.values()} == {40}
+    for name, entry in files.items():
+        assert entry["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest(), name
+    _assert_only_complete_files(out)
