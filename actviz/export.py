@@ -393,6 +393,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 def _worker_init() -> None:
     import signal
+    import sys
 
     # Ctrl-C reaches the whole process group: the parent alone decides (stops
     # the pool, says what it wrote). SIGTERM, the parent's way to stop a
@@ -401,6 +402,14 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # held by the parent while it started us
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    if sys.platform == "linux":
+        # Should the parent be killed outright (SIGKILL), take the workers with
+        # it instead of leaving them to hold its stdout open (prctl
+        # PR_SET_PDEATHSIG = 1).
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
     import matplotlib.figure  # noqa: F401
     import torch
 

@@ -8,6 +8,7 @@ closed (a surviving worker would hold them open).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -71,6 +72,14 @@ class Running:
 
     def finish(self) -> tuple[int, str, list[str]]:
         """Exit code, stderr, and the stdout lines after the signal; asserts the pipes close."""
+        try:
+            return self._finish()
+        except BaseException:
+            with contextlib.suppress(OSError):  # a failed test leaves no process behind
+                os.killpg(self.process.pid, signal.SIGKILL)
+            raise
+
+    def _finish(self) -> tuple[int, str, list[str]]:
         rest: list[str] = []
         deadline = time.monotonic() + CLOSE_WITHIN
         while (line := self.lines.get(timeout=max(0.1, deadline - time.monotonic()))) is not None:
@@ -214,3 +223,11 @@ def test_a_second_export_into_a_busy_folder_fails_at_once(tmp_path: Path) -> Non
     for name, entry in files.items():
         assert entry["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest(), name
     _assert_only_complete_files(out)
+
+
+def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    run = Running(["export", *NAMES, "--jobs", "2", "--out", str(tmp_path / "out")], tmp_path)
+    run.wait_for_line("written")
+    run.signal(signal.SIGKILL, group=False)  # no handler runs: the workers must go by themselves
+    exit_code, _, _ = run.finish()
+    assert exit_code == -signal.SIGKILL
