@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,28 +25,50 @@ def _umask() -> int:
     return mask
 
 
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold back SIGINT and SIGTERM for the duration; they arrive right after.
+
+    A Ctrl-C between creating a temporary file and moving or removing it would
+    leave the temporary file behind; held, it lands once the folder is tidy.
+    Only the main thread receives signals, so elsewhere this does nothing.
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write`` with a binary file object, then move the result to ``path``."""
     target = Path(path)
     temp: str | None = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        # mkstemp makes the file private (0600); give it the usual permissions.
-        os.chmod(temp, 0o666 & ~_umask())
-        os.replace(temp, target)
-        temp = None
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise OutputError(
-            f"cannot write {target}: {reason}; choose a writable folder with --out"
-        ) from error
-    finally:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+    with held_signals():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+            # mkstemp makes the file private (0600); give it the usual permissions.
+            os.chmod(temp, 0o666 & ~_umask())
+            os.replace(temp, target)
+            temp = None
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise OutputError(
+                f"cannot write {target}: {reason}; choose a writable folder with --out"
+            ) from error
+        finally:
+            if temp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
     return target
 
 

@@ -4,7 +4,8 @@ Each command parses its arguments, calls the library, and prints. Heavy
 imports (torch, matplotlib) happen inside the commands that need them, so
 ``actviz --help`` and ``actviz list`` start fast. :class:`_Boundary` is the
 one place where an :class:`~actviz.errors.ActvizError` becomes a red line on
-stderr and an exit code.
+stderr and an exit code; Ctrl-C (exit 130) and SIGTERM (exit 143, through the
+handler :func:`main` installs) are stopped there too, with one line.
 """
 
 # No `from __future__ import annotations` here: Typer would have to eval every
@@ -12,6 +13,7 @@ stderr and an exit code.
 import contextlib
 import errno
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,14 +23,15 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from actviz import registry
-from actviz.errors import ActvizError, RuntimeFailure, UsageError
+from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, UsageError
 
 DTYPE_HELP = "float16 | bfloat16 | float32 | float64"
 
 
 class _Boundary(TyperGroup):
     """The one error boundary: every foreseen failure becomes one red ``Error:`` line on
-    stderr and exit code 2 (usage) or 1 (run time), never a traceback.
+    stderr and exit code 2 (usage) or 1 (run time), never a traceback; Ctrl-C becomes
+    "Error: interrupted" and 130, SIGTERM "Error: terminated" and 143.
 
     That covers ActvizError, click's own usage errors (missing or extra
     arguments, bad option values, unknown options and commands) and a stdout
@@ -41,8 +44,21 @@ class _Boundary(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         with _one_line():
-            result = super().invoke(ctx)
-            sys.stdout.flush()  # a full disk shows here, not at interpreter exit
+            try:
+                result = super().invoke(ctx)
+                sys.stdout.flush()  # a full disk shows here, not at interpreter exit
+            except ActvizError as error:
+                if _signalled and not isinstance(error, Interrupted):
+                    _stop(_signalled[0] == signal.SIGTERM)  # the failure came from the signal
+                raise
+            except KeyboardInterrupt as stop:  # a command the library did not report on itself
+                _stop(isinstance(stop, Terminated))
+            except Exception:
+                if _signalled:  # a signal that landed mid-import breaks the modules it left
+                    _stop(_signalled[0] == signal.SIGTERM)
+                raise
+            if _signalled:  # the signal's exception was swallowed (in a callback, say): still stop
+                _stop(_signalled[0] == signal.SIGTERM)
             return result
 
 
@@ -77,6 +93,10 @@ def _one_line() -> Iterator[None]:
 def _fail(message: str, code: int) -> NoReturn:
     typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code) from None
+
+
+def _stop(terminated: bool) -> NoReturn:
+    _fail("terminated" if terminated else "interrupted", 143 if terminated else 130)
 
 
 app = typer.Typer(
@@ -445,6 +465,7 @@ def graph_command(
 
     from actviz import graph as lab
 
+    lab.check_out(out)  # before any work or file
     result = lab.run(expression, lab.parse_assignments(assignments or []), const=const or [],
                      eps=eps)  # fmt: skip
     Console().print(lab.tree(result))
@@ -475,38 +496,52 @@ def export_command(
     param: ParamsOpt = None,
     eps: Eps = 0.01,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", help="Worker processes [default: one per core].")
+        int | None,
+        typer.Option(
+            "--jobs", help="Worker processes, at most one per usable core [default: cores - 1]."
+        ),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 if files are missing or stale.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove images in OUT that this export does not make.")
     ] = False,
 ) -> None:
     """Export every activation (default) or the named ones to images, a manifest and a gallery.
 
     Same inputs give byte-identical files; unchanged files are left alone.
+    Images already in OUT that this export does not make stay in the manifest
+    and gallery (--prune removes them).
     """
-    from actviz.export import export
+    from actviz.export import export, usable_cores
     from actviz.probe import Grid
 
     if names and all_:
         raise UsageError("name activations or give --all, not both")
+    if jobs is not None and jobs > usable_cores():
+        typer.echo(f"note: --jobs {jobs} is more than the {usable_cores()} usable cores; "
+                   f"using {usable_cores()}", err=True)  # fmt: skip
     specs = registry.targets_from_cli(names or registry.all_names(), param or [])
     grid = Grid(*range_, points, step)
     formats = {f.strip() for f in fmt.split(",") if f.strip()}
     files = len(specs) * len(formats) + 2  # the images, the manifest and the gallery
     with _file_progress(files, check) as on_file:
         report = export(specs, out, formats=fmt.split(","), dpi=dpi, theme=theme, grid=grid,
-                        eps=eps, jobs=jobs, check=check, on_file=on_file)  # fmt: skip
+                        eps=eps, jobs=jobs, check=check, prune=prune,
+                        on_file=on_file)  # fmt: skip
     if check:
         if not report.current:
             problems = [f"missing {p}" for p in report.missing] + [
                 f"stale {p}" for p in report.stale
-            ]
-            raise RuntimeFailure(f"{out} is not current: {'; '.join(problems)}; run actviz export")
+            ] + [f"extra {p}" for p in report.extra]  # fmt: skip
+            fix = "actviz export --prune" if report.extra else "actviz export"
+            raise RuntimeFailure(f"{out} is not current: {'; '.join(problems)}; run {fix}")
         typer.echo(f"{out}: all {len(report.unchanged)} files are current")
         return
-    typer.echo(f"{len(report.written)} files written, {len(report.unchanged)} unchanged "
-               f"in {report.seconds:.1f} s")  # fmt: skip
+    removed = f", {len(report.removed)} removed" if report.removed else ""
+    typer.echo(f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
+               f"{removed} in {report.seconds:.1f} s")  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -560,6 +595,44 @@ for _info in app.registered_commands:  # every command above, without touching e
         _info.cls = _Command
 
 
+_signalled: list[int] = []  # the signal that stopped this process, once one has
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """Stop the work as Ctrl-C does; the command reports it (exit 130, or 143 for SIGTERM)."""
+    # Only the first signal counts: a second one must not cut short the
+    # clean-up the first started (stopping workers, mending the manifest).
+    if _signalled:
+        return
+    _signalled.append(signum)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _quiet_interrupts(report: Any, default: Callable[[Any], None] = sys.unraisablehook) -> None:
+    """sys.unraisablehook: an interrupt raised where Python can only ignore it (a weakref
+    callback, a __del__) is not a traceback for the user; _Boundary still reports it."""
+    if report.exc_type is None or not issubclass(report.exc_type, KeyboardInterrupt):
+        default(report)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="actviz")
+    """Console-script entry point: Ctrl-C and SIGTERM stop a command with one line.
+
+    Exit codes: 0 ok, 1 failure at run time, 2 usage error, 130 interrupted
+    (SIGINT), 143 terminated (SIGTERM). Installed here, not on import, so that
+    a notebook importing actviz keeps its own handlers.
+    """
+    sys.unraisablehook = _quiet_interrupts
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        app(prog_name="actviz")
+    except SystemExit as done:
+        if not _signalled:
+            raise
+        # Leave now, with the code reported: a KeyboardInterrupt that a library
+        # swallowed on its way through C code makes CPython kill itself with
+        # SIGINT at the end of a normal teardown, which also waits on torch.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(done.code if isinstance(done.code, int) else 1)

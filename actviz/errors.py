@@ -57,3 +57,21 @@ class CustomActivationError(RuntimeFailure):
 
 class OutputError(RuntimeFailure):
     """An output file could not be written."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised by the command line's handler (``cli.main``).
+
+    A ``KeyboardInterrupt`` so that everything that cleans up after Ctrl-C
+    (the export's worker pool, atomic writes) cleans up after SIGTERM too.
+    """
+
+
+class Interrupted(ActvizError):
+    """Ctrl-C (exit 130) or SIGTERM (exit 143) stopped the work; says what was done."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, *, terminated: bool = False) -> None:
+        super().__init__(message)
+        self.exit_code = 143 if terminated else 130

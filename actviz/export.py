@@ -8,37 +8,44 @@ images diff cleanly and ``check=True`` can tell a CI job whether they are
 stale.
 
 Rendering happens in worker processes; only the parent writes files, each
-atomically, so an interrupted export never leaves a partial file.
+atomically, so an interrupted export never leaves a partial file. The parent
+holds a lock on the output folder while it writes, and writes the manifest
+last, from the hashes of the files on disk: it never describes files that are
+not there. Exporting some activations into a folder that holds others updates
+their entries and keeps the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actviz.atomic import write_bytes_atomically
+from actviz.atomic import held_signals, write_bytes_atomically
 from actviz.display import MISSING, definition_words, number, percent
-from actviz.errors import OutputError, RuntimeFailure, UsageError
+from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError
 from actviz.probe import Grid
 from actviz.registry import Spec, TwoInputActivation, spec, two_input
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import ProcessPoolExecutor
 
     from actviz.saturation import Saturation
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
+LOCK = ".actviz.lock"  # held while an export writes; removed when it is done
+IMAGE_FORMATS = ("png", "svg", "pdf")  # plotting.FORMATS, without importing matplotlib
 
 # Called once per file: (path, status) with status "written", "unchanged",
-# "missing" or "stale" (the last two only when checking).
+# "removed" (with prune), or, when checking, "missing", "stale" and "extra".
 OnFile = Callable[[Path, str], None]
 
 
@@ -75,19 +82,32 @@ class Report:
     unchanged: list[Path] = field(default_factory=list)
     missing: list[Path] = field(default_factory=list)
     stale: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)  # with prune
+    extra: list[Path] = field(default_factory=list)  # with prune and check: would be removed
+    jobs: int = 1  # worker processes used (after the cap)
     seconds: float = 0.0
 
     @property
     def current(self) -> bool:
-        return not (self.missing or self.stale)
+        return not (self.missing or self.stale or self.extra)
 
 
-def default_jobs() -> int:
-    """One worker per core this process may use."""
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def default_jobs() -> int:
+    """One worker per usable core but one, and at least one.
+
+    Measured on a 2-core machine (bench/export.py): ``--jobs 2`` was no faster
+    than ``--jobs 1``. Each worker imports torch for itself, and the parent
+    needs a core too to encode and write; beyond two cores workers pay off.
+    """
+    return max(1, usable_cores() - 1)
 
 
 def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -171,12 +191,18 @@ def export(
     eps: float = 0.01,
     jobs: int | None = None,
     check: bool = False,
+    prune: bool = False,
     on_file: OnFile | None = None,
 ) -> Report:
     """Render ``specs`` into ``out_dir`` (or, with ``check``, compare with what is there).
 
-    Files already identical are left untouched ("unchanged"). With ``check``
-    nothing is written; the report lists missing and stale files instead.
+    Files already identical are left untouched ("unchanged"). The manifest and
+    gallery keep the entries of images already in ``out_dir`` that this run
+    does not render (if those files still match their recorded sha256);
+    ``prune`` removes such images instead. ``jobs`` is capped at
+    :func:`usable_cores`. With ``check`` nothing is written; the report lists
+    missing and stale files (and, with ``prune``, extra ones) instead.
+    Another export writing to ``out_dir`` at the same time is an error.
     A two-input activation (``registry.targets_from_cli``) exports its heatmaps.
     """
     from actviz.plotting import THEMES, check_dpi
@@ -195,26 +221,37 @@ def export(
     (grid or Grid()).check_total(len(specs))
     chosen = parse_formats(formats)
     out = Path(out_dir)
-    if not check:
-        _check_writable(out)
     todo = [
         Job(s.name, dict(s.params), chosen, dpi, theme, _grid_for(s, grid), eps)
         for s in sorted(specs, key=lambda s: s.slug)
     ]
-    report = Report()
+    report = Report(jobs=min(workers, usable_cores()))
     emit = on_file or (lambda path, status: None)
-    rendered: list[Rendered] = []
-    try:
-        for result in _render_all(todo, workers):
-            rendered.append(result)
-            for fmt, data in result.files.items():
-                _deliver(out / f"{result.slug}.{fmt}", data, check, report, emit)
-    except KeyboardInterrupt:
-        raise RuntimeFailure(_stopped("interrupted", report)) from None
-    except RuntimeFailure as error:
-        raise RuntimeFailure(_stopped(str(error), report)) from error
-    _deliver(out / MANIFEST, manifest(rendered), check, report, emit)
-    _deliver(out / INDEX, gallery(rendered), check, report, emit)
+    with contextlib.ExitStack() as stack:
+        if not check:
+            stack.enter_context(_locked_folder(out))
+        previous = _read_manifest(out)
+        entries: dict[str, dict[str, Any]] = {}
+        try:
+            with contextlib.closing(_render_all(todo, report.jobs)) as results:
+                for result in results:
+                    for fmt, data in result.files.items():
+                        name = f"{result.slug}.{fmt}"
+                        entries[name] = _entry(result, fmt, data)  # kept if the file is on disk
+                        _deliver(out / name, data, check, report, emit)
+            files = _merge(out, previous, entries, check)
+            if prune:
+                _prune(out, set(entries), files, check, report, emit)
+            _deliver(out / MANIFEST, manifest(files), check, report, emit)
+            _deliver(out / INDEX, gallery(gallery_cards(files)), check, report, emit)
+        except KeyboardInterrupt as signal:  # Ctrl-C, or SIGTERM through cli.main
+            terminated = isinstance(signal, Terminated)
+            _mend(out, previous, entries, check)
+            reason = "terminated" if terminated else "interrupted"
+            raise Interrupted(_stopped(reason, report), terminated=terminated) from None
+        except RuntimeFailure as error:
+            _mend(out, previous, entries, check)
+            raise RuntimeFailure(_stopped(str(error), report)) from error
     report.seconds = time.perf_counter() - started
     return report
 
@@ -227,6 +264,74 @@ def _grid_for(target: Spec | TwoInputActivation, grid: Grid | None) -> Grid:
 
         return plane(grid)
     return grid or Grid()
+
+
+@contextlib.contextmanager
+def _locked_folder(out: Path) -> Iterator[None]:
+    """Create ``out`` if needed and hold its lock; remove the folders made here if left empty.
+
+    The lock (``fcntl.flock`` on ``OUT/.actviz.lock``) keeps two exports from
+    interleaving their images and manifests: the second fails at once.
+    """
+    missing = []
+    parent = out
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    lock: int | None = None
+    try:
+        with held_signals():  # no lock file without its holder knowing to remove it
+            _check_writable(out)
+            lock = _lock(out)
+        yield
+    finally:
+        if lock is not None:
+            with held_signals():
+                # Removed while still held: an export that opened it a moment ago sees it gone.
+                with contextlib.suppress(OSError):
+                    (out / LOCK).unlink()
+                os.close(lock)
+        _remove_empty(missing)
+
+
+def _lock(out: Path) -> int | None:
+    """Hold ``OUT/.actviz.lock`` exclusively; the descriptor to close, or None without flock."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return None
+    path = out / LOCK
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise OutputError(
+                f"cannot write to {out}: {error.strerror or error}; "
+                "choose a writable folder with --out"
+            ) from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OutputError(
+                f"another actviz export is writing to {out}; wait for it to finish "
+                "or choose another --out"
+            ) from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the previous holder removed the file as it finished: lock the new one
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (innermost first) that are empty; stop at the first that is not."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _check_writable(out: Path) -> None:
@@ -260,36 +365,79 @@ def _deliver(path: Path, data: bytes, check: bool, report: Report, emit: OnFile)
         (report.stale if existing is not None else report.missing).append(path)
         emit(path, "stale" if existing is not None else "missing")
     else:
-        write_bytes_atomically(path, data)
-        report.written.append(path)
+        with held_signals():  # written is reported written, even if a signal is waiting
+            write_bytes_atomically(path, data)
+            report.written.append(path)
         emit(path, "written")
 
 
-def _render_all(todo: list[Job], workers: int) -> Any:
-    """Yield :class:`Rendered` in job order, in this process or in ``workers`` processes."""
+def _render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None]:
+    """Yield :class:`Rendered` in job order, in this process or in ``workers`` processes.
+
+    If the caller stops early (Ctrl-C, SIGTERM, a failed render or file), the
+    workers are terminated at once rather than left to finish their jobs.
+    """
     if workers == 1 or len(todo) == 1:
         yield from map(render, todo)
         return
     executor = _pool(min(workers, len(todo)))
     try:
-        yield from executor.map(render, todo)
+        # The workers start here; holding the signals until they have set up
+        # keeps a Ctrl-C from reaching one before it ignores it (_worker_init).
+        with held_signals():
+            results = executor.map(render, todo)
+        yield from results
+    except BaseException:
+        _terminate(executor)
+        raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _pool(workers: int) -> Executor:
+def _terminate(executor: ProcessPoolExecutor) -> None:
+    stop = getattr(executor, "terminate_workers", None)  # Python ≥ 3.14
+    if stop is not None:
+        stop()
+        return
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
     import multiprocessing
+    import sys
     from concurrent.futures import ProcessPoolExecutor
 
-    # Fork before torch is imported here: the workers import it side by side,
-    # and this process, which only writes files, never pays for it (nor for
-    # torch's slow interpreter teardown at exit).
+    # Fork while torch is not imported here: the workers import it side by
+    # side, and this process, which only writes files, never pays for it (nor
+    # for torch's slow interpreter teardown at exit). Forking a process that
+    # has torch's threads running (a notebook) can deadlock the child: spawn.
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    fork = "fork" in methods and "torch" not in sys.modules
+    context = multiprocessing.get_context("fork" if fork else "spawn")
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
 
 
 def _worker_init() -> None:
+    import signal
+    import sys
+
+    # Ctrl-C reaches the whole process group: the parent alone decides (stops
+    # the pool, says what it wrote). SIGTERM, the parent's way to stop a
+    # worker, kills it quietly even if the fork copied cli.main's handler.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # held by the parent while it started us
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    if sys.platform == "linux":
+        # Should the parent be killed outright (SIGKILL), take the workers with
+        # it instead of leaving them to hold its stdout open (prctl
+        # PR_SET_PDEATHSIG = 1).
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
     import matplotlib.figure  # noqa: F401
     import torch
 
@@ -307,32 +455,179 @@ def versions() -> dict[str, str]:
     return {"actviz": __version__, "matplotlib": version("matplotlib"), "torch": version("torch")}
 
 
-def manifest(rendered: Sequence[Rendered]) -> bytes:
+def _entry(result: Rendered, fmt: str, data: bytes) -> dict[str, Any]:
+    """The manifest entry of one file, with the sha256 of ``data`` (checked on disk later)."""
+    job = result.job
+    return {
+        "activation": job.name,
+        "params": job.params,
+        "label": result.label,
+        "formula": result.formula,
+        # floats, so that a library call and the CLI write the same bytes
+        "range": [float(job.grid.start), float(job.grid.stop)],
+        "points": job.grid.points,
+        "step": None if job.grid.step is None else float(job.grid.step),
+        "dtype": "float32",
+        "format": fmt,
+        "dpi": job.dpi,
+        "theme": job.theme,
+        "eps": job.eps,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "saturation": result.summary,
+    }
+
+
+def manifest(files: Mapping[str, dict[str, Any]]) -> bytes:
     """``manifest.json``: every file with what it shows and its sha256; sorted keys."""
-    files: dict[str, Any] = {}
-    for result in rendered:
-        job = result.job
-        for fmt, data in result.files.items():
-            files[f"{result.slug}.{fmt}"] = {
-                "activation": job.name,
-                "params": job.params,
-                # floats, so that a library call and the CLI write the same bytes
-                "range": [float(job.grid.start), float(job.grid.stop)],
-                "points": job.grid.points,
-                "step": None if job.grid.step is None else float(job.grid.step),
-                "dtype": "float32",
-                "format": fmt,
-                "dpi": job.dpi,
-                "theme": job.theme,
-                "eps": job.eps,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "saturation": result.summary,
-            }
-    document = {"versions": versions(), "files": files}
+    document = {"versions": versions(), "files": dict(files)}
     return (json.dumps(document, sort_keys=True, indent=2) + "\n").encode()
 
 
-def gallery(rendered: Sequence[Rendered]) -> bytes:
+def _read_manifest(out: Path) -> dict[str, dict[str, Any]] | None:
+    """The ``files`` of ``OUT/manifest.json``, or None if there is none (or it is unreadable)."""
+    try:
+        files = json.loads((out / MANIFEST).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(files, dict):
+        return None
+    return {k: v for k, v in files.items() if isinstance(v, dict)}
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _merge(
+    out: Path,
+    previous: Mapping[str, dict[str, Any]] | None,
+    entries: Mapping[str, dict[str, Any]],
+    check: bool,
+) -> dict[str, dict[str, Any]]:
+    """The entries whose sha256 is that of the file on disk: this run's, else the previous.
+
+    Files are hashed as they are on disk, so the manifest describes the files,
+    not what this run meant to write (an interrupt may land between the two).
+    Checking, nothing is written: this run's entries describe what an export
+    would write.
+    """
+    files = {
+        name: entry
+        for name, entry in entries.items()
+        if check or _sha256(out / name) == entry["sha256"]
+    }
+    for name, entry in (previous or {}).items():
+        if name in files or not _card_ready(entry):
+            continue
+        if Path(name).name == name and _sha256(out / name) == entry.get("sha256"):
+            files[name] = entry
+    return dict(sorted(files.items()))
+
+
+def _mend(
+    out: Path,
+    previous: Mapping[str, dict[str, Any]] | None,
+    entries: Mapping[str, dict[str, Any]],
+    check: bool,
+) -> None:
+    """After a failure: make an existing manifest (and gallery) describe the files on disk.
+
+    A fresh folder gets none: a manifest marks an export that has completed once.
+    """
+    if check or previous is None:
+        return
+    files = _merge(out, previous, entries, check=False)
+    try:
+        write_bytes_atomically(out / MANIFEST, manifest(files))
+        write_bytes_atomically(out / INDEX, gallery(gallery_cards(files)))
+    except OutputError:  # a full disk, say: better no manifest than a wrong one
+        with contextlib.suppress(OSError):
+            (out / MANIFEST).unlink()
+
+
+def _prune(
+    out: Path,
+    wanted: set[str],
+    files: dict[str, dict[str, Any]],
+    check: bool,
+    report: Report,
+    emit: OnFile,
+) -> None:
+    """Remove the images in ``out`` that this run did not ask for, and their entries."""
+    for path in sorted(out.iterdir() if out.is_dir() else []):
+        if path.name in wanted or path.name.startswith("."):
+            continue
+        if path.suffix.lstrip(".") not in IMAGE_FORMATS or not path.is_file():
+            continue
+        files.pop(path.name, None)
+        if check:
+            report.extra.append(path)
+            emit(path, "extra")
+            continue
+        try:
+            path.unlink()
+        except OSError as error:
+            raise OutputError(
+                f"cannot remove {path}: {error.strerror or error}; remove it by hand"
+            ) from error
+        report.removed.append(path)
+        emit(path, "removed")
+    for name in [n for n in files if n not in wanted]:
+        del files[name]  # entries whose files are gone already
+
+
+_CARD_KEYS = {"activation", "format", "label", "formula", "saturation"}
+_SUMMARY_KEYS = {"peak", "f0", "grad0", "fractions", "grad_underflow", "grad_zero_kind"}
+
+
+def _card_ready(entry: dict[str, Any]) -> bool:
+    """Whether a kept entry has what a gallery card needs (older manifests may not)."""
+    if not entry.keys() >= _CARD_KEYS:
+        return False
+    summary = entry["saturation"]
+    if summary is None:  # a two-input activation (GLU): no saturation summary
+        return two_input(str(entry["activation"])) is not None
+    return isinstance(summary, dict) and summary.keys() >= _SUMMARY_KEYS
+
+
+@dataclass(frozen=True)
+class Card:
+    """One activation in the gallery: what its card shows, from the manifest entries."""
+
+    slug: str
+    activation: str
+    label: str
+    formula: str
+    files: tuple[str, ...]  # the formats exported, png first
+    summary: dict[str, Any] | None  # None: a two-input activation (GLU)
+
+
+def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
+    """The gallery's cards, one per activation (file stem), sorted by name."""
+    formats: dict[str, list[str]] = {}
+    first: dict[str, dict[str, Any]] = {}
+    for name, entry in files.items():
+        slug, _, fmt = name.rpartition(".")
+        formats.setdefault(slug, []).append(fmt)
+        first.setdefault(slug, entry)
+    order = {fmt: i for i, fmt in enumerate(IMAGE_FORMATS)}
+    return [
+        Card(
+            slug=slug,
+            activation=first[slug]["activation"],
+            label=first[slug]["label"],
+            formula=first[slug]["formula"],
+            files=tuple(sorted(formats[slug], key=lambda f: order.get(f, len(order)))),
+            summary=first[slug]["saturation"],
+        )
+        for slug in sorted(formats)
+    ]
+
+
+def gallery(rendered: Sequence[Card]) -> bytes:
     """``index.html``: one card per activation, self-contained, relative image paths."""
     cards = []
     for result in rendered:
@@ -357,11 +652,11 @@ def gallery(rendered: Sequence[Rendered]) -> bytes:
     return page.encode()
 
 
-def _facts(result: Rendered) -> list[tuple[str, str]]:
+def _facts(card: Card) -> list[tuple[str, str]]:
     """The numbers under a gallery card; for GLU, its partials and inputs instead."""
-    s = result.summary
+    s = card.summary
     if s is None:
-        pair = two_input(result.job.name)
+        pair = two_input(card.activation)
         assert pair is not None
         return [
             ("partials", pair.derivative_formula),

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import ast
 import math
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from actviz import registry
-from actviz.errors import UsageError
+from actviz.errors import RuntimeFailure, UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -422,28 +423,69 @@ def _escape(text: str) -> str:
     return text
 
 
-def write(graph: Graph, out: str | Path) -> tuple[Path, Path | None]:
-    """Write ``.dot`` next to ``out``; render ``out`` with Graphviz's ``dot`` if installed."""
-    from actviz.atomic import write_bytes_atomically
+RENDERED = ("svg", "png", "pdf")  # what Graphviz renders for us; .dot we write ourselves
+_MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}  # found in a file's first 1 KiB
 
+
+def check_out(out: str | Path) -> Path:
+    """``out`` as a Path if actviz can write it (.svg, .png, .pdf or .dot), else a usage error.
+
+    Called before anything is computed or written.
+    """
     target = Path(out)
-    dot_path = write_bytes_atomically(target.with_suffix(".dot"), to_dot(graph).encode())
     fmt = target.suffix.lstrip(".")
-    if fmt == "dot" or shutil.which("dot") is None:
-        return dot_path, None
-    if fmt not in ("svg", "png", "pdf"):
+    if not fmt:
+        raise UsageError(
+            f"--out needs a file name ending in .svg, .png, .pdf or .dot (got {str(out)!r})"
+        )
+    if fmt != "dot" and fmt not in RENDERED:
         raise UsageError(f"cannot render .{fmt}; use .svg, .png, .pdf or .dot")
-    done = subprocess.run(
-        ["dot", f"-T{fmt}", str(dot_path), "-o", str(target)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        from actviz.errors import RuntimeFailure
+    return target
 
-        raise RuntimeFailure(f"dot failed on {dot_path}: {done.stderr.strip().splitlines()[0]}")
+
+def write(graph: Graph, out: str | Path) -> tuple[Path, Path | None]:
+    """Write ``.dot`` next to ``out``; render ``out`` with Graphviz's ``dot`` if installed.
+
+    Both files are written atomically. ``dot`` reads the graph on stdin and
+    writes to stdout, so no file name (``-V.svg``, say) can reach it as an
+    option; what it writes is checked before it replaces ``out``.
+    """
+    from actviz.atomic import write_atomically, write_bytes_atomically
+
+    target = check_out(out)
+    source = to_dot(graph).encode()
+    dot_path = write_bytes_atomically(target.with_suffix(".dot"), source)
+    fmt = target.suffix.lstrip(".")
+    program = shutil.which("dot")
+    if fmt == "dot" or program is None:
+        return dot_path, None
+
+    def render(handle: BinaryIO) -> None:
+        try:
+            done = subprocess.run(
+                [program, f"-T{fmt}"], input=source, stdout=handle, stderr=subprocess.PIPE,
+                check=False, timeout=120,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise RuntimeFailure(f"Graphviz's dot took over 2 minutes on {dot_path}") from None
+        # Its exit status alone missed a full disk (a 0-byte file): look at what it wrote.
+        if done.returncode != 0 or _MAGIC[fmt] not in os.pread(handle.fileno(), 1024, 0):
+            raise RuntimeFailure(_graphviz_error(done.stderr.decode(errors="replace"), target))
+
+    write_atomically(target, render)
     return dot_path, target
+
+
+def _graphviz_error(stderr: str, target: Path) -> str:
+    """Graphviz's complaint as one line that says what to do."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if any("gvwrite" in line or "No space" in line for line in lines):
+        return (
+            f"Graphviz could not write {target}: the disk is full or the file is not writable; "
+            "free some space or choose another --out"
+        )
+    reason = lines[0].removeprefix("Error: ") if lines else "it wrote no image"
+    return f"Graphviz's dot failed to render {target}: {reason}"
 
 
 def tree(graph: Graph) -> Tree:

@@ -14,6 +14,10 @@ Compared, each a fresh process writing into a fresh folder:
   value-only PNG per activation over ``arange(-7, 7, 0.01)``, 22 modules
   (everything but Threshold, which needs arguments). Target: the whole export,
   drawing twice the panels, is not slower.
+
+``--jobs-only`` times ``actviz export --all --jobs N`` for N = 1 … usable cores
+and the default, interleaved (so that a noisy neighbour slows each alike), and
+prints every run and the medians: the evidence for the default ``--jobs``.
 """
 
 from __future__ import annotations
@@ -88,10 +92,29 @@ def plot_loop(names: list[str]) -> float:
         return time.perf_counter() - start
 
 
+def jobs_sweep(repeat: int) -> None:
+    """Median seconds of ``export --all`` per ``--jobs`` value, runs interleaved."""
+    from actviz.export import default_jobs, usable_cores
+
+    settings = {f"--jobs {n}": ["--jobs", str(n)] for n in range(1, usable_cores() + 1)}
+    settings[f"default (--jobs {default_jobs()})"] = []
+    runs: dict[str, list[float]] = {label: [] for label in settings}
+    for _ in range(repeat):
+        for label, extra in settings.items():
+            runs[label].append(timed([ACTVIZ, "export", "--all", *extra, "--out"], 1))
+    for label, times in runs.items():
+        samples = " ".join(f"{t:.1f}" for t in times)
+        print(f"{label:<22}median {statistics.median(times):6.2f} s   runs: {samples}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs-only", action="store_true", help="only the --jobs sweep")
     args = parser.parse_args()
+    if args.jobs_only:
+        jobs_sweep(args.repeat)
+        return
     from actviz.registry import names
 
     python = sys.executable

@@ -185,3 +185,156 @@ def test_gallery_prints_peaks_as_stretches_and_zeros_by_kind(tmp_path: Path) -> 
         "definition",
         "definition",
     ]
+
+
+def _manifest(out: Path) -> dict[str, Any]:
+    files: dict[str, Any] = json.loads((out / "manifest.json").read_text())["files"]
+    return files
+
+
+def _assert_manifest_describes_disk(out: Path) -> None:
+    """Every image on disk has an entry, every entry's sha256 is the file's, the gallery agrees."""
+    files = _manifest(out)
+    images = {p.name for p in out.iterdir() if p.suffix in (".png", ".svg", ".pdf")}
+    assert set(files) == images
+    for name, entry in files.items():
+        assert entry["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest(), name
+    page = (out / "index.html").read_text()
+    assert set(re.findall(r'<a href="([^"]+)"', page)) == images
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_subset_export_updates_its_entries_and_keeps_the_rest(tmp_path: Path) -> None:
+    _export(tmp_path, formats=("png",), dpi=50, jobs=1)
+    before = _manifest(tmp_path)
+    args = ["export", "relu", "--range", "-6", "6", "--points", "241", "--dpi", "60",
+            "--out", str(tmp_path), "--jobs", "1"]  # fmt: skip
+    result = runner.invoke(app, args, env={"CI": "true"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        f"written   {tmp_path}/relu.png",
+        f"written   {tmp_path}/manifest.json",
+        f"unchanged {tmp_path}/index.html",  # the cards do not show the dpi
+    ]
+    after = _manifest(tmp_path)
+    assert sorted(after) == sorted(before) and len(after) == 4
+    assert after["relu.png"]["dpi"] == 60 and after["relu.png"] != before["relu.png"]
+    assert {k: v for k, v in after.items() if k != "relu.png"} == {
+        k: v for k, v in before.items() if k != "relu.png"
+    }
+    assert after["gelu.png"]["label"] == "gelu" and after["relu.png"]["formula"] == "max(0, x)"
+    _assert_manifest_describes_disk(tmp_path)
+    page = (tmp_path / "index.html").read_text()
+    assert len(re.findall(r"<figure ", page)) == 4 and "<title>actviz: 4 activations" in page
+
+
+def test_prune_removes_what_was_not_asked_for(tmp_path: Path) -> None:
+    _export(tmp_path, formats=("png", "svg"), dpi=50, jobs=1)
+    (tmp_path / "notes.txt").write_text("not an image: kept")
+    args = ["export", "relu", "--range", "-6", "6", "--points", "241", "--dpi", "50",
+            "--format", "png", "--out", str(tmp_path), "--jobs", "1"]  # fmt: skip
+    check = runner.invoke(app, [*args, "--check", "--prune"])
+    assert check.exit_code == 1
+    extra = [f"extra {tmp_path}/{n}" for n in ("gelu.png", "gelu.svg",
+             "leaky_relu-negative_slope=0.1.png", "leaky_relu-negative_slope=0.1.svg",
+             "relu.svg", "sigmoid.png", "sigmoid.svg")]  # fmt: skip
+    assert check.stderr == (
+        f"Error: {tmp_path} is not current: stale {tmp_path}/manifest.json; stale "
+        f"{tmp_path}/index.html; {'; '.join(extra)}; run actviz export --prune\n"
+    )
+    result = runner.invoke(app, [*args, "--prune"], env={"CI": "true"})
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if line.startswith("removed")] == [
+        e.replace("extra", "removed  ", 1) for e in extra
+    ]
+    assert result.stdout.splitlines()[-1].startswith("2 files written, 1 unchanged, 7 removed in")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "index.html", "manifest.json", "notes.txt", "relu.png"
+    ]  # fmt: skip
+    assert list(_manifest(tmp_path)) == ["relu.png"]
+    _assert_manifest_describes_disk(tmp_path)
+    assert runner.invoke(app, [*args, "--check", "--prune"]).exit_code == 0
+
+
+def test_kept_entries_must_still_match_their_files(tmp_path: Path) -> None:
+    _export(tmp_path, formats=("png",), dpi=50, jobs=1)
+    (tmp_path / "gelu.png").write_bytes(b"edited by hand")
+    (tmp_path / "sigmoid.png").unlink()
+    export(specs_from_cli(["relu"]), tmp_path, grid=GRID, dpi=50, jobs=1)
+    assert sorted(_manifest(tmp_path)) == ["leaky_relu-negative_slope=0.1.png", "relu.png"]
+
+
+def test_a_failed_reexport_leaves_a_manifest_that_describes_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _export(tmp_path, formats=("png", "svg"), dpi=50, jobs=1)
+    real = export_module.render
+
+    def flaky(job: Job) -> Rendered:
+        if job.name == "relu":
+            raise RuntimeFailure("relu failed in torch.float32 on cpu: boom")
+        return real(job)
+
+    monkeypatch.setattr(export_module, "render", flaky)
+    with pytest.raises(RuntimeFailure, match="files written before it stopped: gelu.png, "):
+        _export(tmp_path, formats=("png", "svg"), dpi=60, jobs=1)
+    files = _manifest(tmp_path)
+    assert files["gelu.png"]["dpi"] == 60 and files["relu.png"]["dpi"] == 50
+    _assert_manifest_describes_disk(tmp_path)
+
+
+def test_a_failed_export_leaves_no_folder_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(job: Job) -> Rendered:
+        raise RuntimeFailure(f"{job.name} failed in torch.float32 on cpu: boom")
+
+    monkeypatch.setattr(export_module, "render", failing)
+    with pytest.raises(RuntimeFailure, match="files written before it stopped: none"):
+        _export(tmp_path / "new" / "sub", jobs=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_locked_folder_is_refused_with_one_line(tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with (out / ".actviz.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another export is writing here
+        result = runner.invoke(app, ["export", "relu", "--out", str(out)])
+        assert (result.exit_code, result.stderr) == (
+            1,
+            f"Error: another actviz export is writing to {out}; wait for it to finish or "
+            "choose another --out\n",
+        )
+        assert sorted(p.name for p in out.iterdir()) == [".actviz.lock"]
+    export(specs_from_cli(["relu"]), out, grid=GRID, dpi=50, jobs=1)  # released: fine
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "manifest.json", "relu.png"]
+
+
+def test_jobs_are_capped_at_the_usable_cores(tmp_path: Path) -> None:
+    cores = export_module.usable_cores()
+    report = export(specs_from_cli(["relu"]), tmp_path, grid=GRID, dpi=50, jobs=cores + 62)
+    assert report.jobs == cores
+    args = ["export", "relu", "--range", "-6", "6", "--points", "241", "--dpi", "50"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path), "--jobs", str(cores + 62)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"note: --jobs {cores + 62} is more than the {cores} usable cores; using {cores}\n"
+    )
+    assert export_module.default_jobs() == max(1, cores - 1)
+
+
+def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    def method() -> str:
+        pool = export_module._pool(2)
+        pool.shutdown()
+        assert pool._mp_context is not None
+        return pool._mp_context.get_start_method()
+
+    assert method() == "spawn"  # torch is imported here, as in a notebook
+    monkeypatch.delitem(sys.modules, "torch")
+    assert method() == "fork"

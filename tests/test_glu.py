@@ -204,6 +204,8 @@ def test_export_includes_glu_image_manifest_entry_and_card(tmp_path: Path) -> No
     entry = json.loads((tmp_path / "manifest.json").read_text())["files"]["glu.png"]
     assert entry == {
         "activation": "glu",
+        "label": "glu",
+        "formula": "f(a, b) = a·σ(b)",
         "params": {},
         "range": [-8.0, 8.0],
         "points": 201,  # the (a, b) plane's axis

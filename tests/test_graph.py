@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -169,3 +170,81 @@ def test_svg_is_rendered_with_dot(tmp_path: Path) -> None:
     assert result.stdout.endswith(f"wrote {tmp_path / 'neuron.dot'} and {out}\n")
     svg = out.read_text()
     assert svg.lstrip().startswith("<?xml") and "grad 0.01491" in svg
+
+
+SEED_ARGS = ["--set", "w=5", "--set", "b=1", "--set", "x=0.1", "--const", "x"]
+
+
+@pytest.mark.parametrize(
+    ("out", "line"),
+    [
+        ("g.txt", "Error: cannot render .txt; use .svg, .png, .pdf or .dot\n"),
+        (
+            "graph",
+            "Error: --out needs a file name ending in .svg, .png, .pdf or .dot (got 'graph')\n",
+        ),
+    ],
+)
+def test_bad_out_is_refused_before_any_work_or_file(
+    out: str, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["graph", NEURON, *SEED_ARGS, "--out", out])
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", line)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_a_name_like_an_option_never_reaches_dot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["graph", NEURON, *SEED_ARGS, "--out", "-V.svg"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("wrote -V.dot and -V.svg\n")
+    assert "grad 0.01491" in (tmp_path / "-V.svg").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["-V.dot", "-V.svg"]
+
+
+def _fake_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Put a ``dot`` that runs ``script`` (sh) first on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    dot = bin_dir / "dot"
+    dot.write_text(f"#!/bin/sh\ncat > /dev/null\n{script}\n")
+    dot.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        (  # what a full disk looked like: an error, and a 0-byte file left behind
+            "echo 'Error: gvwrite_no_z problem 5' >&2; exit 1",
+            "Error: Graphviz could not write out/g.svg: the disk is full or the file is not "
+            "writable; free some space or choose another --out\n",
+        ),
+        ("exit 0", "Error: Graphviz's dot failed to render out/g.svg: it wrote no image\n"),
+        (
+            "printf 'not an svg'; echo 'Warning: something odd' >&2",
+            "Error: Graphviz's dot failed to render out/g.svg: Warning: something odd\n",
+        ),
+        (
+            "echo 'Error: <stdin>: syntax error in line 3' >&2; exit 1",
+            "Error: Graphviz's dot failed to render out/g.svg: <stdin>: syntax error in line 3\n",
+        ),
+    ],
+)
+def test_a_failed_render_leaves_no_image_and_says_why(
+    script: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_dot(tmp_path, monkeypatch, script)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "g.svg").write_text("<svg>the previous graph</svg>")
+    result = runner.invoke(app, ["graph", "w*w", "--set", "w=3", "--out", "out/g.svg"])
+    assert (result.exit_code, result.stderr) == (1, message)
+    # the previous image is untouched, the .dot is complete, no temporary file is left
+    assert (tmp_path / "out" / "g.svg").read_text() == "<svg>the previous graph</svg>"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g.dot", "g.svg"]
+    assert (tmp_path / "out" / "g.dot").read_text().rstrip().endswith("}")
