@@ -35,8 +35,9 @@ def test_plotted_lines_are_the_probe() -> None:
         np.testing.assert_array_equal(value.get_ydata(), p.y)
         np.testing.assert_array_equal(grad.get_ydata(), p.grad)
         assert value.get_label() == p.label
-    legend = drawn.figure.axes[0].get_legend()
-    assert legend is not None
+    legend = drawn.legend  # one figure legend below the panels, none on the axes
+    assert legend is not None and legend in drawn.figure.legends
+    assert [ax.get_legend() for ax in drawn.figure.axes] == [None, None]
     assert [t.get_text() for t in legend.get_texts()] == ["relu", "gelu", "silu"]
     assert drawn.figure.get_suptitle() == "relu, gelu, silu"
 
