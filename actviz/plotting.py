@@ -480,10 +480,12 @@ def _layout(
     """Place suptitle, panels and legend from their measured sizes.
 
     Fixed margins cannot hold every curve count, label length and figure
-    size, and constrained layout measures every text each time (batch export
-    renders dozens). This measures once: the suptitle, each panel's
-    decorations (which do not depend on the panel's size, as the tick
-    locators are fixed beforehand) and the legend, then sets positions.
+    size, and constrained layout (or an axes' tight bbox) lays out every tick
+    and text, which costs as much again as drawing the figure (batch export
+    renders dozens). This measures only the texts: the suptitle, the legend
+    and each panel's labels and tick labels (the tick locators are fixed
+    beforehand, so they do not depend on the panel's final size), then sets
+    the positions.
     """
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     dpi = fig.dpi
@@ -498,15 +500,7 @@ def _layout(
     legend = _legend(fig, entries, width - 2 * _PAD, renderer)
     legend_h = legend.get_window_extent(renderer).height / dpi + _PAD if legend else 0.0
 
-    decorations = []
-    for ax in axes:
-        box = ax.get_window_extent(renderer)
-        tight = ax.get_tightbbox(renderer, bbox_extra_artists=[])
-        assert tight is not None
-        decorations.append(
-            ((box.x0 - tight.x0) / dpi, (tight.x1 - box.x1) / dpi,
-             (tight.y1 - box.y1) / dpi, (box.y0 - tight.y0) / dpi)
-        )  # fmt: skip
+    decorations = [_decorations(ax, renderer, height, guess_w) for ax in axes]
     title_h = suptitle.get_window_extent(renderer).height / dpi
     top = _PAD + title_h + _PAD + max(d[2] for d in decorations)
     bottom = _PAD + legend_h + max(d[3] for d in decorations)
@@ -535,6 +529,49 @@ def _layout(
     if legend is not None:
         legend.set_bbox_to_anchor((0.5, _PAD / height), transform=fig.transFigure)
     return legend
+
+
+def _decorations(
+    ax: Axes, renderer: Any, fig_height: float, panel_width: float
+) -> tuple[float, float, float, float]:
+    """Inches that ``ax``'s titles, labels and tick labels take on its left, right, top
+    and bottom, from the sizes of those texts and matplotlib's own paddings."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+
+    rc, dpi, point = mpl.rcParams, renderer.dpi, 1 / 72
+
+    def size(text: str, prop: FontProperties) -> tuple[float, float]:
+        w, h, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
+        return w / dpi, h / dpi
+
+    def labels(axis: Any, limits: tuple[float, float]) -> list[str]:
+        lo, hi = sorted(limits)
+        slack = 1e-9 * (hi - lo)
+        ticks = axis.get_major_locator().tick_values(lo, hi)
+        # Formatted all together, as the axis does, then only those in view kept.
+        texts = axis.get_major_formatter().format_ticks(ticks)
+        return [t for t, v in zip(texts, ticks, strict=True) if lo - slack <= v <= hi + slack]
+
+    xprop = FontProperties(size=rc["xtick.labelsize"])
+    yprop = FontProperties(size=rc["ytick.labelsize"])
+    xsizes = [size(t, xprop) for t in labels(ax.xaxis, ax.get_xlim())] or [(0.0, 0.0)]
+    ywidth = max((size(t, yprop)[0] for t in labels(ax.yaxis, ax.get_ylim())), default=0.0)
+    xheight = max(size("lp", xprop)[1], *(h for _, h in xsizes))
+    ylabel = ax.yaxis.label.get_window_extent(renderer).width / dpi
+    xlabel = ax.xaxis.label.get_window_extent(renderer).height / dpi
+    title = ax.title.get_window_extent(renderer)
+    # A wide title overhangs the panel on both sides.
+    overhang = max(0.0, (title.width / dpi - panel_width) / 2)
+    left = (rc["ytick.major.size"] + rc["ytick.major.pad"] + rc["axes.labelpad"]) * point
+    bottom = (rc["xtick.major.size"] + rc["xtick.major.pad"] + rc["axes.labelpad"]) * point
+    return (
+        # x tick labels at the panel's ends reach half their width beyond it
+        max(left + ywidth + ylabel, xsizes[0][0] / 2, overhang),
+        max(xsizes[-1][0] / 2, overhang),
+        rc["axes.titlepad"] * point + 0.01 * fig_height + title.height / dpi,
+        bottom + xheight + xlabel,
+    )
 
 
 def _legend(fig: Figure, entries: list[Any], width: float, renderer: Any) -> Legend | None:
