@@ -376,20 +376,20 @@ def _check_limits(
     """Fail early, with what to do, on limits or sizes that cannot be drawn."""
     from actviz.errors import UsageError
 
-    named = [("--xlim", xlim)] + [(f"--ylim #{i + 1}", lim) for i, lim in enumerate(ylim or [])]
-    for option, lim in named:
-        if lim is not None and not (
-            all(math.isfinite(v) for v in lim) and len(lim) == 2 and lim[0] < lim[1]
-        ):
-            raise UsageError(f"{option} needs two finite numbers LOW HIGH with LOW < HIGH")
+    options = ("--ylim", "--grad-ylim", "--grad2-ylim")  # the CLI's names, panel by panel
     if ylim is not None and len(ylim) > panels:
-        names = "value, gradient" + (", f″" if panels == 3 else "")
-        raise UsageError(
-            f"{len(ylim)} --ylim given for {panels} panels ({names}); give one per panel, in order"
-        )
+        raise UsageError(f"{len(ylim)} y limits given for {panels} panels; give one per panel")
+    for option, lim in [("--xlim", xlim), *zip(options, ylim or [], strict=False)]:
+        if lim is not None and not (
+            len(lim) == 2 and all(math.isfinite(v) for v in lim) and lim[0] < lim[1]
+        ):
+            low, high = (*lim, math.nan)[:2]
+            raise UsageError(
+                f"{option} {low:g} {high:g}: give two finite numbers LOW HIGH with LOW < HIGH"
+            )
     if figsize is not None:
         width, height = figsize
-        least = (panels * (MIN_PANEL[0] + 1.0), MIN_PANEL[1] + 1.6)
+        least = (round(panels * (MIN_PANEL[0] + 1.0), 2), round(MIN_PANEL[1] + 1.6, 2))
         if not (math.isfinite(width) and math.isfinite(height)) or (
             width < least[0] or height < least[1]
         ):
@@ -456,7 +456,8 @@ def _set_locators(ax: Axes, width: float, height: float) -> None:
         if spacing >= max(_label_width(t, points) for t in labels) + 0.12:
             break
     ax.xaxis.set_major_locator(locator)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=max(2, min(8, int(height / 0.32)))))
+    bins = max(2, min(8, int(height / 0.32)))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))
     ax.xaxis.set_major_formatter(_tick_formatter())
     ax.yaxis.set_major_formatter(_tick_formatter())
 
@@ -471,7 +472,8 @@ def _wrap(text: Any, width: float, renderer: Any) -> None:
         return
     content = text.get_text()
     chars = max(8, int(len(content) * width / actual * 0.95))
-    text.set_text("\n".join(textwrap.wrap(content, chars, break_on_hyphens=False)))
+    lines = textwrap.wrap(content, chars, break_on_hyphens=False, break_long_words=False)
+    text.set_text("\n".join(lines))
 
 
 def _layout(
