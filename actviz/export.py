@@ -326,30 +326,46 @@ def gallery(rendered: Sequence[Rendered]) -> bytes:
             f"<h2>{html.escape(result.label)}</h2><code>{html.escape(result.formula)}</code>"
             f"<dl>{rows}</dl><p>{links}</p></figcaption></figure>"
         )
-    page = _PAGE.format(count=len(rendered), cards="\n".join(cards))
+    from actviz.plotting import regime_colour_names
+
+    theme = rendered[0].job.theme if rendered else "light"
+    page = _PAGE.format(count=len(rendered), cards="\n".join(cards), theme=theme,
+                        css=_CSS[theme], shading=regime_colour_names(theme))  # fmt: skip
     return page.encode()
 
+
+# The page follows the images' theme: dark cards around dark figures.
+_CSS = {
+    "light": {"page": "#fafafa", "text": "#222", "card": "#fff", "border": "#ddd", "muted": "#666",
+              "link": "#0645ad"},
+    "dark": {"page": "#111", "text": "#e8e8e8", "card": "#000", "border": "#444", "muted": "#aaa",
+             "link": "#8ab4f8"},
+}  # fmt: skip
 
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="color-scheme" content="{theme}">
 <title>actviz: {count} activations</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; background: #fafafa; color: #222; }}
+body {{ font-family: system-ui, sans-serif; margin: 2rem;
+  background: {css[page]}; color: {css[text]}; }}
+a {{ color: {css[link]}; }}
 main {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(34rem, 1fr)); gap: 1.5rem; }}
-figure {{ margin: 0; background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 1rem; }}
+figure {{ margin: 0; background: {css[card]}; border: 1px solid {css[border]};
+  border-radius: 8px; padding: 1rem; }}
 img {{ width: 100%; height: auto; }}
 h2 {{ margin: 0.5rem 0 0.25rem; font-size: 1.1rem; }}
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; font-size: 0.9rem; }}
-dt {{ color: #666; }}
+dt {{ color: {css[muted]}; }}
 dd {{ margin: 0; font-variant-numeric: tabular-nums; }}
 </style>
 </head>
 <body>
 <h1>actviz: {count} activations</h1>
 <p>Value and gradient (from <code>backward(ones_like(y))</code>) of each activation, with
-dead (grey), saturated (amber) and linear (light blue) stretches shaded.</p>
+{shading} stretches shaded.</p>
 <main>
 {cards}
 </main>
