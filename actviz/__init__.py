@@ -37,6 +37,7 @@ _LAZY = {
     "spec": "actviz.registry",
     "Saturation": "actviz.saturation",
     "analyze": "actviz.saturation",
+    "Drawn": "actviz.plotting",
     "activation_figure": "actviz.plotting",
     "draw_gradients": "actviz.plotting",
     "draw_second": "actviz.plotting",
@@ -50,6 +51,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from actviz.errors import ActvizError as ActvizError
+    from actviz.plotting import Drawn as Drawn
     from actviz.plotting import activation_figure as activation_figure
     from actviz.plotting import draw_gradients as draw_gradients
     from actviz.plotting import draw_second as draw_second
