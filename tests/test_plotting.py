@@ -349,3 +349,85 @@ def test_short_reprs() -> None:
         "Saturation(eps=0.01, peak_grad=1.129, peak_at=1.42, f0=0, grad0=0.5, points=401, "
         "fractions={'saturated': 0.126, 'active': 0.874}, underflow=['float32'])"
     )
+
+
+def test_cli_plot_theme_figsize_and_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from actviz import plotting
+    from actviz.cli import app
+
+    drawn: list[Drawn] = []
+    original = plotting.activation_figure
+
+    def spy(*args: Any, **kwargs: Any) -> Drawn:
+        drawn.append(original(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(plotting, "activation_figure", spy)
+    monkeypatch.chdir(tmp_path)
+    args = ["plot", "relu", "gelu", "--theme", "dark", "--figsize", "8", "5", "--xlim", "-4", "4",
+            "--ylim", "-1", "4", "--grad-ylim", "-0.2", "1.2", "--out", "o.png"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert (result.exit_code, result.stdout) == (0, "wrote o.png\n")
+    assert png_size(tmp_path / "o.png") == (1200, 750)
+    (d,) = drawn
+    assert d.theme == "dark"
+    assert [ax.get_xlim() for ax in d.figure.axes] == [(-4, 4), (-4, 4)]
+    assert [ax.get_ylim() for ax in d.figure.axes] == [(-1, 4), (-0.2, 1.2)]
+    result = CliRunner().invoke(app, ["plot", "relu", "--range", "-1", "1", "--points", "3"])
+    assert (result.exit_code, result.stdout) == (0, "wrote outputs/relu.png\n")
+    assert drawn[-1].grads[0].get_linestyle() == "None"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--xlim", "2", "1"],
+            "Error: --xlim 2 1: give two finite numbers LOW HIGH with LOW < HIGH",
+        ),
+        (
+            ["--grad-ylim", "nan", "1"],
+            "Error: --grad-ylim nan 1: give two finite numbers LOW HIGH with LOW < HIGH",
+        ),
+        (
+            ["--grad2-ylim", "0", "1"],
+            "Error: --grad2-ylim sets the f″ panel, which only --second draws",
+        ),
+        (
+            ["--figsize", "2", "2"],
+            "Error: --figsize 2 2 is too small for 2 panels; use at least 4 2.4 (inches)",
+        ),
+        (["--theme", "sepia"], "Error: unknown theme 'sepia'; choose one of light, dark"),
+    ],
+)
+def test_cli_plot_option_errors(
+    args: list[str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["plot", "relu", *args])
+    assert (result.exit_code, result.stderr) == (2, line + "\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_figsize_too_small_for_the_legend_says_what_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    names = registry.names()[:11]
+    result = CliRunner().invoke(app, ["plot", *names, "--figsize", "4", "2.4"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --figsize 4 2.4 leaves no room for the panels next to "
+                                    "their labels and legend; use at least 4 ")  # fmt: skip
+    least = result.stderr.split("use at least ")[1].split(" (inches)")[0].split()
+    result = CliRunner().invoke(app, ["plot", *names, "--figsize", *least, "--out", "f.png"])
+    assert (result.exit_code, result.stdout) == (0, "wrote f.png\n")
