@@ -533,6 +533,9 @@ def _layout(
     return legend
 
 
+_TEXT_SIZES: dict[tuple[str, Any, float], tuple[float, float]] = {}
+
+
 def _decorations(
     ax: Axes, renderer: Any, fig_height: float, panel_width: float
 ) -> tuple[float, float, float, float]:
@@ -544,8 +547,13 @@ def _decorations(
     rc, dpi, point = mpl.rcParams, renderer.dpi, 1 / 72
 
     def size(text: str, prop: FontProperties) -> tuple[float, float]:
-        w, h, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
-        return w / dpi, h / dpi
+        key = (text, prop, dpi)  # batch export measures the same few labels again and again
+        if key not in _TEXT_SIZES:
+            if len(_TEXT_SIZES) > 4096:  # a long notebook session: start over
+                _TEXT_SIZES.clear()
+            w, h, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
+            _TEXT_SIZES[key] = (w / dpi, h / dpi)
+        return _TEXT_SIZES[key]
 
     def labels(axis: Any, limits: tuple[float, float]) -> list[str]:
         lo, hi = sorted(limits)
