@@ -172,3 +172,24 @@ def test_figure_sizes(figsize: tuple[float, float], names: list[str], second: bo
 )
 def test_odd_ranges(names: list[str], grid: Grid) -> None:
     assert problems(figure(names, grid=grid)) == []
+
+
+@pytest.mark.parametrize("figsize", [None, (7.0, 4.5)])
+def test_long_peak_and_underflow_labels_still_fit(
+    figsize: tuple[float, float] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The peak and underflow texts may grow (~40 characters); the legend wraps into rows."""
+    from actviz import plotting
+
+    monkeypatch.setattr(
+        plotting, "_peak_label", lambda s: "peak |f′| = 1.129 on (1.4, 1.5], and more x"
+    )
+    monkeypatch.setattr(
+        plotting, "_underflow_label", lambda d, e: f"{d} underflow: f′ = 0 for |x| ≥ {e:.6g}!"
+    )
+    for name in ("gelu", "hardsigmoid", "tanh"):
+        drawn = figure([name], figsize=figsize)
+        assert drawn.legend is not None
+        texts = [t.get_text() for t in drawn.legend.get_texts()]
+        assert "peak |f′| = 1.129 on (1.4, 1.5], and more x" in texts
+        assert problems(drawn) == []
