@@ -210,6 +210,10 @@ def plot_command(
 
         if len(names) > 1:
             raise UsageError("glu takes two inputs and is drawn as heatmaps; plot it on its own")
+        given = {"--theme": theme != "light", "--figsize": figsize, "--xlim": xlim,
+                 "--ylim": ylim, "--grad-ylim": grad_ylim}  # fmt: skip
+        if unused := [option for option, value in given.items() if value]:
+            raise UsageError(f"{', '.join(unused)} apply to activation plots, not glu's heatmaps")
         path = glu_file(Grid(*range_, points, step), out=out, out_dir=out_dir, fmt=fmt, dpi=dpi)
         typer.echo(f"wrote {path}")
         return

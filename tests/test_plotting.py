@@ -431,3 +431,18 @@ def test_cli_figsize_too_small_for_the_legend_says_what_fits(
     least = result.stderr.split("use at least ")[1].split(" (inches)")[0].split()
     result = CliRunner().invoke(app, ["plot", *names, "--figsize", *least, "--out", "f.png"])
     assert (result.exit_code, result.stdout) == (0, "wrote f.png\n")
+
+
+def test_cli_glu_refuses_the_activation_plot_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["plot", "glu", "--theme", "dark", "--xlim", "0", "1"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: --theme, --xlim apply to activation plots, not glu's heatmaps\n",
+    )
