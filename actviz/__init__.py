@@ -49,6 +49,7 @@ _LAZY = {
     "spec": "actviz.registry",
     "Saturation": "actviz.saturation",
     "analyze": "actviz.saturation",
+    "Drawn": "actviz.plotting",
     "activation_figure": "actviz.plotting",
     "draw_gradients": "actviz.plotting",
     "draw_second": "actviz.plotting",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from actviz.errors import UnknownActivationError as UnknownActivationError
     from actviz.errors import UnknownFormatError as UnknownFormatError
     from actviz.errors import UsageError as UsageError
+    from actviz.plotting import Drawn as Drawn
     from actviz.plotting import activation_figure as activation_figure
     from actviz.plotting import draw_gradients as draw_gradients
     from actviz.plotting import draw_second as draw_second

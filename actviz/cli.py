@@ -161,6 +161,8 @@ AsCsv = Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table
 Eps = Annotated[
     float, typer.Option("--eps", help="Saturated: 0 < |f′| < EPS × peak |f′| (0 < EPS < 1).")
 ]
+ThemeOpt = Annotated[str, typer.Option("--theme", help="light | dark")]
+LimitsOpt = tuple[float, float] | None
 NoKinks = Annotated[
     bool,
     typer.Option("--no-kinks", help="Sample the grid only, without the activation's kinks."),
@@ -226,26 +228,58 @@ def plot_command(
     eps: Eps = 0.01,
     no_shade: Annotated[bool, typer.Option("--no-shade", help="Do not shade the regimes.")] = False,
     no_kinks: NoKinks = False,
+    theme: ThemeOpt = "light",
+    figsize: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            "--figsize", metavar="W H", help="Figure size in inches [default: 4.8 per panel]."
+        ),
+    ] = None,
+    xlim: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            "--xlim", metavar="LOW HIGH", help="x limits of every panel [default: the range]."
+        ),
+    ] = None,
+    ylim: Annotated[
+        LimitsOpt, typer.Option("--ylim", metavar="LOW HIGH", help="y limits of the value panel.")
+    ] = None,
+    grad_ylim: Annotated[
+        LimitsOpt,
+        typer.Option("--grad-ylim", metavar="LOW HIGH", help="y limits of the gradient panel."),
+    ] = None,
+    grad2_ylim: Annotated[
+        LimitsOpt,
+        typer.Option(
+            "--grad2-ylim", metavar="LOW HIGH", help="y limits of the f″ panel (--second)."
+        ),
+    ] = None,
 ) -> None:
     """Plot f(x) and f′(x) side by side; several names overlay in one figure.
 
     `actviz plot glu` draws GLU(a, b) = a·σ(b) and its two partial derivatives
     as heatmaps over the (a, b) plane instead.
 
-    The gradient panel shades dead (grey), saturated (amber) and linear (light
-    blue) stretches, marks the peak |f′| and draws dashed lines where f′
-    underflows to exactly 0 in float32.
+    The gradient panel shades dead, saturated and linear stretches, marks the
+    peak |f′| and draws dashed lines where f′ underflows to exactly 0 in
+    float32. With few samples (under 50) they are drawn as markers.
     """
     from actviz.plotting import check_format, plot_file
 
     if fmt is not None:
         check_format(fmt)
+    if grad2_ylim is not None and not second:
+        raise UsageError("--grad2-ylim sets the f″ panel, which only --second draws")
     pair = registry.two_input(names[0]) if len(names) == 1 else None
     if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
         from actviz.glu import glu_file
         from actviz.probe import Grid
 
         pair.refuse_params(param or [])
+        given = {"--theme": theme != "light", "--figsize": figsize, "--xlim": xlim,
+                 "--ylim": ylim, "--grad-ylim": grad_ylim}  # fmt: skip
+        if unused := [option for option, value in given.items() if value]:
+            raise UsageError(f"{', '.join(unused)} apply to activation plots, not glu's heatmaps")
         path = glu_file(Grid(*range_, points, step), out=out, out_dir=out_dir, fmt=fmt, dpi=dpi,
                         dtype=dtype, device=device, second=second)  # fmt: skip
         typer.echo(f"wrote {path}")
@@ -263,6 +297,10 @@ def plot_command(
         dpi=dpi,
         eps=eps,
         shade=not no_shade,
+        theme=theme,
+        figsize=figsize,
+        xlim=xlim,
+        ylim=[ylim, grad_ylim, grad2_ylim][: 3 if second else 2],
     )
     typer.echo(f"wrote {path}")
 
@@ -489,7 +527,7 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("outputs"),
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png,svg,pdf.")] = "png",
     dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
-    theme: Annotated[str, typer.Option("--theme", help="light | dark")] = "light",
+    theme: ThemeOpt = "light",
     range_: Range = (-8.0, 8.0),
     points: Points = None,
     step: Step = None,

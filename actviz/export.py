@@ -243,7 +243,7 @@ def export(
             if prune:
                 _prune(out, set(entries), files, check, report, emit)
             _deliver(out / MANIFEST, manifest(files), check, report, emit)
-            _deliver(out / INDEX, gallery(gallery_cards(files)), check, report, emit)
+            _deliver(out / INDEX, gallery(gallery_cards(files), theme), check, report, emit)
         except KeyboardInterrupt as signal:  # Ctrl-C, or SIGTERM through cli.main
             terminated = isinstance(signal, Terminated)
             _mend(out, previous, entries, check)
@@ -603,6 +603,7 @@ class Card:
     formula: str
     files: tuple[str, ...]  # the formats exported, png first
     summary: dict[str, Any] | None  # None: a two-input activation (GLU)
+    theme: str = "light"
 
 
 def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
@@ -622,12 +623,13 @@ def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
             formula=first[slug]["formula"],
             files=tuple(sorted(formats[slug], key=lambda f: order.get(f, len(order)))),
             summary=first[slug]["saturation"],
+            theme=first[slug].get("theme", "light"),
         )
         for slug in sorted(formats)
     ]
 
 
-def gallery(rendered: Sequence[Card]) -> bytes:
+def gallery(rendered: Sequence[Card], theme: str | None = None) -> bytes:
     """``index.html``: one card per activation, self-contained, relative image paths."""
     cards = []
     for result in rendered:
@@ -648,7 +650,12 @@ def gallery(rendered: Sequence[Card]) -> bytes:
             f"<h2>{html.escape(result.label)}</h2><code>{html.escape(result.formula)}</code>"
             f"<dl>{rows}</dl><p>{links}</p></figcaption></figure>"
         )
-    page = _PAGE.format(count=len(rendered), cards="\n".join(cards))
+    from actviz.plotting import regime_colour_names
+
+    # The page follows this export's theme; mending after a failure, the cards'.
+    theme = theme or (rendered[0].theme if rendered else "light")
+    page = _PAGE.format(count=len(rendered), cards="\n".join(cards), theme=theme,
+                        css=_CSS[theme], shading=regime_colour_names(theme))  # fmt: skip
     return page.encode()
 
 
@@ -688,26 +695,38 @@ def _zero_facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+# The page follows the images' theme: dark cards around dark figures.
+_CSS = {
+    "light": {"page": "#fafafa", "text": "#222", "card": "#fff", "border": "#ddd", "muted": "#666",
+              "link": "#0645ad"},
+    "dark": {"page": "#111", "text": "#e8e8e8", "card": "#000", "border": "#444", "muted": "#aaa",
+             "link": "#8ab4f8"},
+}  # fmt: skip
+
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="color-scheme" content="{theme}">
 <title>actviz: {count} activations</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; background: #fafafa; color: #222; }}
+body {{ font-family: system-ui, sans-serif; margin: 2rem;
+  background: {css[page]}; color: {css[text]}; }}
+a {{ color: {css[link]}; }}
 main {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(34rem, 1fr)); gap: 1.5rem; }}
-figure {{ margin: 0; background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 1rem; }}
+figure {{ margin: 0; background: {css[card]}; border: 1px solid {css[border]};
+  border-radius: 8px; padding: 1rem; }}
 img {{ width: 100%; height: auto; }}
 h2 {{ margin: 0.5rem 0 0.25rem; font-size: 1.1rem; }}
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; font-size: 0.9rem; }}
-dt {{ color: #666; }}
+dt {{ color: {css[muted]}; }}
 dd {{ margin: 0; font-variant-numeric: tabular-nums; }}
 </style>
 </head>
 <body>
 <h1>actviz: {count} activations</h1>
 <p>Value and gradient (from <code>backward(ones_like(y))</code>) of each activation, with
-dead (grey), saturated (amber) and linear (light blue) stretches shaded.</p>
+{shading} stretches shaded.</p>
 <main>
 {cards}
 </main>

@@ -265,6 +265,16 @@ class Probe:
             data["grad2"] = _json_list(self.grad2)
         return data
 
+    def __repr__(self) -> str:
+        # The arrays summarised: the default repr printed every sample (23,000 characters).
+        span = f"[{self.x[0]:.4g}, {self.x[-1]:.4g}]" if len(self.x) else "[]"
+        mode = f", train=True, seed={self.seed}" if self.train else ""
+        return (
+            f"Probe(name={self.name!r}, params={dict(self.params)!r}, dtype={self.dtype!r}, "
+            f"device={self.device!r}, points={len(self.x)}, x={span}, "
+            f"second={self.grad2 is not None}{mode})"
+        )
+
 
 def _json_list(values: np.ndarray) -> list[float | None]:
     """Floats for JSON; NaN and ±inf (which JSON lacks) become null."""

@@ -129,6 +129,16 @@ class Saturation:
             "underflow": {d: u.as_dict() for d, u in self.underflow.items()},
         }
 
+    def __repr__(self) -> str:
+        # The summary numbers only: the per-sample regime array made it 5,700 characters.
+        shares = ", ".join(f"{r!r}: {share:.3g}" for r, share in self.fractions.items() if share)
+        return (
+            f"Saturation(eps={self.eps:g}, peak_grad={self.peak_grad:.4g}, "
+            f"peak_at={self.peak_at:.4g}, f0={self.f0:.4g}, grad0={self.grad0:.4g}, "
+            f"points={len(self.regime)}, fractions={{{shares}}}, "
+            f"underflow={list(self.underflow)})"
+        )
+
 
 def analyze(
     probe: Probe, *, eps: float = DEFAULT_EPS, dtypes: Iterable[str] = UNDERFLOW_DTYPES

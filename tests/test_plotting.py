@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
 import struct
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -12,10 +16,20 @@ from matplotlib.figure import Figure
 
 from actviz import registry
 from actviz.atomic import write_atomically
-from actviz.errors import OutputError, UnknownFormatError
-from actviz.plotting import activation_figure, draw_gradients, draw_values, plot_file
+from actviz.errors import OutputError, UnknownFormatError, UsageError
+from actviz.plotting import (
+    Drawn,
+    activation_figure,
+    draw_gradients,
+    draw_values,
+    figure_bytes,
+    plot_file,
+    regime_colour_names,
+    save_figure,
+)
 from actviz.probe import Grid, probe, probe_many
 from actviz.registry import specs_from_cli
+from tests.test_figure_geometry import problems
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -35,8 +49,9 @@ def test_plotted_lines_are_the_probe() -> None:
         np.testing.assert_array_equal(value.get_ydata(), p.y)
         np.testing.assert_array_equal(grad.get_ydata(), p.grad)
         assert value.get_label() == p.label
-    legend = drawn.figure.axes[0].get_legend()
-    assert legend is not None
+    legend = drawn.legend  # one figure legend below the panels, none on the axes
+    assert legend is not None and legend in drawn.figure.legends
+    assert [ax.get_legend() for ax in drawn.figure.axes] == [None, None]
     assert [t.get_text() for t in legend.get_texts()] == ["relu", "gelu", "silu"]
     assert drawn.figure.get_suptitle() == "relu, gelu, silu"
 
@@ -165,3 +180,285 @@ def test_zero_by_definition_draws_no_underflow_line_and_peaks_read_as_stretches(
     sigmoid = probe("sigmoid", start=-20, stop=20, points=401)
     lines = activation_figure([sigmoid], saturations=[analyze(sigmoid)]).underflow_lines
     assert [line.get_label() for line in lines] == ["float32 f′ underflows to 0 beyond |x| = 16.64"]
+
+
+# The examples of issue 8, each with its expected outcome.
+
+
+def _drawn(names: list[str], grid: Grid | None = None, **options: Any) -> Drawn:
+    from actviz.saturation import analyze
+
+    probes = probe_many(specs_from_cli(names), grid or Grid())
+    saturations = [analyze(p, dtypes=("float32",)) for p in probes]
+    return activation_figure(probes, saturations=saturations, **options)
+
+
+def _legend_texts(drawn: Drawn) -> list[str]:
+    assert drawn.legend is not None
+    return [t.get_text() for t in drawn.legend.get_texts()]
+
+
+@pytest.mark.parametrize("count", [5, 10])
+def test_overlay_legend_keeps_every_curve_below_the_panels(count: int) -> None:
+    names = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "silu", "mish", "selu",
+             "celu"][:count]  # fmt: skip
+    drawn = _drawn(names)
+    assert _legend_texts(drawn) == [*names, "peak |f′| of each curve"]
+    assert len(drawn.peaks) == count  # every marker stays, one legend entry for them all
+    assert problems(drawn) == []  # inside the figure, on no panel, overlapping nothing
+    legend_top = drawn.legend.get_window_extent().y1 if drawn.legend else None
+    assert legend_top is not None
+    assert all(legend_top < ax.get_window_extent().y0 for ax in drawn.figure.axes)
+
+
+def test_hardsigmoid_peak_label_is_inside_the_figure() -> None:
+    drawn = _drawn(["hardsigmoid"])
+    (peak,) = drawn.peaks
+    label = str(peak.get_label())
+    assert label == "peak |f′| = 0.1667 on [-2.9, 2.9]"
+    assert label in _legend_texts(drawn)
+    assert problems(drawn) == []
+
+
+def test_gelu_far_left_shows_the_range_without_offset_text() -> None:
+    drawn = _drawn(["gelu"], Grid(-10, -5))
+    assert problems(drawn) == []
+    for ax in drawn.figure.axes:
+        assert ax.get_xlim() == pytest.approx((-10.0, -5.1))  # arange stops before -5
+        assert ax.xaxis.get_offset_text().get_text() == ""
+        assert ax.yaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in drawn.figure.axes[1].get_yticklabels()]
+    assert "−4e−6" in labels  # the scale is in the labels themselves
+    assert any(text.startswith("peak |f′| = 4.411e-6") for text in _legend_texts(drawn))
+
+
+def test_three_point_relu_shows_samples_not_a_ramp() -> None:
+    drawn = _drawn(["relu"], Grid(-1, 1, points=3))
+    (grad,) = drawn.grads
+    assert grad.get_linestyle() == "None" and grad.get_marker() == "o"
+    np.testing.assert_array_equal(grad.get_xdata(), [-1, 0, 1])
+    np.testing.assert_array_equal(grad.get_ydata(), [0, 0, 1])
+    (join,) = drawn.joins  # no segment touches the kink at 0: nothing joins 0 to 1
+    np.testing.assert_array_equal(join.get_xdata(), [-1, np.nan, 0, np.nan, 1])
+    (value,) = drawn.values  # f itself is joined, with its samples marked
+    assert value.get_marker() == "o" and value.get_linestyle() == "-"
+    assert drawn.figure.axes[0].get_xlim() == (-1.0, 1.0)
+    assert problems(drawn) == []  # the tick labels no longer run into each other
+
+
+def test_sparse_grid_joins_derivative_samples_away_from_kinks() -> None:
+    drawn = _drawn(["relu6"], Grid(-2, 8, points=6))  # kinks 0 and 6 are added as samples
+    (join,) = drawn.joins
+    x = np.asarray(join.get_xdata(), dtype=float)
+    segments = [(a, b) for a, b in itertools.pairwise(x) if np.isfinite(a + b)]
+    assert segments == [(2, 4)]  # x = -2, 0, 2, 4, 6, 8: every other interval touches 0 or 6
+    dense = _drawn(["relu6"], Grid(-2, 8, points=50))
+    assert dense.joins == [] and dense.grads[0].get_linestyle() == "-"
+
+
+def test_x_axis_is_the_probed_range_not_stretched_to_zero() -> None:
+    drawn = _drawn(["sigmoid"], Grid(2, 6, points=81))
+    for ax in drawn.figure.axes:
+        assert ax.get_xlim() == (2.0, 6.0)
+    # No y = 0 line pulling the value axis down to 0 either: sigmoid(2) = 0.88.
+    assert drawn.figure.axes[0].get_ylim()[0] > 0.85
+
+
+def test_limits_and_figsize() -> None:
+    drawn = _drawn(["gelu"], figsize=(8.0, 5.0), xlim=(-3, 3), ylim=[(-1, 4), (-0.2, 1.2)])
+    assert tuple(drawn.figure.get_size_inches()) == (8.0, 5.0)
+    assert [ax.get_xlim() for ax in drawn.figure.axes] == [(-3, 3), (-3, 3)]
+    assert [ax.get_ylim() for ax in drawn.figure.axes] == [(-1, 4), (-0.2, 1.2)]
+    auto = _drawn(["gelu"], ylim=[None, (0, 2)])
+    assert auto.figure.axes[1].get_ylim() == (0, 2) and auto.figure.axes[0].get_ylim()[0] < 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"xlim": (2, 1)}, "--xlim 2 1: give two finite numbers LOW HIGH with LOW < HIGH"),
+        ({"ylim": [None, (0, math.inf)]}, "--grad-ylim 0 inf: give two finite numbers"),
+        ({"ylim": [None, None, None]}, "3 y limits given for 2 panels; give one per panel"),
+        ({"figsize": (3, 3)}, "--figsize 3 3 is too small for 2 panels; use at least 4 2.4"),
+    ],
+)
+def test_limit_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        _drawn(["relu"], **options)
+
+
+def test_dark_theme_shading_is_clearly_visible() -> None:
+    from matplotlib.colors import to_rgb
+
+    def luminance(rgb: tuple[float, float, float]) -> float:
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    def contrast(theme: str) -> dict[str, float]:
+        drawn = _drawn(["hardswish"], Grid(-8, 8, points=321), theme=theme)
+        background = to_rgb(drawn.figure.axes[1].get_facecolor())
+        ratios = {}
+        for regime, shading in drawn.shading.items():
+            *rgb, alpha = shading.get_facecolor()[0]
+            blended = tuple(
+                alpha * c + (1 - alpha) * b for c, b in zip(rgb, background, strict=True)
+            )
+            lo, hi = sorted([luminance(blended), luminance(background)])
+            ratios[regime] = (hi + 0.05) / (lo + 0.05)
+        return ratios
+
+    dark = contrast("dark")
+    assert set(dark) == {"dead", "saturated", "linear"}
+    # The light theme's fills on black came to 1.3 (dead) and 1.5 (linear).
+    assert min(dark.values()) >= 1.8, dark
+    assert regime_colour_names("dark") == "dead (grey), saturated (amber) and linear (blue)"
+    assert regime_colour_names() == "dead (grey), saturated (amber) and linear (light blue)"
+
+
+def test_gallery_follows_the_theme(tmp_path: Path) -> None:
+    from actviz.export import export
+
+    export(specs_from_cli(["tanh"]), tmp_path, theme="dark", jobs=1)
+    page = (tmp_path / "index.html").read_text()
+    assert '<meta name="color-scheme" content="dark">' in page
+    assert "background: #111; color: #e8e8e8;" in page
+    assert "dead (grey), saturated (amber) and linear (blue) stretches shaded" in page
+    export(specs_from_cli(["tanh"]), tmp_path / "light", jobs=1)
+    page = (tmp_path / "light" / "index.html").read_text()
+    assert "background: #fafafa; color: #222;" in page
+    assert "dead (grey), saturated (amber) and linear (light blue) stretches shaded" in page
+
+
+def test_save_figure_takes_a_drawn_or_a_figure(tmp_path: Path) -> None:
+    drawn = _drawn(["tanh"], theme="dark")
+    written = save_figure(drawn, tmp_path / "t.png")
+    assert written.read_bytes() == figure_bytes(drawn.figure, "png", theme="dark")
+    assert save_figure(drawn.figure, tmp_path / "f.svg").read_bytes().startswith(b"<?xml")
+
+
+def test_readme_notebook_snippet_runs_verbatim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("### In a notebook\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # our own README, verbatim
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gelu-plain.svg", "gelu.png"]
+    # The repr the README shows is the real one.
+    shown = next(line for line in code.splitlines() if line.startswith("p  "))
+    assert shown.split("# ", 1)[1] == repr(namespace["p"])
+
+
+def test_short_reprs() -> None:
+    from actviz.saturation import analyze
+
+    p = probe("gelu", start=-4, stop=4, points=401, second=True)
+    assert repr(p) == (
+        "Probe(name='gelu', params={'approximate': 'none'}, dtype='float32', device='cpu', "
+        "points=401, x=[-4, 4], second=True)"
+    )
+    assert repr(probe("rrelu", train=True, seed=3)).endswith("second=False, train=True, seed=3)")
+    s = analyze(p, dtypes=("float32",))
+    assert repr(s) == (
+        "Saturation(eps=0.01, peak_grad=1.129, peak_at=1.42, f0=0, grad0=0.5, points=401, "
+        "fractions={'saturated': 0.126, 'linear': 0.119, 'active': 0.755}, underflow=['float32'])"
+    )
+
+
+def test_cli_plot_theme_figsize_and_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from actviz import plotting
+    from actviz.cli import app
+
+    drawn: list[Drawn] = []
+    original = plotting.activation_figure
+
+    def spy(*args: Any, **kwargs: Any) -> Drawn:
+        drawn.append(original(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(plotting, "activation_figure", spy)
+    monkeypatch.chdir(tmp_path)
+    args = ["plot", "relu", "gelu", "--theme", "dark", "--figsize", "8", "5", "--xlim", "-4", "4",
+            "--ylim", "-1", "4", "--grad-ylim", "-0.2", "1.2", "--out", "o.png"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert (result.exit_code, result.stdout) == (0, "wrote o.png\n")
+    assert png_size(tmp_path / "o.png") == (1200, 750)
+    (d,) = drawn
+    assert d.theme == "dark"
+    assert [ax.get_xlim() for ax in d.figure.axes] == [(-4, 4), (-4, 4)]
+    assert [ax.get_ylim() for ax in d.figure.axes] == [(-1, 4), (-0.2, 1.2)]
+    result = CliRunner().invoke(app, ["plot", "relu", "--range", "-1", "1", "--points", "3"])
+    assert (result.exit_code, result.stdout) == (0, "wrote outputs/relu.png\n")
+    assert drawn[-1].grads[0].get_linestyle() == "None"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--xlim", "2", "1"],
+            "Error: --xlim 2 1: give two finite numbers LOW HIGH with LOW < HIGH",
+        ),
+        (
+            ["--grad-ylim", "nan", "1"],
+            "Error: --grad-ylim nan 1: give two finite numbers LOW HIGH with LOW < HIGH",
+        ),
+        (
+            ["--grad2-ylim", "0", "1"],
+            "Error: --grad2-ylim sets the f″ panel, which only --second draws",
+        ),
+        (
+            ["--figsize", "2", "2"],
+            "Error: --figsize 2 2 is too small for 2 panels; use at least 4 2.4 (inches)",
+        ),
+        (["--theme", "sepia"], "Error: unknown theme 'sepia'; choose one of light, dark"),
+    ],
+)
+def test_cli_plot_option_errors(
+    args: list[str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["plot", "relu", *args])
+    assert (result.exit_code, result.stderr) == (2, line + "\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_figsize_too_small_for_the_legend_says_what_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    names = registry.names()[:11]
+    result = CliRunner().invoke(app, ["plot", *names, "--figsize", "4", "2.4"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --figsize 4 2.4 leaves no room for the panels next to "
+                                    "their labels and legend; use at least 4 ")  # fmt: skip
+    least = result.stderr.split("use at least ")[1].split(" (inches)")[0].split()
+    result = CliRunner().invoke(app, ["plot", *names, "--figsize", *least, "--out", "f.png"])
+    assert (result.exit_code, result.stdout) == (0, "wrote f.png\n")
+
+
+def test_cli_glu_refuses_the_activation_plot_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["plot", "glu", "--theme", "dark", "--xlim", "0", "1"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: --theme, --xlim apply to activation plots, not glu's heatmaps\n",
+    )
