@@ -230,23 +230,36 @@ def shade_regimes(
 
     _style(theme)
     shading = {}
+    rounded = np.zeros(len(probe.x), dtype=bool)
+    if saturation.rounded is not None:
+        rounded = np.asarray(saturation.rounded, dtype=bool)
     for regime, (color, _, alpha) in REGIME_STYLE[theme].items():
-        where = saturation.regime == regime
-        if not where.any():
-            continue
-        shading[regime] = ax.fill_between(
-            probe.x,
-            0,
-            1,
-            where=np.asarray(where, dtype=bool),
-            step="mid",
-            transform=ax.get_xaxis_transform(),
-            color=color,
-            alpha=alpha,
-            linewidth=0,
-            label=regime,
-            zorder=0,
-        )
+        where = np.asarray(saturation.regime == regime, dtype=bool)
+        # A zero that is only the dtype's rounding (gelu's far left) is hatched:
+        # the function has a slope there, the dtype cannot show it.
+        parts = (
+            [("dead", where & ~rounded, ""), (f"dead: {probe.dtype} rounds f′ to 0",
+                                              where & rounded, "////")]
+            if regime == "dead" else [(regime, where, "")]
+        )  # fmt: skip
+        for label, mask, hatch in parts:
+            if not mask.any():
+                continue
+            shading[label] = ax.fill_between(
+                probe.x,
+                0,
+                1,
+                where=mask,
+                step="mid",
+                transform=ax.get_xaxis_transform(),
+                facecolor=color,
+                edgecolor=color if hatch else "none",
+                hatch=hatch or None,
+                alpha=alpha,
+                linewidth=0,
+                label=label,
+                zorder=0,
+            )
     return shading
 
 

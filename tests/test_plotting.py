@@ -141,8 +141,10 @@ def test_saturation_is_drawn_on_the_gradient_panel() -> None:
     p = probe("tanh", start=-12, stop=12, points=241)
     s = analyze(p, dtypes=("float32",))
     drawn = activation_figure([p], saturations=[s])
-    assert set(drawn.shading) == {"dead", "saturated"}
-    dead_x = np.concatenate([path.vertices[:, 0] for path in drawn.shading["dead"].get_paths()])
+    # float32 rounds tanh′ (1e-8 at 9.01) to 0: dead by rounding, hatched
+    rounding = "dead: float32 rounds f′ to 0"
+    assert set(drawn.shading) == {rounding, "saturated"}
+    dead_x = np.concatenate([path.vertices[:, 0] for path in drawn.shading[rounding].get_paths()])
     # float32 tanh′ is exactly 0 beyond |x| ≈ 9.01: the grey band starts there
     assert dead_x.min() == pytest.approx(-12) and dead_x.max() == pytest.approx(12)
     assert 9.0 < np.abs(dead_x).min() < 9.11  # first dead sample on the 0.1 grid
@@ -462,3 +464,15 @@ def test_cli_glu_refuses_the_activation_plot_options(
         2,
         "Error: --theme, --xlim apply to activation plots, not glu's heatmaps\n",
     )
+
+
+def test_dead_by_definition_is_plain_grey_and_dead_by_rounding_is_hatched() -> None:
+    from actviz.saturation import analyze
+
+    relu = probe("relu")
+    shading = activation_figure([relu], saturations=[analyze(relu)]).shading
+    assert set(shading) == {"dead", "linear"} and not shading["dead"].get_hatch()
+    gelu = probe("gelu")
+    shading = activation_figure([gelu], saturations=[analyze(gelu)]).shading
+    assert "dead" not in shading  # gelu′ is 1e-9, not 0, where float32 returns 0
+    assert shading["dead: float32 rounds f′ to 0"].get_hatch() == "////"
