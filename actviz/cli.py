@@ -162,6 +162,18 @@ Eps = Annotated[
     float, typer.Option("--eps", help="Saturated: 0 < |f′| < EPS × peak |f′| (0 < EPS < 1).")
 ]
 ThemeOpt = Annotated[str, typer.Option("--theme", help="light | dark")]
+FigSize = Annotated[
+    tuple[float, float] | None,
+    typer.Option(
+        "--figsize", metavar="W H", help="Figure size in inches [default: 4.8 per panel]."
+    ),
+]
+XLim = Annotated[
+    tuple[float, float] | None,
+    typer.Option(
+        "--xlim", metavar="LOW HIGH", help="x limits of every panel [default: the range]."
+    ),
+]
 LimitsOpt = tuple[float, float] | None
 NoKinks = Annotated[
     bool,
@@ -229,18 +241,8 @@ def plot_command(
     no_shade: Annotated[bool, typer.Option("--no-shade", help="Do not shade the regimes.")] = False,
     no_kinks: NoKinks = False,
     theme: ThemeOpt = "light",
-    figsize: Annotated[
-        tuple[float, float] | None,
-        typer.Option(
-            "--figsize", metavar="W H", help="Figure size in inches [default: 4.8 per panel]."
-        ),
-    ] = None,
-    xlim: Annotated[
-        tuple[float, float] | None,
-        typer.Option(
-            "--xlim", metavar="LOW HIGH", help="x limits of every panel [default: the range]."
-        ),
-    ] = None,
+    figsize: FigSize = None,
+    xlim: XLim = None,
     ylim: Annotated[
         LimitsOpt, typer.Option("--ylim", metavar="LOW HIGH", help="y limits of the value panel.")
     ] = None,
@@ -545,6 +547,15 @@ def export_command(
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove images in OUT that this export does not make.")
     ] = False,
+    figsize: FigSize = None,
+    xlim: XLim = None,
+    ylim: Annotated[
+        LimitsOpt, typer.Option("--ylim", metavar="LOW HIGH", help="y limits of the value panel.")
+    ] = None,
+    grad_ylim: Annotated[
+        LimitsOpt,
+        typer.Option("--grad-ylim", metavar="LOW HIGH", help="y limits of the gradient panel."),
+    ] = None,
 ) -> None:
     """Export every activation (default) or the named ones to images, a manifest and a gallery.
 
@@ -566,8 +577,8 @@ def export_command(
     files = len(specs) * len(formats) + 2  # the images, the manifest and the gallery
     with _file_progress(files, check) as on_file:
         report = export(specs, out, formats=fmt.split(","), dpi=dpi, theme=theme, grid=grid,
-                        eps=eps, jobs=jobs, check=check, prune=prune,
-                        on_file=on_file)  # fmt: skip
+                        eps=eps, jobs=jobs, check=check, prune=prune, on_file=on_file,
+                        figsize=figsize, xlim=xlim, ylim=[ylim, grad_ylim])  # fmt: skip
     if check:
         if not report.current:
             problems = [f"missing {p}" for p in report.missing] + [

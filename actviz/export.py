@@ -60,6 +60,10 @@ class Job:
     theme: str
     grid: Grid
     eps: float
+    # The figure's layout, as `actviz plot` takes it (None: automatic).
+    figsize: tuple[float, float] | None = None
+    xlim: tuple[float, float] | None = None
+    ylim: tuple[tuple[float, float] | None, ...] = ()  # value panel, gradient panel
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,14 @@ def render(job: Job) -> Rendered:
     target = spec(job.name, job.params)
     (probe,) = probe_many([target], job.grid)
     saturation = analyze(probe, eps=job.eps)
-    drawn = activation_figure([probe], saturations=[saturation], theme=job.theme)
+    drawn = activation_figure(
+        [probe],
+        saturations=[saturation],
+        theme=job.theme,
+        figsize=job.figsize,
+        xlim=job.xlim,
+        ylim=list(job.ylim),
+    )
     files = {
         fmt: figure_bytes(drawn.figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats
     }
@@ -193,6 +204,9 @@ def export(
     check: bool = False,
     prune: bool = False,
     on_file: OnFile | None = None,
+    figsize: tuple[float, float] | None = None,
+    xlim: tuple[float, float] | None = None,
+    ylim: Sequence[tuple[float, float] | None] = (),
 ) -> Report:
     """Render ``specs`` into ``out_dir`` (or, with ``check``, compare with what is there).
 
@@ -204,8 +218,10 @@ def export(
     missing and stale files (and, with ``prune``, extra ones) instead.
     Another export writing to ``out_dir`` at the same time is an error.
     A two-input activation (``registry.targets_from_cli``) exports its heatmaps.
+    ``figsize``, ``xlim`` and ``ylim`` (value panel, gradient panel) lay out
+    every activation figure as in ``actviz plot``; GLU's heatmaps keep theirs.
     """
-    from actviz.plotting import THEMES, check_dpi
+    from actviz.plotting import THEMES, check_dpi, check_limits
 
     started = time.perf_counter()
     workers = default_jobs() if jobs is None else jobs
@@ -216,13 +232,16 @@ def export(
     if theme not in THEMES:  # fail here, not in a worker
         raise UsageError(f"unknown theme {theme!r}; choose one of {', '.join(THEMES)}")
     check_dpi(dpi)
+    check_limits(xlim, ylim, 2, figsize)  # here, not in a worker
     # One probe per worker at a time, but a batch at the cap on every
     # activation would take minutes: the whole export shares one sample budget.
     (grid or Grid()).check_total(len(specs))
     chosen = parse_formats(formats)
     out = Path(out_dir)
+    panels = (*ylim, None, None)[:2]  # value, gradient: one manifest for the CLI and a call
+    layout = (figsize, xlim, panels)
     todo = [
-        Job(s.name, dict(s.params), chosen, dpi, theme, _grid_for(s, grid), eps)
+        Job(s.name, dict(s.params), chosen, dpi, theme, _grid_for(s, grid), eps, *layout)
         for s in sorted(specs, key=lambda s: s.slug)
     ]
     report = Report(jobs=min(workers, usable_cores()))
@@ -472,6 +491,9 @@ def _entry(result: Rendered, fmt: str, data: bytes) -> dict[str, Any]:
         "dpi": job.dpi,
         "theme": job.theme,
         "eps": job.eps,
+        "figsize": None if job.figsize is None else [float(v) for v in job.figsize],
+        "xlim": None if job.xlim is None else [float(v) for v in job.xlim],
+        "ylim": [None if lim is None else [float(v) for v in lim] for lim in job.ylim],
         "sha256": hashlib.sha256(data).hexdigest(),
         "saturation": result.summary,
     }

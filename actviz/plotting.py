@@ -346,7 +346,7 @@ def activation_figure(
     if not probes:
         raise UsageError("activation_figure needs at least one probe")
     panels = 3 if second else 2
-    limits = _check_limits(xlim, ylim, panels, figsize)
+    limits = check_limits(xlim, ylim, panels, figsize)
     with rc_context(_style(theme)):
         fig = Figure(figsize=figsize or (PANEL_SIZE[0] * panels, PANEL_SIZE[1]))
         FigureCanvasAgg(fig)  # the renderer that measures the layout also draws the PNG
@@ -385,7 +385,7 @@ def activation_figure(
     )
 
 
-def _check_limits(
+def check_limits(
     xlim: Limits | None,
     ylim: Sequence[Limits | None] | None,
     panels: int,
@@ -722,7 +722,7 @@ def plot_file(
 
     path, kind = output_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
     _style(theme)  # fail before the analysis, not after
-    _check_limits(xlim, ylim, 3 if second else 2, figsize)
+    check_limits(xlim, ylim, 3 if second else 2, figsize)
     saturations = [
         analyze(p, eps=DEFAULT_EPS if eps is None else eps, dtypes=(UNDERFLOW_DTYPE,))
         for p in probes

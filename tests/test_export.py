@@ -338,3 +338,23 @@ def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.Mon
     assert method() == "spawn"  # torch is imported here, as in a notebook
     monkeypatch.delitem(sys.modules, "torch")
     assert method() == "fork"
+
+
+def test_export_takes_the_plot_layout_options(tmp_path: Path) -> None:
+    from tests.test_plotting import png_size
+
+    args = ["export", "sigmoid", "--out", str(tmp_path), "--jobs", "1", "--figsize", "8", "3",
+            "--xlim", "-4", "4", "--grad-ylim", "0", "0.5", "--dpi", "50"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert png_size(tmp_path / "sigmoid.png") == (400, 150)  # 8 × 3 inches at 50 dpi
+    entry = json.loads((tmp_path / "manifest.json").read_text())["files"]["sigmoid.png"]
+    assert (entry["figsize"], entry["xlim"], entry["ylim"]) == ([8, 3], [-4, 4], [None, [0, 0.5]])
+    bad = runner.invoke(
+        app, ["export", "sigmoid", "--out", str(tmp_path / "x"), "--xlim", "4", "-4"]
+    )
+    assert (bad.exit_code, bad.stderr) == (
+        2,
+        "Error: --xlim 4 -4: give two finite numbers LOW HIGH with LOW < HIGH\n",
+    )
+    assert not (tmp_path / "x").exists()
