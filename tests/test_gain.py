@@ -157,7 +157,7 @@ def test_tanh_edge_of_chaos_grows_with_the_bias_and_has_chi1_one() -> None:
 def test_chi1_at_torchs_default_init() -> None:
     """σ_w² = 1/3 sends tanh's q to 0, where χ₁ is σ_w²·f′(0)² = 1/3; relu's is 1/6."""
     by_name = {g.label: g for g in gain(["tanh", "relu", "sigmoid"])}
-    assert TORCH_DEFAULT_SIGMA_W**2 == pytest.approx(1 / 3)
+    assert pytest.approx(1 / 3) == TORCH_DEFAULT_SIGMA_W**2
     assert by_name["tanh"].default_q == 0.0
     assert by_name["tanh"].default_chi1 == pytest.approx(1 / 3, rel=1e-9)
     assert by_name["relu"].default_chi1 == pytest.approx(1 / 6, rel=1e-9)
@@ -281,10 +281,15 @@ def test_gain_plot_writes_the_phase_diagram(tmp_path: Path) -> None:
         (["gain"], "Error: name activations or give --all (not both)"),
         (["gain", "relu", "--bias-std", "-1"], "Error: bias std must be a number ≥ 0 (got -1)"),
         (["gain", "relu", "--json", "--csv"], "Error: give --json or --csv, not both"),
-        (["gain", "glu"], "Error: glu takes two inputs, f(a, b) = a·σ(b), not one x; "
-                          "draw it on its own with 'actviz plot glu'"),  # fmt: skip
-        (["gain", "relu", "--plot", "--format", "gif"],
-         "Error: unknown format 'gif'; choose one of png, svg, pdf"),  # fmt: skip
+        (
+            ["gain", "glu"],
+            "Error: glu takes two inputs, f(a, b) = a·σ(b), not one x; "
+            "draw it on its own with 'actviz plot glu'",
+        ),
+        (
+            ["gain", "relu", "--plot", "--format", "gif"],
+            "Error: unknown format 'gif'; choose one of png, svg, pdf",
+        ),
     ],
 )
 def test_gain_errors_are_one_line_exit_2(args: list[str], line: str) -> None:
