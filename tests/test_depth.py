@@ -25,6 +25,12 @@ from tests.test_plotting import png_size
 
 runner = CliRunner()
 
+
+def _close(drawn: Any, expected: Any) -> None:
+    """A line's data against the numbers it was drawn from."""
+    np.testing.assert_allclose(np.asarray(drawn, dtype=float), np.asarray(expected, dtype=float))
+
+
 # The bound the README documents: with --gain auto, over 50 layers at width 128,
 # the activation std stays within this factor (max/min over the layers) for
 # every activation whose forward fixed point is stable or marginal.
@@ -156,19 +162,15 @@ def test_the_figure_draws_the_runs() -> None:
     solid = [line for line in forward.lines if line.get_linestyle() == "-"]
     dashed = [line for line in forward.lines if line.get_linestyle() == "--"]
     assert len(solid) == 2 and len(dashed) == 2
-    np.testing.assert_allclose(solid[0].get_ydata(), [s.act_std for s in result.runs[0].layers])
-    np.testing.assert_allclose(
-        dashed[1].get_ydata(), [s.act_std for s in result.baselines[1].layers]
-    )
+    _close(solid[0].get_ydata(), [s.act_std for s in result.runs[0].layers])
+    _close(dashed[1].get_ydata(), [s.act_std for s in result.baselines[1].layers])
     lines = draw_histograms(fig.axes[0], result.runs[0], "gradients")
     assert len(lines) == 6
-    np.testing.assert_allclose(lines[2].get_ydata(), result.runs[0].gradients[2].density)
+    _close(lines[2].get_ydata(), result.runs[0].gradients[2].density)
     hist = result.runs[0].activations[0]
     assert np.sum(hist.density) * (hist.centers[1] - hist.centers[0]) == pytest.approx(1.0)
     backward = draw_std(fig.axes[6], result.runs, "grad_input_std")
-    np.testing.assert_allclose(
-        backward[1].get_ydata(), [s.grad_input_std for s in result.runs[1].layers]
-    )
+    _close(backward[1].get_ydata(), [s.grad_input_std for s in result.runs[1].layers])
 
 
 def test_actviz_depth_is_the_function() -> None:
