@@ -309,9 +309,9 @@ def depth(
 def _linear(width: int, init: str, gain: float | None, bias_std: float) -> nn.Linear:
     from torch import nn
 
-    layer = nn.Linear(width, width)
     if init == "default" or gain is None:
-        return layer  # kaiming_uniform_(a=√5) and U(±1/√fan_in) bias, torch's own
+        return nn.Linear(width, width)  # kaiming_uniform_(a=√5), U(±1/√fan_in) bias: torch's own
+    layer: nn.Linear = nn.utils.skip_init(nn.Linear, width, width)  # type: ignore[no-untyped-call]
     with_gain: dict[str, Any] = {
         # kaiming_normal_ takes a nonlinearity, not a gain: its std is gain/√fan_in
         "kaiming": lambda w: nn.init.normal_(w, 0.0, gain / math.sqrt(width)),
@@ -468,12 +468,26 @@ def _regimes(
 
 
 def histogram(values: torch.Tensor) -> Histogram:
-    """The density of ``values`` over their own range, ``HIST_BINS`` bins."""
+    """The density of ``values`` over their own range, ``HIST_BINS`` bins (as
+    ``torch.histogram(density=True)``, without non-finite values)."""
+    import torch
+
+    flat = values.detach().flatten().to(torch.float64)  # float32 bins may not split
+    finite = torch.isfinite(flat)
+    if not bool(finite.all()):
+        flat = flat[finite]
+    if not len(flat):
+        return Histogram(_array([]), _array([]))
+    low, high = (float(v) for v in torch.aminmax(flat))
+    if high == low:  # one value: a unit-wide bin around it, as numpy does
+        low, high = low - 0.5, high + 0.5
+    counts = torch.histc(flat, bins=HIST_BINS, min=low, max=high)
+    width = (high - low) / HIST_BINS
+    centers = low + width * (torch.arange(HIST_BINS, dtype=torch.float64) + 0.5)
+    return Histogram(centers.numpy(), (counts / (len(flat) * width)).numpy())
+
+
+def _array(values: list[float]) -> np.ndarray:
     import numpy as np
 
-    flat = values.detach().flatten().numpy().astype(np.float64)  # float32 bins may not split
-    flat = flat[np.isfinite(flat)]
-    if not len(flat):
-        return Histogram(np.zeros(0), np.zeros(0))
-    density, edges = np.histogram(flat, bins=HIST_BINS, density=True)
-    return Histogram((edges[:-1] + edges[1:]) / 2, density)
+    return np.asarray(values, dtype=np.float64)

@@ -76,7 +76,11 @@ class Moments:
         import numpy as np
 
         qs = 2.0 ** np.arange(math.ceil(math.log2(Q_MIN)), math.floor(math.log2(Q_MAX)) + 1)
-        return qs, np.array([self.f2(float(q)) for q in qs])
+        with np.errstate(under="ignore"):
+            density = np.exp(-0.5 * self.x[None, :] ** 2 / qs[:, None]) * self.weights
+        density /= np.sqrt(2 * math.pi * qs)[:, None]
+        f2 = np.where(density > 0, density * (self.f * self.f), 0.0).sum(axis=1)
+        return qs, f2
 
     def f2(self, q: float = 1.0) -> float:
         """E[f(x)²] for x ~ N(0, q)."""
@@ -136,28 +140,42 @@ def _root(
     h: Callable[[float], float], lo: float, hi: float, h_lo: float, h_hi: float, rtol: float
 ) -> float:
     """A root of ``h`` in [lo, hi] where h changes sign: Illinois regula falsi,
-    falling back to bisection (in log space) when it stalls."""
+    falling back to bisection when it stalls. Stops when the bracket or the
+    step between estimates is below ``rtol`` × max(|hi|, 1)."""
     if h_lo == 0 or h_hi == 0:
         return lo if h_lo == 0 else hi
+    last, side = math.nan, ""
     for _ in range(200):
-        if hi - lo <= rtol * max(abs(hi), 1.0):
+        tolerance = rtol * max(abs(hi), 1.0)
+        if hi - lo <= tolerance:
             break
         mid = hi - h_hi * (hi - lo) / (h_hi - h_lo) if h_hi != h_lo else (lo + hi) / 2
         if not lo < mid < hi:
-            mid = math.sqrt(lo * hi) if lo > 0 else (lo + hi) / 2
+            mid = (lo + hi) / 2
+        if abs(mid - last) <= tolerance:
+            return mid
+        last = mid
         h_mid = h(mid)
         if h_mid == 0:
             return mid
+        # Illinois: an end kept twice in a row has its h halved, so that it
+        # does not stick and convergence stays superlinear.
         if (h_mid > 0) == (h_lo > 0):
             lo, h_lo = mid, h_mid
-            h_hi /= 2  # Illinois: keep the other end from sticking
+            if side == "lo":
+                h_hi /= 2
+            side = "lo"
         else:
             hi, h_hi = mid, h_mid
-            h_lo /= 2
+            if side == "hi":
+                h_lo /= 2
+            side = "hi"
     return (lo + hi) / 2
 
 
-def fixed_point(m: Moments, sigma_w: float, sigma_b: float = 0.0, q0: float = 1.0) -> float:
+def fixed_point(
+    m: Moments, sigma_w: float, sigma_b: float = 0.0, q0: float = 1.0, rtol: float = 1e-14
+) -> float:
     """The q* that ``q ← σ_w²·E[f(√q·z)²] + σ_b²`` reaches from ``q0``.
 
     0.0 when the signal dies out (below :data:`Q_MIN`), ``inf`` when it grows
@@ -192,12 +210,14 @@ def fixed_point(m: Moments, sigma_w: float, sigma_b: float = 0.0, q0: float = 1.
         lo = float(above[0]) if len(above) else q0
     hi = float(qs[i])
     lo, hi = min(lo, hi), max(lo, hi)
-    return _root(h, lo, hi, h(lo), h(hi), 1e-14)
+    return _root(h, lo, hi, h(lo), h(hi), rtol)
 
 
-def chi1(m: Moments, sigma_w: float, sigma_b: float = 0.0) -> tuple[float, float]:
+def chi1(
+    m: Moments, sigma_w: float, sigma_b: float = 0.0, rtol: float = 1e-14
+) -> tuple[float, float]:
     """(q*, χ₁): the fixed point and σ_w²·E[f′(√q*·z)²] there (its limit if q* is 0 or ∞)."""
-    q = fixed_point(m, sigma_w, sigma_b)
+    q = fixed_point(m, sigma_w, sigma_b, rtol=rtol)
     return q, sigma_w**2 * m.grad2(q)
 
 
@@ -208,19 +228,19 @@ def critical_sigma_w(m: Moments, sigma_b: float = 0.0) -> float | None:
     """
     import numpy as np
 
-    def excess(log_w: float) -> float:
-        return chi1(m, math.exp(log_w), sigma_b)[1] - 1.0
+    def excess(log_w: float, rtol: float = 1e-14) -> float:
+        return chi1(m, math.exp(log_w), sigma_b, rtol)[1] - 1.0
 
+    # The scan only needs the sign of χ₁ − 1: a looser fixed point will do there.
     grid = np.linspace(math.log(SIGMA_W_SCAN[0]), math.log(SIGMA_W_SCAN[1]), 19)
-    previous, e_prev = float(grid[0]), excess(float(grid[0]))
+    previous, e_prev = float(grid[0]), excess(float(grid[0]), 1e-8)
     if e_prev >= 0:
         return None  # chaotic already at the smallest σ_w
     for log_w in grid[1:]:
-        e = excess(float(log_w))
+        e = excess(float(log_w), 1e-8)
         if e >= 0:
-            if e == 0:
-                return math.exp(float(log_w))
-            return math.exp(_root(excess, previous, float(log_w), e_prev, e, 1e-12))
+            lo, hi = previous, float(log_w)
+            return math.exp(_root(excess, lo, hi, excess(lo), excess(hi), 1e-12))
         previous, e_prev = float(log_w), e
     return None
 
