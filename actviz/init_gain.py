@@ -40,7 +40,8 @@ SIGMA_W_SCAN = (0.05, 50.0)  # where the critical σ_w is looked for
 # E[f]² above this share of E[f²]: the signal is mostly its mean, so a gain that
 # keeps E[f²] keeps a constant, and every input ends up looking alike.
 MEAN_SHARE_LIMIT = 0.5
-PHASE_SIGMA_B2 = tuple(i / 10 for i in range(11))  # σ_b² from 0 to 1 for the phase diagram
+# σ_b² for the phase diagram, dense near 0 where tanh's edge of chaos rises steeply
+PHASE_SIGMA_B2 = (0.0, 0.0025, 0.01, 0.025, 0.05, 0.1, *(i / 10 for i in range(2, 11)))
 
 
 @dataclass(frozen=True, eq=False)

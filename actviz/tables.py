@@ -427,6 +427,14 @@ def jacobian_report(report: Any) -> Group:
 # --- deep networks at initialisation: `actviz gain` and `actviz depth` ------------
 
 
+def _approx(value: float | None) -> str:
+    """A computed estimate (quadrature, batch statistics): 4 significant digits.
+    Unlike a dtype's values, none of these is exact, so none is stretched."""
+    if value is None:
+        return MISSING
+    return f"{value:.4g}".replace("e-0", "e-").replace("e+0", "e+")
+
+
 def gain_table(gains: Sequence[Any]) -> Table:
     """``actviz gain``: one row per activation."""
     from rich import box
@@ -453,16 +461,16 @@ def gain_table(gains: Sequence[Any]) -> Table:
                    f"critical σ_w (σ_b = {sigma_b:g})", "χ₁ at default", "q = 1"):  # fmt: skip
         table.add_column(header, justify="left" if header == "activation" else "right")
     for g in gains:
-        torch_cell = MISSING if g.torch is None else number(g.torch)
+        torch_cell = MISSING if g.torch is None else _approx(g.torch)
         if g.torch_agrees is False:
             torch_cell += " *"
         table.add_row(
             escape(g.label),
-            number(g.forward),
-            number(g.backward),
+            _approx(g.forward),
+            _approx(g.backward),
             torch_cell,
-            number(g.critical_sigma_w),
-            number(g.default_chi1),
+            _approx(g.critical_sigma_w),
+            _approx(g.default_chi1),
             g.stability,
         )
     return table
@@ -520,11 +528,11 @@ def depth_table(run: Any) -> Table:
     for s in run.layers:
         table.add_row(
             str(s.layer),
-            *(number(getattr(s, f)) for f in ("pre_mean", "pre_std", "act_mean", "act_std")),
+            *(_approx(getattr(s, f)) for f in ("pre_mean", "pre_std", "act_mean", "act_std")),
             percent(s.saturated),
             percent(s.dead),
-            number(s.grad_input_std),
-            number(s.grad_weight_std),
+            _approx(s.grad_input_std),
+            _approx(s.grad_weight_std),
         )
     return table
 

@@ -31,10 +31,11 @@ def _close(drawn: Any, expected: Any) -> None:
     np.testing.assert_allclose(np.asarray(drawn, dtype=float), np.asarray(expected, dtype=float))
 
 
-# The bound the README documents: with --gain auto, over 50 layers at width 128,
-# the activation std stays within this factor (max/min over the layers) for
-# every activation whose forward fixed point is stable or marginal.
-AUTO_GAIN_SPREAD = 3.0
+# The bounds the README documents: with --gain auto, over 50 layers at width 128,
+# the activation std stays within these factors (max/min over the layers) when
+# the forward gain's fixed point is stable, or marginal (relu and its kin, whose
+# std drifts at finite width: 1.7× to 3.8× over seeds 0–5).
+AUTO_GAIN_SPREAD = {"stable": 2.5, "marginal": 5.0}
 
 
 def test_auto_gain_keeps_the_activation_std_for_every_registered_activation() -> None:
@@ -48,10 +49,12 @@ def test_auto_gain_keeps_the_activation_std_for_every_registered_activation() ->
             assert run.note is not None and "unstable fixed point" in run.note
             unstable.append(run.label)
             continue
-        assert run.activation_spread <= AUTO_GAIN_SPREAD, (run.label, run.forward_text)
+        bound = AUTO_GAIN_SPREAD[g.stability]
+        assert run.activation_spread <= bound, (run.label, run.forward_text)
     assert "gelu" in unstable and "tanh" not in unstable and "relu" not in unstable
     spreads = {r.label: r.activation_spread for r in result.runs}
-    assert spreads["gelu"] > AUTO_GAIN_SPREAD  # and it really is not held
+    assert spreads["gelu"] > 10  # and it really is not held
+    assert spreads["tanh"] < 1.3
 
 
 def test_first_layer_numbers_follow_the_init() -> None:
@@ -100,7 +103,7 @@ def test_comparison_default_init_vanishes_and_auto_gain_holds_the_signal() -> No
     for run, base in zip(result.runs, result.baselines, strict=True):
         assert base.verdict.kind == "vanishing"
         assert base.layers[-1].act_std < 0.5 * run.layers[-1].act_std
-        assert run.activation_spread < AUTO_GAIN_SPREAD
+        assert run.activation_spread < AUTO_GAIN_SPREAD["marginal"]
     assert result.runs[0].note is not None and "far from 0" in result.runs[0].note
 
 
