@@ -91,31 +91,38 @@ def depth_figure(result: Depth, *, theme: str = "light") -> Figure:
     runs = result.runs
     count = len(runs)
     with rc_context(_style(theme)):
-        fig = Figure(figsize=(max(3.6 * count, 9.0), 10.5), layout="constrained")
-        outer = fig.add_gridspec(2, 1, height_ratios=[2.0, 1.15])
-        top = outer[0].subgridspec(2, count)
+        width = max(3.6 * count, 9.0)
+        fig = Figure(figsize=(width, 10.5))
+        # A fixed grid, not layout="constrained": that doubles the render time
+        # (measured 1.9 of 3.9 s), and the panels' sizes are known here.
+        bar = 0.15 / ((width - 1.3) / count)  # a colour bar about 0.15 inch wide
+        outer = fig.add_gridspec(
+            3, count + 1, width_ratios=[*[1.0] * count, bar], height_ratios=[1, 1, 1.2],
+            left=0.75 / width, right=1 - 0.55 / width, top=0.9, bottom=0.055,
+            hspace=0.42, wspace=0.32,
+        )  # fmt: skip
         hist_axes = []
         for i, run in enumerate(runs):
-            ax = fig.add_subplot(top[0, i])
+            ax = fig.add_subplot(outer[0, i])
             draw_histograms(ax, run, "activations")
             ax.set_title(f"{run.label}\n{run.setting}", fontsize="medium")
-            bottom_ax = fig.add_subplot(top[1, i])
+            bottom_ax = fig.add_subplot(outer[1, i])
             draw_histograms(bottom_ax, run, "gradients")
             bottom_ax.set_title(run.verdict.text, fontsize="small")
             hist_axes += [ax, bottom_ax]
         mappable = mpl.cm.ScalarMappable(
             mpl.colors.Normalize(1, len(runs[0].layers)), mpl.colormaps[LAYER_CMAP]
         )
-        fig.colorbar(mappable, ax=hist_axes, label="layer", shrink=0.8, pad=0.01)
-        low = outer[1].subgridspec(1, 2)
+        fig.colorbar(mappable, cax=fig.add_subplot(outer[:2, count]), label="layer")
+        low = outer[2, :].subgridspec(1, 2, wspace=0.25)
         forward = fig.add_subplot(low[0, 0])
         backward = fig.add_subplot(low[0, 1])
         draw_std(forward, runs, "act_std", baselines=result.baselines)
         forward.set_ylabel("activation std")
-        forward.set_title("forward: activation std per layer")
+        forward.set_title("forward: activation std")
         draw_std(backward, runs, "grad_input_std", baselines=result.baselines)
         backward.set_ylabel("gradient std at the layer's input")
-        backward.set_title("backward: gradient std per layer (out.backward(ones))")
+        backward.set_title("backward: gradient std (out.backward(ones))")
         handles, _ = forward.get_legend_handles_labels()
         if result.baselines:
             handles += [

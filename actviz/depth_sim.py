@@ -84,6 +84,7 @@ class DepthRun:
     layers: tuple[LayerStats, ...]
     activations: tuple[Histogram, ...]
     gradients: tuple[Histogram, ...]  # of the gradient at each layer's input
+    # (both empty for the default-init baselines, whose histograms are not drawn)
     note: str | None = None  # where the gain cannot keep the signal as it is
 
     @property
@@ -289,9 +290,11 @@ def depth(
         activations = [activations]
     specs = [a if isinstance(a, Spec) else spec(a) for a in activations]
 
-    def run(target: Spec, init: str, value: float | None, mode: str, bias: float) -> DepthRun:
+    def run(
+        target: Spec, init: str, value: float | None, mode: str, bias: float, hist: bool = True
+    ) -> DepthRun:
         return _run(target, init=init, gain=value, mode=mode, bias_std=bias, layers=layers,
-                    width=width, batch=batch, seed=seed, eps=eps)  # fmt: skip
+                    width=width, batch=batch, seed=seed, eps=eps, histograms=hist)  # fmt: skip
 
     runs = []
     for target in specs:
@@ -302,7 +305,8 @@ def depth(
         runs.append(run(target, init, value, mode, bias_std))
     baselines = []
     if baseline and init != "default":
-        baselines = [run(t, "default", None, "default", 0.0) for t in specs]
+        # the figure draws only the baselines' std: no histograms for them
+        baselines = [run(t, "default", None, "default", 0.0, hist=False) for t in specs]
     return Depth(tuple(runs), tuple(baselines))
 
 
@@ -338,6 +342,7 @@ def _run(
     batch: int,
     seed: int,
     eps: float,
+    histograms: bool = True,
 ) -> DepthRun:
     import torch
 
@@ -351,7 +356,7 @@ def _run(
     torch.set_num_threads(1)
     try:
         return _measure(target, x, linears, init=init, gain=gain, mode=mode,
-                        bias_std=bias_std, seed=seed, eps=eps)  # fmt: skip
+                        bias_std=bias_std, seed=seed, eps=eps, histograms=histograms)  # fmt: skip
     finally:
         torch.set_num_threads(threads)
 
@@ -367,6 +372,7 @@ def _measure(
     bias_std: float,
     seed: int,
     eps: float,
+    histograms: bool,
 ) -> DepthRun:
     import torch
 
@@ -427,8 +433,9 @@ def _measure(
                     grad_weight_std=float(grad_w.std()),
                 )
             )
-            act_hists.append(histogram(out))
-            grad_hists.append(histogram(grad_in))
+            if histograms:
+                act_hists.append(histogram(out))
+                grad_hists.append(histogram(grad_in))
     return DepthRun(
         spec=target,
         init=init,
@@ -470,18 +477,22 @@ def _regimes(
 def histogram(values: torch.Tensor) -> Histogram:
     """The density of ``values`` over their own range, ``HIST_BINS`` bins (as
     ``torch.histogram(density=True)``, without non-finite values)."""
+    import math
+
     import torch
 
-    flat = values.detach().flatten().to(torch.float64)  # float32 bins may not split
-    finite = torch.isfinite(flat)
-    if not bool(finite.all()):
-        flat = flat[finite]
-    if not len(flat):
-        return Histogram(_array([]), _array([]))
+    flat = values.detach().flatten()
     low, high = (float(v) for v in torch.aminmax(flat))
+    if not (math.isfinite(low) and math.isfinite(high)):  # inf or nan somewhere
+        flat = flat[torch.isfinite(flat)]
+        if not len(flat):
+            return Histogram(_array([]), _array([]))
+        low, high = (float(v) for v in torch.aminmax(flat))
+    if high - low <= 1e-4 * max(abs(low), abs(high)):
+        flat = flat.to(torch.float64)  # float32 bins this narrow may not split
     if high == low:  # one value: a unit-wide bin around it, as numpy does
         low, high = low - 0.5, high + 0.5
-    counts = torch.histc(flat, bins=HIST_BINS, min=low, max=high)
+    counts = torch.histc(flat, bins=HIST_BINS, min=low, max=high).to(torch.float64)
     width = (high - low) / HIST_BINS
     centers = low + width * (torch.arange(HIST_BINS, dtype=torch.float64) + 0.5)
     return Histogram(centers.numpy(), (counts / (len(flat) * width)).numpy())
