@@ -376,34 +376,33 @@ def _measure(
 ) -> DepthRun:
     import torch
 
+    from actviz.custom import checked_output
     from actviz.errors import ActvizError, CustomActivationError
     from actviz.init_gain import forward_note, moments
 
     act = target.activation.build(target.params)
     x.requires_grad_(True)
-    inputs, pres, outs, grads = [x], [], [], []
+    inputs, pres, outs = [x], [], []
     try:
         signal = x
         for linear in linears:
             pre = linear(signal)
             out = act(pre)
             if target.activation.custom:
-                from actviz.custom import checked_output
-
                 out = checked_output(target.activation, pre, out)
             out.retain_grad()
             pres.append(pre)
             outs.append(out)
             signal = out
-        torch.autograd.backward(signal, torch.ones_like(signal), retain_graph=True)
+        torch.autograd.backward(signal, torch.ones_like(signal))
         inputs.extend(outs[:-1])
-        # Read before the f′ passes below, which would add to the retained .grad.
-        grads_in = [_grad(t) for t in inputs]
-        grads_w = [_grad(linear.weight) for linear in linears]
-        for pre, out in zip(pres, outs, strict=True):
-            # f′ at every unit: out = f(pre) elementwise, so this is f′(pre) itself
-            (local,) = torch.autograd.grad(out, pre, torch.ones_like(out), retain_graph=True)
-            grads.append(local)
+        # f′ at every unit of every layer in one pass: out = f(pre) elementwise,
+        # so the gradient of f(pre) with ones is f′(pre) itself.
+        pre_all = torch.stack([p.detach() for p in pres]).requires_grad_(True)
+        out_all = act(pre_all)
+        if target.activation.custom:
+            out_all = checked_output(target.activation, pre_all, out_all)
+        (local_all,) = torch.autograd.grad(out_all, pre_all, torch.ones_like(out_all))
     except ActvizError:
         raise
     except Exception as error:
@@ -414,28 +413,32 @@ def _measure(
         ) from error
     stats, act_hists, grad_hists = [], [], []
     with torch.no_grad():
-        for i, (pre, out, grad_in, grad_w, local) in enumerate(
-            zip(pres, outs, grads_in, grads_w, grads, strict=True)
-        ):
-            pre_std, pre_mean = torch.std_mean(pre)
-            act_std, act_mean = torch.std_mean(out)
-            saturated, dead = _regimes(target, pre, local, eps)
+        # every statistic for all layers at once: one reduction per quantity
+        pre_all = pre_all.detach()
+        outs_all = torch.stack([o.detach() for o in outs])
+        grads_in = torch.stack([_grad(t) for t in inputs])
+        pre_std, pre_mean = (v.tolist() for v in torch.std_mean(pre_all, dim=(1, 2)))
+        act_std, act_mean = (v.tolist() for v in torch.std_mean(outs_all, dim=(1, 2)))
+        grad_in_std = grads_in.std(dim=(1, 2)).tolist()
+        grad_w_std = [float(_grad(linear.weight).std()) for linear in linears]
+        for i in range(len(linears)):
+            saturated, dead = _regimes(target, pre_all[i], local_all[i], eps)
             stats.append(
                 LayerStats(
                     layer=i + 1,
-                    pre_mean=float(pre_mean),
-                    pre_std=float(pre_std),
-                    act_mean=float(act_mean),
-                    act_std=float(act_std),
+                    pre_mean=pre_mean[i],
+                    pre_std=pre_std[i],
+                    act_mean=act_mean[i],
+                    act_std=act_std[i],
                     saturated=saturated,
                     dead=dead,
-                    grad_input_std=float(grad_in.std()),
-                    grad_weight_std=float(grad_w.std()),
+                    grad_input_std=grad_in_std[i],
+                    grad_weight_std=grad_w_std[i],
                 )
             )
             if histograms:
-                act_hists.append(histogram(out))
-                grad_hists.append(histogram(grad_in))
+                act_hists.append(histogram(outs_all[i]))
+                grad_hists.append(histogram(grads_in[i]))
     return DepthRun(
         spec=target,
         init=init,

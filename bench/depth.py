@@ -8,8 +8,10 @@ median wall time is reported with what it costs on top of its floor:
   registered activation) against ``python -c "import torch"``;
 * ``actviz depth sigmoid tanh relu gelu --layers 30 --width 256`` (eight 30-layer
   networks, the four and their default-init baselines, plus the figure) against
-  ``python -c "import torch"`` and against ``import torch, matplotlib``, since it
-  draws a figure.
+  ``python -c "import torch"``, and against the smallest autograd script that
+  draws: ``import torch, matplotlib`` and one ``y.backward(torch.ones_like(y))``
+  (torch imports sympy on the first backward with a gradient tensor: ~0.5 s
+  that any autograd script pays).
 
 Target: little more than torch's import.
 """
@@ -29,6 +31,12 @@ BIN = Path(sys.executable).parent
 ACTVIZ = str(BIN / "actviz")
 # Measure what a user's machine does: bytecode is cached after the first run.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+AUTOGRAD = (
+    "import torch, matplotlib; x = torch.ones(3, requires_grad=True); "
+    "y = torch.tanh(x); y.backward(torch.ones_like(y))"
+)
 
 
 def median_seconds(command: list[str], repeat: int, cwd: str) -> float:
@@ -51,10 +59,10 @@ def main() -> None:
              "--width", "256"]  # fmt: skip
     rows = [
         ("floor: import torch", [python, "-c", "import torch"], None),
-        ("floor: import torch, matplotlib", [python, "-c", "import torch, matplotlib"], None),
+        ("floor: torch+matplotlib+backward", [python, "-c", AUTOGRAD], None),
         ("actviz gain --all", [ACTVIZ, "gain", "--all"], "floor: import torch"),
         ("actviz depth … --layers 30", depth, "floor: import torch"),
-        ("  (against torch + matplotlib)", depth, "floor: import torch, matplotlib"),
+        ("  (against torch+mpl+backward)", depth, "floor: torch+matplotlib+backward"),
     ]
     measured: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as cwd:
