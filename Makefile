@@ -31,6 +31,9 @@ demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
 	$(BIN)/actviz saturation --all
+	$(BIN)/actviz depth sigmoid tanh relu gelu --layers 30 --out outputs/depth-sigmoid_tanh_relu_gelu.png
+	$(BIN)/actviz gain --all
+	$(BIN)/actviz gain tanh selu relu gelu sigmoid --plot --out-dir outputs
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check actviz tests bench
@@ -47,6 +50,7 @@ test: lint typecheck pytest
 bench: $(VENV)/.installed
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/depth.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -5,6 +5,9 @@ The pipeline, one module per step::
     registry  → probe     → saturation → plotting / tables → cli
     (what)      (autograd)  (analysis)   (rendering)          (thin Typer layer)
 
+and, for deep networks at initialisation, init_gain (gains, mean field) and
+depth_sim (a real MLP, layer by layer), drawn by depth_plots.
+
 Notebook use::
 
     import actviz
@@ -59,9 +62,22 @@ _LAZY = {
     "probe_report": "actviz.tables",
     "probe_table": "actviz.tables",
     "registry_listing": "actviz.tables",
+    "Gain": "actviz.init_gain",
+    "gain": "actviz.init_gain",
+    "phase_curve": "actviz.init_gain",
+    "Depth": "actviz.depth_sim",
+    "DepthRun": "actviz.depth_sim",
+    "depth": "actviz.depth_sim",
+    "depth_figure": "actviz.depth_plots",
+    "phase_figure": "actviz.depth_plots",
 }
 
 if TYPE_CHECKING:
+    from actviz.depth_plots import depth_figure as depth_figure
+    from actviz.depth_plots import phase_figure as phase_figure
+    from actviz.depth_sim import Depth as Depth
+    from actviz.depth_sim import DepthRun as DepthRun
+    from actviz.depth_sim import depth as depth
     from actviz.errors import ActvizError as ActvizError
     from actviz.errors import CustomActivationError as CustomActivationError
     from actviz.errors import DeviceUnavailableError as DeviceUnavailableError
@@ -72,6 +88,9 @@ if TYPE_CHECKING:
     from actviz.errors import UnknownActivationError as UnknownActivationError
     from actviz.errors import UnknownFormatError as UnknownFormatError
     from actviz.errors import UsageError as UsageError
+    from actviz.init_gain import Gain as Gain
+    from actviz.init_gain import gain as gain
+    from actviz.init_gain import phase_curve as phase_curve
     from actviz.plotting import Drawn as Drawn
     from actviz.plotting import activation_figure as activation_figure
     from actviz.plotting import draw_gradients as draw_gradients

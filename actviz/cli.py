@@ -593,6 +593,112 @@ def export_command(
                f"{removed} in {report.seconds:.1f} s")  # fmt: skip
 
 
+OutFile = Annotated[
+    Path | None, typer.Option("--out", help="Figure file [default: OUT_DIR/<name>.png].")
+]
+OutDir = Annotated[Path, typer.Option("--out-dir", help="Folder for default names.")]
+FigFormat = Annotated[str | None, typer.Option("--format", help="png | svg | pdf")]
+BiasStd = Annotated[
+    float, typer.Option("--bias-std", help="Bias std σ_b (biases ~ N(0, σ_b²)); 0: no bias.")
+]
+
+
+@app.command("depth")
+def depth_command(
+    names: Names,
+    layers: Annotated[int, typer.Option("--layers", help="Linear + activation blocks.")] = 20,
+    width: Annotated[int, typer.Option("--width", help="Units per layer.")] = 256,
+    batch: Annotated[int, typer.Option("--batch", help="Inputs, drawn from N(0, 1).")] = 256,
+    init: Annotated[
+        str, typer.Option("--init", help="kaiming | xavier | orthogonal | default (nn.Linear's)")
+    ] = "kaiming",
+    gain: Annotated[
+        str | None,
+        typer.Option("--gain", help="auto | backward | critical | torch | NUMBER [default: auto]"),
+    ] = None,
+    bias_std: BiasStd = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the weights and the inputs.")] = 0,
+    param: ParamsOpt = None,
+    eps: Eps = 0.01,
+    no_baseline: Annotated[
+        bool, typer.Option("--no-baseline", help="Skip the run at nn.Linear's default init.")
+    ] = False,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no figure.")] = False,
+    out: OutFile = None,
+    out_dir: OutDir = Path("outputs"),
+    fmt: FigFormat = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
+    as_json: AsJson = False,
+    as_csv: AsCsv = False,
+) -> None:
+    """A deep MLP at initialisation, layer by layer: activation and gradient statistics,
+    saturated and dead units, a verdict (vanishing, stable, exploding) and a figure.
+
+    Each network is also run at nn.Linear's default init (dashed in the figure).
+    Example: actviz depth sigmoid tanh relu gelu --layers 30
+    """
+    from actviz.depth_sim import depth
+    from actviz.tables import depth_csv, depth_report
+
+    if as_json and as_csv:
+        raise UsageError("give --json or --csv, not both")
+    specs = registry.specs_from_cli(names, param or [])
+    if fmt is not None and not no_plot:
+        from actviz.plotting import check_format
+
+        check_format(fmt)
+    result = depth(specs, layers=layers, width=width, batch=batch, init=init, gain=gain,
+                   bias_std=bias_std, seed=seed, eps=eps, baseline=not no_baseline)  # fmt: skip
+    if not no_plot:
+        from actviz.depth_plots import depth_file
+
+        path = depth_file(result, out=out, out_dir=out_dir, fmt=fmt, dpi=dpi)
+        typer.echo(f"wrote {path}", err=as_json or as_csv)
+    _emit(depth_report(result), result.as_dict, lambda: depth_csv(result),
+          as_json=as_json, as_csv=as_csv)  # fmt: skip
+
+
+@app.command("gain")
+def gain_command(
+    names: SomeNames = None,
+    all_: AllOpt = False,
+    param: ParamsOpt = None,
+    bias_std: BiasStd = 0.0,
+    plot: Annotated[
+        bool, typer.Option("--plot", help="Draw the χ₁ = 1 lines in the (σ_b², σ_w²) plane.")
+    ] = False,
+    out: OutFile = None,
+    out_dir: OutDir = Path("outputs"),
+    fmt: FigFormat = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
+    as_json: AsJson = False,
+    as_csv: AsCsv = False,
+) -> None:
+    """The initialisation gain that keeps signal and gradient alive, computed for any
+    activation: forward and backward second-moment gains, torch's calculate_gain, the
+    critical σ_w (edge of chaos) at --bias-std and χ₁ at nn.Linear's default init."""
+    from actviz.init_gain import gain
+    from actviz.tables import gain_csv, gain_table
+
+    if as_json and as_csv:
+        raise UsageError("give --json or --csv, not both")
+    specs = _named_or_all(names, all_, param)
+    if fmt is not None and plot:
+        from actviz.plotting import check_format
+
+        check_format(fmt)
+    gains = gain(specs, bias_std=bias_std)
+    if plot:
+        from actviz.depth_plots import phase_file
+        from actviz.init_gain import phase_curve
+
+        path = phase_file([phase_curve(s) for s in specs], out=out, out_dir=out_dir, fmt=fmt,
+                          dpi=dpi)  # fmt: skip
+        typer.echo(f"wrote {path}", err=as_json or as_csv)
+    _emit(gain_table(gains), lambda: [g.as_dict() for g in gains], lambda: gain_csv(gains),
+          as_json=as_json, as_csv=as_csv)  # fmt: skip
+
+
 @contextlib.contextmanager
 def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], None]]:
     """A rich progress bar in a terminal; one plain line per file in CI and pipes."""

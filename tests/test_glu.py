@@ -206,6 +206,9 @@ def test_export_includes_glu_image_manifest_entry_and_card(tmp_path: Path) -> No
         "activation": "glu",
         "label": "glu",
         "formula": "f(a, b) = a·σ(b)",
+        "figsize": None,
+        "xlim": None,
+        "ylim": [None, None],
         "params": {},
         "range": [-8.0, 8.0],
         "points": 201,  # the (a, b) plane's axis

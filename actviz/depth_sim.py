@@ -1,0 +1,507 @@
+"""What saturation does to a deep network: a real torch MLP, measured layer by layer.
+
+``L`` blocks of ``nn.Linear(width, width)`` + the activation, weights drawn by
+an init scheme with a gain, fed a seeded batch of N(0, 1) inputs; forward,
+then ``out.backward(torch.ones_like(out))`` as everywhere in actviz. Each layer
+reports its pre-activation and activation statistics, the share of saturated
+and dead units (against the activation's own peak |f′|, as ``actviz
+saturation`` judges them) and the gradient std flowing back into its input and
+its weights.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from actviz.errors import InvalidParameterError, UsageError
+from actviz.registry import Spec, spec
+from actviz.saturation import DEFAULT_EPS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from torch import nn
+
+INITS = ("kaiming", "xavier", "orthogonal", "default")
+GAIN_MODES = ("auto", "backward", "critical", "torch")
+HIST_BINS = 61
+STABLE_FACTOR = 2.0  # gradient at layer 1 within this factor of layer L: stable
+MAX_UNITS = 50_000_000  # layers × width × batch: memory for autograd grows with it
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """One block ``a = f(W·x + b)``; ``grad_input`` is the gradient std at its x."""
+
+    layer: int  # 1-based
+    pre_mean: float
+    pre_std: float
+    act_mean: float
+    act_std: float
+    saturated: float  # share of units with 0 < |f′| < eps·peak
+    dead: float  # share with f′ exactly 0
+    grad_input_std: float
+    grad_weight_std: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: _finite(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class Histogram:
+    """Density of one layer's values (bin centres), as ``torch.histogram(density=True)``."""
+
+    centers: np.ndarray
+    density: np.ndarray
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What happened to the gradient between the last layer and the first."""
+
+    kind: str  # "vanishing", "exploding", "stable" or "dead"
+    ratio: float  # grad std at layer 1 / at layer L
+    spread: float  # max / min grad std over the layers
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class DepthRun:
+    """One network: its settings and the statistics of every layer."""
+
+    spec: Spec
+    init: str
+    gain: float | None  # None: nn.Linear's default init
+    gain_mode: str  # "auto", "backward", "critical", "torch", "number" or "default"
+    bias_std: float
+    width: int
+    batch: int
+    seed: int
+    eps: float
+    layers: tuple[LayerStats, ...]
+    activations: tuple[Histogram, ...]
+    gradients: tuple[Histogram, ...]  # of the gradient at each layer's input
+    # (both empty for the default-init baselines, whose histograms are not drawn)
+    note: str | None = None  # where the gain cannot keep the signal as it is
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def setting(self) -> str:
+        """``kaiming, gain 1.593 (auto)`` or ``nn.Linear default init``."""
+        if self.gain is None:
+            return "nn.Linear default init"
+        bias = f", bias std {self.bias_std:g}" if self.bias_std else ""
+        return f"{self.init}, gain {self.gain:.4g} ({self.gain_mode}){bias}"
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict(self.layers)
+
+    @property
+    def forward_text(self) -> str:
+        """``activation std 0.75 → 0.62 over 30 layers (within 1.2×)``."""
+        first, last = self.layers[0].act_std, self.layers[-1].act_std
+        return (
+            f"activation std {first:.3g} → {last:.3g} over {len(self.layers)} layers "
+            f"(within {self.activation_spread:.3g}×)"
+        )
+
+    @property
+    def activation_spread(self) -> float:
+        """max / min activation std over the layers (inf if one is 0)."""
+        stds = [s.act_std for s in self.layers]
+        return max(stds) / min(stds) if min(stds) > 0 else math.inf
+
+    def as_dict(self) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            "activation": self.spec.name,
+            "params": dict(self.spec.params),
+            "init": self.init,
+            "gain": self.gain,
+            "gain_mode": self.gain_mode,
+            "bias_std": self.bias_std,
+            "layers": len(self.layers),
+            "width": self.width,
+            "batch": self.batch,
+            "seed": self.seed,
+            "eps": self.eps,
+            "forward": {"text": self.forward_text, "spread": _finite(self.activation_spread)},
+            "verdict": {
+                "kind": v.kind,
+                "ratio": _finite(v.ratio),
+                "spread": _finite(v.spread),
+                "text": v.text,
+            },
+            "note": self.note,
+            "per_layer": [s.as_dict() for s in self.layers],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Depth:
+    """The runs of ``actviz depth``: one per activation, and the same networks at
+    nn.Linear's default init for comparison (``baselines``, empty if not asked)."""
+
+    runs: tuple[DepthRun, ...]
+    baselines: tuple[DepthRun, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "runs": [r.as_dict() for r in self.runs],
+            "baselines": [r.as_dict() for r in self.baselines],
+        }
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or inf: they become null."""
+    return value if math.isfinite(value) else None
+
+
+def verdict(layers: Sequence[LayerStats]) -> Verdict:
+    """Vanishing, exploding or stable, from the gradient std at layer 1 vs layer L."""
+    first, last = layers[0].grad_input_std, layers[-1].grad_input_std
+    stds = [s.grad_input_std for s in layers]
+    depth = len(layers)
+    if not all(math.isfinite(s) for s in stds):
+        bad = next(s.layer for s in layers if not math.isfinite(s.grad_input_std))
+        return Verdict("exploding", math.inf, math.inf,
+                       f"exploding: the gradient overflows at layer {bad}")  # fmt: skip
+    if last == 0:
+        return Verdict("dead", 0.0, math.inf,
+                       f"dead: no gradient flows back into layer {depth}")  # fmt: skip
+    if first == 0:
+        where = next(s.layer for s in reversed(layers) if s.grad_input_std == 0)
+        return Verdict("vanishing", 0.0, math.inf, f"vanishing: the gradient is exactly 0 "
+                       f"from layer {where} down (dead units or float32 underflow)")  # fmt: skip
+    ratio = first / last
+    spread = max(stds) / min(stds) if min(stds) > 0 else math.inf
+    if ratio < 1 / STABLE_FACTOR:
+        kind = "vanishing"
+        text = f"gradient at layer 1 is {ratio:.1e} of layer {depth}: vanishing"
+    elif ratio > STABLE_FACTOR:
+        kind = "exploding"
+        text = f"gradient at layer 1 is {ratio:.3g}× layer {depth}: exploding"
+    else:
+        kind = "stable"
+        text = f"stable within {spread:.3g}× over {depth} layers"
+    return Verdict(kind, ratio, spread, text)
+
+
+def resolve_gain(target: Spec, init: str, gain: str | float, bias_std: float) -> tuple[float, str]:
+    """The number behind ``--gain`` for ``target``, and how it was chosen."""
+    from actviz import init_gain
+
+    if isinstance(gain, (int, float)) or _is_number(gain):
+        value = float(gain)
+        if not (math.isfinite(value) and value > 0):
+            raise InvalidParameterError(f"gain must be a positive number (got {gain!r})")
+        return value, "number"
+    if gain not in GAIN_MODES:
+        raise UsageError(
+            f"unknown gain {gain!r}; choose one of {', '.join(GAIN_MODES)} or give a number"
+        )
+    if gain == "torch":
+        found = init_gain.torch_gain(target)
+        if found is None:
+            raise UsageError(
+                f"torch.nn.init.calculate_gain has no gain for {target.label}; "
+                "use --gain auto (computed) or a number"
+            )
+        return found, "torch"
+    m = init_gain.moments(target)
+    if gain == "auto":
+        return 1 / math.sqrt(m.f2()), "auto"
+    if gain == "backward":
+        return 1 / math.sqrt(m.grad2()), "backward"
+    critical = init_gain.critical_sigma_w(m, bias_std)
+    if critical is None:
+        raise UsageError(
+            f"{target.label} has no critical σ_w (χ₁ = 1) in {init_gain.SIGMA_W_SCAN} at "
+            f"bias std {bias_std:g}; use --gain auto or a number"
+        )
+    return critical, "critical"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check(layers: int, width: int, batch: int, init: str, bias_std: float, eps: float) -> None:
+    for name, value in (("layers", layers), ("width", width), ("batch", batch)):
+        if value < 1:
+            raise InvalidParameterError(f"{name} must be at least 1 (got {value})")
+    if layers * width * batch > MAX_UNITS:
+        raise InvalidParameterError(
+            f"layers × width × batch = {layers * width * batch:,} is above the cap of "
+            f"{MAX_UNITS:,} (autograd keeps every layer); use fewer layers, a smaller width "
+            "or a smaller batch"
+        )
+    if init not in INITS:
+        raise UsageError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+    if not (math.isfinite(bias_std) and bias_std >= 0):
+        raise InvalidParameterError(f"bias std must be a number ≥ 0 (got {bias_std:g})")
+    if not 0 < eps < 1:
+        raise InvalidParameterError(f"eps must be between 0 and 1 (got {eps:g})")
+
+
+def depth(
+    activations: str | Spec | Sequence[str | Spec],
+    *,
+    layers: int = 20,
+    width: int = 256,
+    batch: int = 256,
+    init: str = "kaiming",
+    gain: str | float | None = None,
+    bias_std: float = 0.0,
+    seed: int = 0,
+    eps: float = DEFAULT_EPS,
+    baseline: bool = True,
+) -> Depth:
+    """Run the MLP for each activation and measure every layer.
+
+    ``gain``: ``"auto"`` (actviz's forward gain, 1/sqrt(E[f(z)²]); the default),
+    ``"backward"`` (1/sqrt(E[f′(z)²])), ``"critical"`` (the edge of chaos at
+    ``bias_std``), ``"torch"`` (``calculate_gain``) or a number; ``init="default"``
+    keeps nn.Linear's own initialisation and takes no gain. With ``baseline``
+    each network is also run at nn.Linear's default init, for comparison::
+
+        import actviz
+        run = actviz.depth("tanh", layers=30).runs[0]
+        run.verdict.text, [s.act_std for s in run.layers]
+    """
+    _check(layers, width, batch, init, bias_std, eps)
+    if init == "default" and (gain is not None or bias_std):
+        raise UsageError(
+            "--init default keeps nn.Linear's own weights and biases; "
+            "--gain and --bias-std apply to kaiming, xavier and orthogonal"
+        )
+    if isinstance(activations, (str, Spec)):
+        activations = [activations]
+    specs = [a if isinstance(a, Spec) else spec(a) for a in activations]
+
+    def run(
+        target: Spec, init: str, value: float | None, mode: str, bias: float, hist: bool = True
+    ) -> DepthRun:
+        return _run(target, init=init, gain=value, mode=mode, bias_std=bias, layers=layers,
+                    width=width, batch=batch, seed=seed, eps=eps, histograms=hist)  # fmt: skip
+
+    runs = []
+    for target in specs:
+        if init == "default":
+            runs.append(run(target, "default", None, "default", 0.0))
+            continue
+        value, mode = resolve_gain(target, init, "auto" if gain is None else gain, bias_std)
+        runs.append(run(target, init, value, mode, bias_std))
+    baselines = []
+    if baseline and init != "default":
+        # the figure draws only the baselines' std: no histograms for them
+        baselines = [run(t, "default", None, "default", 0.0, hist=False) for t in specs]
+    return Depth(tuple(runs), tuple(baselines))
+
+
+def _linear(width: int, init: str, gain: float | None, bias_std: float) -> nn.Linear:
+    from torch import nn
+
+    if init == "default" or gain is None:
+        return nn.Linear(width, width)  # kaiming_uniform_(a=√5), U(±1/√fan_in) bias: torch's own
+    layer: nn.Linear = nn.utils.skip_init(nn.Linear, width, width)  # type: ignore[no-untyped-call]
+    with_gain: dict[str, Any] = {
+        # kaiming_normal_ takes a nonlinearity, not a gain: its std is gain/√fan_in
+        "kaiming": lambda w: nn.init.normal_(w, 0.0, gain / math.sqrt(width)),
+        "xavier": lambda w: nn.init.xavier_normal_(w, gain=gain),
+        "orthogonal": lambda w: nn.init.orthogonal_(w, gain=gain),
+    }
+    with_gain[init](layer.weight)
+    if bias_std:
+        nn.init.normal_(layer.bias, 0.0, bias_std)
+    else:
+        nn.init.zeros_(layer.bias)
+    return layer
+
+
+def _run(
+    target: Spec,
+    *,
+    init: str,
+    gain: float | None,
+    mode: str,
+    bias_std: float,
+    layers: int,
+    width: int,
+    batch: int,
+    seed: int,
+    eps: float,
+    histograms: bool = True,
+) -> DepthRun:
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        x = torch.randn(batch, width)
+        linears = [_linear(width, init, gain, bias_std) for _ in range(layers)]
+    threads = torch.get_num_threads()
+    # Layers this small gain nothing from threads, and on a busy machine torch's
+    # spinning workers make the run ten times slower (measured: 7.9 s vs 0.6 s).
+    torch.set_num_threads(1)
+    try:
+        return _measure(target, x, linears, init=init, gain=gain, mode=mode,
+                        bias_std=bias_std, seed=seed, eps=eps, histograms=histograms)  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(
+    target: Spec,
+    x: torch.Tensor,
+    linears: Sequence[nn.Linear],
+    *,
+    init: str,
+    gain: float | None,
+    mode: str,
+    bias_std: float,
+    seed: int,
+    eps: float,
+    histograms: bool,
+) -> DepthRun:
+    import torch
+
+    from actviz.custom import checked_output
+    from actviz.errors import ActvizError, CustomActivationError
+    from actviz.init_gain import forward_note, moments
+
+    act = target.activation.build(target.params)
+    x.requires_grad_(True)
+    inputs, pres, outs = [x], [], []
+    try:
+        signal = x
+        for linear in linears:
+            pre = linear(signal)
+            out = act(pre)
+            if target.activation.custom:
+                out = checked_output(target.activation, pre, out)
+            out.retain_grad()
+            pres.append(pre)
+            outs.append(out)
+            signal = out
+        torch.autograd.backward(signal, torch.ones_like(signal))
+        inputs.extend(outs[:-1])
+        # f′ at every unit of every layer in one pass: out = f(pre) elementwise,
+        # so the gradient of f(pre) with ones is f′(pre) itself.
+        pre_all = torch.stack([p.detach() for p in pres]).requires_grad_(True)
+        out_all = act(pre_all)
+        if target.activation.custom:
+            out_all = checked_output(target.activation, pre_all, out_all)
+        (local_all,) = torch.autograd.grad(out_all, pre_all, torch.ones_like(out_all))
+    except ActvizError:
+        raise
+    except Exception as error:
+        if not target.activation.custom:
+            raise
+        raise CustomActivationError(
+            f"{target.name} raised {type(error).__name__}: {error}"
+        ) from error
+    stats, act_hists, grad_hists = [], [], []
+    with torch.no_grad():
+        # every statistic for all layers at once: one reduction per quantity
+        pre_all = pre_all.detach()
+        outs_all = torch.stack([o.detach() for o in outs])
+        grads_in = torch.stack([_grad(t) for t in inputs])
+        pre_std, pre_mean = (v.tolist() for v in torch.std_mean(pre_all, dim=(1, 2)))
+        act_std, act_mean = (v.tolist() for v in torch.std_mean(outs_all, dim=(1, 2)))
+        grad_in_std = grads_in.std(dim=(1, 2)).tolist()
+        grad_w_std = [float(_grad(linear.weight).std()) for linear in linears]
+        for i in range(len(linears)):
+            saturated, dead = _regimes(target, pre_all[i], local_all[i], eps)
+            stats.append(
+                LayerStats(
+                    layer=i + 1,
+                    pre_mean=pre_mean[i],
+                    pre_std=pre_std[i],
+                    act_mean=act_mean[i],
+                    act_std=act_std[i],
+                    saturated=saturated,
+                    dead=dead,
+                    grad_input_std=grad_in_std[i],
+                    grad_weight_std=grad_w_std[i],
+                )
+            )
+            if histograms:
+                act_hists.append(histogram(outs_all[i]))
+                grad_hists.append(histogram(grads_in[i]))
+    return DepthRun(
+        spec=target,
+        init=init,
+        gain=gain,
+        gain_mode=mode,
+        bias_std=bias_std,
+        width=x.shape[1],
+        batch=x.shape[0],
+        seed=seed,
+        eps=eps,
+        layers=tuple(stats),
+        activations=tuple(act_hists),
+        gradients=tuple(grad_hists),
+        note=forward_note(moments(target)) if mode == "auto" else None,
+    )
+
+
+def _grad(t: torch.Tensor) -> torch.Tensor:
+    assert t.grad is not None
+    return t.grad.detach().clone()
+
+
+def _regimes(
+    target: Spec, pre: torch.Tensor, local: torch.Tensor, eps: float
+) -> tuple[float, float]:
+    """Shares of saturated and dead units in one layer, from f′ at its pre-activations."""
+    import numpy as np
+
+    from actviz.saturation import _below, reference_peak
+
+    magnitude = np.abs(local.detach().flatten().numpy())
+    peak = reference_peak(target, pre.detach().flatten().numpy(), magnitude)
+    top = float(np.nanmax(magnitude)) if peak is None else peak.value
+    dead = magnitude == 0
+    saturated = _below(magnitude, eps * top) & ~dead
+    return float(saturated.mean()), float(dead.mean())
+
+
+def histogram(values: torch.Tensor) -> Histogram:
+    """The density of ``values`` over their own range, ``HIST_BINS`` bins (as
+    ``torch.histogram(density=True)``, without non-finite values)."""
+    import math
+
+    import torch
+
+    flat = values.detach().flatten()
+    low, high = (float(v) for v in torch.aminmax(flat))
+    if not (math.isfinite(low) and math.isfinite(high)):  # inf or nan somewhere
+        flat = flat[torch.isfinite(flat)]
+        if not len(flat):
+            return Histogram(_array([]), _array([]))
+        low, high = (float(v) for v in torch.aminmax(flat))
+    if high - low <= 1e-4 * max(abs(low), abs(high)):
+        flat = flat.to(torch.float64)  # float32 bins this narrow may not split
+    if high == low:  # one value: a unit-wide bin around it, as numpy does
+        low, high = low - 0.5, high + 0.5
+    counts = torch.histc(flat, bins=HIST_BINS, min=low, max=high).to(torch.float64)
+    width = (high - low) / HIST_BINS
+    centers = low + width * (torch.arange(HIST_BINS, dtype=torch.float64) + 0.5)
+    return Histogram(centers.numpy(), (counts / (len(flat) * width)).numpy())
+
+
+def _array(values: list[float]) -> np.ndarray:
+    import numpy as np
+
+    return np.asarray(values, dtype=np.float64)

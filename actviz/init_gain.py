@@ -1,0 +1,436 @@
+"""Initialisation gains, computed: second moments of f and f′ under a normal input.
+
+For z ~ N(0, 1) a layer ``h = W·f(x)`` with ``W ~ N(0, g²/fan_in)`` keeps the
+second moment of its signal when ``g = 1/sqrt(E[f(z)²])`` (forward) and of its
+gradient when ``g = 1/sqrt(E[f′(z)²])`` (backward). The mean-field view
+(Poole et al. 2016, Schoenholz et al. 2017) follows the pre-activation
+variance ``q ← σ_w²·E[f(√q·z)²] + σ_b²`` to its fixed point q* and asks
+whether ``χ₁ = σ_w²·E[f′(√q*·z)²]`` shrinks (ordered) or grows (chaotic)
+gradients; χ₁ = 1 is the edge of chaos.
+
+Every expectation here is a quadrature over x (not z): f and f′ are evaluated
+once, in float64 through torch and the registry (so your own activation works
+too), on Gauss–Legendre panels split at 0 and at the activation's kinks and
+graded geometrically away from 0, which resolves N(0, q) for every q from
+1e-14 to 1e12 with the same points; a new q only re-weights them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
+
+from actviz.errors import CustomActivationError, InvalidParameterError
+from actviz.registry import Activation, Spec, spec
+
+if TYPE_CHECKING:
+    import numpy as np
+
+GL_NODES = 8  # Gauss–Legendre nodes per panel: exact for polynomials of degree 15
+PANEL_RATIO = 1.25  # panel [a, 1.25a]: at most a quarter of |x| wide
+X_INNER, X_OUTER = 1e-8, 1e8  # graded panels between these; [0, 1e-8] is one panel
+Q_MIN, Q_MAX = 1e-14, 1e12  # below: q is 0 (the limit q → 0⁺); above: q diverges
+# nn.Linear's default init, kaiming_uniform_(a=√5): U(±1/√fan_in), variance 1/(3·fan_in),
+# i.e. σ_w² = 1/3; its bias variance 1/(3·fan_in) vanishes at large width.
+TORCH_DEFAULT_SIGMA_W = math.sqrt(1 / 3)
+SIGMA_W_SCAN = (0.05, 50.0)  # where the critical σ_w is looked for
+# E[f]² above this share of E[f²]: the signal is mostly its mean, so a gain that
+# keeps E[f²] keeps a constant, and every input ends up looking alike.
+MEAN_SHARE_LIMIT = 0.5
+# σ_b² for the phase diagram, dense near 0 where tanh's edge of chaos rises steeply
+PHASE_SIGMA_B2 = (0.0, 0.0025, 0.01, 0.025, 0.05, 0.1, *(i / 10 for i in range(2, 11)))
+
+
+@dataclass(frozen=True, eq=False)
+class Moments:
+    """f and f′ of one activation on a fixed quadrature rule over the real line.
+
+    ``expect(values, q)`` is E[values(x)] for x ~ N(0, q): the rule's weights
+    times the normal density. ``q`` below :data:`Q_MIN` is taken as Q_MIN, the
+    limit q → 0⁺ (so relu's E[f′²] there is 1/2, not f′(0)² = 0).
+    """
+
+    spec: Spec
+    x: np.ndarray
+    weights: np.ndarray  # Gauss–Legendre weights of each node's panel
+    f: np.ndarray
+    grad: np.ndarray
+
+    def expect(self, values: np.ndarray, q: float) -> float:
+        import numpy as np
+
+        q = min(max(q, Q_MIN), Q_MAX)
+        # Only nodes within 40 standard deviations count (beyond, the density is
+        # below 1e-347: 0 in float64, and f there may be huge).
+        used = slice(*np.searchsorted(self.x, (-40 * math.sqrt(q), 40 * math.sqrt(q))))
+        x = self.x[used]
+        density = self.weights[used] * np.exp(-0.5 * x * x / q) / math.sqrt(2 * math.pi * q)
+        return float(np.dot(density, values[used]))
+
+    @cached_property
+    def ladder(self) -> tuple[np.ndarray, np.ndarray]:
+        """q = 2^k from :data:`Q_MIN` to :data:`Q_MAX` and E[f²] at each: where the
+        mean-field map's fixed points are bracketed, for any σ_w and σ_b."""
+        import numpy as np
+
+        qs = 2.0 ** np.arange(math.ceil(math.log2(Q_MIN)), math.floor(math.log2(Q_MAX)) + 1)
+        with np.errstate(under="ignore"):
+            density = np.exp(-0.5 * self.x[None, :] ** 2 / qs[:, None]) * self.weights
+        density /= np.sqrt(2 * math.pi * qs)[:, None]
+        f2 = np.where(density > 0, density * (self.f * self.f), 0.0).sum(axis=1)
+        return qs, f2
+
+    def f2(self, q: float = 1.0) -> float:
+        """E[f(x)²] for x ~ N(0, q)."""
+        return self.expect(self.f * self.f, q)
+
+    def grad2(self, q: float = 1.0) -> float:
+        """E[f′(x)²] for x ~ N(0, q)."""
+        return self.expect(self.grad * self.grad, q)
+
+    def mean(self, q: float = 1.0) -> float:
+        """E[f(x)] for x ~ N(0, q)."""
+        return self.expect(self.f, q)
+
+
+def rule(kinks: Iterable[float] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights over the real line: panels split at 0 and ``kinks``."""
+    import numpy as np
+
+    steps = math.ceil(math.log(X_OUTER / X_INNER) / math.log(PANEL_RATIO))
+    half = X_INNER * PANEL_RATIO ** np.arange(steps + 1)
+    edges = np.unique(np.concatenate([[0.0], half, -half, [k for k in kinks if abs(k) < X_OUTER]]))
+    t, w = np.polynomial.legendre.leggauss(GL_NODES)
+    a, b = edges[:-1, None], edges[1:, None]
+    x = ((b - a) / 2 * t + (a + b) / 2).ravel()
+    weights = ((b - a) / 2 * w).ravel()
+    return x, weights
+
+
+def moments(target: str | Activation | Spec) -> Moments:
+    """f and f′ of ``target`` on the quadrature rule (cached per activation and params)."""
+    resolved = target if isinstance(target, Spec) else spec(target)
+    return _moments(resolved.activation, tuple(sorted(resolved.params.items())))
+
+
+@lru_cache(maxsize=256)
+def _moments(activation: Activation, params: tuple[tuple[str, Any], ...]) -> Moments:
+    import numpy as np
+
+    from actviz.probe import evaluate
+
+    target = Spec(activation, dict(params))
+    nodes, weights = rule(activation.kinks(target.params))
+    x, f, grad = evaluate(target, nodes, dtype="float64")
+    if not (np.isfinite(f).all() and np.isfinite(grad).all()):
+        bad = float(x[~(np.isfinite(f) & np.isfinite(grad))][0])
+        raise CustomActivationError(
+            f"{target.label} is not finite at x = {bad:g}; a gain needs f and f′ finite "
+            f"on the whole real line (|x| ≤ {X_OUTER:g})"
+        )
+    return Moments(target, x, weights, f, grad)
+
+
+# --- the mean-field map ---------------------------------------------------------
+
+
+def _root(
+    h: Callable[[float], float], lo: float, hi: float, h_lo: float, h_hi: float, rtol: float
+) -> float:
+    """A root of ``h`` in [lo, hi] where h changes sign: Illinois regula falsi,
+    falling back to bisection when it stalls. Stops when the bracket or the
+    step between estimates is below ``rtol`` × max(|hi|, 1)."""
+    if h_lo == 0 or h_hi == 0:
+        return lo if h_lo == 0 else hi
+    last, side = math.nan, ""
+    for _ in range(200):
+        tolerance = rtol * max(abs(hi), 1.0)
+        if hi - lo <= tolerance:
+            break
+        mid = hi - h_hi * (hi - lo) / (h_hi - h_lo) if h_hi != h_lo else (lo + hi) / 2
+        if not lo < mid < hi:
+            mid = (lo + hi) / 2
+        if abs(mid - last) <= tolerance:
+            return mid
+        last = mid
+        h_mid = h(mid)
+        if h_mid == 0:
+            return mid
+        # Illinois: an end kept twice in a row has its h halved, so that it
+        # does not stick and convergence stays superlinear.
+        if (h_mid > 0) == (h_lo > 0):
+            lo, h_lo = mid, h_mid
+            if side == "lo":
+                h_hi /= 2
+            side = "lo"
+        else:
+            hi, h_hi = mid, h_mid
+            if side == "hi":
+                h_lo /= 2
+            side = "hi"
+    return (lo + hi) / 2
+
+
+def fixed_point(
+    m: Moments, sigma_w: float, sigma_b: float = 0.0, q0: float = 1.0, rtol: float = 1e-14
+) -> float:
+    """The q* that ``q ← σ_w²·E[f(√q·z)²] + σ_b²`` reaches from ``q0``.
+
+    0.0 when the signal dies out (below :data:`Q_MIN`), ``inf`` when it grows
+    without bound (beyond :data:`Q_MAX`).
+    """
+
+    def h(q: float) -> float:
+        return sigma_w**2 * m.f2(q) + sigma_b**2 - q
+
+    import numpy as np
+
+    h0 = h(q0)
+    if abs(h0) <= 1e-12 * q0:
+        return q0  # q0 is a fixed point (relu at σ_w² = 2: every q is)
+    qs, f2 = m.ladder
+    on_ladder = sigma_w**2 * f2 + sigma_b**2 - qs
+    # Walk the ladder from q0 the way the map moves (up while h > 0, down while
+    # h < 0) to the first sign change: the fixed point the iteration reaches.
+    if h0 > 0:
+        ahead = np.flatnonzero((qs > q0) & (on_ladder <= 0))
+        if not len(ahead):
+            return math.inf
+        i = int(ahead[0])
+        below = qs[:i][qs[:i] >= q0]
+        lo = float(below[-1]) if len(below) else q0
+    else:
+        behind = np.flatnonzero((qs < q0) & (on_ladder >= 0))
+        if not len(behind):
+            return 0.0
+        i = int(behind[-1])
+        above = qs[i + 1 :][qs[i + 1 :] <= q0]
+        lo = float(above[0]) if len(above) else q0
+    hi = float(qs[i])
+    lo, hi = min(lo, hi), max(lo, hi)
+    return _root(h, lo, hi, h(lo), h(hi), rtol)
+
+
+def chi1(
+    m: Moments, sigma_w: float, sigma_b: float = 0.0, rtol: float = 1e-14
+) -> tuple[float, float]:
+    """(q*, χ₁): the fixed point and σ_w²·E[f′(√q*·z)²] there (its limit if q* is 0 or ∞)."""
+    q = fixed_point(m, sigma_w, sigma_b, rtol=rtol)
+    return q, sigma_w**2 * m.grad2(q)
+
+
+def critical_sigma_w(m: Moments, sigma_b: float = 0.0) -> float | None:
+    """The smallest σ_w (in :data:`SIGMA_W_SCAN`) with χ₁ = 1: the edge of chaos.
+
+    None when χ₁ stays below 1 (or above) over the whole scan.
+    """
+    import numpy as np
+
+    def excess(log_w: float, rtol: float = 1e-14) -> float:
+        return chi1(m, math.exp(log_w), sigma_b, rtol)[1] - 1.0
+
+    # The scan only needs the sign of χ₁ − 1: a looser fixed point will do there.
+    grid = np.linspace(math.log(SIGMA_W_SCAN[0]), math.log(SIGMA_W_SCAN[1]), 19)
+    previous, e_prev = float(grid[0]), excess(float(grid[0]), 1e-8)
+    if e_prev >= 0:
+        return None  # chaotic already at the smallest σ_w
+    for log_w in grid[1:]:
+        e = excess(float(log_w), 1e-8)
+        if e >= 0:
+            lo, hi = previous, float(log_w)
+            return math.exp(_root(excess, lo, hi, excess(lo), excess(hi), 1e-12))
+        previous, e_prev = float(log_w), e
+    return None
+
+
+def variance_slope(m: Moments) -> float:
+    """d/dq of the variance map ``q ← g²·E[f(√q·z)²]`` at q = 1, with g the forward gain.
+
+    Below 1 the forward gain's fixed point q = 1 is stable (tanh, sigmoid: a
+    deep network returns to it); 1 is marginal (relu and its kin are
+    homogeneous, every q is a fixed point, and finite width makes the std
+    drift); above 1 it is unstable (gelu, silu: the std runs off to 0 or ∞).
+    """
+    h = 1e-4  # central difference of a quadrature accurate to ~1e-12: ~1e-8
+    return (m.f2(1 + h) - m.f2(1 - h)) / (2 * h) / m.f2(1.0)
+
+
+STABILITY_TOLERANCE = 1e-3  # |slope − 1| below this: marginal
+
+
+def stability(slope: float) -> str:
+    """``stable``, ``marginal`` or ``unstable``: what the forward gain's q = 1 is."""
+    if abs(slope - 1) < STABILITY_TOLERANCE:
+        return "marginal"
+    return "stable" if slope < 1 else "unstable"
+
+
+def forward_note(m: Moments) -> str | None:
+    """Why the forward gain cannot hold a deep network's signal, where it cannot."""
+    slope = variance_slope(m)
+    mean, second = m.mean(), m.f2()
+    notes = []
+    if stability(slope) == "unstable":
+        notes.append(
+            f"q = 1 is an unstable fixed point of the variance map (slope {slope:.3g} > 1): "
+            "finite-width noise pushes the std away from it, to 0 or ∞, and no gain "
+            "holds it there (normalisation does)"
+        )
+    if mean * mean > MEAN_SHARE_LIMIT * second:
+        notes.append(
+            f"E[f(z)] = {mean:.3g} is far from 0 (E[f]² is {mean * mean / second:.0%} of "
+            "E[f²]): the gain keeps the second moment, but most of it is a constant offset, "
+            "so every input ends up looking alike"
+        )
+    return "; ".join(notes) or None
+
+
+# --- what `actviz gain` reports ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gain:
+    """The gains of one activation and its mean-field numbers."""
+
+    spec: Spec
+    forward: float  # 1/sqrt(E[f(z)²]), z ~ N(0, 1)
+    backward: float  # 1/sqrt(E[f′(z)²])
+    mean: float  # E[f(z)]: far from 0, a gain alone cannot keep the signal centred
+    torch: float | None  # torch.nn.init.calculate_gain, where it knows the activation
+    sigma_b: float
+    critical_sigma_w: float | None  # χ₁ = 1 at sigma_b
+    default_q: float  # q* at nn.Linear's default init (σ_w² = 1/3, σ_b = 0)
+    default_chi1: float
+    slope: float  # of the variance map at q = 1 under the forward gain (variance_slope)
+    note: str | None  # why the forward gain cannot hold a deep signal, where it cannot
+
+    @property
+    def stability(self) -> str:
+        return stability(self.slope)
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def torch_agrees(self) -> bool | None:
+        """Whether torch's gain is the forward second-moment gain (relu, leaky_relu),
+        rather than a convention (tanh's 5/3, selu's 3/4, sigmoid's 1)."""
+        if self.torch is None:
+            return None
+        return abs(self.torch - self.forward) <= 1e-6 * self.forward
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "activation": self.spec.name,
+            "params": dict(self.spec.params),
+            "forward_gain": self.forward,
+            "backward_gain": self.backward,
+            "mean": self.mean,
+            "torch_gain": self.torch,
+            "torch_agrees": self.torch_agrees,
+            "sigma_b": self.sigma_b,
+            "critical_sigma_w": self.critical_sigma_w,
+            "variance_slope": self.slope,
+            "stability": self.stability,
+            "note": self.note,
+            "default_init": {
+                "sigma_w": TORCH_DEFAULT_SIGMA_W,
+                "sigma_b": 0.0,
+                "q_star": None if math.isinf(self.default_q) else self.default_q,
+                "chi1": self.default_chi1,
+            },
+        }
+
+
+def torch_gain(target: Spec) -> float | None:
+    """``torch.nn.init.calculate_gain`` for this activation, or None where torch has none.
+
+    calculate_gain's names are the registry's own (sigmoid, tanh, relu,
+    leaky_relu, selu), so the registry name is asked as it is.
+    """
+    import torch
+
+    if target.activation.custom:
+        return None
+    slope = target.params.get("negative_slope")
+    try:
+        return float(torch.nn.init.calculate_gain(target.name, slope))  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def _check_sigma_b(sigma_b: float) -> None:
+    if not (math.isfinite(sigma_b) and sigma_b >= 0):
+        raise InvalidParameterError(f"bias std must be a number ≥ 0 (got {sigma_b:g})")
+
+
+def gain_of(target: Spec, *, sigma_b: float = 0.0) -> Gain:
+    """All the numbers of :class:`Gain` for one activation."""
+    _check_sigma_b(sigma_b)
+    m = moments(target)
+    f2, g2 = m.f2(), m.grad2()
+    default_q, default_chi = chi1(m, TORCH_DEFAULT_SIGMA_W, 0.0)
+    return Gain(
+        spec=target,
+        forward=1 / math.sqrt(f2) if f2 > 0 else math.inf,
+        backward=1 / math.sqrt(g2) if g2 > 0 else math.inf,
+        mean=m.mean(),
+        torch=torch_gain(target),
+        sigma_b=sigma_b,
+        critical_sigma_w=critical_sigma_w(m, sigma_b),
+        default_q=default_q,
+        default_chi1=default_chi,
+        slope=variance_slope(m),
+        note=forward_note(m),
+    )
+
+
+def gain(
+    activations: str | Spec | Sequence[str | Spec] | None = None,
+    *,
+    bias_std: float = 0.0,
+) -> list[Gain]:
+    """The initialisation gains of ``activations`` (default: every registered one).
+
+    Names, aliases, ``module:callable`` paths or :class:`~actviz.registry.Spec`
+    (for parameters: ``actviz.spec("leaky_relu", {"negative_slope": 0.2})``)::
+
+        import actviz
+        [g.forward for g in actviz.gain(["relu", "gelu"])]  # [1.41421…, 1.5…]
+    """
+    from actviz.registry import names
+
+    if activations is None:
+        activations = names()
+    if isinstance(activations, (str, Spec)):
+        activations = [activations]
+    return [gain_of(a if isinstance(a, Spec) else spec(a), sigma_b=bias_std) for a in activations]
+
+
+@dataclass(frozen=True)
+class PhaseCurve:
+    """χ₁ = 1 in the (σ_b², σ_w²) plane for one activation (None: no critical σ_w there)."""
+
+    spec: Spec
+    sigma_b2: tuple[float, ...]
+    sigma_w2: tuple[float | None, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "activation": self.spec.name,
+            "params": dict(self.spec.params),
+            "sigma_b2": list(self.sigma_b2),
+            "sigma_w2": list(self.sigma_w2),
+        }
+
+
+def phase_curve(target: Spec, sigma_b2: Sequence[float] = PHASE_SIGMA_B2) -> PhaseCurve:
+    """The edge of chaos of ``target``: its critical σ_w² at each σ_b²."""
+    m = moments(target)
+    critical = [critical_sigma_w(m, math.sqrt(b2)) for b2 in sigma_b2]
+    squared = tuple(None if w is None else w * w for w in critical)
+    return PhaseCurve(target, tuple(sigma_b2), squared)
