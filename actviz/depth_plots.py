@@ -92,13 +92,13 @@ def depth_figure(result: Depth, *, theme: str = "light") -> Figure:
     count = len(runs)
     with rc_context(_style(theme)):
         width = max(3.6 * count, 9.0)
-        fig = Figure(figsize=(width, 10.5))
+        fig = Figure(figsize=(width, 11.0))
         # A fixed grid, not layout="constrained": that doubles the render time
         # (measured 1.9 of 3.9 s), and the panels' sizes are known here.
         bar = 0.15 / ((width - 1.3) / count)  # a colour bar about 0.15 inch wide
         outer = fig.add_gridspec(
             3, count + 1, width_ratios=[*[1.0] * count, bar], height_ratios=[1, 1, 1.2],
-            left=0.75 / width, right=1 - 0.55 / width, top=0.9, bottom=0.055,
+            left=0.75 / width, right=1 - 0.55 / width, top=0.9, bottom=0.1,
             hspace=0.42, wspace=0.32,
         )  # fmt: skip
         hist_axes = []
@@ -130,7 +130,9 @@ def depth_figure(result: Depth, *, theme: str = "light") -> Figure:
                        + " with the gain above"),
                 Handle([], [], color="0.4", linestyle="--", label="nn.Linear default init"),
             ]  # fmt: skip
-        forward.legend(handles=handles, fontsize="small")
+        # Below both std panels: inside, it would cover a curve (gelu's climb).
+        fig.legend(handles=handles, fontsize="small", loc="lower center", frameon=False,
+                   ncols=min(len(handles), 6), bbox_to_anchor=(0.5, 0.0))  # fmt: skip
         first = runs[0]
         fig.suptitle(
             f"{len(first.layers)} × (Linear({first.width}, {first.width}) + activation), "
