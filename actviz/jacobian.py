@@ -96,13 +96,17 @@ class JacobianReport:
             + cells("td", [f"{self.output[i]:.4f}"]) + "</tr>"
             for i, row in enumerate(self.jacobian)
         )  # fmt: skip
-        inputs = "<tr><th>a_j</th>" + cells("td", (f"{v:.4g}" for v in self.a)) + "<td></td></tr>"
-        caption = (
-            f"∂{self.function}(a)_i / ∂a_j; {self.formula}; "
+        inputs = (
+            '<tr style="border-bottom:1px solid"><th>a_j</th>'
+            + cells("td", (f"{v:.4g}" for v in self.a)) + "<td></td></tr>"
+        )  # fmt: skip
+        # A paragraph, not a <caption>: a caption wraps to the width of a 3 × 3 table.
+        about = (
+            f"J[i, j] = ∂{self.function}(a)_i / ∂a_j by autograd; {self.formula}; "
             f"max |J − closed form| = {self.identity_deviation:.1e}, "
             f"max |row sum| = {self.row_sum_deviation:.1e}"
         )
-        return f"<table><caption>{html.escape(caption)}</caption>{head}{inputs}{rows}</table>"
+        return f"<div><p>{html.escape(about)}</p><table>{head}{inputs}{rows}</table></div>"
 
 
 def check_function(name: str) -> str:

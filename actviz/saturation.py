@@ -160,7 +160,10 @@ class Saturation:
             ("f(0), f′(0)", f"{number(s.f0, dtype)}, {number(s.grad0, dtype)}"),
             ("output range", f"[{number(s.y_min, dtype)}, {number(s.y_max, dtype)}]"),
             ("monotonic", s.monotonic),
-            *((f"|f′| < {e:g}·peak", _onset_words(o, s.span)) for e, o in s.onsets.items()),
+            *(
+                (f"saturation onset, eps {e:g}", _onset_words(o, s.span))
+                for e, o in s.onsets.items()
+            ),
             ("share of the range", ", ".join(f"{r} {percent(f)}" for r, f in s.fractions.items())),
         ]
         if s.rounded_share:
