@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest bench clean graphviz
+.PHONY: demo test lint typecheck pytest bench clean graphviz chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ graphviz:
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz) \
 	  >/dev/null 2>&1; } || echo "note: Graphviz is not installed; actviz graph writes .dot files only"
 
+# tests/test_gallery_browser.py opens the gallery in headless Chromium. Best
+# effort as for Graphviz: without it that test is skipped, saying why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  >/dev/null 2>&1; } || echo "note: Chromium is not installed; the gallery browser test is skipped"
+
 demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
@@ -42,7 +49,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test graphviz
+pytest: $(VENV)/.installed-test graphviz chromium
 	MPLBACKEND=Agg $(BIN)/pytest -q
 
 test: lint typecheck pytest

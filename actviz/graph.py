@@ -78,6 +78,26 @@ class Graph:
     data_points: int
     messages: list[str]
 
+    def __repr__(self) -> str:
+        # Every node with its values and gradients ran to pages; a console gets the outline.
+        return (
+            f"Graph(expression={self.expression!r}, value={self.value:.4g}, "
+            f"nodes={len(self.nodes)}, saturated={sum(n.saturated for n in self.nodes.values())})"
+        )
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter draws the graph with Graphviz's ``dot`` where it is installed."""
+        return svg(self)
+
+    def _repr_html_(self) -> str | None:
+        """Without Graphviz, Jupyter shows the tree ``actviz graph`` prints (None: the SVG shows).
+
+        A front end prefers HTML to SVG, so only one of the two may answer.
+        """
+        if shutil.which("dot") is not None:
+            return None
+        return html_tree(self)
+
 
 def parse(expression: str, variables: Sequence[str]) -> ast.Expression:
     """The validated syntax tree of ``expression``; raises :class:`ExpressionError`."""
@@ -512,6 +532,43 @@ def tree(graph: Graph) -> Tree:
     root = Tree(f"[bold]{_escape_markup(graph.expression)}[/] = {graph.value:.4g}")
     add(root, graph.root, set())
     return root
+
+
+def svg(graph: Graph) -> str | None:
+    """The graph as SVG text rendered by Graphviz's ``dot``; None where it is not installed."""
+    program = shutil.which("dot")
+    if program is None:
+        return None
+    try:
+        done = subprocess.run(
+            [program, "-Tsvg"], input=to_dot(graph).encode(), capture_output=True, check=False,
+            timeout=120,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise RuntimeFailure("Graphviz's dot took over 2 minutes to render the graph") from None
+    if done.returncode != 0 or b"<svg" not in done.stdout:
+        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["it wrote no SVG"]
+        raise RuntimeFailure(f"Graphviz's dot failed to render the graph: {lines[0]}")
+    return done.stdout.decode()
+
+
+def html_tree(graph: Graph) -> str:
+    """The tree of :func:`tree` as nested HTML lists, from the output down to the leaves."""
+    import html
+
+    def item(key: str, seen: set[str]) -> str:
+        node = graph.nodes[key]
+        text = f"<b>{html.escape(node.op)}</b> value {html.escape(_fmt(node.value))}"
+        if node.kind != "const":
+            text += f", grad {html.escape(_fmt(node.grad))}"
+        if node.saturated:
+            text = f'<span style="color:#b35806">{text} (saturated)</span>'
+        inputs = [] if key in seen else node.inputs
+        children = "".join(item(source, seen | {key}) for source in inputs)
+        return f"<li>{text}" + (f"<ul>{children}</ul>" if children else "") + "</li>"
+
+    title = f"<b>{html.escape(graph.expression)}</b> = {graph.value:.4g}"
+    return f'<div class="actviz-graph">{title}<ul>{item(graph.root, set())}</ul></div>'
 
 
 def _escape_markup(text: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,41 @@ class JacobianReport:
             "identity_deviation": self.identity_deviation,
             "row_sum_deviation": self.row_sum_deviation,
         }
+
+    def __repr__(self) -> str:
+        # The matrix is n² numbers; a console gets its size and the two checks.
+        n = len(self.jacobian)
+        return (
+            f"JacobianReport(function={self.function!r}, n={n}, "
+            f"identity_deviation={self.identity_deviation:.1e}, "
+            f"row_sum_deviation={self.row_sum_deviation:.1e})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the matrix J[i, j] with a, f(a), the formula and both checks."""
+        import html
+
+        def cells(tag: str, values: Iterable[Any]) -> str:
+            return "".join(f'<{tag} style="text-align:right">{v}</{tag}>' for v in values)
+
+        n = len(self.jacobian)
+        head = "<tr><th>i \\ j</th>" + cells("th", range(n)) + "<th>f(a)_i</th></tr>"
+        rows = "".join(
+            f"<tr><th>{i}</th>" + cells("td", (f"{v:.4f}" for v in row))
+            + cells("td", [f"{self.output[i]:.4f}"]) + "</tr>"
+            for i, row in enumerate(self.jacobian)
+        )  # fmt: skip
+        inputs = (
+            '<tr style="border-bottom:1px solid"><th>a_j</th>'
+            + cells("td", (f"{v:.4g}" for v in self.a)) + "<td></td></tr>"
+        )  # fmt: skip
+        # A paragraph, not a <caption>: a caption wraps to the width of a 3 × 3 table.
+        about = (
+            f"J[i, j] = ∂{self.function}(a)_i / ∂a_j by autograd; {self.formula}; "
+            f"max |J − closed form| = {self.identity_deviation:.1e}, "
+            f"max |row sum| = {self.row_sum_deviation:.1e}"
+        )
+        return f"<div><p>{html.escape(about)}</p><table>{head}{inputs}{rows}</table></div>"
 
 
 def check_function(name: str) -> str:

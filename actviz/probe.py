@@ -47,6 +47,7 @@ MAX_SEED = 2**64 - 1  # torch.manual_seed's range
 DEFAULT_START, DEFAULT_STOP, DEFAULT_STEP = -8.0, 8.0, 0.1  # d2l's arange(-8.0, 8.0, 0.1)
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 DEVICES = ("cpu", "cuda")
+NOTEBOOK_DPI = 100  # figures shown in Jupyter (their pixels are shown 1:1)
 
 
 def _is_number(value: object) -> bool:
@@ -274,6 +275,15 @@ class Probe:
             f"device={self.device!r}, points={len(self.x)}, x={span}, "
             f"second={self.grad2 is not None}{mode})"
         )
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows a probe as ``actviz plot`` draws it: value and gradient, regimes shaded."""
+        from actviz.plotting import UNDERFLOW_DTYPE, activation_figure, figure_bytes
+        from actviz.saturation import analyze
+
+        saturation = analyze(self, dtypes=(UNDERFLOW_DTYPE,))
+        drawn = activation_figure([self], second=self.grad2 is not None, saturations=[saturation])
+        return figure_bytes(drawn, "png", dpi=NOTEBOOK_DPI)
 
 
 def _json_list(values: np.ndarray) -> list[float | None]:

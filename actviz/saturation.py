@@ -139,6 +139,58 @@ class Saturation:
             f"underflow={list(self.underflow)})"
         )
 
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """The summary numbers as (what, value) pairs, worded as ``actviz table`` words them."""
+        from actviz.display import (
+            MISSING,
+            definition_words,
+            number,
+            peak_words,
+            percent,
+            reference_words,
+            underflow_pair,
+        )
+        from actviz.tables import _onset_words
+
+        s, dtype = self, self.dtype
+        reference = reference_words(s)
+        rows = [
+            ("peak |f′|", peak_words(s).removeprefix("peak |f′| = ")),
+            *([("judged against", reference)] if reference else []),
+            ("f(0), f′(0)", f"{number(s.f0, dtype)}, {number(s.grad0, dtype)}"),
+            ("output range", f"[{number(s.y_min, dtype)}, {number(s.y_max, dtype)}]"),
+            ("monotonic", s.monotonic),
+            *(
+                (f"saturation onset, eps {e:g}", _onset_words(o, s.span))
+                for e, o in s.onsets.items()
+            ),
+            ("share of the range", ", ".join(f"{r} {percent(f)}" for r, f in s.fractions.items())),
+        ]
+        if s.rounded_share:
+            rows.append((f"dead only by {dtype} rounding", percent(s.rounded_share)))
+        if s.underflow:
+            found = list(s.underflow.values())[-1]  # by definition: the same in every dtype
+            left, right = found.side("left", "definition"), found.side("right", "definition")
+            if (by_definition := definition_words(left, right)) != MISSING:
+                rows.append(("f′ = 0 by definition", by_definition))
+            rows += [
+                (f"{d} rounds f′ to 0 beyond |x| (left / right)", underflow_pair(u, notes=True))
+                for d, u in s.underflow.items()
+            ]
+        return rows
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the summary as a compact two-column table."""
+        import html
+
+        body = "".join(
+            f'<tr><th style="text-align:left">{html.escape(what)}</th>'
+            f'<td style="text-align:left">{html.escape(value)}</td></tr>'
+            for what, value in self.summary_rows()
+        )
+        caption = f"saturation of a {self.dtype} probe, eps {self.eps:g}"
+        return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
+
 
 def analyze(
     probe: Probe, *, eps: float = DEFAULT_EPS, dtypes: Iterable[str] = UNDERFLOW_DTYPES

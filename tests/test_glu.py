@@ -222,7 +222,7 @@ def test_export_includes_glu_image_manifest_entry_and_card(tmp_path: Path) -> No
         "saturation": None,
     }
     page = (tmp_path / "index.html").read_text()
-    assert '<figure id="glu"><img src="glu.png"' in page
+    assert '<figure id="glu"><a href="glu.png" title="open the full-size image"><img' in page
     assert "<code>f(a, b) = a·σ(b)</code>" in page
     assert "<dd>∂/∂a = σ(b), ∂/∂b = a·σ(b)·(1 − σ(b))</dd>" in page
 
