@@ -118,6 +118,12 @@ class DepthRun:
         stds = [s.act_std for s in self.layers]
         return max(stds) / min(stds) if min(stds) > 0 else math.inf
 
+    def __repr__(self) -> str:
+        return (
+            f"DepthRun(activation={self.label!r}, setting={self.setting!r}, "
+            f"layers={len(self.layers)}, width={self.width}, verdict={self.verdict.kind!r})"
+        )
+
     def as_dict(self) -> dict[str, Any]:
         v = self.verdict
         return {
@@ -152,11 +158,26 @@ class Depth:
     runs: tuple[DepthRun, ...]
     baselines: tuple[DepthRun, ...] = ()
 
+    def __repr__(self) -> str:
+        verdicts = {r.label: r.verdict.kind for r in self.runs}
+        layers = len(self.runs[0].layers) if self.runs else 0
+        return f"Depth(layers={layers}, verdicts={verdicts}, baselines={len(self.baselines)})"
+
+    def _repr_png_(self) -> bytes:
+        """In Jupyter: the figure ``actviz depth`` draws (histograms and std per layer)."""
+        from actviz.depth_plots import depth_figure
+        from actviz.plotting import figure_bytes
+
+        return figure_bytes(depth_figure(self), "png", dpi=NOTEBOOK_DPI)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "runs": [r.as_dict() for r in self.runs],
             "baselines": [r.as_dict() for r in self.baselines],
         }
+
+
+NOTEBOOK_DPI = 72  # the 15-inch-wide figure fits a notebook column at this
 
 
 def _finite(value: float) -> float | None:

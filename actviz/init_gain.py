@@ -291,6 +291,10 @@ def forward_note(m: Moments) -> str | None:
 # --- what `actviz gain` reports ---------------------------------------------------
 
 
+def _short(value: float | None) -> str:
+    return "None" if value is None else f"{value:.6g}"
+
+
 @dataclass(frozen=True)
 class Gain:
     """The gains of one activation and its mean-field numbers."""
@@ -310,6 +314,34 @@ class Gain:
     @property
     def stability(self) -> str:
         return stability(self.slope)
+
+    def __repr__(self) -> str:
+        return (
+            f"Gain(activation={self.label!r}, forward={self.forward:.6g}, "
+            f"backward={self.backward:.6g}, torch={_short(self.torch)}, "
+            f"critical_sigma_w={_short(self.critical_sigma_w)}, q1={self.stability!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the row ``actviz gain`` prints, as a small table."""
+        import html
+
+        from actviz.display import number
+
+        rows = [
+            ("forward gain 1/√E[f(z)²]", number(self.forward)),
+            ("backward gain 1/√E[f′(z)²]", number(self.backward)),
+            ("torch calculate_gain", number(self.torch)),
+            (f"critical σ_w at σ_b = {self.sigma_b:g}", number(self.critical_sigma_w)),
+            ("χ₁ at nn.Linear's default init", number(self.default_chi1)),
+            ("q = 1 under the forward gain", self.stability),
+            *([("note", self.note)] if self.note else []),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table><caption>{html.escape(self.label)}</caption>{cells}</table>"
 
     @property
     def label(self) -> str:
