@@ -8,6 +8,7 @@ pyplot or changes the global ``rcParams``: styling happens inside
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -291,9 +292,12 @@ def mark_underflow(ax: Axes, probe: Probe, saturation: Saturation) -> list[Line2
 
 
 def figure_title(probes: Sequence[Probe]) -> str:
+    from actviz.params import sweep_of
+
     if len(probes) == 1:
         return probes[0].title
-    title = ", ".join(p.label for p in probes)
+    swept = sweep_of([p.spec for p in probes])
+    title = swept.label if swept is not None else ", ".join(p.label for p in probes)
     notes = sorted(
         {p.mode_note for p in probes if p.mode_note} | {p.dtype for p in probes} - {"float32"}
     )
@@ -675,8 +679,15 @@ def check_format(fmt: str) -> str:
 
 
 def default_stem(probes: Sequence[Probe]) -> str:
-    """``sigmoid``; overlays join the slugs: ``relu_vs_gelu``."""
-    slugs = [p.spec.slug for p in probes]
+    """``sigmoid``; overlays join the slugs: ``relu_vs_gelu``; a sweep is named once:
+    ``leaky_relu-sweep-negative_slope``."""
+    from actviz.params import sweep_of
+
+    slugs: list[str] = []
+    for _, run in itertools.groupby(probes, key=lambda p: (p.spec.activation, p.spec.swept)):
+        specs = [p.spec for p in run]
+        swept = sweep_of(specs)
+        slugs += [swept.slug] if swept is not None else [s.slug for s in specs]
     stem = "_vs_".join(slugs)
     if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
         stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"

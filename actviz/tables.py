@@ -10,7 +10,7 @@ import csv
 import io
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from actviz import registry
 from actviz.display import (
@@ -142,7 +142,7 @@ def probe_json(probe: Probe, saturation: Saturation) -> dict[str, Any]:
     return data
 
 
-def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO) -> None:
+def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO, *, end: str = "\n") -> None:
     """:func:`probe_json` as strict JSON written to ``out``, its long arrays a chunk at a
     time (same text as ``json.dumps`` with non-finite numbers as null)."""
     import json
@@ -174,7 +174,7 @@ def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO) -> None:
             text = strict_json(chunk)[1:-1]
             out.write(("" if start == 0 else ", ") + text)
         out.write("]")
-    out.write("}\n")
+    out.write("}" + end)
 
 
 def strict_json(data: Any) -> str:
@@ -254,6 +254,147 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+# --- a sweep: one column block per value ------------------------------------
+
+
+def sweep_value(probe: Probe) -> str:
+    """The swept values of one probe of a sweep: ``negative_slope=0.01``."""
+    spec = probe.spec
+    return ", ".join(f"{k}={registry.format_value(spec.params[k])}" for k in spec.swept)
+
+
+def _sweep_blocks(probes: Sequence[Probe]) -> list[str]:
+    second = any(p.grad2 is not None for p in probes)
+    return ["f(x)", "f′(x)", *(["f″(x)"] if second else []), "regime"]
+
+
+def sweep_columns(probes: Sequence[Probe]) -> list[str]:
+    """x, then f(x), f′(x) (f″(x)) and the regime of each value: ``f(x) [negative_slope=0.1]``."""
+    blocks = _sweep_blocks(probes)
+    return ["x", *(f"{c} [{sweep_value(p)}]" for p in probes for c in blocks)]
+
+
+def _sweep_join(
+    probes: Sequence[Probe], saturations: Sequence[Saturation]
+) -> tuple[Any, list[Any], list[list[str | None]]]:
+    """The union of the probes' samples, and each probe's columns on it.
+
+    The samples differ where the kinks move with the swept value (hardtanh's
+    max_val): a value's cells are NaN (regime None) at the others' kinks.
+    """
+    import numpy as np
+
+    x = probes[0].x
+    for p in probes[1:]:
+        x = np.union1d(x, p.x)
+    columns: list[Any] = []
+    regimes: list[list[str | None]] = []
+    for p, s in zip(probes, saturations, strict=True):
+        where = np.searchsorted(x, p.x)
+        present = [p.y, p.grad, *([p.grad2] if p.grad2 is not None else [])]
+        if len(_sweep_blocks(probes)) == 4 and p.grad2 is None:
+            present.append(np.full(len(p.x), np.nan))
+        for values in present:
+            full = np.full(len(x), np.nan)
+            full[where] = values
+            columns.append(full)
+        regime: list[str | None] = [None] * len(x)
+        for i, r in zip(where.tolist(), s.regime.tolist(), strict=True):
+            regime[i] = r
+        regimes.append(regime)
+    return x, columns, regimes
+
+
+def sweep_table(probes: Sequence[Probe], saturations: Sequence[Saturation]) -> Table:
+    """One row per sample x, one column block per swept value; regimes coloured."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    first = probes[0]
+    keys = ", ".join(first.spec.swept)
+    title = f"{first.name} over {keys} on {first.device}, {len(probes)} values"
+    title += f", {first.dtype}" if first.dtype != "float32" else ""
+    table = Table(title=escape(title), min_width=len(title))
+    blocks = _sweep_blocks(probes)
+    table.add_column("x", justify="right")
+    for p in probes:
+        for header in blocks:
+            justify: Literal["left", "right"] = "left" if header == "regime" else "right"
+            shown = ", ".join(registry.format_value(p.spec.params[k]) for k in p.spec.swept)
+            table.add_column(escape(f"{header}\n{shown}"), justify=justify)
+    x, columns, regimes = _sweep_join(probes, saturations)
+    span = saturations[0].span
+    width = len(blocks) - 1
+    for i, at in enumerate(x.tolist()):
+        cells = [coord(at, span)]
+        for j, p in enumerate(probes):
+            values = columns[j * width : (j + 1) * width]
+            regime = regimes[j][i]
+            cells += ["" if regime is None else number(v[i], p.dtype) for v in values]
+            cells.append("" if regime is None else f"[{REGIME_STYLES[regime]}]{regime}[/]")
+        table.add_row(*cells)
+    return table
+
+
+def sweep_summary_lines(probes: Sequence[Probe], saturations: Sequence[Saturation]) -> list[str]:
+    """The summary of each value under its own heading."""
+    lines = []
+    for p, s in zip(probes, saturations, strict=True):
+        lines.append(f"{p.label}:")
+        lines += [f"  {line}" for line in summary_lines(s)]
+    return lines
+
+
+def sweep_report(probes: Sequence[Probe], saturations: Sequence[Saturation]) -> Group:
+    """What ``actviz table NAME --sweep ...`` prints: the table, then each value's summary."""
+    from rich.console import Group
+    from rich.text import Text
+
+    lines = sweep_summary_lines(probes, saturations)
+    return Group(sweep_table(probes, saturations), *(Text(line) for line in lines))
+
+
+def write_sweep_csv(
+    probes: Sequence[Probe], saturations: Sequence[Saturation], out: TextIO
+) -> None:
+    """:func:`sweep_columns` and the rows as CSV, full precision; an empty cell where a
+    value has no sample (another value's kink)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(sweep_columns(probes))
+    x, columns, regimes = _sweep_join(probes, saturations)
+    width = len(_sweep_blocks(probes)) - 1
+    for start in range(0, len(x), CSV_CHUNK):
+        stop = start + CSV_CHUNK
+        xs = x[start:stop].tolist()
+        chunks = [c[start:stop].tolist() for c in columns]
+        for i, at in enumerate(xs):
+            row = [repr(at)]
+            for j in range(len(probes)):
+                regime = regimes[j][start + i]
+                values = [c[i] for c in chunks[j * width : (j + 1) * width]]
+                row += ["" if regime is None else repr(v) for v in values]
+                row.append(regime or "")
+            writer.writerow(row)
+
+
+def write_sweep_json(
+    probes: Sequence[Probe], saturations: Sequence[Saturation], out: TextIO
+) -> None:
+    """``actviz table --sweep --json``: ``{"activation", "sweep": {key: [values]},
+    "values": [...]}`` where each item of ``values`` is the ``table --json`` object of
+    one value (combination), in the order of the sweep."""
+    import json
+
+    spec = probes[0].spec
+    axes = {k: list(dict.fromkeys(p.spec.params[k] for p in probes)) for k in spec.swept}
+    out.write(f'{{"activation": {json.dumps(spec.name)}, "sweep": {strict_json(axes)}, ')
+    out.write('"values": [')
+    for i, (p, s) in enumerate(zip(probes, saturations, strict=True)):
+        out.write("" if i == 0 else ", ")
+        write_probe_json(p, s, out, end="")
+    out.write("]}\n")
 
 
 # --- the saturation survey, one row per activation ---------------------------
