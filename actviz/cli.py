@@ -339,6 +339,14 @@ def table_command(
     second: Second = False,
     eps: Eps = 0.01,
     no_kinks: NoKinks = False,
+    weight_grad: Annotated[
+        bool,
+        typer.Option(
+            "--weight-grad",
+            help="Also ∂y/∂w and ∂(Σy)/∂w of the learnable slope (prelu's a; a module's "
+            "scalar nn.Parameters).",
+        ),
+    ] = False,
     as_json: AsJson = False,
     as_csv: AsCsv = False,
 ) -> None:
@@ -347,17 +355,18 @@ def table_command(
     With --sweep: x, then a column block per value, then each value's summary.
     """
     from actviz import tables
-    from actviz.probe import Grid
+    from actviz.probe import Grid, weight_grads
     from actviz.saturation import analyze
     from actviz.tables import (
         check_table_rows,
-        probe_json,
         probe_report,
         write_probe_csv,
         write_probe_json,
     )
 
     _check_formats(as_json, as_csv)
+    if weight_grad and sweep:
+        raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
     if not (as_json or as_csv):
         check_table_rows(Grid(*range_, points, step).count)
     probes = _probes(
@@ -373,12 +382,14 @@ def table_command(
             _emit(tables.sweep_report(probes, saturations), None, None, as_json=False, as_csv=False)
         return
     (probe,) = probes
+    weights = weight_grads(probe) if weight_grad else []
     saturation = analyze(probe, eps=eps)
-    if as_csv or as_json:  # streamed: a million rows need not sit in memory as text
-        (write_probe_csv if as_csv else write_probe_json)(probe, saturation, sys.stdout)
-        return
-    _emit(probe_report(probe, saturation), lambda: probe_json(probe, saturation), lambda: "",
-          as_json=as_json, as_csv=False)  # fmt: skip
+    if as_csv:  # streamed: a million rows need not sit in memory as text
+        write_probe_csv(probe, saturation, sys.stdout, weights)
+    elif as_json:
+        write_probe_json(probe, saturation, sys.stdout, weights=weights)
+    else:
+        _emit(probe_report(probe, saturation, weights), None, None, as_json=False, as_csv=False)
 
 
 @app.command("saturation")

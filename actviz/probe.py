@@ -507,6 +507,66 @@ def _run(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class WeightGrad:
+    """The gradient of Σy with respect to one learnable scalar of the module (PReLU's
+    slope ``a``, torch's ``weight``): what training updates, beside ∂(Σy)/∂x."""
+
+    name: str  # the nn.Parameter's name in the module: "weight"
+    value: float  # its value
+    total: float  # ∂(Σy)/∂w: w.grad after y.backward(ones_like(y)) over the grid
+    per_sample: np.ndarray  # ∂y_i/∂w at each x of the probe (forward mode), summing to total
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "grad": self.total, "per_sample": _json_list(self.per_sample)}
+
+
+def weight_grads(found: Probe) -> list[WeightGrad]:
+    """∂(Σy)/∂w for every learnable scalar w of ``found``'s module, on its samples.
+
+    For PReLU (y = x if x > 0 else a·x) that is Σ x over the samples x < 0. The
+    total comes from ``backward(ones_like(y))`` as in training; the per-sample
+    column from forward-mode AD (``torch.func.jvp``), one pass for the grid.
+    """
+    import torch
+    from torch.func import functional_call, jvp
+
+    target = found.spec
+    torch_type = torch_dtype(found.dtype)
+    module = target.activation.build(target.params, train=found.train)
+    module = module.to(found.device, torch_type)
+    scalars = {n: w for n, w in module.named_parameters() if w.requires_grad and w.numel() == 1}
+    if not scalars:
+        raise UsageError(
+            f"{target.label} has no learnable scalar parameter; --weight-grad applies to prelu "
+            "(its slope a) or an nn.Module of yours with scalar nn.Parameters"
+        )
+    x = torch.as_tensor(found.x).to(found.device, torch_type)
+    found_grads = []
+    with torch.random.fork_rng(devices=[] if found.device == "cpu" else None):
+        torch.manual_seed(found.seed)
+        y = module(x)
+        y.backward(torch.ones_like(y))
+    frozen = {n: w.detach() for n, w in module.named_parameters()}
+    for name, weight in scalars.items():
+
+        def along(w: torch.Tensor, name: str = name) -> torch.Tensor:
+            out: torch.Tensor = functional_call(module, {**frozen, name: w}, (x,))
+            return out
+
+        try:
+            tangent = jvp(along, (frozen[name],), (torch.ones_like(frozen[name]),))[1]
+        except (RuntimeError, NotImplementedError) as error:
+            first_line = str(error).strip().splitlines()[0]
+            raise RuntimeFailure(
+                f"{target.label}: no forward-mode gradient for {name}: {first_line}"
+            ) from error
+        assert weight.grad is not None
+        value, total = float(weight.detach().double()), float(weight.grad.double())
+        found_grads.append(WeightGrad(name, value, total, _numpy(tangent)))
+    return found_grads
+
+
 def autograd_checked(target: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """f(x) and f′(x) (eval mode) with every check :func:`probe` makes: a user's
     activation must return a real tensor of x's shape, inside autograd, finite."""

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
-    from actviz.probe import Probe
+    from actviz.probe import Probe, WeightGrad
     from actviz.saturation import Saturation
     from actviz.underflow import Underflow
 
@@ -105,8 +105,19 @@ def summary_lines(saturation: Saturation) -> list[str]:
     return lines
 
 
-def probe_table(probe: Probe, saturation: Saturation) -> Table:
-    """x, f(x), f′(x) (and f″ if probed) of every sample, coloured by regime."""
+def weight_lines(weights: Sequence[WeightGrad]) -> list[str]:
+    """∂(Σy)/∂w of each learnable scalar (``table prelu --weight-grad``)."""
+    return [
+        f"∂(Σy)/∂{w.name} = {number(w.total, 'float64')} at {w.name} = "
+        f"{number(w.value, 'float32')} ({w.name}.grad after backward(ones_like(y)); "
+        f"the sum of the ∂y/∂{w.name} column)"
+        for w in weights
+    ]
+
+
+def probe_table(probe: Probe, saturation: Saturation, weights: Sequence[WeightGrad] = ()) -> Table:
+    """x, f(x), f′(x) (and f″ if probed, ∂y/∂w with ``weights``) of every sample,
+    coloured by regime."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -114,35 +125,47 @@ def probe_table(probe: Probe, saturation: Saturation) -> Table:
     # escape: rich would read the title's "[eval mode: …]" as markup and drop it;
     # min_width: a narrow table would wrap its title mid-note
     table = Table(title=escape(title), min_width=len(title))
-    for header in _probe_columns(probe):
+    for header in _probe_columns(probe, weights):
         table.add_column(header, justify="left" if header == "regime" else "right")
     span = saturation.span
     rounded = saturation.rounded
-    for i, (x, *values, regime) in enumerate(_probe_rows(probe, saturation)):
+    for i, (x, *values, regime) in enumerate(_probe_rows(probe, saturation, weights)):
         cells = [coord(x, span), *(number(v, probe.dtype) for v in values)]
         label = "dead (rounding)" if rounded is not None and rounded[i] else regime
         table.add_row(*cells, label, style=REGIME_STYLES[regime])
     return table
 
 
-def probe_report(probe: Probe, saturation: Saturation) -> Group:
+def probe_report(probe: Probe, saturation: Saturation, weights: Sequence[WeightGrad] = ()) -> Group:
     """The table followed by its summary (what ``actviz table`` prints)."""
     from rich.console import Group
     from rich.text import Text
 
-    return Group(probe_table(probe, saturation), *(Text(s) for s in summary_lines(saturation)))
+    lines = [*summary_lines(saturation), *weight_lines(weights)]
+    return Group(probe_table(probe, saturation, weights), *(Text(s) for s in lines))
 
 
-def probe_json(probe: Probe, saturation: Saturation) -> dict[str, Any]:
+def probe_json(
+    probe: Probe, saturation: Saturation, weights: Sequence[WeightGrad] = ()
+) -> dict[str, Any]:
     """The ``actviz table --json`` object (schema in the README)."""
     data = probe.as_dict()
     data["regime"] = saturation.regime.tolist()
     data["summary"] = {"peak_grad": saturation.peak_grad, "peak_at": saturation.peak_at}
     data["saturation"] = saturation.as_dict()
+    if weights:
+        data["weight_grad"] = {w.name: w.as_dict() for w in weights}
     return data
 
 
-def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO, *, end: str = "\n") -> None:
+def write_probe_json(
+    probe: Probe,
+    saturation: Saturation,
+    out: TextIO,
+    *,
+    end: str = "\n",
+    weights: Sequence[WeightGrad] = (),
+) -> None:
     """:func:`probe_json` as strict JSON written to ``out``, its long arrays a chunk at a
     time (same text as ``json.dumps`` with non-finite numbers as null)."""
     import json
@@ -157,9 +180,11 @@ def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO, *, end: 
     }  # fmt: skip
     small["summary"] = {"peak_grad": saturation.peak_grad, "peak_at": saturation.peak_at}
     small["saturation"] = saturation.as_dict()
+    small["weight_grad"] = {w.name: w.as_dict() for w in weights}
     keys = ["activation", "params", "dtype", "device", "x", "y", "grad"]
     keys += ["grad2"] if probe.grad2 is not None else []
     keys += ["regime", "summary", "saturation"]
+    keys += ["weight_grad"] if weights else []
     out.write("{")
     for i, key in enumerate(keys):
         out.write(("" if i == 0 else ", ") + json.dumps(key) + ": ")
@@ -201,11 +226,14 @@ def probe_csv(probe: Probe, saturation: Saturation) -> str:
     return buffer.getvalue()
 
 
-def write_probe_csv(probe: Probe, saturation: Saturation, out: TextIO) -> None:
+def write_probe_csv(
+    probe: Probe, saturation: Saturation, out: TextIO, weights: Sequence[WeightGrad] = ()
+) -> None:
     """:func:`probe_csv` written to ``out`` a chunk of rows at a time: memory stays flat
     however many rows there are (``actviz table --csv`` streams to stdout)."""
-    csv.writer(out, lineterminator="\n").writerow(_probe_columns(probe))
+    csv.writer(out, lineterminator="\n").writerow(_probe_columns(probe, weights))
     columns = [probe.x, probe.y, probe.grad, *([probe.grad2] if probe.grad2 is not None else [])]
+    columns += [w.per_sample for w in weights]
     # Numbers and regime words never need CSV quoting: one format per row is
     # twice as fast as csv.writer, which matters at a million rows.
     row = ",".join(["{}"] * (len(columns) + 1)) + "\n"
@@ -234,14 +262,18 @@ def check_table_rows(rows: int) -> None:
         )
 
 
-def _probe_columns(probe: Probe) -> list[str]:
-    return ["x", "f(x)", "f′(x)", *(["f″(x)"] if probe.grad2 is not None else []), "regime"]
+def _probe_columns(probe: Probe, weights: Sequence[WeightGrad] = ()) -> list[str]:
+    second = ["f″(x)"] if probe.grad2 is not None else []
+    return ["x", "f(x)", "f′(x)", *second, *(f"∂y/∂{w.name}" for w in weights), "regime"]
 
 
-def _probe_rows(probe: Probe, saturation: Saturation) -> list[list[Any]]:
+def _probe_rows(
+    probe: Probe, saturation: Saturation, weights: Sequence[WeightGrad] = ()
+) -> list[list[Any]]:
     columns = [probe.x, probe.y, probe.grad]
     if probe.grad2 is not None:
         columns.append(probe.grad2)
+    columns += [w.per_sample for w in weights]
     return [
         [*map(float, values), regime]
         for *values, regime in zip(*columns, saturation.regime, strict=True)
