@@ -456,3 +456,10 @@ def test_weight_grad_needs_a_learnable_parameter_and_one_table() -> None:
     )
     with pytest.raises(UsageError):
         weight_grads(probe("relu"))
+
+
+def test_the_notebook_names() -> None:
+    import actviz
+
+    assert actviz.sweep is params.sweep and actviz.Sweep is params.Sweep
+    assert actviz.weight_grads is weight_grads
