@@ -436,8 +436,9 @@ def evaluate(
 
 
 def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] | None) -> Spec:
-    if isinstance(activation, Spec):
-        return spec(activation.activation, {**activation.params, **(params or {})})
+    if isinstance(activation, Spec):  # a sweep's spec keeps naming its swept values
+        merged = spec(activation.activation, {**activation.params, **(params or {})})
+        return Spec(merged.activation, merged.params, swept=activation.swept)
     return spec(activation, params)
 
 

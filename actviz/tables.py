@@ -449,7 +449,7 @@ def _underflow_key(dtype: str) -> Callable[[tuple[Probe, Saturation]], float]:
 
 
 SORT_KEYS: dict[str, Callable[[tuple[Probe, Saturation]], Any]] = {
-    "name": lambda row: row[0].label,
+    "name": lambda row: row[0].name,  # stable: a sweep's rows stay in the sweep's order
     "peak": lambda row: row[1].peak_grad,
     "grad0": lambda row: row[1].grad0,
     "onset": lambda row: _nearest(row[1].onsets[row[1].eps]),

@@ -270,9 +270,15 @@ def test_saturation_has_a_row_per_value() -> None:
         ("elu", '{"alpha": 0.5}'): 0.5,
         ("elu", '{"alpha": 1.0}'): 1.0,
     }
-    table = run("saturation", "leaky_relu", "--sweep", "negative_slope=0.1,0.3")
-    lines = [line.split()[0] for line in table.stdout.splitlines() if "leaky_relu(" in line]
-    assert lines == ["leaky_relu(negative_slope=0.1)", "leaky_relu(negative_slope=0.3)"]
+    # rows in the sweep's order, not the labels' ("alpha=10" after "alpha=2")
+    table = run("saturation", "elu", "--sweep", "alpha=0.5,2,10")
+    lines = [line.split()[0] for line in table.stdout.splitlines() if "elu(" in line]
+    assert lines == ["elu(alpha=0.5)", "elu(alpha=2)", "elu(alpha=10)"]
+
+
+def test_probing_a_swept_spec_keeps_its_label() -> None:
+    first = params.specs_from_cli(["leaky_relu"], [], SLOPES)[0]
+    assert probe(first, start=-1, stop=1, points=3).label == "leaky_relu(negative_slope=0.01)"
 
 
 def test_check_has_a_row_per_value() -> None:
