@@ -516,7 +516,7 @@ class WeightGrad:
     name: str  # the nn.Parameter's name in the module: "weight"
     value: float  # its value
     total: float  # ∂(Σy)/∂w: w.grad after y.backward(ones_like(y)) over the grid
-    per_sample: np.ndarray  # ∂y_i/∂w at each x of the probe (forward mode), summing to total
+    per_sample: np.ndarray  # ∂y_i/∂w at each x of the probe, summing to total
 
     def as_dict(self) -> dict[str, Any]:
         return {"value": self.value, "grad": self.total, "per_sample": _json_list(self.per_sample)}
@@ -526,11 +526,12 @@ def weight_grads(found: Probe) -> list[WeightGrad]:
     """∂(Σy)/∂w for every learnable scalar w of ``found``'s module, on its samples.
 
     For PReLU (y = x if x > 0 else a·x) that is Σ x over the samples x < 0. The
-    total comes from ``backward(ones_like(y))`` as in training; the per-sample
-    column from forward-mode AD (``torch.func.jvp``), one pass for the grid.
+    total is ``w.grad`` after ``backward(ones_like(y))``, as in training. The
+    per-sample column ∂y_i/∂w comes from differentiating the vector-Jacobian
+    product Σ v_i·∂y_i/∂w with respect to v: one more backward pass, where
+    torch's forward mode would first spend a second loading its decompositions.
     """
     import torch
-    from torch.func import functional_call, jvp
 
     target = found.spec
     torch_type = torch_dtype(found.dtype)
@@ -543,29 +544,28 @@ def weight_grads(found: Probe) -> list[WeightGrad]:
             "(its slope a) or an nn.Module of yours with scalar nn.Parameters"
         )
     x = torch.as_tensor(found.x).to(found.device, torch_type)
-    found_grads = []
+    results = []
     with torch.random.fork_rng(devices=[] if found.device == "cpu" else None):
         torch.manual_seed(found.seed)
-        y = module(x)
-        y.backward(torch.ones_like(y))
-    frozen = {n: w.detach() for n, w in module.named_parameters()}
-    for name, weight in scalars.items():
-
-        def along(w: torch.Tensor, name: str = name) -> torch.Tensor:
-            out: torch.Tensor = functional_call(module, {**frozen, name: w}, (x,))
-            return out
-
         try:
-            tangent = jvp(along, (frozen[name],), (torch.ones_like(frozen[name]),))[1]
+            y = module(x)
+            y.backward(torch.ones_like(y), retain_graph=True)
+            for name, weight in scalars.items():
+                v = torch.ones_like(y, requires_grad=True)
+                (vjp,) = torch.autograd.grad(y, weight, v, create_graph=True, allow_unused=True)
+                per_sample = None  # y does not depend on this weight (or only as a constant)
+                if vjp is not None and vjp.requires_grad:
+                    (per_sample,) = torch.autograd.grad(vjp.sum(), v, allow_unused=True)
+                total = 0.0 if weight.grad is None else float(weight.grad.double())
+                per = torch.zeros_like(x) if per_sample is None else per_sample
+                value = float(weight.detach().double())
+                results.append(WeightGrad(name, value, total, _numpy(per)))
         except (RuntimeError, NotImplementedError) as error:
             first_line = str(error).strip().splitlines()[0]
             raise RuntimeFailure(
-                f"{target.label}: no forward-mode gradient for {name}: {first_line}"
+                f"{target.label}: no gradient for its learnable parameters: {first_line}"
             ) from error
-        assert weight.grad is not None
-        value, total = float(weight.detach().double()), float(weight.grad.double())
-        found_grads.append(WeightGrad(name, value, total, _numpy(tangent)))
-    return found_grads
+    return results
 
 
 def autograd_checked(target: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
