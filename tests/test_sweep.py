@@ -469,3 +469,16 @@ def test_the_notebook_names() -> None:
 
     assert actviz.sweep is params.sweep and actviz.Sweep is params.Sweep
     assert actviz.weight_grads is weight_grads
+
+
+def test_several_sweeps_in_one_plot_are_each_named_once() -> None:
+    from actviz.plotting import figure_title
+
+    specs = params.specs_from_cli(
+        ["leaky_relu", "elu", "relu"], [], ["negative_slope=0.01,0.3", "alpha=0.5,1"]
+    )
+    probes = probe_many(specs, Grid(-1, 1, points=5))
+    assert figure_title(probes) == (
+        "leaky_relu(negative_slope ∈ {0.01, 0.3}), elu(alpha ∈ {0.5, 1}), relu"
+    )
+    assert default_stem(probes) == "leaky_relu-sweep-negative_slope_vs_elu-sweep-alpha_vs_relu"
