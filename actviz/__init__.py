@@ -50,6 +50,10 @@ _LAZY = {
     "get": "actviz.registry",
     "names": "actviz.registry",
     "spec": "actviz.registry",
+    "Sweep": "actviz.params",
+    "sweep": "actviz.params",
+    "WeightGrad": "actviz.probe",
+    "weight_grads": "actviz.probe",
     "Saturation": "actviz.saturation",
     "analyze": "actviz.saturation",
     "Drawn": "actviz.plotting",
@@ -91,6 +95,8 @@ if TYPE_CHECKING:
     from actviz.init_gain import Gain as Gain
     from actviz.init_gain import gain as gain
     from actviz.init_gain import phase_curve as phase_curve
+    from actviz.params import Sweep as Sweep
+    from actviz.params import sweep as sweep
     from actviz.plotting import Drawn as Drawn
     from actviz.plotting import activation_figure as activation_figure
     from actviz.plotting import draw_gradients as draw_gradients
@@ -98,6 +104,8 @@ if TYPE_CHECKING:
     from actviz.plotting import draw_values as draw_values
     from actviz.plotting import plot_file as plot_file
     from actviz.plotting import save_figure as save_figure
+    from actviz.probe import WeightGrad as WeightGrad
+    from actviz.probe import weight_grads as weight_grads
     from actviz.registry import ACTIVATIONS as ACTIVATIONS
     from actviz.registry import get as get
     from actviz.registry import names as names

@@ -149,6 +149,15 @@ ParamsOpt = Annotated[
         help="Activation parameter, repeatable; NAME.KEY=VALUE targets one activation.",
     ),
 ]
+SweepOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sweep",
+        metavar="KEY=V1,V2,...",
+        help="One curve per value, repeatable (two sweeps: every combination); "
+        "NAME.KEY=... targets one activation.",
+    ),
+]
 Dtype = Annotated[str, typer.Option("--dtype", help=DTYPE_HELP)]
 Device = Annotated[str, typer.Option("--device", help="cpu | cuda")]
 Train = Annotated[
@@ -187,21 +196,25 @@ def _probes(
     range_: tuple[float, float],
     points: int | None,
     step: float | None,
+    sweeps: list[str] | None = None,
     **options: Any,
 ) -> list[Any]:
     """Parse the shared activation and grid options and run the probes."""
     from actviz.probe import Grid, probe_many
 
     grid = Grid(range_[0], range_[1], points, step)
-    specs = registry.specs_from_cli(names, params or [])
+    specs = registry.specs_from_cli(names, params or [], sweeps or [])
     return probe_many(specs, grid, **options)
 
 
-def _named_or_all(names: list[str] | None, all_: bool, param: list[str] | None) -> list[Any]:
+def _named_or_all(
+    names: list[str] | None, all_: bool, param: list[str] | None, sweep: list[str] | None = None
+) -> list[Any]:
     """The specs for NAMES, or for every activation with --all (exactly one of the two)."""
     if bool(names) == all_:
         raise UsageError("name activations or give --all (not both)")
-    return registry.specs_from_cli(registry.names() if all_ else names or [], param or [])
+    return registry.specs_from_cli(registry.names() if all_ else names or [], param or [],
+                                   sweep or [])  # fmt: skip
 
 
 @app.command("list")
@@ -224,6 +237,7 @@ def plot_command(
     points: Points = None,
     step: Step = None,
     param: ParamsOpt = None,
+    sweep: SweepOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output file [default: OUT_DIR/NAME.png].")
     ] = None,
@@ -277,7 +291,7 @@ def plot_command(
         from actviz.glu import glu_file
         from actviz.probe import Grid
 
-        pair.refuse_params(param or [])
+        pair.refuse_params([*(param or []), *(sweep or [])])
         given = {"--theme": theme != "light", "--figsize": figsize, "--xlim": xlim,
                  "--ylim": ylim, "--grad-ylim": grad_ylim}  # fmt: skip
         if unused := [option for option, value in given.items() if value]:
@@ -287,7 +301,7 @@ def plot_command(
         typer.echo(f"wrote {path}")
         return
     probes = _probes(
-        names, param, range_, points, step,
+        names, param, range_, points, step, sweep,
         dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
     )  # fmt: skip
     path = plot_file(
@@ -319,6 +333,7 @@ def table_command(
     points: Points = None,
     step: Step = None,
     param: ParamsOpt = None,
+    sweep: SweepOpt = None,
     dtype: Dtype = "float32",
     device: Device = "cpu",
     train: Train = False,
@@ -326,33 +341,57 @@ def table_command(
     second: Second = False,
     eps: Eps = 0.01,
     no_kinks: NoKinks = False,
+    weight_grad: Annotated[
+        bool,
+        typer.Option(
+            "--weight-grad",
+            help="Also ∂y/∂w and ∂(Σy)/∂w of the learnable slope (prelu's a; a module's "
+            "scalar nn.Parameters).",
+        ),
+    ] = False,
     as_json: AsJson = False,
     as_csv: AsCsv = False,
 ) -> None:
-    """Print x, f(x), f′(x) and the regime of every sample, then the saturation summary."""
-    from actviz.probe import Grid
+    """Print x, f(x), f′(x) and the regime of every sample, then the saturation summary.
+
+    With --sweep: x, then a column block per value, then each value's summary.
+    """
+    from actviz import tables
+    from actviz.probe import Grid, weight_grads
     from actviz.saturation import analyze
     from actviz.tables import (
         check_table_rows,
-        probe_json,
         probe_report,
         write_probe_csv,
         write_probe_json,
     )
 
     _check_formats(as_json, as_csv)
+    if weight_grad and sweep:
+        raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
     if not (as_json or as_csv):
         check_table_rows(Grid(*range_, points, step).count)
-    (probe,) = _probes(
-        [name], param, range_, points, step,
+    probes = _probes(
+        [name], param, range_, points, step, sweep,
         dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
     )  # fmt: skip
-    saturation = analyze(probe, eps=eps)
-    if as_csv or as_json:  # streamed: a million rows need not sit in memory as text
-        (write_probe_csv if as_csv else write_probe_json)(probe, saturation, sys.stdout)
+    if sweep:
+        saturations = [analyze(p, eps=eps) for p in probes]
+        if as_csv or as_json:
+            writer = tables.write_sweep_csv if as_csv else tables.write_sweep_json
+            writer(probes, saturations, sys.stdout)
+        else:
+            _emit(tables.sweep_report(probes, saturations), None, None, as_json=False, as_csv=False)
         return
-    _emit(probe_report(probe, saturation), lambda: probe_json(probe, saturation), lambda: "",
-          as_json=as_json, as_csv=False)  # fmt: skip
+    (probe,) = probes
+    weights = weight_grads(probe) if weight_grad else []
+    saturation = analyze(probe, eps=eps)
+    if as_csv:  # streamed: a million rows need not sit in memory as text
+        write_probe_csv(probe, saturation, sys.stdout, weights)
+    elif as_json:
+        write_probe_json(probe, saturation, sys.stdout, weights=weights)
+    else:
+        _emit(probe_report(probe, saturation, weights), None, None, as_json=False, as_csv=False)
 
 
 @app.command("saturation")
@@ -363,6 +402,7 @@ def saturation_command(
     points: Points = None,
     step: Step = None,
     param: ParamsOpt = None,
+    sweep: SweepOpt = None,
     dtype: Dtype = "float32",
     eps: Eps = 0.01,
     sort: Annotated[
@@ -382,7 +422,7 @@ def saturation_command(
     from actviz.saturation import survey
     from actviz.tables import check_sort_key, sort_survey, survey_csv, survey_json, survey_table
 
-    specs = _named_or_all(names, all_, param)
+    specs = _named_or_all(names, all_, param, sweep)
     check_sort_key(sort)  # before the work, not after
     rows = sort_survey(survey(specs, Grid(*range_, points, step), eps=eps, dtype=dtype), sort,
                        reverse=reverse)  # fmt: skip
@@ -395,6 +435,7 @@ def check_command(
     names: SomeNames = None,
     all_: AllOpt = False,
     param: ParamsOpt = None,
+    sweep: SweepOpt = None,
     dtype: Annotated[
         list[str] | None,
         typer.Option("--dtype", help=f"Only this dtype, repeatable: {DTYPE_HELP} [default: all]."),
@@ -411,7 +452,7 @@ def check_command(
     from actviz.verify import check_dtypes, verify_all
 
     dtypes = check_dtypes(dtype)  # before the work, not after
-    checks = verify_all(_named_or_all(names, all_, param), dtypes)
+    checks = verify_all(_named_or_all(names, all_, param, sweep), dtypes)
     _emit(check_table(checks), lambda: [c.as_dict() for c in checks], lambda: "",
           as_json=as_json, as_csv=False)  # fmt: skip
     failed = [f"{c.label} ({', '.join(c.failures())})" for c in checks if not c.passed]
@@ -534,6 +575,7 @@ def export_command(
     points: Points = None,
     step: Step = None,
     param: ParamsOpt = None,
+    sweep: SweepOpt = None,
     eps: Eps = 0.01,
     jobs: Annotated[
         int | None,
@@ -571,7 +613,7 @@ def export_command(
     if jobs is not None and jobs > usable_cores():
         typer.echo(f"note: --jobs {jobs} is more than the {usable_cores()} usable cores; "
                    f"using {usable_cores()}", err=True)  # fmt: skip
-    specs = registry.targets_from_cli(names or registry.all_names(), param or [])
+    specs = registry.targets_from_cli(names or registry.all_names(), param or [], sweep or [])
     grid = Grid(*range_, points, step)
     formats = {f.strip() for f in fmt.split(",") if f.strip()}
     files = len(specs) * len(formats) + 2  # the images, the manifest and the gallery

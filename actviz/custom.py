@@ -2,20 +2,24 @@
 
 The callable is imported, never evaluated from a string. It may be a function
 of one tensor (``def my_fn(x): return x * torch.sigmoid(x)``) or an
-``nn.Module`` subclass that takes no constructor arguments. The probe checks
-that it behaves like an activation (see :func:`checked_output`).
+``nn.Module`` subclass. A class's constructor arguments are its parameters,
+read from its signature: ``--param alpha=0.5`` (a number if it reads as one,
+else text; True/False for a bool) is passed as ``MyAct(alpha=0.5)``, so it can
+be swept and exported like a built-in's. The probe checks that it behaves like
+an activation (see :func:`checked_output`).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from actviz.errors import CustomActivationError, UnknownActivationError
-from actviz.registry import Activation, Params
+from actviz.registry import Activation, Param, Params
 
 if TYPE_CHECKING:
     import torch
@@ -59,15 +63,72 @@ def load(path: str) -> Activation:
             raise UnknownActivationError(
                 f"{module_name} has no attribute {attribute!r} (for {path})"
             ) from None
+    factory = _factory(path, target)  # refuses what is neither a function nor a module class
     return Activation(
         name=path,
         module=getattr(target, "__qualname__", attribute),
         formula=f"{path}(x)",
         derivative_formula="autograd only (no closed form)",
         derivative=None,
-        factory=_factory(path, target),
+        params=_constructor_params(target) if isinstance(target, type) else (),
+        factory=factory,
         notes="imported from an import path",
     )
+
+
+def _constructor_params(cls: type) -> tuple[Param, ...]:
+    """The keyword arguments of ``cls``'s constructor, as parameters.
+
+    A bool default becomes a True | False choice; a number, text or None
+    default a free value (number or text); no default: required. ``*args``,
+    ``**kwargs`` and positional-only arguments cannot be given by name: left out.
+    """
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):  # a C extension type may have none
+        return ()
+    params = []
+    for arg in signature.parameters.values():
+        if arg.kind not in (arg.POSITIONAL_OR_KEYWORD, arg.KEYWORD_ONLY):
+            continue
+        doc = f"argument of {cls.__qualname__}"
+        if arg.default is arg.empty:
+            params.append(Param(arg.name, "", doc, free=True, required=True))
+        elif isinstance(arg.default, bool):
+            params.append(Param(arg.name, str(arg.default), doc, choices=("False", "True")))
+        elif isinstance(arg.default, int | float):
+            params.append(Param(arg.name, float(arg.default), doc, free=True))
+        else:
+            params.append(Param(arg.name, str(arg.default), doc, free=True))
+    return tuple(params)
+
+
+def _arguments(cls: type, params: Params) -> dict[str, Any]:
+    """The keyword arguments to build ``cls`` with: only the values that differ from the
+    constructor's defaults (which then apply as written), each as the default's type."""
+    signature = inspect.signature(cls)
+    arguments: dict[str, Any] = {}
+    for key, value in params.items():
+        arg = signature.parameters[key]
+        default = arg.default
+        if arg.default is not arg.empty and value == _shown(default):
+            continue
+        if isinstance(default, bool):
+            arguments[key] = value == "True"
+        elif (isinstance(default, int) or arg.annotation in (int, "int")) and (
+            isinstance(value, float) and value.is_integer()
+        ):
+            arguments[key] = int(value)
+        else:
+            arguments[key] = value
+    return arguments
+
+
+def _shown(default: object) -> object:
+    """A constructor default the way :func:`_constructor_params` records it."""
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        return str(default)
+    return float(default)
 
 
 def _factory(path: str, target: Any) -> Any:
@@ -76,11 +137,16 @@ def _factory(path: str, target: Any) -> Any:
     if isinstance(target, type) and issubclass(target, nn.Module):
 
         def build_module(params: Params) -> nn.Module:
+            arguments = _arguments(target, params)
             try:
-                module: nn.Module = target()
+                module: nn.Module = target(**arguments)
             except Exception as error:
+                given = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
                 raise CustomActivationError(
-                    f"{path}: could not build the module without arguments: {error}"
+                    f"{path}: could not build the module with ({given}): "
+                    f"{type(error).__name__}: {error}"
+                    if given
+                    else f"{path}: could not build the module without arguments: {error}"
                 ) from None
             return module
 

@@ -37,6 +37,7 @@ from actviz.registry import Spec, TwoInputActivation, spec, two_input
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+    from actviz.params import Sweep
     from actviz.saturation import Saturation
 
 MANIFEST = "manifest.json"
@@ -64,6 +65,8 @@ class Job:
     figsize: tuple[float, float] | None = None
     xlim: tuple[float, float] | None = None
     ylim: tuple[tuple[float, float] | None, ...] = ()  # value panel, gradient panel
+    # A sweep (actviz/params.py): its keys and values, all drawn in one figure.
+    sweep: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ def render(job: Job) -> Rendered:
     pair = two_input(job.name)
     if pair is not None:
         return _render_two_input(job, pair)
+    if job.sweep:
+        return _render_sweep(job)
     target = spec(job.name, job.params)
     (probe,) = probe_many([target], job.grid)
     saturation = analyze(probe, eps=job.eps)
@@ -156,6 +161,36 @@ def render(job: Job) -> Rendered:
         files=files,
         summary=_summary(saturation),
     )
+
+
+def _render_sweep(job: Job) -> Rendered:
+    """A sweep: every value's curve in one figure; the summary of each value."""
+    from actviz.params import sweep
+    from actviz.plotting import activation_figure, figure_bytes
+    from actviz.probe import probe_many
+    from actviz.saturation import analyze
+
+    found = sweep(job.name, dict(job.sweep), job.params)
+    probes = probe_many(found.specs, job.grid)
+    saturations = [analyze(p, eps=job.eps) for p in probes]
+    drawn = activation_figure(
+        probes,
+        saturations=saturations,
+        theme=job.theme,
+        figsize=job.figsize,
+        xlim=job.xlim,
+        ylim=list(job.ylim),
+    )
+    files = {
+        fmt: figure_bytes(drawn.figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats
+    }
+    summary = {
+        "sweep": [
+            {"label": p.label, **_summary(s)} for p, s in zip(probes, saturations, strict=True)
+        ]
+    }
+    formula = found.activation.formula
+    return Rendered(job, found.slug, found.label, formula, files, summary)
 
 
 def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
@@ -192,7 +227,7 @@ def _summary(saturation: Saturation) -> dict[str, Any]:
 
 
 def export(
-    specs: Sequence[Spec | TwoInputActivation],
+    specs: Sequence[Spec | Sweep | TwoInputActivation],
     out_dir: str | Path = "outputs",
     *,
     formats: Sequence[str] = ("png",),
@@ -217,7 +252,9 @@ def export(
     :func:`usable_cores`. With ``check`` nothing is written; the report lists
     missing and stale files (and, with ``prune``, extra ones) instead.
     Another export writing to ``out_dir`` at the same time is an error.
-    A two-input activation (``registry.targets_from_cli``) exports its heatmaps.
+    A two-input activation (``registry.targets_from_cli``) exports its heatmaps; a
+    :class:`~actviz.params.Sweep` one figure with a curve per value, named by its slug
+    (``leaky_relu-sweep-negative_slope.png``).
     ``figsize``, ``xlim`` and ``ylim`` (value panel, gradient panel) lay out
     every activation figure as in ``actviz plot``; GLU's heatmaps keep theirs.
     """
@@ -235,15 +272,16 @@ def export(
     check_limits(xlim, ylim, 2, figsize)  # here, not in a worker
     # One probe per worker at a time, but a batch at the cap on every
     # activation would take minutes: the whole export shares one sample budget.
-    (grid or Grid()).check_total(len(specs))
+    (grid or Grid()).check_total(sum(len(getattr(s, "specs", [s])) for s in specs))
     chosen = parse_formats(formats)
     out = Path(out_dir)
     panels = (*ylim, None, None)[:2]  # value, gradient: one manifest for the CLI and a call
     layout = (figsize, xlim, panels)
     todo = [
-        Job(s.name, dict(s.params), chosen, dpi, theme, _grid_for(s, grid), eps, *layout)
+        Job(s.name, dict(s.params), chosen, dpi, theme, _grid_for(s, grid), eps, *layout,
+            getattr(s, "axes", ()))
         for s in sorted(specs, key=lambda s: s.slug)
-    ]
+    ]  # fmt: skip
     report = Report(jobs=min(workers, usable_cores()))
     emit = on_file or (lambda path, status: None)
     with contextlib.ExitStack() as stack:
@@ -275,7 +313,7 @@ def export(
     return report
 
 
-def _grid_for(target: Spec | TwoInputActivation, grid: Grid | None) -> Grid:
+def _grid_for(target: Spec | Sweep | TwoInputActivation, grid: Grid | None) -> Grid:
     """The grid as given; for GLU, the axis of its (a, b) plane, so that the
     manifest records the points actually drawn."""
     if isinstance(target, TwoInputActivation):
@@ -477,9 +515,11 @@ def versions() -> dict[str, str]:
 def _entry(result: Rendered, fmt: str, data: bytes) -> dict[str, Any]:
     """The manifest entry of one file, with the sha256 of ``data`` (checked on disk later)."""
     job = result.job
+    swept = {"sweep": {key: list(values) for key, values in job.sweep}} if job.sweep else {}
     return {
         "activation": job.name,
         "params": job.params,
+        **swept,
         "label": result.label,
         "formula": result.formula,
         # floats, so that a library call and the CLI write the same bytes
@@ -612,6 +652,9 @@ def _card_ready(entry: dict[str, Any]) -> bool:
     summary = entry["saturation"]
     if summary is None:  # a two-input activation (GLU): no saturation summary
         return two_input(str(entry["activation"])) is not None
+    if isinstance(summary, dict) and isinstance(summary.get("sweep"), list):  # one per value
+        values = summary["sweep"]
+        return all(isinstance(v, dict) and v.keys() >= {"label", *_SUMMARY_KEYS} for v in values)
     return isinstance(summary, dict) and summary.keys() >= _SUMMARY_KEYS
 
 
@@ -693,6 +736,16 @@ def _facts(card: Card) -> list[tuple[str, str]]:
         return [
             ("partials", pair.derivative_formula),
             ("inputs", "a (passed through), b (gate); no saturation summary for two inputs"),
+        ]
+    if "sweep" in s:  # a sweep: one line per value
+        return [
+            (
+                v["label"],
+                f"peak |f′| {v['peak'].removeprefix('peak |f′| = ')}; dead "
+                f"{percent(v['fractions']['dead'])}, saturated "
+                f"{percent(v['fractions']['saturated'])}",
+            )
+            for v in s["sweep"]
         ]
     return [
         ("peak |f′|", s["peak"].removeprefix("peak |f′| = ")),

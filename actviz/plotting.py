@@ -8,6 +8,7 @@ pyplot or changes the global ``rcParams``: styling happens inside
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -303,10 +304,22 @@ def mark_underflow(ax: Axes, probe: Probe, saturation: Saturation) -> list[Line2
     return lines
 
 
+def _sweep_runs(probes: Sequence[Probe]) -> list[tuple[Any, list[Probe]]]:
+    """Consecutive probes of one sweep, with that sweep (None where they are not one)."""
+    from actviz.params import sweep_of
+
+    runs: list[tuple[Any, list[Probe]]] = []
+    for _, run in itertools.groupby(probes, key=lambda p: (p.spec.activation, p.spec.swept)):
+        group = list(run)
+        swept = sweep_of([p.spec for p in group])
+        runs += [(swept, group)] if swept is not None else [(None, [p]) for p in group]
+    return runs
+
+
 def figure_title(probes: Sequence[Probe]) -> str:
     if len(probes) == 1:
         return probes[0].title
-    title = ", ".join(p.label for p in probes)
+    title = ", ".join(s.label if s else group[0].label for s, group in _sweep_runs(probes))
     notes = sorted(
         {p.mode_note for p in probes if p.mode_note} | {p.dtype for p in probes} - {"float32"}
     )
@@ -688,8 +701,9 @@ def check_format(fmt: str) -> str:
 
 
 def default_stem(probes: Sequence[Probe]) -> str:
-    """``sigmoid``; overlays join the slugs: ``relu_vs_gelu``."""
-    slugs = [p.spec.slug for p in probes]
+    """``sigmoid``; overlays join the slugs: ``relu_vs_gelu``; a sweep is named once:
+    ``leaky_relu-sweep-negative_slope``."""
+    slugs = [s.slug if s else group[0].spec.slug for s, group in _sweep_runs(probes)]
     stem = "_vs_".join(slugs)
     if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
         stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"

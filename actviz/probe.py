@@ -446,8 +446,9 @@ def evaluate(
 
 
 def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] | None) -> Spec:
-    if isinstance(activation, Spec):
-        return spec(activation.activation, {**activation.params, **(params or {})})
+    if isinstance(activation, Spec):  # a sweep's spec keeps naming its swept values
+        merged = spec(activation.activation, {**activation.params, **(params or {})})
+        return Spec(merged.activation, merged.params, swept=activation.swept)
     return spec(activation, params)
 
 
@@ -515,6 +516,66 @@ def _run(
         f0=float(ys[origin]),
         grad0=float(grads[origin]),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class WeightGrad:
+    """The gradient of Σy with respect to one learnable scalar of the module (PReLU's
+    slope ``a``, torch's ``weight``): what training updates, beside ∂(Σy)/∂x."""
+
+    name: str  # the nn.Parameter's name in the module: "weight"
+    value: float  # its value
+    total: float  # ∂(Σy)/∂w: w.grad after y.backward(ones_like(y)) over the grid
+    per_sample: np.ndarray  # ∂y_i/∂w at each x of the probe, summing to total
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "grad": self.total, "per_sample": _json_list(self.per_sample)}
+
+
+def weight_grads(found: Probe) -> list[WeightGrad]:
+    """∂(Σy)/∂w for every learnable scalar w of ``found``'s module, on its samples.
+
+    For PReLU (y = x if x > 0 else a·x) that is Σ x over the samples x < 0. The
+    total is ``w.grad`` after ``backward(ones_like(y))``, as in training. The
+    per-sample column ∂y_i/∂w comes from differentiating the vector-Jacobian
+    product Σ v_i·∂y_i/∂w with respect to v: one more backward pass, where
+    torch's forward mode would first spend a second loading its decompositions.
+    """
+    import torch
+
+    target = found.spec
+    torch_type = torch_dtype(found.dtype)
+    module = target.activation.build(target.params, train=found.train)
+    module = module.to(found.device, torch_type)
+    scalars = {n: w for n, w in module.named_parameters() if w.requires_grad and w.numel() == 1}
+    if not scalars:
+        raise UsageError(
+            f"{target.label} has no learnable scalar parameter; --weight-grad applies to prelu "
+            "(its slope a) or an nn.Module of yours with scalar nn.Parameters"
+        )
+    x = torch.as_tensor(found.x).to(found.device, torch_type)
+    results = []
+    with torch.random.fork_rng(devices=[] if found.device == "cpu" else None):
+        torch.manual_seed(found.seed)
+        try:
+            y = module(x)
+            y.backward(torch.ones_like(y), retain_graph=True)
+            for name, weight in scalars.items():
+                v = torch.ones_like(y, requires_grad=True)
+                (vjp,) = torch.autograd.grad(y, weight, v, create_graph=True, allow_unused=True)
+                per_sample = None  # y does not depend on this weight (or only as a constant)
+                if vjp is not None and vjp.requires_grad:
+                    (per_sample,) = torch.autograd.grad(vjp.sum(), v, allow_unused=True)
+                total = 0.0 if weight.grad is None else float(weight.grad.double())
+                per = torch.zeros_like(x) if per_sample is None else per_sample
+                value = float(weight.detach().double())
+                results.append(WeightGrad(name, value, total, _numpy(per)))
+        except (RuntimeError, NotImplementedError) as error:
+            first_line = str(error).strip().splitlines()[0]
+            raise RuntimeFailure(
+                f"{target.label}: no gradient for its learnable parameters: {first_line}"
+            ) from error
+    return results
 
 
 def autograd_checked(target: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

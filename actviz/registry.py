@@ -28,6 +28,8 @@ from actviz.errors import (
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
+    from actviz.params import Sweep
+
 ParamValue = float | str
 Params = Mapping[str, ParamValue]
 Derivative = Callable[["Tensor", Params], "Tensor"]
@@ -44,16 +46,22 @@ class Param:
     high: float | None = None
     low_open: bool = False  # True: the bound itself is excluded
     choices: tuple[str, ...] = ()
+    # A constructor argument of a user's own nn.Module: a number if it reads as
+    # one, else text; ``required``: it has no default, so it must be given.
+    free: bool = False
+    required: bool = False
 
     @property
     def kind(self) -> str:
-        return "choice" if self.choices else "float"
+        return "choice" if self.choices else "any" if self.free else "float"
 
     @property
     def allowed(self) -> str:
         """The allowed values in words, for `actviz list` and error messages."""
         if self.choices:
             return " | ".join(self.choices)
+        if self.free:
+            return "a number or text"
         if self.low is None and self.high is None:
             return "any finite number"
         parts = []
@@ -72,6 +80,8 @@ class Param:
                     f"{owner}: {self.name} must be one of {self.allowed} (got {text!r})"
                 )
             return text
+        if self.free:
+            return free_value(value)
         try:
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -87,6 +97,17 @@ class Param:
                 f"{owner}: {self.name} must be {self.allowed} (got {value!r})"
             )
         return number
+
+
+def free_value(value: object) -> ParamValue:
+    """A number if ``value`` reads as a finite one, else its text (custom modules' arguments)."""
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    return number if math.isfinite(number) else str(value)
 
 
 def _no_kinks(_: Params) -> tuple[float, ...]:
@@ -145,6 +166,10 @@ class Activation:
                     f"{self.name} has no parameter {key!r}; {self.param_summary()}"
                 )
             values[key] = spec.coerce(raw, self.name)
+        missing = [p.name for p in self.params if p.required and p.name not in (given or {})]
+        if missing:
+            needed = " ".join(f"--param {name}=VALUE" for name in missing)
+            raise InvalidParameterError(f"{self.name} needs {', '.join(missing)}: give {needed}")
         if self.constraint is not None and (problem := self.constraint(values)):
             raise InvalidParameterError(f"{self.name}: {problem}")
         return values
@@ -165,7 +190,10 @@ class Activation:
     def param_summary(self) -> str:
         if not self.params:
             return "it takes no parameters"
-        listed = ", ".join(f"{p.name} ({p.allowed}, default {p.default})" for p in self.params)
+        listed = ", ".join(
+            f"{p.name} ({p.allowed}, {'required' if p.required else f'default {p.default}'})"
+            for p in self.params
+        )
         return f"allowed: {listed}"
 
     def build(self, params: Params, *, train: bool = False) -> nn.Module:
@@ -626,6 +654,9 @@ class Spec:
 
     activation: Activation
     params: Mapping[str, ParamValue]
+    # The parameters a sweep varies (actviz/params.py): named in the label and
+    # slug even at their default, so that every curve of a sweep says its value.
+    swept: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -636,21 +667,24 @@ class Spec:
         defaults = self.activation.defaults
         return {k: v for k, v in self.params.items() if v != defaults[k]}
 
+    def shown_params(self) -> dict[str, ParamValue]:
+        """What the label and slug name: the changed parameters and the swept ones."""
+        changed = self.changed_params()
+        return {k: v for k, v in self.params.items() if k in changed or k in self.swept}
+
     @property
     def label(self) -> str:
-        """``leaky_relu(negative_slope=0.1)``; defaults are not repeated."""
-        changed = self.changed_params()
-        if not changed:
+        """``leaky_relu(negative_slope=0.1)``; defaults are not repeated (unless swept)."""
+        shown = self.shown_params()
+        if not shown:
             return self.name
-        return f"{self.name}({', '.join(f'{k}={format_value(v)}' for k, v in changed.items())})"
+        return f"{self.name}({', '.join(f'{k}={format_value(v)}' for k, v in shown.items())})"
 
     @property
     def slug(self) -> str:
         """A stable, readable file stem: ``leaky_relu-negative_slope=0.1``."""
         stem = self.name.replace(":", "-")  # mypkg.acts:fn → mypkg.acts-fn, portable
-        return "-".join(
-            [stem, *(f"{k}={format_value(v)}" for k, v in self.changed_params().items())]
-        )
+        return "-".join([stem, *(f"{k}={format_value(v)}" for k, v in self.shown_params().items())])
 
 
 def format_value(value: ParamValue) -> str:
@@ -663,74 +697,33 @@ def spec(name: str | Activation, params: Mapping[str, object] | None = None) -> 
     return Spec(activation, activation.resolve(params))
 
 
+# The --param / --sweep grammar lives in actviz/params.py; these names stay here
+# for the code and notebooks that import them from the registry.
+
+
 def parse_assignments(assignments: Iterable[str]) -> list[tuple[str | None, str, str]]:
-    """Split ``KEY=VALUE`` / ``NAME.KEY=VALUE`` strings into (name, key, value)."""
-    parsed: list[tuple[str | None, str, str]] = []
-    for text in assignments:
-        target, sep, value = text.partition("=")
-        if not sep or not target.strip():
-            raise InvalidParameterError(
-                f"parameter {text!r} is not KEY=VALUE (e.g. --param negative_slope=0.1)"
-            )
-        name, dot, key = target.strip().rpartition(".")
-        parsed.append((name if dot else None, key, value.strip()))
-    return parsed
+    """Split ``KEY=VALUE`` / ``NAME.KEY=VALUE`` strings (see :mod:`actviz.params`)."""
+    from actviz import params
+
+    return params.parse_assignments(assignments)
 
 
-def specs_from_cli(activation_names: Sequence[str], assignments: Iterable[str] = ()) -> list[Spec]:
-    """Resolve names and ``--param`` strings into specs.
+def specs_from_cli(
+    activation_names: Sequence[str], assignments: Iterable[str] = (), sweeps: Iterable[str] = ()
+) -> list[Spec]:
+    """Names, ``--param`` and ``--sweep`` strings → specs (see :mod:`actviz.params`)."""
+    from actviz import params
 
-    ``KEY=VALUE`` applies to every listed activation that has that parameter;
-    ``NAME.KEY=VALUE`` to the named one only. A parameter that no listed
-    activation takes is an error, never silently ignored.
-    """
-    activations = [get(n) for n in activation_names]
-    given: list[dict[str, Any]] = [{} for _ in activations]
-    written: list[dict[str, str]] = [{} for _ in activations]  # key → the --param that set it
-    for target, key, value in parse_assignments(assignments):
-        if target is not None and get(target) not in activations:
-            raise InvalidParameterError(
-                f"parameter {target}.{key}: {get(target).name} is not among the activations given"
-            )
-        hits = [
-            i
-            for i, act in enumerate(activations)
-            if (target is None or get(target) is act) and key in act.defaults
-        ]
-        if not hits:
-            where = activations if target is None else [get(target)]
-            raise InvalidParameterError(
-                "; ".join(
-                    f"{a.name} has no parameter {key!r}, {a.param_summary()}"
-                    for a in dict.fromkeys(where)
-                )
-            )
-        text = f"{target}.{key}={value}" if target is not None else f"{key}={value}"
-        for i in hits:
-            if key in given[i] and given[i][key] != value:
-                raise InvalidParameterError(
-                    f"--param {written[i][key]} and --param {text} both set "
-                    f"{activations[i].name}'s {key}; give it once"
-                )
-            given[i][key], written[i][key] = value, text
-    return [spec(act, g) for act, g in zip(activations, given, strict=True)]
+    return params.specs_from_cli(activation_names, assignments, sweeps)
 
 
 def targets_from_cli(
-    activation_names: Sequence[str], assignments: Iterable[str] = ()
-) -> list[Spec | TwoInputActivation]:
-    """Like :func:`specs_from_cli`, for commands that also take two-input
-    activations (export): those come back as their registry entry, in order.
-    A ``--param`` aimed at one of them, or given when only they are named, is refused."""
-    given = list(assignments)
-    pairs = {n: t for n in activation_names if (t := two_input(n)) is not None}
-    single = [n for n in activation_names if n not in pairs]
-    for target, _, _ in parse_assignments(given):
-        aimed = two_input(target) if target is not None else None
-        if aimed is not None or (given and not single and pairs):
-            (aimed or next(iter(pairs.values()))).refuse_params(given)
-    specs = iter(specs_from_cli(single, given))
-    return [pairs[n] if n in pairs else next(specs) for n in activation_names]
+    activation_names: Sequence[str], assignments: Iterable[str] = (), sweeps: Iterable[str] = ()
+) -> list[Spec | Sweep | TwoInputActivation]:
+    """Specs, sweeps and two-input activations, in order (see :mod:`actviz.params`)."""
+    from actviz import params
+
+    return params.targets_from_cli(activation_names, assignments, sweeps)
 
 
 def entries() -> tuple[Activation | TwoInputActivation, ...]:

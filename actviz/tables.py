@@ -10,7 +10,7 @@ import csv
 import io
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from actviz import registry
 from actviz.display import (
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
-    from actviz.probe import Probe
+    from actviz.probe import Probe, WeightGrad
     from actviz.saturation import Saturation
     from actviz.underflow import Underflow
 
@@ -105,8 +105,19 @@ def summary_lines(saturation: Saturation) -> list[str]:
     return lines
 
 
-def probe_table(probe: Probe, saturation: Saturation) -> Table:
-    """x, f(x), f′(x) (and f″ if probed) of every sample, coloured by regime."""
+def weight_lines(weights: Sequence[WeightGrad]) -> list[str]:
+    """∂(Σy)/∂w of each learnable scalar (``table prelu --weight-grad``)."""
+    return [
+        f"∂(Σy)/∂{w.name} = {number(w.total, 'float64')} at {w.name} = "
+        f"{number(w.value, 'float32')} ({w.name}.grad after backward(ones_like(y)); "
+        f"the sum of the ∂y/∂{w.name} column)"
+        for w in weights
+    ]
+
+
+def probe_table(probe: Probe, saturation: Saturation, weights: Sequence[WeightGrad] = ()) -> Table:
+    """x, f(x), f′(x) (and f″ if probed, ∂y/∂w with ``weights``) of every sample,
+    coloured by regime."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -114,35 +125,47 @@ def probe_table(probe: Probe, saturation: Saturation) -> Table:
     # escape: rich would read the title's "[eval mode: …]" as markup and drop it;
     # min_width: a narrow table would wrap its title mid-note
     table = Table(title=escape(title), min_width=len(title))
-    for header in _probe_columns(probe):
+    for header in _probe_columns(probe, weights):
         table.add_column(header, justify="left" if header == "regime" else "right")
     span = saturation.span
     rounded = saturation.rounded
-    for i, (x, *values, regime) in enumerate(_probe_rows(probe, saturation)):
+    for i, (x, *values, regime) in enumerate(_probe_rows(probe, saturation, weights)):
         cells = [coord(x, span), *(number(v, probe.dtype) for v in values)]
         label = "dead (rounding)" if rounded is not None and rounded[i] else regime
         table.add_row(*cells, label, style=REGIME_STYLES[regime])
     return table
 
 
-def probe_report(probe: Probe, saturation: Saturation) -> Group:
+def probe_report(probe: Probe, saturation: Saturation, weights: Sequence[WeightGrad] = ()) -> Group:
     """The table followed by its summary (what ``actviz table`` prints)."""
     from rich.console import Group
     from rich.text import Text
 
-    return Group(probe_table(probe, saturation), *(Text(s) for s in summary_lines(saturation)))
+    lines = [*summary_lines(saturation), *weight_lines(weights)]
+    return Group(probe_table(probe, saturation, weights), *(Text(s) for s in lines))
 
 
-def probe_json(probe: Probe, saturation: Saturation) -> dict[str, Any]:
+def probe_json(
+    probe: Probe, saturation: Saturation, weights: Sequence[WeightGrad] = ()
+) -> dict[str, Any]:
     """The ``actviz table --json`` object (schema in the README)."""
     data = probe.as_dict()
     data["regime"] = saturation.regime.tolist()
     data["summary"] = {"peak_grad": saturation.peak_grad, "peak_at": saturation.peak_at}
     data["saturation"] = saturation.as_dict()
+    if weights:
+        data["weight_grad"] = {w.name: w.as_dict() for w in weights}
     return data
 
 
-def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO) -> None:
+def write_probe_json(
+    probe: Probe,
+    saturation: Saturation,
+    out: TextIO,
+    *,
+    end: str = "\n",
+    weights: Sequence[WeightGrad] = (),
+) -> None:
     """:func:`probe_json` as strict JSON written to ``out``, its long arrays a chunk at a
     time (same text as ``json.dumps`` with non-finite numbers as null)."""
     import json
@@ -157,9 +180,11 @@ def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO) -> None:
     }  # fmt: skip
     small["summary"] = {"peak_grad": saturation.peak_grad, "peak_at": saturation.peak_at}
     small["saturation"] = saturation.as_dict()
+    small["weight_grad"] = {w.name: w.as_dict() for w in weights}
     keys = ["activation", "params", "dtype", "device", "x", "y", "grad"]
     keys += ["grad2"] if probe.grad2 is not None else []
     keys += ["regime", "summary", "saturation"]
+    keys += ["weight_grad"] if weights else []
     out.write("{")
     for i, key in enumerate(keys):
         out.write(("" if i == 0 else ", ") + json.dumps(key) + ": ")
@@ -174,7 +199,7 @@ def write_probe_json(probe: Probe, saturation: Saturation, out: TextIO) -> None:
             text = strict_json(chunk)[1:-1]
             out.write(("" if start == 0 else ", ") + text)
         out.write("]")
-    out.write("}\n")
+    out.write("}" + end)
 
 
 def strict_json(data: Any) -> str:
@@ -201,11 +226,14 @@ def probe_csv(probe: Probe, saturation: Saturation) -> str:
     return buffer.getvalue()
 
 
-def write_probe_csv(probe: Probe, saturation: Saturation, out: TextIO) -> None:
+def write_probe_csv(
+    probe: Probe, saturation: Saturation, out: TextIO, weights: Sequence[WeightGrad] = ()
+) -> None:
     """:func:`probe_csv` written to ``out`` a chunk of rows at a time: memory stays flat
     however many rows there are (``actviz table --csv`` streams to stdout)."""
-    csv.writer(out, lineterminator="\n").writerow(_probe_columns(probe))
+    csv.writer(out, lineterminator="\n").writerow(_probe_columns(probe, weights))
     columns = [probe.x, probe.y, probe.grad, *([probe.grad2] if probe.grad2 is not None else [])]
+    columns += [w.per_sample for w in weights]
     # Numbers and regime words never need CSV quoting: one format per row is
     # twice as fast as csv.writer, which matters at a million rows.
     row = ",".join(["{}"] * (len(columns) + 1)) + "\n"
@@ -234,14 +262,18 @@ def check_table_rows(rows: int) -> None:
         )
 
 
-def _probe_columns(probe: Probe) -> list[str]:
-    return ["x", "f(x)", "f′(x)", *(["f″(x)"] if probe.grad2 is not None else []), "regime"]
+def _probe_columns(probe: Probe, weights: Sequence[WeightGrad] = ()) -> list[str]:
+    second = ["f″(x)"] if probe.grad2 is not None else []
+    return ["x", "f(x)", "f′(x)", *second, *(f"∂y/∂{w.name}" for w in weights), "regime"]
 
 
-def _probe_rows(probe: Probe, saturation: Saturation) -> list[list[Any]]:
+def _probe_rows(
+    probe: Probe, saturation: Saturation, weights: Sequence[WeightGrad] = ()
+) -> list[list[Any]]:
     columns = [probe.x, probe.y, probe.grad]
     if probe.grad2 is not None:
         columns.append(probe.grad2)
+    columns += [w.per_sample for w in weights]
     return [
         [*map(float, values), regime]
         for *values, regime in zip(*columns, saturation.regime, strict=True)
@@ -254,6 +286,147 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+# --- a sweep: one column block per value ------------------------------------
+
+
+def sweep_value(probe: Probe) -> str:
+    """The swept values of one probe of a sweep: ``negative_slope=0.01``."""
+    spec = probe.spec
+    return ", ".join(f"{k}={registry.format_value(spec.params[k])}" for k in spec.swept)
+
+
+def _sweep_blocks(probes: Sequence[Probe]) -> list[str]:
+    second = any(p.grad2 is not None for p in probes)
+    return ["f(x)", "f′(x)", *(["f″(x)"] if second else []), "regime"]
+
+
+def sweep_columns(probes: Sequence[Probe]) -> list[str]:
+    """x, then f(x), f′(x) (f″(x)) and the regime of each value: ``f(x) [negative_slope=0.1]``."""
+    blocks = _sweep_blocks(probes)
+    return ["x", *(f"{c} [{sweep_value(p)}]" for p in probes for c in blocks)]
+
+
+def _sweep_join(
+    probes: Sequence[Probe], saturations: Sequence[Saturation]
+) -> tuple[Any, list[Any], list[list[str | None]]]:
+    """The union of the probes' samples, and each probe's columns on it.
+
+    The samples differ where the kinks move with the swept value (hardtanh's
+    max_val): a value's cells are NaN (regime None) at the others' kinks.
+    """
+    import numpy as np
+
+    x = probes[0].x
+    for p in probes[1:]:
+        x = np.union1d(x, p.x)
+    columns: list[Any] = []
+    regimes: list[list[str | None]] = []
+    for p, s in zip(probes, saturations, strict=True):
+        where = np.searchsorted(x, p.x)
+        present = [p.y, p.grad, *([p.grad2] if p.grad2 is not None else [])]
+        if len(_sweep_blocks(probes)) == 4 and p.grad2 is None:
+            present.append(np.full(len(p.x), np.nan))
+        for values in present:
+            full = np.full(len(x), np.nan)
+            full[where] = values
+            columns.append(full)
+        regime: list[str | None] = [None] * len(x)
+        for i, r in zip(where.tolist(), s.regime.tolist(), strict=True):
+            regime[i] = r
+        regimes.append(regime)
+    return x, columns, regimes
+
+
+def sweep_table(probes: Sequence[Probe], saturations: Sequence[Saturation]) -> Table:
+    """One row per sample x, one column block per swept value; regimes coloured."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    first = probes[0]
+    keys = ", ".join(first.spec.swept)
+    title = f"{first.name} over {keys} on {first.device}, {len(probes)} values"
+    title += f", {first.dtype}" if first.dtype != "float32" else ""
+    table = Table(title=escape(title), min_width=len(title))
+    blocks = _sweep_blocks(probes)
+    table.add_column("x", justify="right")
+    for p in probes:
+        for header in blocks:
+            justify: Literal["left", "right"] = "left" if header == "regime" else "right"
+            shown = ", ".join(registry.format_value(p.spec.params[k]) for k in p.spec.swept)
+            table.add_column(escape(f"{header}\n{shown}"), justify=justify)
+    x, columns, regimes = _sweep_join(probes, saturations)
+    span = saturations[0].span
+    width = len(blocks) - 1
+    for i, at in enumerate(x.tolist()):
+        cells = [coord(at, span)]
+        for j, p in enumerate(probes):
+            values = columns[j * width : (j + 1) * width]
+            regime = regimes[j][i]
+            cells += ["" if regime is None else number(v[i], p.dtype) for v in values]
+            cells.append("" if regime is None else f"[{REGIME_STYLES[regime]}]{regime}[/]")
+        table.add_row(*cells)
+    return table
+
+
+def sweep_summary_lines(probes: Sequence[Probe], saturations: Sequence[Saturation]) -> list[str]:
+    """The summary of each value under its own heading."""
+    lines = []
+    for p, s in zip(probes, saturations, strict=True):
+        lines.append(f"{p.label}:")
+        lines += [f"  {line}" for line in summary_lines(s)]
+    return lines
+
+
+def sweep_report(probes: Sequence[Probe], saturations: Sequence[Saturation]) -> Group:
+    """What ``actviz table NAME --sweep ...`` prints: the table, then each value's summary."""
+    from rich.console import Group
+    from rich.text import Text
+
+    lines = sweep_summary_lines(probes, saturations)
+    return Group(sweep_table(probes, saturations), *(Text(line) for line in lines))
+
+
+def write_sweep_csv(
+    probes: Sequence[Probe], saturations: Sequence[Saturation], out: TextIO
+) -> None:
+    """:func:`sweep_columns` and the rows as CSV, full precision; an empty cell where a
+    value has no sample (another value's kink)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(sweep_columns(probes))
+    x, columns, regimes = _sweep_join(probes, saturations)
+    width = len(_sweep_blocks(probes)) - 1
+    for start in range(0, len(x), CSV_CHUNK):
+        stop = start + CSV_CHUNK
+        xs = x[start:stop].tolist()
+        chunks = [c[start:stop].tolist() for c in columns]
+        for i, at in enumerate(xs):
+            row = [repr(at)]
+            for j in range(len(probes)):
+                regime = regimes[j][start + i]
+                values = [c[i] for c in chunks[j * width : (j + 1) * width]]
+                row += ["" if regime is None else repr(v) for v in values]
+                row.append(regime or "")
+            writer.writerow(row)
+
+
+def write_sweep_json(
+    probes: Sequence[Probe], saturations: Sequence[Saturation], out: TextIO
+) -> None:
+    """``actviz table --sweep --json``: ``{"activation", "sweep": {key: [values]},
+    "values": [...]}`` where each item of ``values`` is the ``table --json`` object of
+    one value (combination), in the order of the sweep."""
+    import json
+
+    spec = probes[0].spec
+    axes = {k: list(dict.fromkeys(p.spec.params[k] for p in probes)) for k in spec.swept}
+    out.write(f'{{"activation": {json.dumps(spec.name)}, "sweep": {strict_json(axes)}, ')
+    out.write('"values": [')
+    for i, (p, s) in enumerate(zip(probes, saturations, strict=True)):
+        out.write("" if i == 0 else ", ")
+        write_probe_json(p, s, out, end="")
+    out.write("]}\n")
 
 
 # --- the saturation survey, one row per activation ---------------------------
@@ -276,7 +449,7 @@ def _underflow_key(dtype: str) -> Callable[[tuple[Probe, Saturation]], float]:
 
 
 SORT_KEYS: dict[str, Callable[[tuple[Probe, Saturation]], Any]] = {
-    "name": lambda row: row[0].label,
+    "name": lambda row: row[0].name,  # stable: a sweep's rows stay in the sweep's order
     "peak": lambda row: row[1].peak_grad,
     "grad0": lambda row: row[1].grad0,
     "onset": lambda row: _nearest(row[1].onsets[row[1].eps]),

@@ -100,7 +100,6 @@ def test_cli_plot_table_check_export() -> None:
         ),
         ("useracts:raiser", "useracts:raiser raised ValueError: boom"),
         ("useracts:not_a_tensor", "useracts:not_a_tensor returned a list, not a tensor"),
-        ("useracts:NeedsArgs", "useracts:NeedsArgs: could not build the module without arguments"),
     ],
 )
 def test_misbehaving_callables_are_named_and_explained(path: str, message: str) -> None:
@@ -134,7 +133,15 @@ def test_bad_import_paths_are_usage_errors(path: str, message: str) -> None:
     assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
 
 
-def test_custom_activations_take_no_parameters() -> None:
+def test_a_required_constructor_argument_must_be_given() -> None:
+    result = runner.invoke(app, ["table", "useracts:NeedsArgs", "--range", "-1", "1"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: useracts:NeedsArgs needs k: give --param k=VALUE\n",
+    )
+
+
+def test_custom_functions_take_no_parameters() -> None:
     result = runner.invoke(app, ["plot", "useracts:swishish", "--param", "alpha=1"])
     assert result.exit_code == 2
     assert (

@@ -386,7 +386,8 @@ ERRORS: list[tuple[list[str], int, str]] = [
     (
         ["plot", "elu", "--param", "elu.alpha=0.5", "--param", "alpha=0.7"],
         2,
-        "Error: --param elu.alpha=0.5 and --param alpha=0.7 both set elu's alpha; give it once",
+        "Error: --param elu.alpha=0.5 and --param alpha=0.7 both set elu's alpha; give it once, "
+        "or compare the values with --sweep alpha=0.5,0.7",
     ),
     (
         ["table", "tanh", "--json", "--csv", "--points", "20000"],
