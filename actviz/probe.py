@@ -428,7 +428,8 @@ def evaluate(
     import torch
 
     torch_type = torch_dtype(dtype)
-    x = torch.as_tensor(np.asarray(list(xs), dtype=np.float64)).to(device, torch_type)
+    values = xs if isinstance(xs, np.ndarray) else list(xs)
+    x = torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device, torch_type)
     count = len(x)
     if route == "batched":
         pad = _VECTOR_PAD - count % _VECTOR_PAD + _VECTOR_PAD
