@@ -127,11 +127,14 @@ def _peaks_label() -> str:
     return "peak |f′| of each curve"
 
 
-def _underflow_label(dtype: str, edge: float) -> str:
-    """The legend text of the dashed underflow lines."""
+def _underflow_label(dtype: str, edges: Sequence[float]) -> str:
+    """The one legend entry of the dashed underflow lines (one or two of them)."""
     from actviz.display import number
 
-    return f"{dtype} f′ underflows to 0 beyond |x| = {number(abs(edge))}"
+    if len({abs(e) for e in edges}) == 1:  # one line, or both sides at the same |x|
+        return f"{dtype} f′ underflows to 0 beyond |x| = {number(abs(edges[0]))}"
+    where = " and ".join(f"x = {number(e)}" for e in edges)
+    return f"{dtype} f′ underflows to 0 beyond {where}"
 
 
 def _colors(count: int) -> list[Any]:
@@ -231,6 +234,12 @@ def shade_regimes(
 
     _style(theme)
     shading = {}
+    # Each sample's cell (half-way to its neighbours, the range's ends at the
+    # ends) as its own pair of points: a lone dead sample at the edge still
+    # shows, where step="mid" would give it no width.
+    x = np.asarray(probe.x, dtype=float)
+    edges = np.concatenate([x[:1], (x[1:] + x[:-1]) / 2, x[-1:]])
+    cells = np.column_stack([edges[:-1], edges[1:]]).ravel()
     rounded = np.zeros(len(probe.x), dtype=bool)
     if saturation.rounded is not None:
         rounded = np.asarray(saturation.rounded, dtype=bool)
@@ -247,11 +256,10 @@ def shade_regimes(
             if not mask.any():
                 continue
             shading[label] = ax.fill_between(
-                probe.x,
+                cells,
                 0,
                 1,
-                where=mask,
-                step="mid",
+                where=np.repeat(mask, 2),
                 transform=ax.get_xaxis_transform(),
                 facecolor=color,
                 edgecolor=color if hatch else "none",
@@ -292,15 +300,15 @@ def mark_underflow(ax: Axes, probe: Probe, saturation: Saturation) -> list[Line2
     # Only the dtype's rounding: a zero by definition (hardsigmoid beyond ±3)
     # is the function itself, and the dead shading already shows it.
     left, right = found.side("left", "underflow"), found.side("right", "underflow")
-    for edge in (None if left is None else -left, right):
-        if edge is not None and probe.x[0] <= edge <= probe.x[-1] and edge != 0:
-            # Both sides usually share |x|: one legend entry for the pair.
-            label = _underflow_label(UNDERFLOW_DTYPE, edge)
-            if lines and lines[0].get_label() == label:
-                label = "_nolegend_"
-            lines.append(
-                ax.axvline(edge, color="crimson", linestyle="--", linewidth=1, label=label)
-            )
+    edges = [
+        edge
+        for edge in (None if left is None else -left, right)
+        if edge is not None and probe.x[0] <= edge <= probe.x[-1] and edge != 0
+    ]
+    for edge in edges:
+        # One legend entry names both lines (sigmoid: x = −88.72 and x = 16.64).
+        label = "_nolegend_" if lines else _underflow_label(UNDERFLOW_DTYPE, edges)
+        lines.append(ax.axvline(edge, color="crimson", linestyle="--", linewidth=1, label=label))
     return lines
 
 

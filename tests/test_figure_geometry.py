@@ -185,7 +185,7 @@ def test_long_peak_and_underflow_labels_still_fit(
         plotting, "_peak_label", lambda s: "peak |f′| = 1.129 on (1.4, 1.5], and more x"
     )
     monkeypatch.setattr(
-        plotting, "_underflow_label", lambda d, e: f"{d} underflow: f′ = 0 for |x| ≥ {e:.6g}!"
+        plotting, "_underflow_label", lambda d, e: f"{d} underflow: f′ = 0 for |x| ≥ {e[0]:.6g}!"
     )
     for name in ("gelu", "hardsigmoid", "tanh"):
         drawn = figure([name], figsize=figsize)

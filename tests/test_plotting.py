@@ -476,3 +476,16 @@ def test_dead_by_definition_is_plain_grey_and_dead_by_rounding_is_hatched() -> N
     shading = activation_figure([gelu], saturations=[analyze(gelu)]).shading
     assert "dead" not in shading  # gelu′ is 1e-9, not 0, where float32 returns 0
     assert shading["dead: float32 rounds f′ to 0"].get_hatch() == "////"
+
+
+def test_one_legend_entry_names_both_underflow_lines_and_a_lone_edge_sample_is_shaded() -> None:
+    from actviz.saturation import analyze
+
+    p = probe("sigmoid", start=-100, stop=100, points=10)
+    drawn = activation_figure([p], saturations=[analyze(p)])
+    labels = [line.get_label() for line in drawn.underflow_lines]
+    assert labels == ["float32 f′ underflows to 0 beyond x = -88.72 and x = 16.64", "_nolegend_"]
+    # x = −100 is the only dead sample on the left: its cell, −100 to −88.9, is shaded
+    shade = drawn.shading["dead: float32 rounds f′ to 0"]
+    xs = np.concatenate([path.vertices[:, 0] for path in shade.get_paths()])
+    assert xs.min() == pytest.approx(-100) and ((xs > -100) & (xs < -80)).any()
