@@ -270,14 +270,17 @@ def _subprocess(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["list"], ["list", "--json"], ["plot", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["list"], ["list", "--json"], ["plot", "--help"], ["--version"]]
+)
 def test_help_and_list_do_not_import_torch_or_matplotlib(argv: list[str]) -> None:
     code = (
         "import sys\n"
         f"sys.argv = ['actviz', *{argv!r}]\n"
         "from actviz.cli import main\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'matplotlib'})\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules}\n"
+        "               & {'torch', 'matplotlib', 'plotext', 'numpy', 'rich'})\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
     )
     done = _subprocess(code)
