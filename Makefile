@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest bench clean graphviz
+.PHONY: demo test lint typecheck pytest bench clean graphviz tmux
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ graphviz:
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz) \
 	  >/dev/null 2>&1; } || echo "note: Graphviz is not installed; actviz graph writes .dot files only"
 
+# tests/test_terminal.py drives `actviz plot --term` in a real terminal through
+# tmux (its tmux tests skip without it). Best effort, as for Graphviz.
+tmux:
+	@command -v tmux >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux) \
+	  >/dev/null 2>&1; } || echo "note: tmux is not installed; the terminal-plot tmux tests skip"
+
 demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
@@ -39,7 +46,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test graphviz
+pytest: $(VENV)/.installed-test graphviz tmux
 	MPLBACKEND=Agg $(BIN)/pytest -q
 
 test: lint typecheck pytest
