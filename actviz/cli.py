@@ -140,8 +140,10 @@ def _complete_name(incomplete: str) -> list[str]:
     """
     names = registry.all_names()
     canonical = {registry._key(n) for n in names}
-    activations = [*registry.ACTIVATIONS, *registry.TWO_INPUT]
-    aliases = [a for act in activations for a in act.aliases if registry._key(a) not in canonical]
+    spellings = [a for act in registry.ACTIVATIONS for a in act.aliases] + [
+        a for pair in registry.TWO_INPUT for a in pair.aliases
+    ]
+    aliases = [a for a in spellings if registry._key(a) not in canonical]
     prefix = incomplete.lower()
     matches = [n for n in names if n.startswith(prefix)]
     return matches + [a for a in dict.fromkeys(aliases) if a.lower().startswith(prefix)]
@@ -341,8 +343,10 @@ def plot_command(
                         "--dpi": dpi != 150, "--theme": theme != "light", "--figsize": figsize,
                         "--xlim": xlim, "--ylim": ylim, "--grad-ylim": grad_ylim,
                         "--grad2-ylim": grad2_ylim, "--no-shade": no_shade}  # fmt: skip
-        if given := [option for option, value in file_options.items() if value]:
-            raise UsageError(f"{', '.join(given)} set image files; --term draws in the terminal")
+        if for_files := [option for option, value in file_options.items() if value]:
+            raise UsageError(
+                f"{', '.join(for_files)} set image files; --term draws in the terminal"
+            )
         if registry.two_input(names[0]) is not None:
             raise UsageError(f"{names[0]} is drawn as heatmaps; --term draws curves of f(x)")
         from actviz.terminal import terminal_plot

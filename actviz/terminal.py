@@ -106,7 +106,7 @@ def terminal_plot(
         room = lines - len(summaries) - 2  # the summary and the shell's prompt stay in view
         height = max(MIN_HEIGHT, min(MAX_HEIGHT, room // down)) * down
 
-    import plotext
+    import plotext  # type: ignore[import-untyped]  # ships no type information
 
     figure = plotext.figure
     figure.clear()

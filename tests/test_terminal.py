@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.probe import Grid, probe_many
+from actviz.probe import Grid, Probe, probe_many
 from actviz.registry import specs_from_cli
 from actviz.terminal import nice_ticks, terminal_plot, use_color
 
@@ -24,7 +24,7 @@ ACTVIZ = str(Path(sys.executable).with_name("actviz"))
 ANSI = re.compile(r"\x1b\[")
 
 
-def _probes(*names: str, second: bool = False) -> list[object]:
+def _probes(*names: str, second: bool = False) -> list[Probe]:
     return probe_many(specs_from_cli(list(names), []), Grid(-8.0, 8.0), second=second)
 
 
@@ -41,19 +41,19 @@ def _curve_columns(line: str, start: int, stop: int) -> list[int]:
 
 def test_width_is_respected_and_plain_text_has_no_escapes() -> None:
     for width in (60, 100, 143):
-        text = terminal_plot(_probes("sigmoid"), width=width, height=20, color=False)  # type: ignore[arg-type]
+        text = terminal_plot(_probes("sigmoid"), width=width, height=20, color=False)
         plot = text.splitlines()[:-1]  # the summary line may be longer
         assert max(len(line) for line in plot) == width
         assert not ANSI.search(text)
 
 
 def test_colour_adds_ansi_escapes() -> None:
-    text = terminal_plot(_probes("sigmoid"), width=80, height=16, color=True)  # type: ignore[arg-type]
+    text = terminal_plot(_probes("sigmoid"), width=80, height=16, color=True)
     assert ANSI.search(text)
 
 
 def test_sigmoid_extremes_sit_on_the_right_rows() -> None:
-    text = terminal_plot(_probes("sigmoid"), width=100, height=20, color=False)  # type: ignore[arg-type]
+    text = terminal_plot(_probes("sigmoid"), width=100, height=20, color=False)
     lines = text.splitlines()
     assert "sigmoid: f(x)" in lines[0] and "f′(x)" in lines[0]
     top, bottom = _row(lines, "1"), _row(lines, "0")
@@ -71,17 +71,17 @@ def test_sigmoid_extremes_sit_on_the_right_rows() -> None:
 
 
 def test_narrow_terminal_stacks_the_panels_and_too_narrow_is_refused() -> None:
-    lines = terminal_plot(_probes("tanh"), width=60, height=30, color=False).splitlines()  # type: ignore[arg-type]
+    lines = terminal_plot(_probes("tanh"), width=60, height=30, color=False).splitlines()
     titles = [i for i, line in enumerate(lines) if line.strip() in ("tanh: f(x)", "f′(x)")]
     assert len(titles) == 2 and titles[1] > titles[0] + 5
     from actviz.errors import UsageError
 
     with pytest.raises(UsageError, match="30 columns wide; --term needs at least 40"):
-        terminal_plot(_probes("tanh"), width=30)  # type: ignore[arg-type]
+        terminal_plot(_probes("tanh"), width=30)
 
 
 def test_plain_curves_get_their_own_markers_and_a_legend() -> None:
-    text = terminal_plot(_probes("relu", "tanh"), width=100, height=20, color=False)  # type: ignore[arg-type]
+    text = terminal_plot(_probes("relu", "tanh"), width=100, height=20, color=False)
     assert "relu" in text and "• tanh" in text
     assert text.splitlines()[-2].startswith("relu: peak |f′| = 1 on (0,")
 
