@@ -225,12 +225,15 @@ ERRORS = [
     (
         ["plot", "tanh", "--format", "bmp"],
         2,
-        "Error: unknown format 'bmp'; choose one of png, svg, pdf",
+        "Error: Invalid value for '--format': 'bmp' is not one of 'png', 'svg', 'pdf'; "
+        "usage: actviz plot [OPTIONS] NAMES...",
     ),
     (
         ["table", "tanh", "--dtype", "float8"],
         2,
-        "Error: unknown dtype 'float8'; choose one of float16, bfloat16, float32, float64",
+        "Error: Invalid value for '--dtype': 'float8' is not one of "
+        "'float16', 'bfloat16', 'float32', 'float64'; "
+        "usage: actviz table [OPTIONS] NAME",
     ),
 ]
 
