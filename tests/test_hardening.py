@@ -258,7 +258,8 @@ ERRORS: list[tuple[list[str], int, str]] = [
     (
         ["--verbose"],
         2,
-        "Error: No such option: --verbose; usage: actviz [OPTIONS] COMMAND [ARGS]...",
+        "Error: No such option: --verbose (Possible options: --version); "
+        "usage: actviz [OPTIONS] COMMAND [ARGS]...",
     ),
     (
         ["jacobian"],
