@@ -6,7 +6,6 @@ render with it: ``actviz list`` renders here and must start fast.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -204,6 +203,8 @@ def probe_csv(probe: Probe, saturation: Saturation) -> str:
 def write_probe_csv(probe: Probe, saturation: Saturation, out: TextIO) -> None:
     """:func:`probe_csv` written to ``out`` a chunk of rows at a time: memory stays flat
     however many rows there are (``actviz table --csv`` streams to stdout)."""
+    import csv  # here, not at the top: ``actviz list`` imports this module
+
     csv.writer(out, lineterminator="\n").writerow(_probe_columns(probe))
     columns = [probe.x, probe.y, probe.grad, *([probe.grad2] if probe.grad2 is not None else [])]
     # Numbers and regime words never need CSV quoting: one format per row is
@@ -249,6 +250,8 @@ def _probe_rows(probe: Probe, saturation: Saturation) -> list[list[Any]]:
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    import csv
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
