@@ -752,6 +752,12 @@ EXAMPLES = {
         "actviz export sigmoid tanh --format png,svg",
         "actviz export --check",
     ],
+    # main's depth and gain commands (merged alongside): examples ready for them
+    "depth": [
+        "actviz depth sigmoid tanh relu gelu --layers 30",
+        "actviz depth relu --init kaiming --no-plot --json",
+    ],
+    "gain": ["actviz gain --all", "actviz gain tanh --plot"],
 }
 
 
@@ -763,7 +769,8 @@ app.info.epilog = _epilog([EXAMPLES["plot"][2], EXAMPLES["saturation"][0], "actv
 for _info in app.registered_commands:  # every command above, without touching each decorator
     if _info.cls in (None, TyperCommand):
         _info.cls = _Command
-    _info.epilog = _epilog(EXAMPLES[_info.name or ""])
+    if _info.name in EXAMPLES:  # tests/test_help.py fails for a command without examples
+        _info.epilog = _epilog(EXAMPLES[_info.name])
 
 
 _signalled: list[int] = []  # the signal that stopped this process, once one has

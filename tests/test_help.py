@@ -16,7 +16,7 @@ COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
 
 
 def test_every_command_has_examples() -> None:
-    assert sorted(EXAMPLES) == COMMANDS
+    assert set(COMMANDS) <= set(EXAMPLES)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
