@@ -149,7 +149,7 @@ class Tmux:
         self.width, self.height = width, height
 
     def __call__(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-u", "-S", self.socket, *args],
+        done = subprocess.run(["tmux", "-u", "-f", "/dev/null", "-S", self.socket, *args],
                               capture_output=True, text=True, check=True)  # fmt: skip
         return done.stdout
 
@@ -157,11 +157,12 @@ class Tmux:
         """Run ``command`` in a shell in the pane as a person would; return the screen."""
         self("new-session", "-d", "-x", str(self.width), "-y", str(self.height), "sh")
         exports = " ".join(f"{k}={v}" for k, v in env.items())
-        self("send-keys", f"clear; env {exports} {command}; echo DONE-$?", "Enter")
+        # env -i: only what we pass; COLUMNS from the test process would override the pane
+        self("send-keys", f"clear; env -i {exports} {command}; echo DONE-$?", "Enter")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             screen = self("capture-pane", "-p")
-            if "DONE-" in screen.replace("echo DONE", ""):
+            if re.search(r"^DONE-\d+$", screen, re.MULTILINE):  # not the typed "DONE-$?"
                 return screen
             time.sleep(0.3)
         raise AssertionError(f"the command did not finish:\n{screen}")
