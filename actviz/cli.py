@@ -536,8 +536,7 @@ def jacobian_command(
 ) -> None:
     """The full Jacobian of softmax, log_softmax or softmin, checked against its closed form.
 
-    Default input: the seed lesson's a = [0.8865, 0.8730, 0.6643]. Example:
-    actviz jacobian softmax --input 0.5 -1 2 --out outputs/jacobian.png
+    Default input: the seed lesson's a = [0.8865, 0.8730, 0.6643].
     """
     from actviz import jacobian as lab
     from actviz.tables import jacobian_report
@@ -587,8 +586,7 @@ def graph_command(
 ) -> None:
     """Draw the computational graph of EXPR with the value and gradient of every node.
 
-    Example (the seed neuron): actviz graph "sigmoid(w*x + b)" --set w=5 --set b=1
-    --set x=0.1 --const x
+    The first example below is the seed lesson's neuron.
     """
     from rich.console import Console
 
