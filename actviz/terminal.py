@@ -110,6 +110,7 @@ def terminal_plot(
 
     figure = plotext.figure
     figure.clear()
+    limits = list(plotext.terminal._limit)  # a notebook's own plotext setting, put back below
     plotext.terminal.limit(False, False)  # our width and height, not plotext's guess
     figure.theme("simple")  # colour on the curves only: readable on dark and light terminals
     figure.subplots(down, across)
@@ -135,8 +136,11 @@ def terminal_plot(
                 if math.isfinite(saturation.peak_at) and math.isfinite(peak):
                     panel.draw(panel.signal([saturation.peak_at], [float(peak)],
                                             marker=PEAK_MARKER))  # fmt: skip
-    text: str = figure.build().string(colorless=not color)
-    figure.clear()  # plotext keeps one global figure: leave it as we found it
+    try:
+        text: str = figure.build().string(colorless=not color)
+    finally:  # plotext keeps one global figure and terminal: leave them as we found them
+        figure.clear()
+        plotext.terminal.limit(*limits)
     return "\n".join([text.rstrip("\n"), *summaries])
 
 

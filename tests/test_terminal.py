@@ -233,3 +233,14 @@ def test_tmux_narrow_pane_stacks_panels(tmux: object) -> None:
     value = next(i for i, line in enumerate(lines) if line.strip() == "relu: f(x)")
     grad = next(i for i, line in enumerate(lines) if line.strip() == "f′(x)")
     assert grad > value + 5
+
+
+def test_plotext_global_state_is_left_as_found() -> None:
+    import plotext  # type: ignore[import-untyped]
+
+    plotext.terminal.limit(True, False)  # a notebook's own setting
+    terminal_plot(_probes("relu"), width=80, height=16, color=False)
+    assert list(plotext.terminal._limit) == [True, False]
+    left = plotext.figure.build().string(colorless=True)
+    assert not _curve_columns(left.replace("\n", ""), 0, len(left))  # no curves left over
+    plotext.terminal.limit(True, True)
