@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest bench clean graphviz chromium
+.PHONY: demo test lint typecheck pytest bench clean graphviz chromium tmux
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ chromium:
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  >/dev/null 2>&1; } || echo "note: Chromium is not installed; the gallery browser test is skipped"
 
+# tests/test_terminal.py drives `actviz plot --term` in a real terminal through
+# tmux (its tmux tests skip without it). Best effort, as for Graphviz.
+tmux:
+	@command -v tmux >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux) \
+	  >/dev/null 2>&1; } || echo "note: tmux is not installed; the terminal-plot tmux tests skip"
+
 demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
@@ -49,7 +56,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test graphviz chromium
+pytest: $(VENV)/.installed-test graphviz chromium tmux
 	MPLBACKEND=Agg $(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -19,17 +19,31 @@ Nothing here imports torch, numpy or matplotlib until a function needs them.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-# Imported eagerly (it is light: torch is imported inside the functions) so
-# that ``actviz.probe`` is always the function, never the module of that name.
-from actviz.probe import Grid as Grid
-from actviz.probe import Probe as Probe
-from actviz.probe import probe as probe
-from actviz.probe import probe_many as probe_many
-
 __version__ = "0.1.0"
+
+
+class _Package(ModuleType):
+    """``actviz.probe`` is always the function, never the module of that name.
+
+    Importing the submodule ``actviz.probe`` (as the library does, lazily)
+    makes Python set the package's ``probe`` attribute to the module; this
+    keeps the function there instead. The submodule is not imported here:
+    ``actviz list`` needs only the registry, and probe.py's dataclasses cost
+    start-up time.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "probe" and isinstance(value, ModuleType):
+            value = value.probe
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 # The rest is imported on first use, to keep ``actviz --help`` fast.
 _ERRORS = (
@@ -45,6 +59,7 @@ _ERRORS = (
     "OutputError",
 )
 _LAZY = {
+    **dict.fromkeys(("Grid", "Probe", "probe", "probe_many"), "actviz.probe"),
     **dict.fromkeys(_ERRORS, "actviz.errors"),
     "ACTIVATIONS": "actviz.registry",
     "get": "actviz.registry",
@@ -104,7 +119,11 @@ if TYPE_CHECKING:
     from actviz.plotting import draw_values as draw_values
     from actviz.plotting import plot_file as plot_file
     from actviz.plotting import save_figure as save_figure
+    from actviz.probe import Grid as Grid
+    from actviz.probe import Probe as Probe
     from actviz.probe import WeightGrad as WeightGrad
+    from actviz.probe import probe as probe
+    from actviz.probe import probe_many as probe_many
     from actviz.probe import weight_grads as weight_grads
     from actviz.registry import ACTIVATIONS as ACTIVATIONS
     from actviz.registry import get as get
@@ -116,7 +135,7 @@ if TYPE_CHECKING:
     from actviz.tables import probe_table as probe_table
     from actviz.tables import registry_listing as registry_listing
 
-__all__ = sorted([*_LAZY, "Grid", "Probe", "probe", "probe_many"])
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:
@@ -124,6 +143,8 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'actviz' has no attribute {name!r}")
     value = getattr(import_module(module), name)
+    if name == "probe":  # the import above set it already, to the function (see _Package)
+        return globals()["probe"]
     globals()[name] = value
     return value
 

@@ -17,15 +17,36 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, get_args
 
 import typer
+from typer._types import TyperChoice
 from typer.core import TyperCommand, TyperGroup
 
-from actviz import registry
+from actviz import __version__, registry
 from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, UsageError
 
-DTYPE_HELP = "float16 | bfloat16 | float32 | float64"
+# Choices as Literal types: --help lists them, shell completion offers them and
+# a wrong value gets Click's own one-line error. They mirror the library's
+# tuples (probe.DTYPES, plotting.FORMATS, …), which tests/test_completion.py checks.
+DtypeName = Literal["float16", "bfloat16", "float32", "float64"]
+FormatName = Literal["png", "svg", "pdf"]
+ThemeName = Literal["light", "dark"]
+SortKey = Literal[
+    "name", "peak", "grad0", "onset", "dead", "saturated", "float16", "bfloat16", "float32"
+]
+
+
+class _DeviceChoice(TyperChoice[str]):
+    """cpu | cuda, and also cuda:N for one GPU of several (a plain choice would refuse it)."""
+
+    def __init__(self) -> None:
+        super().__init__(["cpu", "cuda"])
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        if isinstance(value, str) and value.startswith("cuda:") and value[5:].isdigit():
+            return value
+        return super().convert(value, param, ctx)
 
 
 class _Boundary(TyperGroup):
@@ -104,7 +125,7 @@ app = typer.Typer(
     name="actviz",
     help="See and measure how a PyTorch activation function and its gradient behave.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh and fish
     pretty_exceptions_enable=False,
     # Plain help: rich-formatted help imports markdown-it and doubles start-up time.
     rich_markup_mode=None,
@@ -112,7 +133,46 @@ app = typer.Typer(
 
 
 def _complete_name(incomplete: str) -> list[str]:
-    return [n for n in registry.all_names() if n.startswith(incomplete.lower())]
+    """Canonical names, then aliases that spell another word (logistic, swish, rectifier).
+
+    Aliases that differ from a name only in case or underscores (Sigmoid,
+    hard_sigmoid) would only repeat it, so they are left out.
+    """
+    names = registry.all_names()
+    canonical = {registry._key(n) for n in names}
+    spellings = [a for act in registry.ACTIVATIONS for a in act.aliases] + [
+        a for pair in registry.TWO_INPUT for a in pair.aliases
+    ]
+    aliases = [a for a in spellings if registry._key(a) not in canonical]
+    prefix = incomplete.lower()
+    matches = [n for n in names if n.startswith(prefix)]
+    return matches + [a for a in dict.fromkeys(aliases) if a.lower().startswith(prefix)]
+
+
+def _complete_formats(incomplete: str) -> list[str]:
+    """``png,s`` → ``png,svg``: the formats of export's comma-separated --format."""
+    done, _, last = incomplete.rpartition(",")
+    head = f"{done}," if done else ""
+    taken = set(done.split(","))
+    return [head + f for f in get_args(FormatName) if f.startswith(last) and f not in taken]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"actviz {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_show_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """See and measure how a PyTorch activation function and its gradient behave."""
 
 
 Names = Annotated[
@@ -158,8 +218,13 @@ SweepOpt = Annotated[
         "NAME.KEY=... targets one activation.",
     ),
 ]
-Dtype = Annotated[str, typer.Option("--dtype", help=DTYPE_HELP)]
-Device = Annotated[str, typer.Option("--device", help="cpu | cuda")]
+Dtype = Annotated[DtypeName, typer.Option("--dtype", help="Floating-point type of the probe.")]
+Device = Annotated[
+    str,
+    typer.Option(
+        "--device", click_type=_DeviceChoice(), help="Torch device; cuda:N for one GPU of several."
+    ),
+]
 Train = Annotated[
     bool, typer.Option("--train", help="Training mode (RReLU draws random slopes, seeded).")
 ]
@@ -170,7 +235,7 @@ AsCsv = Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table
 Eps = Annotated[
     float, typer.Option("--eps", help="Saturated: 0 < |f′| < EPS × peak |f′| (0 < EPS < 1).")
 ]
-ThemeOpt = Annotated[str, typer.Option("--theme", help="light | dark")]
+ThemeOpt = Annotated[ThemeName, typer.Option("--theme", help="Colours for light or dark pages.")]
 FigSize = Annotated[
     tuple[float, float] | None,
     typer.Option(
@@ -244,7 +309,9 @@ def plot_command(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for default names.")] = Path(
         "outputs"
     ),
-    fmt: Annotated[str | None, typer.Option("--format", help="png | svg | pdf")] = None,
+    fmt: Annotated[
+        FormatName | None, typer.Option("--format", help="Image format [default: from --out].")
+    ] = None,
     dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
     dtype: Dtype = "float32",
     device: Device = "cpu",
@@ -270,6 +337,10 @@ def plot_command(
             "--grad2-ylim", metavar="LOW HIGH", help="y limits of the f″ panel (--second)."
         ),
     ] = None,
+    term: Annotated[
+        bool,
+        typer.Option("--term", help="Draw in the terminal instead of writing a file."),
+    ] = False,
 ) -> None:
     """Plot f(x) and f′(x) side by side; several names overlay in one figure.
 
@@ -279,7 +350,29 @@ def plot_command(
     The gradient panel shades dead, saturated and linear stretches, marks the
     peak |f′| and draws dashed lines where f′ underflows to exactly 0 in
     float32. With few samples (under 50) they are drawn as markers.
+
+    --term draws both panels in the terminal (braille, colour unless NO_COLOR
+    or a pipe, as wide as the terminal or COLUMNS) and writes no file.
     """
+    if term:
+        file_options = {"--out": out, "--out-dir": out_dir != Path("outputs"), "--format": fmt,
+                        "--dpi": dpi != 150, "--theme": theme != "light", "--figsize": figsize,
+                        "--xlim": xlim, "--ylim": ylim, "--grad-ylim": grad_ylim,
+                        "--grad2-ylim": grad2_ylim, "--no-shade": no_shade}  # fmt: skip
+        if for_files := [option for option, value in file_options.items() if value]:
+            raise UsageError(
+                f"{', '.join(for_files)} set image files; --term draws in the terminal"
+            )
+        if registry.two_input(names[0]) is not None:
+            raise UsageError(f"{names[0]} is drawn as heatmaps; --term draws curves of f(x)")
+        from actviz.terminal import terminal_plot
+
+        probes = _probes(
+            names, param, range_, points, step,
+            dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
+        )  # fmt: skip
+        typer.echo(terminal_plot(probes, second=second, eps=eps))
+        return
     from actviz.plotting import check_format, plot_file
 
     if fmt is not None:
@@ -405,13 +498,7 @@ def saturation_command(
     sweep: SweepOpt = None,
     dtype: Dtype = "float32",
     eps: Eps = 0.01,
-    sort: Annotated[
-        str,
-        typer.Option(
-            "--sort",
-            help="name | peak | grad0 | onset | dead | saturated | float16 | bfloat16 | float32",
-        ),
-    ] = "name",
+    sort: Annotated[SortKey, typer.Option("--sort", help="Column to sort by.")] = "name",
     reverse: Annotated[bool, typer.Option("--reverse", help="Sort descending.")] = False,
     as_json: AsJson = False,
     as_csv: AsCsv = False,
@@ -438,7 +525,11 @@ def check_command(
     sweep: SweepOpt = None,
     dtype: Annotated[
         list[str] | None,
-        typer.Option("--dtype", help=f"Only this dtype, repeatable: {DTYPE_HELP} [default: all]."),
+        typer.Option(
+            "--dtype",
+            click_type=TyperChoice(get_args(DtypeName)),  # Typer takes no list[Literal]
+            help="Only this dtype, repeatable [default: all].",
+        ),
     ] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -488,8 +579,7 @@ def jacobian_command(
 ) -> None:
     """The full Jacobian of softmax, log_softmax or softmin, checked against its closed form.
 
-    Default input: the seed lesson's a = [0.8865, 0.8730, 0.6643]. Example:
-    actviz jacobian softmax --input 0.5 -1 2 --out outputs/jacobian.png
+    Default input: the seed lesson's a = [0.8865, 0.8730, 0.6643].
     """
     from actviz import jacobian as lab
     from actviz.tables import jacobian_report
@@ -539,8 +629,7 @@ def graph_command(
 ) -> None:
     """Draw the computational graph of EXPR with the value and gradient of every node.
 
-    Example (the seed neuron): actviz graph "sigmoid(w*x + b)" --set w=5 --set b=1
-    --set x=0.1 --const x
+    The first example below is the seed lesson's neuron.
     """
     from rich.console import Console
 
@@ -568,7 +657,12 @@ def export_command(
     names: SomeNames = None,
     all_: AllOpt = False,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("outputs"),
-    fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png,svg,pdf.")] = "png",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="Comma-separated: png,svg,pdf.", autocompletion=_complete_formats
+        ),
+    ] = "png",
     dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
     theme: ThemeOpt = "light",
     range_: Range = (-8.0, 8.0),
@@ -787,9 +881,53 @@ class _Command(TyperCommand):
         return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
 
 
+# The end of every command's --help: real commands to copy (tests/test_help.py
+# checks that each command has them and that the README shows each command).
+EXAMPLES = {
+    "list": ["actviz list", "actviz list --json"],
+    "plot": [
+        "actviz plot sigmoid tanh --out outputs/pair.png",
+        "actviz plot gelu --range -4 4 --second --theme dark",
+        "actviz plot sigmoid --term",
+    ],
+    "table": ["actviz table sigmoid --step 1", "actviz table relu --range -2 2 --points 5 --csv"],
+    "saturation": [
+        "actviz saturation --all --sort peak --reverse",
+        "actviz saturation sigmoid tanh --json",
+    ],
+    "check": ["actviz check sigmoid", "actviz check gelu silu --dtype float32"],
+    "jacobian": [
+        "actviz jacobian softmax",
+        "actviz jacobian log_softmax --input 0.5 -1 2 --out outputs/jacobian.png",
+    ],
+    "graph": [
+        'actviz graph "sigmoid(w*x + b)" --set w=5 --set b=1 --set x=0.1 --const x',
+        'actviz graph "tanh(x)" --set x=0.5,1 --out outputs/tanh.dot',
+    ],
+    "export": [
+        "actviz export --out outputs",
+        "actviz export sigmoid tanh --format png,svg",
+        "actviz export --check",
+    ],
+    # main's depth and gain commands (merged alongside): examples ready for them
+    "depth": [
+        "actviz depth sigmoid tanh relu gelu --layers 30",
+        "actviz depth relu --init kaiming --no-plot --json",
+    ],
+    "gain": ["actviz gain --all", "actviz gain tanh --plot"],
+}
+
+
+def _epilog(lines: list[str]) -> str:
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)  # \b: keep the lines
+
+
+app.info.epilog = _epilog([EXAMPLES["plot"][2], EXAMPLES["saturation"][0], "actviz list"])
 for _info in app.registered_commands:  # every command above, without touching each decorator
     if _info.cls in (None, TyperCommand):
         _info.cls = _Command
+    if _info.name in EXAMPLES:  # tests/test_help.py fails for a command without examples
+        _info.epilog = _epilog(EXAMPLES[_info.name])
 
 
 _signalled: list[int] = []  # the signal that stopped this process, once one has

@@ -12,7 +12,6 @@ This module must stay importable without torch: ``actviz list`` and
 
 from __future__ import annotations
 
-import difflib
 import math
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -639,6 +638,8 @@ def get(name: str) -> Activation:
     if pair is not None:
         raise TwoInputActivationError(pair.refusal())
     spellings = {s.lower(): a.name for a in entries() for s in (a.name, *a.aliases)}
+    import difflib  # only for a misspelt name: not on every start-up
+
     close = difflib.get_close_matches(name.lower(), spellings, n=3, cutoff=0.6)
     suggestions = list(dict.fromkeys(spellings[c] for c in close))
     if suggestions:

@@ -6,7 +6,6 @@ render with it: ``actviz list`` renders here and must start fast.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -231,6 +230,8 @@ def write_probe_csv(
 ) -> None:
     """:func:`probe_csv` written to ``out`` a chunk of rows at a time: memory stays flat
     however many rows there are (``actviz table --csv`` streams to stdout)."""
+    import csv  # here, not at the top: ``actviz list`` imports this module
+
     csv.writer(out, lineterminator="\n").writerow(_probe_columns(probe, weights))
     columns = [probe.x, probe.y, probe.grad, *([probe.grad2] if probe.grad2 is not None else [])]
     columns += [w.per_sample for w in weights]
@@ -281,6 +282,8 @@ def _probe_rows(
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    import csv
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -393,6 +396,8 @@ def write_sweep_csv(
 ) -> None:
     """:func:`sweep_columns` and the rows as CSV, full precision; an empty cell where a
     value has no sample (another value's kink)."""
+    import csv  # here, not at the top: ``actviz list`` imports this module
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(sweep_columns(probes))
     x, columns, regimes = _sweep_join(probes, saturations)

@@ -225,12 +225,15 @@ ERRORS = [
     (
         ["plot", "tanh", "--format", "bmp"],
         2,
-        "Error: unknown format 'bmp'; choose one of png, svg, pdf",
+        "Error: Invalid value for '--format': 'bmp' is not one of 'png', 'svg', 'pdf'; "
+        "usage: actviz plot [OPTIONS] NAMES...",
     ),
     (
         ["table", "tanh", "--dtype", "float8"],
         2,
-        "Error: unknown dtype 'float8'; choose one of float16, bfloat16, float32, float64",
+        "Error: Invalid value for '--dtype': 'float8' is not one of "
+        "'float16', 'bfloat16', 'float32', 'float64'; "
+        "usage: actviz table [OPTIONS] NAME",
     ),
 ]
 
@@ -270,14 +273,17 @@ def _subprocess(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["list"], ["list", "--json"], ["plot", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["list"], ["list", "--json"], ["plot", "--help"], ["--version"]]
+)
 def test_help_and_list_do_not_import_torch_or_matplotlib(argv: list[str]) -> None:
     code = (
         "import sys\n"
         f"sys.argv = ['actviz', *{argv!r}]\n"
         "from actviz.cli import main\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'matplotlib'})\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules}\n"
+        "               & {'torch', 'matplotlib', 'plotext', 'numpy', 'rich'})\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
     )
     done = _subprocess(code)

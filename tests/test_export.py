@@ -143,7 +143,12 @@ def test_a_failing_activation_leaves_no_partial_files(
         (["--format", "bmp"], 2, "Error: unknown format 'bmp'; choose one of png, svg, pdf"),
         (["--format", ","], 2, "Error: give at least one format, e.g. --format png,svg"),
         (["--jobs", "0"], 2, "Error: --jobs must be at least 1 (got 0)"),
-        (["--theme", "sepia"], 2, "Error: unknown theme 'sepia'; choose one of light, dark"),
+        (
+            ["--theme", "sepia"],
+            2,
+            "Error: Invalid value for '--theme': 'sepia' is not one of 'light', 'dark'; "
+            "usage: actviz export [OPTIONS] [NAMES]...",
+        ),
         (["relu", "--all"], 2, "Error: name activations or give --all, not both"),
         (
             ["--out", "blocker/sub"],

@@ -150,12 +150,15 @@ GLU_ERRORS = [
     (
         ["plot", "glu", "--dtype", "junk"],
         2,
-        "Error: unknown dtype 'junk'; choose one of float16, bfloat16, float32, float64",
+        "Error: Invalid value for '--dtype': 'junk' is not one of "
+        "'float16', 'bfloat16', 'float32', 'float64'; "
+        "usage: actviz plot [OPTIONS] NAMES...",
     ),
     (
         ["plot", "glu", "--device", "tpu"],
         2,
-        "Error: unknown device 'tpu'; choose one of cpu, cuda (cuda:N for a GPU)",
+        "Error: Invalid value for '--device': 'tpu' is not one of 'cpu', 'cuda'; "
+        "usage: actviz plot [OPTIONS] NAMES...",
     ),
     (
         ["export", "glu", "--param", "dim=1"],

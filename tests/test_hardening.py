@@ -200,7 +200,8 @@ ERRORS: list[tuple[list[str], int, str]] = [
     (
         ["table", "tanh", "--device", "cpu:junk"],
         2,
-        "Error: unknown device 'cpu:junk'; choose one of cpu, cuda (cuda:N for a GPU)",
+        "Error: Invalid value for '--device': 'cpu:junk' is not one of 'cpu', 'cuda'; "
+        "usage: actviz table [OPTIONS] NAME",
     ),
     (
         ["table", "leaky_relu", "--param", "negative_slope=1e300"],
@@ -257,7 +258,8 @@ ERRORS: list[tuple[list[str], int, str]] = [
     (
         ["--verbose"],
         2,
-        "Error: No such option: --verbose; usage: actviz [OPTIONS] COMMAND [ARGS]...",
+        "Error: No such option: --verbose (Possible options: --version); "
+        "usage: actviz [OPTIONS] COMMAND [ARGS]...",
     ),
     (
         ["jacobian"],

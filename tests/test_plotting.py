@@ -417,7 +417,11 @@ def test_cli_plot_theme_figsize_and_limits(tmp_path: Path, monkeypatch: pytest.M
             ["--figsize", "2", "2"],
             "Error: --figsize 2 2 is too small for 2 panels; use at least 4 2.4 (inches)",
         ),
-        (["--theme", "sepia"], "Error: unknown theme 'sepia'; choose one of light, dark"),
+        (
+            ["--theme", "sepia"],
+            "Error: Invalid value for '--theme': 'sepia' is not one of 'light', 'dark'; "
+            "usage: actviz plot [OPTIONS] NAMES...",
+        ),
     ],
 )
 def test_cli_plot_option_errors(

@@ -222,8 +222,9 @@ def test_cli_dtype_must_be_known() -> None:
     result = runner.invoke(app, ["check", "relu", "--dtype", "float128"])
     assert (result.exit_code, result.stderr) == (
         2,
-        "Error: unknown dtype 'float128' for check; choose from float64, float32, bfloat16, "
-        "float16\n",
+        "Error: Invalid value for '--dtype': 'float128' is not one of "
+        "'float16', 'bfloat16', 'float32', 'float64'; "
+        "usage: actviz check [OPTIONS] [NAMES]...\n",
     )
 
 
