@@ -242,13 +242,20 @@ FigSize = Annotated[
         "--figsize", metavar="W H", help="Figure size in inches [default: 4.8 per panel]."
     ),
 ]
+LimitsOpt = tuple[float, float] | None
+YLim = Annotated[
+    LimitsOpt, typer.Option("--ylim", metavar="LOW HIGH", help="y limits of the value panel.")
+]
+GradYLim = Annotated[
+    LimitsOpt,
+    typer.Option("--grad-ylim", metavar="LOW HIGH", help="y limits of the gradient panel."),
+]
 XLim = Annotated[
     tuple[float, float] | None,
     typer.Option(
         "--xlim", metavar="LOW HIGH", help="x limits of every panel [default: the range]."
     ),
 ]
-LimitsOpt = tuple[float, float] | None
 NoKinks = Annotated[
     bool,
     typer.Option("--no-kinks", help="Sample the grid only, without the activation's kinks."),
@@ -324,13 +331,8 @@ def plot_command(
     theme: ThemeOpt = "light",
     figsize: FigSize = None,
     xlim: XLim = None,
-    ylim: Annotated[
-        LimitsOpt, typer.Option("--ylim", metavar="LOW HIGH", help="y limits of the value panel.")
-    ] = None,
-    grad_ylim: Annotated[
-        LimitsOpt,
-        typer.Option("--grad-ylim", metavar="LOW HIGH", help="y limits of the gradient panel."),
-    ] = None,
+    ylim: YLim = None,
+    grad_ylim: GradYLim = None,
     grad2_ylim: Annotated[
         LimitsOpt,
         typer.Option(
@@ -685,13 +687,8 @@ def export_command(
     ] = False,
     figsize: FigSize = None,
     xlim: XLim = None,
-    ylim: Annotated[
-        LimitsOpt, typer.Option("--ylim", metavar="LOW HIGH", help="y limits of the value panel.")
-    ] = None,
-    grad_ylim: Annotated[
-        LimitsOpt,
-        typer.Option("--grad-ylim", metavar="LOW HIGH", help="y limits of the gradient panel."),
-    ] = None,
+    ylim: YLim = None,
+    grad_ylim: GradYLim = None,
 ) -> None:
     """Export every activation (default) or the named ones to images, a manifest and a gallery.
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
     from actviz.params import Sweep
+    from actviz.probe import Probe
     from actviz.saturation import Saturation
 
 MANIFEST = "manifest.json"
@@ -130,7 +131,6 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
 
 def render(job: Job) -> Rendered:
     """Probe, analyse and draw one activation; encode it in every format (worker side)."""
-    from actviz.plotting import activation_figure, figure_bytes
     from actviz.probe import probe_many
     from actviz.saturation import analyze
 
@@ -142,17 +142,7 @@ def render(job: Job) -> Rendered:
     target = spec(job.name, job.params)
     (probe,) = probe_many([target], job.grid)
     saturation = analyze(probe, eps=job.eps)
-    drawn = activation_figure(
-        [probe],
-        saturations=[saturation],
-        theme=job.theme,
-        figsize=job.figsize,
-        xlim=job.xlim,
-        ylim=list(job.ylim),
-    )
-    files = {
-        fmt: figure_bytes(drawn.figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats
-    }
+    files = _draw(job, [probe], [saturation])
     return Rendered(
         job=job,
         slug=target.slug,
@@ -163,16 +153,10 @@ def render(job: Job) -> Rendered:
     )
 
 
-def _render_sweep(job: Job) -> Rendered:
-    """A sweep: every value's curve in one figure; the summary of each value."""
-    from actviz.params import sweep
+def _draw(job: Job, probes: Sequence[Probe], saturations: Sequence[Saturation]) -> dict[str, bytes]:
+    """The activation figure of ``probes`` in the job's layout, encoded in each format."""
     from actviz.plotting import activation_figure, figure_bytes
-    from actviz.probe import probe_many
-    from actviz.saturation import analyze
 
-    found = sweep(job.name, dict(job.sweep), job.params)
-    probes = probe_many(found.specs, job.grid)
-    saturations = [analyze(p, eps=job.eps) for p in probes]
     drawn = activation_figure(
         probes,
         saturations=saturations,
@@ -181,9 +165,21 @@ def _render_sweep(job: Job) -> Rendered:
         xlim=job.xlim,
         ylim=list(job.ylim),
     )
-    files = {
+    return {
         fmt: figure_bytes(drawn.figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats
     }
+
+
+def _render_sweep(job: Job) -> Rendered:
+    """A sweep: every value's curve in one figure; the summary of each value."""
+    from actviz.params import sweep
+    from actviz.probe import probe_many
+    from actviz.saturation import analyze
+
+    found = sweep(job.name, dict(job.sweep), job.params)
+    probes = probe_many(found.specs, job.grid)
+    saturations = [analyze(p, eps=job.eps) for p in probes]
+    files = _draw(job, probes, saturations)
     summary = {
         "sweep": [
             {"label": p.label, **_summary(s)} for p, s in zip(probes, saturations, strict=True)
