@@ -49,6 +49,12 @@ def held_signals() -> Iterator[None]:
 def write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write`` with a binary file object, then move the result to ``path``."""
     target = Path(path)
+    if target.is_symlink():  # write the file it points to, not over the link
+        target = target.resolve()
+    if target.exists() and not target.is_file():
+        # os.replace would swap a device (/dev/full, /dev/null as root) or a
+        # fifo for our file: refuse instead.
+        raise OutputError(f"cannot write {target}: it is not a regular file; choose another --out")
     temp: str | None = None
     with held_signals():
         try:

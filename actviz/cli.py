@@ -112,7 +112,9 @@ def _one_line() -> Iterator[None]:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
+    # One line, even when a user's exception brings several.
+    line = "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    typer.secho(f"Error: {line}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code) from None
 
 
@@ -836,7 +838,21 @@ def gain_command(
 def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], None]]:
     """A rich progress bar in a terminal; one plain line per file in CI and pipes."""
     if not sys.stdout.isatty() or os.environ.get("CI"):
-        yield lambda path, status: typer.echo(f"{status:<9} {path}")
+        reader_gone = False
+
+        def line(path: Path, status: str) -> None:
+            # `actviz export | head`: once the reader has gone, finish the export
+            # quietly (manifest and gallery included) rather than stop half-way.
+            nonlocal reader_gone
+            if reader_gone:
+                return
+            try:
+                typer.echo(f"{status:<9} {path}")
+            except BrokenPipeError:
+                reader_gone = True
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+
+        yield line
         return
     from rich.progress import Progress
 

@@ -396,13 +396,32 @@ def torch_gain(target: Spec) -> float | None:
 
 
 def _check_sigma_b(sigma_b: float) -> None:
-    if not (math.isfinite(sigma_b) and sigma_b >= 0):
-        raise InvalidParameterError(f"bias std must be a number ≥ 0 (got {sigma_b:g})")
+    # Above 1e150 its square (a variance) overflows float64.
+    if not (math.isfinite(sigma_b) and 0 <= sigma_b <= 1e150):
+        raise InvalidParameterError(f"bias std must be a number from 0 to 1e150 (got {sigma_b:g})")
 
 
 def gain_of(target: Spec, *, sigma_b: float = 0.0) -> Gain:
     """All the numbers of :class:`Gain` for one activation."""
+    import numpy as np
+
     _check_sigma_b(sigma_b)
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            found = _gain_of(target, sigma_b)
+    except (OverflowError, ZeroDivisionError, FloatingPointError, ValueError) as error:
+        raise InvalidParameterError(
+            f"{target.label}: its gains overflow float64 at these settings ({error}); "
+            "use smaller parameter values or --bias-std"
+        ) from None
+    if not (math.isfinite(found.forward) or found.forward == math.inf) or math.isnan(
+        found.backward
+    ):
+        raise InvalidParameterError(f"{target.label}: its gains are not finite at these settings")
+    return found
+
+
+def _gain_of(target: Spec, sigma_b: float) -> Gain:
     m = moments(target)
     f2, g2 = m.f2(), m.grad2()
     default_q, default_chi = chi1(m, TORCH_DEFAULT_SIGMA_W, 0.0)

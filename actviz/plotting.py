@@ -71,6 +71,9 @@ UNDERFLOW_DTYPE = "float32"
 # Below this many samples a line between them would invent data: draw markers,
 # and do not join derivative samples across a kink.
 SPARSE_POINTS = 50
+# 100 megapixels: a 40 × 25 inch poster at 300 dpi, about 400 MB of RGBA to render.
+MAX_PIXELS = 100_000_000
+MAX_INCHES = 200.0  # per side of --figsize
 MIN_PANEL = (1.0, 0.8)  # inches: smaller panels show nothing readable
 _PAD = 0.08  # inches between the figure's parts and around its edge
 _GAP = 0.25  # inches between one panel's decorations and the next panel's
@@ -430,11 +433,11 @@ def check_limits(
         width, height = figsize
         least = (round(panels * (MIN_PANEL[0] + 1.0), 2), round(MIN_PANEL[1] + 1.6, 2))
         if not (math.isfinite(width) and math.isfinite(height)) or (
-            width < least[0] or height < least[1]
+            width < least[0] or height < least[1] or max(width, height) > MAX_INCHES
         ):
             raise UsageError(
-                f"--figsize {width:g} {height:g} is too small for {panels} panels; "
-                f"use at least {least[0]:g} {least[1]:g} (inches)"
+                f"--figsize {width:g} {height:g} does not fit {panels} panels; use at least "
+                f"{least[0]:g} {least[1]:g} and at most {MAX_INCHES:g} {MAX_INCHES:g} (inches)"
             )
     return xlim, list(ylim or [])
 
@@ -652,6 +655,16 @@ def figure_bytes(
         theme = theme or fig.theme
         fig = fig.figure
     kind = check_format(fmt)
+    check_dpi(dpi)
+    width, height = fig.get_size_inches()
+    if width * height * dpi * dpi > MAX_PIXELS:
+        from actviz.errors import UsageError
+
+        raise UsageError(
+            f"a {width:g} × {height:g} inch figure at {dpi} dpi is "
+            f"{width * dpi:,.0f} × {height * dpi:,.0f} pixels, above the cap of "
+            f"{MAX_PIXELS:,} pixels; use a smaller --figsize or --dpi"
+        )
     buffer = io.BytesIO()
     with rc_context(_style(theme or "light")):
         fig.savefig(

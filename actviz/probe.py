@@ -640,7 +640,11 @@ def _autograd(
             return y, grad, _second_derivative(grad, x)
         y.backward(torch.ones_like(y))
         found = (x if leaf is None else leaf).grad
-        assert found is not None
+        if found is None:  # y requires grad but does not depend on x
+            raise CustomActivationError(
+                f"{target.name} returned a tensor that does not depend on x (a new tensor with "
+                "requires_grad=True?); compute it with torch operations on x"
+            )
         # Piecewise linear: f″ is 0 off the kinks by construction, and torch
         # has no double backward for some of these (hardsigmoid).
         return y, found, torch.zeros_like(x) if second else None
@@ -651,7 +655,7 @@ def _autograd(
         raise RuntimeFailure(
             f"{target.label} failed in {x.dtype} on {x.device}: {first_line}"
         ) from error
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit() in a user's callable too
         if not target.activation.custom:
             raise  # a bug in actviz: let it show
         raise CustomActivationError(

@@ -52,6 +52,9 @@ REFERENCE_POINTS = 4001
 # |f′| still growing at the window's edge by more than this factor (over its
 # inner half): f′ is unbounded, and the peak on the requested grid is used.
 UNBOUNDED_GROWTH = 1.01
+# How far out a dead sample's exact f′ is asked for (see _rounded_to_zero):
+# every smooth activation's f′ is still a normal float64 at |x| = 30.
+TAIL_PROBE = 30.0
 
 
 @dataclass(frozen=True)
@@ -354,8 +357,12 @@ def _rounded_to_zero(target: Spec, x: np.ndarray, dead: np.ndarray) -> np.ndarra
     """Which dead samples are dead only by rounding: the exact f′ is not 0 there.
 
     "Exact" is the registry's closed form in float64 (for an activation of
-    your own, float64 autograd); where that is 0 too (relu's left half,
-    sigmoid far beyond float64's own underflow), the zero is the function's.
+    your own, float64 autograd); where that is 0 too (relu's left half), the
+    zero is the function's. Far out, float64 itself underflows (sigmoid′ and
+    tanh′ beyond |x| ≈ 700), so a sample is asked about at |x| at most
+    TAIL_PROBE beyond the outermost kink: a flat piece of the function is as
+    flat there. A sample at a kink is the one-sided value torch defines there
+    (threshold's f′(0.1) = 0), not rounding.
     """
     import numpy as np
     import torch
@@ -363,13 +370,20 @@ def _rounded_to_zero(target: Spec, x: np.ndarray, dead: np.ndarray) -> np.ndarra
     rounded = np.zeros(x.shape, dtype=bool)
     if not dead.any():
         return rounded
-    points = x[dead]
+    kinks = np.asarray(target.activation.kinks(target.params), dtype=np.float64)
+    reach = TAIL_PROBE + (float(np.abs(kinks).max()) if len(kinks) else 0.0)
+    points = np.clip(x[dead], -reach, reach)
     derivative = target.activation.derivative
     if derivative is None:
         _, _, exact = evaluate(target, points, dtype="float64")
     else:
         exact = derivative(torch.as_tensor(points, dtype=torch.float64), target.params).numpy()
-    rounded[dead] = np.asarray(exact) != 0
+    at_kink = (
+        np.isclose(points[:, None], kinks[None, :], rtol=1e-3, atol=1e-6).any(axis=1)
+        if len(kinks)
+        else np.zeros(points.shape, dtype=bool)
+    )
+    rounded[dead] = (np.asarray(exact) != 0) & ~at_kink
     return rounded
 
 

@@ -281,7 +281,7 @@ def test_limits_and_figsize() -> None:
         ({"xlim": (2, 1)}, "--xlim 2 1: give two finite numbers LOW HIGH with LOW < HIGH"),
         ({"ylim": [None, (0, math.inf)]}, "--grad-ylim 0 inf: give two finite numbers"),
         ({"ylim": [None, None, None]}, "3 y limits given for 2 panels; give one per panel"),
-        ({"figsize": (3, 3)}, "--figsize 3 3 is too small for 2 panels; use at least 4 2.4"),
+        ({"figsize": (3, 3)}, "--figsize 3 3 does not fit 2 panels; use at least 4 2.4"),
     ],
 )
 def test_limit_errors(options: dict[str, Any], message: str) -> None:
@@ -415,7 +415,8 @@ def test_cli_plot_theme_figsize_and_limits(tmp_path: Path, monkeypatch: pytest.M
         ),
         (
             ["--figsize", "2", "2"],
-            "Error: --figsize 2 2 is too small for 2 panels; use at least 4 2.4 (inches)",
+            "Error: --figsize 2 2 does not fit 2 panels; use at least 4 2.4 and at most 200 200 "
+            "(inches)",
         ),
         (
             ["--theme", "sepia"],
