@@ -187,3 +187,22 @@ def _underflow_side(underflow: Any, side: str) -> tuple[float | None, float | No
     if edge is None:
         return None, None, None
     return edge, getattr(underflow, f"grad_{side}_first"), getattr(underflow, f"grad_{side}_scalar")
+
+
+def onset_words(onset: tuple[float | None, float | None], span: float) -> str:
+    """``x ≤ -6 and x ≥ 6``, ``the whole range`` or ``not in range``."""
+    left, right = onset
+    if left is not None and right is not None and left >= right:
+        return "the whole range"
+    parts = ([f"x ≤ {coord(left, span)}"] if left is not None else []) + (
+        [f"x ≥ {coord(right, span)}"] if right is not None else []
+    )
+    return " and ".join(parts) if parts else "not in range"
+
+
+def by_definition(saturation: Any) -> str:
+    """Where f′ is 0 by definition (the same in every dtype: read the last one)."""
+    if not saturation.underflow:
+        return MISSING
+    found = list(saturation.underflow.values())[-1]
+    return definition_words(found.side("left", "definition"), found.side("right", "definition"))

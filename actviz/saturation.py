@@ -146,14 +146,14 @@ class Saturation:
         """The summary numbers as (what, value) pairs, worded as ``actviz table`` words them."""
         from actviz.display import (
             MISSING,
-            definition_words,
+            by_definition,
             number,
+            onset_words,
             peak_words,
             percent,
             reference_words,
             underflow_pair,
         )
-        from actviz.tables import _onset_words
 
         s, dtype = self, self.dtype
         reference = reference_words(s)
@@ -164,7 +164,7 @@ class Saturation:
             ("output range", f"[{number(s.y_min, dtype)}, {number(s.y_max, dtype)}]"),
             ("monotonic", s.monotonic),
             *(
-                (f"saturation onset, eps {e:g}", _onset_words(o, s.span))
+                (f"saturation onset, eps {e:g}", onset_words(o, s.span))
                 for e, o in s.onsets.items()
             ),
             ("share of the range", ", ".join(f"{r} {percent(f)}" for r, f in s.fractions.items())),
@@ -172,10 +172,8 @@ class Saturation:
         if s.rounded_share:
             rows.append((f"dead only by {dtype} rounding", percent(s.rounded_share)))
         if s.underflow:
-            found = list(s.underflow.values())[-1]  # by definition: the same in every dtype
-            left, right = found.side("left", "definition"), found.side("right", "definition")
-            if (by_definition := definition_words(left, right)) != MISSING:
-                rows.append(("f′ = 0 by definition", by_definition))
+            if (flat := by_definition(s)) != MISSING:
+                rows.append(("f′ = 0 by definition", flat))
             rows += [
                 (f"{d} rounds f′ to 0 beyond |x| (left / right)", underflow_pair(u, notes=True))
                 for d, u in s.underflow.items()

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from actviz import registry
 from actviz.display import (
     MISSING,
+    by_definition,
     coord,
-    definition_words,
     number,
+    onset_words,
     peak_words,
     percent,
     reference_words,
@@ -38,24 +39,14 @@ SURVEY_DTYPES = ("float16", "bfloat16", "float32")
 # --- one probe ---------------------------------------------------------------
 
 
-def _onset_words(onset: tuple[float | None, float | None], span: float) -> str:
-    left, right = onset
-    if left is not None and right is not None and left >= right:
-        return "the whole range"
-    parts = ([f"x ≤ {coord(left, span)}"] if left is not None else []) + (
-        [f"x ≥ {coord(right, span)}"] if right is not None else []
-    )
-    return " and ".join(parts) if parts else "not in range"
-
-
 def zero_lines(saturation: Saturation) -> list[str]:
     """Where f′ is exactly 0: by the function's definition, then by each dtype's rounding."""
     if not saturation.underflow:
         return []
     lines = []
-    by_definition = _by_definition(saturation)
-    if by_definition != MISSING:
-        lines.append(f"f′ = 0 by definition: {by_definition}")
+    flat = by_definition(saturation)
+    if flat != MISSING:
+        lines.append(f"f′ = 0 by definition: {flat}")
     dtypes = ", ".join(saturation.underflow)
     pairs = ", ".join(
         f"{d} {underflow_pair(u, notes=True)}" for d, u in saturation.underflow.items()
@@ -65,14 +56,6 @@ def zero_lines(saturation: Saturation) -> list[str]:
     else:
         lines.append(f"f′ never underflows to exactly 0 within |x| ≤ 10⁴ ({dtypes})")
     return lines
-
-
-def _by_definition(saturation: Saturation) -> str:
-    """Where f′ is 0 by definition (the same in every dtype: read the last one)."""
-    if not saturation.underflow:
-        return MISSING
-    found = list(saturation.underflow.values())[-1]
-    return definition_words(found.side("left", "definition"), found.side("right", "definition"))
 
 
 def _kinds(found: Underflow) -> tuple[str | None, str | None]:
@@ -91,7 +74,7 @@ def summary_lines(saturation: Saturation) -> list[str]:
         f"output range [{number(s.y_min, dtype)}, {number(s.y_max, dtype)}], "
         f"monotonic: {s.monotonic}",
         "saturation onset (|f′| < eps·peak from there outwards): "
-        + "; ".join(f"eps {e:g}: {_onset_words(o, s.span)}" for e, o in s.onsets.items()),
+        + "; ".join(f"eps {e:g}: {onset_words(o, s.span)}" for e, o in s.onsets.items()),
         "share of the range: "
         + ", ".join(f"{r} {percent(f)}" for r, f in s.fractions.items())
         + (
@@ -503,7 +486,7 @@ def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
         f"{coord(left, s.span)} / {coord(right, s.span)}",
         percent(s.fraction("dead")),
         percent(s.fraction("saturated")),
-        _by_definition(s),
+        by_definition(s),
         *(underflow_pair(s.underflow[d]) if d in s.underflow else "—" for d in SURVEY_DTYPES),
     ]
 
