@@ -2,7 +2,7 @@
 
 The pipeline, one module per step::
 
-    registry  → probe     → saturation → plotting / tables → cli
+    registry  → probing   → saturation → plotting / tables → cli
     (what)      (autograd)  (analysis)   (rendering)          (thin Typer layer)
 
 and, for deep networks at initialisation, init_gain (gains, mean field) and
@@ -19,77 +19,47 @@ Nothing here imports torch, numpy or matplotlib until a function needs them.
 
 from __future__ import annotations
 
-import sys
 from importlib import import_module
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 
-class _Package(ModuleType):
-    """``actviz.probe`` is always the function, never the module of that name.
-
-    Importing the submodule ``actviz.probe`` (as the library does, lazily)
-    makes Python set the package's ``probe`` attribute to the module; this
-    keeps the function there instead. The submodule is not imported here:
-    ``actviz list`` needs only the registry, and probe.py's dataclasses cost
-    start-up time.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "probe" and isinstance(value, ModuleType):
-            value = value.probe
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-# The rest is imported on first use, to keep ``actviz --help`` fast.
-_ERRORS = (
-    "ActvizError",
-    "UsageError",
-    "UnknownActivationError",
-    "InvalidParameterError",
-    "InvalidGridError",
-    "UnknownFormatError",
-    "RuntimeFailure",
-    "DeviceUnavailableError",
-    "CustomActivationError",
-    "OutputError",
-)
-_LAZY = {
-    **dict.fromkeys(("Grid", "Probe", "probe", "probe_many"), "actviz.probe"),
-    **dict.fromkeys(_ERRORS, "actviz.errors"),
-    "ACTIVATIONS": "actviz.registry",
-    "get": "actviz.registry",
-    "names": "actviz.registry",
-    "spec": "actviz.registry",
-    "Sweep": "actviz.params",
-    "sweep": "actviz.params",
-    "WeightGrad": "actviz.probe",
-    "weight_grads": "actviz.probe",
-    "Saturation": "actviz.saturation",
-    "analyze": "actviz.saturation",
-    "Drawn": "actviz.plotting",
-    "activation_figure": "actviz.plotting",
-    "draw_gradients": "actviz.plotting",
-    "draw_second": "actviz.plotting",
-    "draw_values": "actviz.plotting",
-    "plot_file": "actviz.plotting",
-    "save_figure": "actviz.plotting",
-    "probe_report": "actviz.tables",
-    "probe_table": "actviz.tables",
-    "registry_listing": "actviz.tables",
-    "Gain": "actviz.init_gain",
-    "gain": "actviz.init_gain",
-    "phase_curve": "actviz.init_gain",
-    "Depth": "actviz.depth_sim",
-    "DepthRun": "actviz.depth_sim",
-    "depth": "actviz.depth_sim",
-    "depth_figure": "actviz.depth_plots",
-    "phase_figure": "actviz.depth_plots",
+# Imported on first use, to keep ``actviz --help`` fast: each public name and
+# the module it lives in. The TYPE_CHECKING imports below say the same for
+# type checkers; tests/test_public_api.py checks that the two agree.
+_LAZY_MODULES = {
+    "actviz.registry": ("ACTIVATIONS", "get", "names", "spec"),
+    "actviz.params": ("Sweep", "sweep"),
+    "actviz.probing": ("Grid", "Probe", "WeightGrad", "probe", "probe_many", "weight_grads"),
+    "actviz.saturation": ("Saturation", "analyze"),
+    "actviz.plotting": (
+        "Drawn",
+        "activation_figure",
+        "draw_gradients",
+        "draw_second",
+        "draw_values",
+        "plot_file",
+        "save_figure",
+    ),
+    "actviz.tables": ("probe_report", "probe_table", "registry_listing"),
+    "actviz.init_gain": ("Gain", "gain", "phase_curve"),
+    "actviz.depth_sim": ("Depth", "DepthRun", "depth"),
+    "actviz.depth_plots": ("depth_figure", "phase_figure"),
+    "actviz.errors": (
+        "ActvizError",
+        "UsageError",
+        "UnknownActivationError",
+        "InvalidParameterError",
+        "InvalidGridError",
+        "UnknownFormatError",
+        "RuntimeFailure",
+        "DeviceUnavailableError",
+        "CustomActivationError",
+        "OutputError",
+    ),
 }
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 if TYPE_CHECKING:
     from actviz.depth_plots import depth_figure as depth_figure
@@ -119,12 +89,12 @@ if TYPE_CHECKING:
     from actviz.plotting import draw_values as draw_values
     from actviz.plotting import plot_file as plot_file
     from actviz.plotting import save_figure as save_figure
-    from actviz.probe import Grid as Grid
-    from actviz.probe import Probe as Probe
-    from actviz.probe import WeightGrad as WeightGrad
-    from actviz.probe import probe as probe
-    from actviz.probe import probe_many as probe_many
-    from actviz.probe import weight_grads as weight_grads
+    from actviz.probing import Grid as Grid
+    from actviz.probing import Probe as Probe
+    from actviz.probing import WeightGrad as WeightGrad
+    from actviz.probing import probe as probe
+    from actviz.probing import probe_many as probe_many
+    from actviz.probing import weight_grads as weight_grads
     from actviz.registry import ACTIVATIONS as ACTIVATIONS
     from actviz.registry import get as get
     from actviz.registry import names as names
@@ -143,8 +113,6 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'actviz' has no attribute {name!r}")
     value = getattr(import_module(module), name)
-    if name == "probe":  # the import above set it already, to the function (see _Package)
-        return globals()["probe"]
     globals()[name] = value
     return value
 

@@ -28,7 +28,7 @@ from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, 
 
 # Choices as Literal types: --help lists them, shell completion offers them and
 # a wrong value gets Click's own one-line error. They mirror the library's
-# tuples (probe.DTYPES, plotting.FORMATS, …), which tests/test_completion.py checks.
+# tuples (probing.DTYPES, plotting.FORMATS, …), which tests/test_completion.py checks.
 DtypeName = Literal["float16", "bfloat16", "float32", "float64"]
 FormatName = Literal["png", "svg", "pdf"]
 ThemeName = Literal["light", "dark"]
@@ -274,7 +274,7 @@ def _probes(
     **options: Any,
 ) -> list[Any]:
     """Parse the shared activation and grid options and run the probes."""
-    from actviz.probe import Grid, probe_many
+    from actviz.probing import Grid, probe_many
 
     grid = Grid(range_[0], range_[1], points, step)
     specs = registry.specs_from_cli(names, params or [], sweeps or [])
@@ -386,7 +386,7 @@ def plot_command(
     pair = registry.two_input(names[0]) if len(names) == 1 else None
     if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
         from actviz.glu import glu_file
-        from actviz.probe import Grid
+        from actviz.probing import Grid
 
         pair.refuse_params([*(param or []), *(sweep or [])])
         given = {"--theme": theme != "light", "--figsize": figsize, "--xlim": xlim,
@@ -454,7 +454,7 @@ def table_command(
     With --sweep: x, then a column block per value, then each value's summary.
     """
     from actviz import tables
-    from actviz.probe import Grid, weight_grads
+    from actviz.probing import Grid, weight_grads
     from actviz.saturation import analyze
     from actviz.tables import (
         check_table_rows,
@@ -509,7 +509,7 @@ def saturation_command(
 ) -> None:
     """One row per activation: peak f′, f′(0), saturation onset, dead and saturated
     share, and the |x| where f′ underflows to exactly 0 in float16, bfloat16, float32."""
-    from actviz.probe import Grid
+    from actviz.probing import Grid
     from actviz.saturation import survey
     from actviz.tables import check_sort_key, sort_survey, survey_csv, survey_json, survey_table
 
@@ -699,7 +699,7 @@ def export_command(
     and gallery (--prune removes them).
     """
     from actviz.export import export, usable_cores
-    from actviz.probe import Grid
+    from actviz.probing import Grid
 
     if names and all_:
         raise UsageError("name activations or give --all, not both")

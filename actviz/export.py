@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 from actviz.atomic import held_signals, write_bytes_atomically
 from actviz.display import MISSING, definition_words, number, percent
 from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError
-from actviz.probe import Grid
+from actviz.probing import Grid
 from actviz.registry import Spec, TwoInputActivation, spec, two_input
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
     from actviz.params import Sweep
-    from actviz.probe import Probe
+    from actviz.probing import Probe
     from actviz.saturation import Saturation
 
 MANIFEST = "manifest.json"
@@ -131,7 +131,7 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
 
 def render(job: Job) -> Rendered:
     """Probe, analyse and draw one activation; encode it in every format (worker side)."""
-    from actviz.probe import probe_many
+    from actviz.probing import probe_many
     from actviz.saturation import analyze
 
     pair = two_input(job.name)
@@ -173,7 +173,7 @@ def _draw(job: Job, probes: Sequence[Probe], saturations: Sequence[Saturation]) 
 def _render_sweep(job: Job) -> Rendered:
     """A sweep: every value's curve in one figure; the summary of each value."""
     from actviz.params import sweep
-    from actviz.probe import probe_many
+    from actviz.probing import probe_many
     from actviz.saturation import analyze
 
     found = sweep(job.name, dict(job.sweep), job.params)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actviz.probe import Grid
+from actviz.probing import Grid
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,7 +69,7 @@ def probe_glu(
     import torch
     import torch.nn.functional as F
 
-    from actviz.probe import check_device, torch_dtype
+    from actviz.probing import check_device, torch_dtype
 
     torch_type = torch_dtype(dtype)
     check_device(device)

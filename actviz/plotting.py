@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.lines import Line2D
     from matplotlib.text import Text
 
-    from actviz.probe import Probe
+    from actviz.probing import Probe
     from actviz.saturation import Saturation
 
 FORMATS = ("png", "svg", "pdf")

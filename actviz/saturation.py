@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from actviz.probe import evaluate, probe_many
+from actviz.probing import evaluate, probe_many
 from actviz.underflow import UNDERFLOW_DTYPES, Underflow, underflow
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from actviz.probe import Grid, Probe
+    from actviz.probing import Grid, Probe
     from actviz.registry import Activation, Spec
 
 REGIMES = ("dead", "saturated", "linear", "active")

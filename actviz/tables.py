@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
-    from actviz.probe import Probe, WeightGrad
+    from actviz.probing import Probe, WeightGrad
     from actviz.saturation import Saturation
     from actviz.underflow import Underflow
 
@@ -237,7 +237,7 @@ def check_table_rows(rows: int) -> None:
     """Refuse a printed table of more than :data:`MAX_TABLE_ROWS` rows, before probing."""
     if rows > MAX_TABLE_ROWS:
         from actviz.errors import InvalidGridError
-        from actviz.probe import MAX_POINTS
+        from actviz.probing import MAX_POINTS
 
         raise InvalidGridError(
             f"the grid has {rows:,} points, above the {MAX_TABLE_ROWS:,} rows a printed table "

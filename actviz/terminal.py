@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from actviz.display import coord, peak_words
 
 if TYPE_CHECKING:
-    from actviz.probe import Probe
+    from actviz.probing import Probe
     from actviz.saturation import Saturation
 
 MIN_WIDTH = 40  # below this the tick labels leave no room for a curve

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from actviz import registry
 from actviz.jacobian import MAX_SIZE
-from actviz.probe import MAX_AXIS_POINTS, MAX_POINTS
+from actviz.probing import MAX_AXIS_POINTS, MAX_POINTS
 from actviz.tables import MAX_TABLE_ROWS
 
 ACTVIZ = str(Path(sys.executable).parent / "actviz")

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from actviz import plotting, registry
 from actviz.cli import app
-from actviz.probe import probe
+from actviz.probing import probe
 from tests.test_plotting import png_size
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from actviz import registry
 from actviz.cli import app
 from actviz.custom import load
 from actviz.errors import CustomActivationError, UnknownActivationError
-from actviz.probe import probe
+from actviz.probing import probe
 
 runner = CliRunner()
 

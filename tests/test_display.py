@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actviz.display import coord, definition_words, number, peak_words
-from actviz.probe import probe
+from actviz.probing import probe
 from actviz.saturation import analyze
 
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.probe import probe
+from actviz.probing import probe
 from actviz.saturation import analyze
 
 runner = CliRunner()

@@ -15,7 +15,7 @@ from actviz import export as export_module
 from actviz.cli import app
 from actviz.errors import RuntimeFailure, UsageError
 from actviz.export import Job, Rendered, export
-from actviz.probe import Grid
+from actviz.probing import Grid
 from actviz.registry import specs_from_cli
 
 NAMES = ["relu", "sigmoid", "gelu", "leaky_relu"]

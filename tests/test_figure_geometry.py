@@ -19,7 +19,7 @@ from matplotlib.transforms import Bbox
 
 from actviz import registry
 from actviz.plotting import Drawn, activation_figure
-from actviz.probe import Grid, Probe, probe_many
+from actviz.probing import Grid, Probe, probe_many
 from actviz.saturation import Saturation, analyze
 
 NAMES = registry.names()

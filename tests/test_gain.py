@@ -32,7 +32,7 @@ from actviz.init_gain import (
     rule,
     variance_slope,
 )
-from actviz.probe import evaluate
+from actviz.probing import evaluate
 from tests.test_plotting import png_size
 
 runner = CliRunner()

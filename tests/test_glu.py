@@ -17,7 +17,7 @@ from actviz import registry
 from actviz.cli import app
 from actviz.errors import TwoInputActivationError
 from actviz.glu import glu_figure, probe_glu
-from actviz.probe import Grid, probe
+from actviz.probing import Grid, probe
 from tests.test_plotting import png_size
 
 runner = CliRunner()

@@ -24,7 +24,7 @@ from actviz.cli import app
 from actviz.custom import load
 from actviz.export import export
 from actviz.glu import probe_glu
-from actviz.probe import Grid, Probe, probe, probe_many
+from actviz.probing import Grid, Probe, probe, probe_many
 from actviz.registry import spec
 from actviz.saturation import analyze
 from actviz.verify import verify

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from actviz.export import export
-from actviz.probe import Grid
+from actviz.probing import Grid
 from actviz.registry import specs_from_cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ from actviz.plotting import (
     regime_colour_names,
     save_figure,
 )
-from actviz.probe import Grid, probe, probe_many
+from actviz.probing import Grid, probe, probe_many
 from actviz.registry import specs_from_cli
 from tests.test_figure_geometry import problems
 

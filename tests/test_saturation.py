@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from actviz import registry
 from actviz.display import reference_words
 from actviz.errors import InvalidParameterError
-from actviz.probe import evaluate, probe
+from actviz.probing import evaluate, probe
 from actviz.saturation import ONSET_EPS, REGIMES, analyze
 from actviz.underflow import underflow
 

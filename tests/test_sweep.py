@@ -20,7 +20,7 @@ from actviz.custom import load
 from actviz.errors import InvalidParameterError, UsageError
 from actviz.export import export
 from actviz.plotting import activation_figure, default_stem
-from actviz.probe import Grid, probe, probe_many, weight_grads
+from actviz.probing import Grid, probe, probe_many, weight_grads
 
 runner = CliRunner()
 SLOPES = ["negative_slope=0.01,0.1,0.3"]

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.probe import Grid, Probe, probe_many
+from actviz.probing import Grid, Probe, probe_many
 from actviz.registry import specs_from_cli
 from actviz.terminal import nice_ticks, terminal_plot, use_color
 

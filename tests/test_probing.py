@@ -10,7 +10,7 @@ import torch
 
 from actviz import registry
 from actviz.errors import DeviceUnavailableError, InvalidGridError, UnknownFormatError
-from actviz.probe import MAX_POINTS, Grid, probe
+from actviz.probing import MAX_POINTS, Grid, probe
 from tests.closed_forms import CLOSED_FORMS, VARIANTS
 
 CASES: list[tuple[str, dict[str, Any]]] = [(name, {}) for name in registry.names()] + VARIANTS
