@@ -31,7 +31,15 @@ __version__ = "0.1.0"
 _LAZY_MODULES = {
     "actviz.registry": ("ACTIVATIONS", "get", "names", "spec"),
     "actviz.params": ("Sweep", "sweep"),
-    "actviz.probing": ("Grid", "Probe", "WeightGrad", "probe", "probe_many", "weight_grads"),
+    "actviz.probing": (
+        "Grid",
+        "Probe",
+        "ProbeOptions",
+        "WeightGrad",
+        "probe",
+        "probe_many",
+        "weight_grads",
+    ),
     "actviz.saturation": ("Saturation", "analyze"),
     "actviz.plotting": (
         "Drawn",
@@ -91,6 +99,7 @@ if TYPE_CHECKING:
     from actviz.plotting import save_figure as save_figure
     from actviz.probing import Grid as Grid
     from actviz.probing import Probe as Probe
+    from actviz.probing import ProbeOptions as ProbeOptions
     from actviz.probing import WeightGrad as WeightGrad
     from actviz.probing import probe as probe
     from actviz.probing import probe_many as probe_many

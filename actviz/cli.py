@@ -270,15 +270,15 @@ def _probes(
     range_: tuple[float, float],
     points: int | None,
     step: float | None,
-    sweeps: list[str] | None = None,
-    **options: Any,
+    sweeps: list[str] | None,
+    options: Any,
 ) -> list[Any]:
     """Parse the shared activation and grid options and run the probes."""
     from actviz.probing import Grid, probe_many
 
     grid = Grid(range_[0], range_[1], points, step)
     specs = registry.specs_from_cli(names, params or [], sweeps or [])
-    return probe_many(specs, grid, **options)
+    return probe_many(specs, grid, options)
 
 
 def _named_or_all(
@@ -369,12 +369,11 @@ def plot_command(
             )
         if registry.two_input(names[0]) is not None:
             raise UsageError(f"{names[0]} is drawn as heatmaps; --term draws curves of f(x)")
+        from actviz.probing import ProbeOptions
         from actviz.terminal import terminal_plot
 
-        probes = _probes(
-            names, param, range_, points, step,
-            dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
-        )  # fmt: skip
+        options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
+        probes = _probes(names, param, range_, points, step, None, options)
         typer.echo(terminal_plot(probes, second=second, eps=eps))
         return
     from actviz.plotting import check_format, plot_file
@@ -397,10 +396,10 @@ def plot_command(
                         dtype=dtype, device=device, second=second)  # fmt: skip
         typer.echo(f"wrote {path}")
         return
-    probes = _probes(
-        names, param, range_, points, step, sweep,
-        dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
-    )  # fmt: skip
+    from actviz.probing import ProbeOptions
+
+    options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
+    probes = _probes(names, param, range_, points, step, sweep, options)
     path = plot_file(
         probes,
         out=out,
@@ -454,7 +453,7 @@ def table_command(
     With --sweep: x, then a column block per value, then each value's summary.
     """
     from actviz import tables
-    from actviz.probing import Grid, weight_grads
+    from actviz.probing import Grid, ProbeOptions, weight_grads
     from actviz.saturation import analyze
     from actviz.tables import (
         check_table_rows,
@@ -468,10 +467,8 @@ def table_command(
         raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
     if not (as_json or as_csv):
         check_table_rows(Grid(*range_, points, step).count)
-    probes = _probes(
-        [name], param, range_, points, step, sweep,
-        dtype=dtype, device=device, train=train, seed=seed, second=second, kinks=not no_kinks,
-    )  # fmt: skip
+    options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
+    probes = _probes([name], param, range_, points, step, sweep, options)
     if sweep:
         saturations = [analyze(p, eps=eps) for p in probes]
         if as_csv or as_json:
@@ -509,14 +506,14 @@ def saturation_command(
 ) -> None:
     """One row per activation: peak f′, f′(0), saturation onset, dead and saturated
     share, and the |x| where f′ underflows to exactly 0 in float16, bfloat16, float32."""
-    from actviz.probing import Grid
+    from actviz.probing import Grid, ProbeOptions
     from actviz.saturation import survey
     from actviz.tables import check_sort_key, sort_survey, survey_csv, survey_json, survey_table
 
     specs = _named_or_all(names, all_, param, sweep)
     check_sort_key(sort)  # before the work, not after
-    rows = sort_survey(survey(specs, Grid(*range_, points, step), eps=eps, dtype=dtype), sort,
-                       reverse=reverse)  # fmt: skip
+    found = survey(specs, Grid(*range_, points, step), ProbeOptions(dtype), eps=eps)
+    rows = sort_survey(found, sort, reverse=reverse)
     _emit(survey_table(rows), lambda: survey_json(rows), lambda: survey_csv(rows),
           as_json=as_json, as_csv=as_csv)  # fmt: skip
 

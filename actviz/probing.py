@@ -356,6 +356,27 @@ def check_params_fit(target: Spec, dtype: torch.dtype) -> None:
             )
 
 
+@dataclass(frozen=True)
+class ProbeOptions:
+    """How to probe, apart from what and where: the same for every spec of a run.
+
+    ``dtype`` and ``device`` choose the tensor; ``second`` adds f″ (through
+    ``torch.autograd.grad(..., create_graph=True)``); ``train`` runs the module
+    in training mode (RReLU's random slopes, drawn from ``seed``); ``kinks``
+    adds the activation's kinks inside the range to the grid.
+    """
+
+    dtype: str | torch.dtype = "float32"
+    device: str = "cpu"
+    second: bool = False
+    train: bool = False
+    seed: int = 0
+    kinks: bool = True
+
+
+DEFAULT_OPTIONS = ProbeOptions()
+
+
 def probe(
     activation: str | Activation | Spec,
     *,
@@ -377,27 +398,22 @@ def probe(
     both derivatives come from ``torch.autograd.grad(..., create_graph=True)``.
     With ``kinks`` (the default) the activation's kinks inside the range are
     added to the grid, so the one-sided gradient torch returns there shows.
+    The keywords after ``params`` are :class:`ProbeOptions`'.
     """
-    return _run(
-        _as_spec(activation, params),
-        Grid(start, stop, points, step),
-        dtype=dtype,
-        device=device,
-        second=second,
-        train=train,
-        seed=seed,
-        kinks=kinks,
-    )
+    options = ProbeOptions(dtype, device, second=second, train=train, seed=seed, kinks=kinks)
+    return _run(_as_spec(activation, params), Grid(start, stop, points, step), options)
 
 
-def probe_many(specs: Iterable[Spec], grid: Grid, **options: Any) -> list[Probe]:
-    """One :func:`probe` per spec, all on the same grid.
+def probe_many(
+    specs: Iterable[Spec], grid: Grid, options: ProbeOptions = DEFAULT_OPTIONS
+) -> list[Probe]:
+    """One :func:`probe` per spec, all on the same grid and with the same options.
 
     The probes are held at once, so their total sample count is capped too.
     """
     specs = list(specs)
     grid.check_total(len(specs))
-    return [_run(s, grid, **options) for s in specs]
+    return [_run(s, grid, options) for s in specs]
 
 
 ROUTES = ("batched", "scalar")
@@ -477,28 +493,18 @@ def _samples(
     return torch.cat([x, pad]), len(x), on_grid[0] if on_grid else len(x)
 
 
-def _run(
-    target: Spec,
-    grid: Grid,
-    *,
-    dtype: str | torch.dtype = "float32",
-    device: str = "cpu",
-    second: bool = False,
-    train: bool = False,
-    seed: int = 0,
-    kinks: bool = True,
-) -> Probe:
+def _run(target: Spec, grid: Grid, options: ProbeOptions) -> Probe:
     import torch
 
-    torch_type = torch_dtype(dtype)
-    check_device(device)
-    seed = check_seed(seed)
+    torch_type = torch_dtype(options.dtype)
+    device, train, second = check_device(options.device), options.train, options.second
+    seed = check_seed(options.seed)
     check_params_fit(target, torch_type)
     # Only RReLU in training mode draws random numbers; fork the RNG so that a
     # probe never disturbs the caller's random state.
     with torch.random.fork_rng(devices=[] if device == "cpu" else None):
         torch.manual_seed(seed)
-        x, count, origin = _samples(target, grid, torch_type, device, kinks)
+        x, count, origin = _samples(target, grid, torch_type, device, options.kinks)
         x.requires_grad_(True)
         y, grad, grad2 = _autograd(target, x, second=second, train=train)
     xs, ys, grads = _numpy(x), _numpy(y), _numpy(grad)

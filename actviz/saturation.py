@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from actviz.probing import evaluate, probe_many
+from actviz.probing import DEFAULT_OPTIONS, ProbeOptions, evaluate, probe_many
 from actviz.underflow import UNDERFLOW_DTYPES, Underflow, underflow
 
 if TYPE_CHECKING:
@@ -481,7 +481,11 @@ def _onsets(x: np.ndarray, below: np.ndarray) -> tuple[float | None, float | Non
 
 
 def survey(
-    specs: Iterable[Spec], grid: Grid, *, eps: float = DEFAULT_EPS, **options: Any
+    specs: Iterable[Spec],
+    grid: Grid,
+    options: ProbeOptions = DEFAULT_OPTIONS,
+    *,
+    eps: float = DEFAULT_EPS,
 ) -> list[tuple[Probe, Saturation]]:
     """Probe and analyse each spec on the same grid (``actviz saturation``)."""
-    return [(p, analyze(p, eps=eps)) for p in probe_many(specs, grid, **options)]
+    return [(p, analyze(p, eps=eps)) for p in probe_many(specs, grid, options)]

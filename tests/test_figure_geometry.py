@@ -19,7 +19,7 @@ from matplotlib.transforms import Bbox
 
 from actviz import registry
 from actviz.plotting import Drawn, activation_figure
-from actviz.probing import Grid, Probe, probe_many
+from actviz.probing import Grid, Probe, ProbeOptions, probe_many
 from actviz.saturation import Saturation, analyze
 
 NAMES = registry.names()
@@ -31,7 +31,7 @@ DEFAULT = Grid()
 
 @cache
 def probed(name: str, second: bool = False, grid: Grid = DEFAULT) -> tuple[Probe, Saturation]:
-    (p,) = probe_many(registry.specs_from_cli([name]), grid, second=second)
+    (p,) = probe_many(registry.specs_from_cli([name]), grid, ProbeOptions(second=second))
     return p, analyze(p, dtypes=("float32",))
 
 

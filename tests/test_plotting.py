@@ -27,7 +27,7 @@ from actviz.plotting import (
     regime_colour_names,
     save_figure,
 )
-from actviz.probing import Grid, probe, probe_many
+from actviz.probing import Grid, ProbeOptions, probe, probe_many
 from actviz.registry import specs_from_cli
 from tests.test_figure_geometry import problems
 
@@ -57,7 +57,7 @@ def test_plotted_lines_are_the_probe() -> None:
 
 
 def test_second_derivative_panel_and_title_with_params() -> None:
-    (p,) = probe_many(specs_from_cli(["elu"], ["alpha=0.5"]), Grid(), second=True)
+    (p,) = probe_many(specs_from_cli(["elu"], ["alpha=0.5"]), Grid(), ProbeOptions(second=True))
     drawn = activation_figure([p], second=True)
     assert len(drawn.figure.axes) == 3
     assert p.grad2 is not None

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.probing import Grid, Probe, probe_many
+from actviz.probing import Grid, Probe, ProbeOptions, probe_many
 from actviz.registry import specs_from_cli
 from actviz.terminal import nice_ticks, terminal_plot, use_color
 
@@ -25,7 +25,7 @@ ANSI = re.compile(r"\x1b\[")
 
 
 def _probes(*names: str, second: bool = False) -> list[Probe]:
-    return probe_many(specs_from_cli(list(names), []), Grid(-8.0, 8.0), second=second)
+    return probe_many(specs_from_cli(list(names), []), Grid(-8.0, 8.0), ProbeOptions(second=second))
 
 
 def _row(lines: list[str], label: str) -> str:
