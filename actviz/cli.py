@@ -24,6 +24,7 @@ from typer._types import TyperChoice
 from typer.core import TyperCommand, TyperGroup
 
 from actviz import __version__, registry
+from actviz.defaults import DEFAULT_DPI, DEFAULT_DTYPE, DEFAULT_EPS, DEFAULT_RANGE, DEFAULT_THEME
 from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, UsageError
 
 # Choices as Literal types: --help lists them, shell completion offers them and
@@ -307,7 +308,7 @@ def list_command(as_json: AsJson = False) -> None:
 @app.command("plot")
 def plot_command(
     names: Names,
-    range_: Range = (-8.0, 8.0),
+    range_: Range = DEFAULT_RANGE,
     points: Points = None,
     step: Step = None,
     param: ParamsOpt = None,
@@ -321,16 +322,16 @@ def plot_command(
     fmt: Annotated[
         FormatName | None, typer.Option("--format", help="Image format [default: from --out].")
     ] = None,
-    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
-    dtype: Dtype = "float32",
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
+    dtype: Dtype = DEFAULT_DTYPE,
     device: Device = "cpu",
     train: Train = False,
     seed: Seed = 0,
     second: Second = False,
-    eps: Eps = 0.01,
+    eps: Eps = DEFAULT_EPS,
     no_shade: Annotated[bool, typer.Option("--no-shade", help="Do not shade the regimes.")] = False,
     no_kinks: NoKinks = False,
-    theme: ThemeOpt = "light",
+    theme: ThemeOpt = DEFAULT_THEME,
     figsize: FigSize = None,
     xlim: XLim = None,
     ylim: YLim = None,
@@ -360,9 +361,10 @@ def plot_command(
     """
     if term:
         file_options = {"--out": out, "--out-dir": out_dir != Path("outputs"), "--format": fmt,
-                        "--dpi": dpi != 150, "--theme": theme != "light", "--figsize": figsize,
-                        "--xlim": xlim, "--ylim": ylim, "--grad-ylim": grad_ylim,
-                        "--grad2-ylim": grad2_ylim, "--no-shade": no_shade}  # fmt: skip
+                        "--dpi": dpi != DEFAULT_DPI, "--theme": theme != DEFAULT_THEME,
+                        "--figsize": figsize, "--xlim": xlim, "--ylim": ylim,
+                        "--grad-ylim": grad_ylim, "--grad2-ylim": grad2_ylim,
+                        "--no-shade": no_shade}  # fmt: skip
         if for_files := [option for option, value in file_options.items() if value]:
             raise UsageError(
                 f"{', '.join(for_files)} set image files; --term draws in the terminal"
@@ -388,7 +390,7 @@ def plot_command(
         from actviz.probing import Grid
 
         pair.refuse_params([*(param or []), *(sweep or [])])
-        given = {"--theme": theme != "light", "--figsize": figsize, "--xlim": xlim,
+        given = {"--theme": theme != DEFAULT_THEME, "--figsize": figsize, "--xlim": xlim,
                  "--ylim": ylim, "--grad-ylim": grad_ylim}  # fmt: skip
         if unused := [option for option, value in given.items() if value]:
             raise UsageError(f"{', '.join(unused)} apply to activation plots, not glu's heatmaps")
@@ -425,17 +427,17 @@ def table_command(
             metavar="NAME", help="Activation name or alias.", autocompletion=_complete_name
         ),
     ],
-    range_: Range = (-8.0, 8.0),
+    range_: Range = DEFAULT_RANGE,
     points: Points = None,
     step: Step = None,
     param: ParamsOpt = None,
     sweep: SweepOpt = None,
-    dtype: Dtype = "float32",
+    dtype: Dtype = DEFAULT_DTYPE,
     device: Device = "cpu",
     train: Train = False,
     seed: Seed = 0,
     second: Second = False,
-    eps: Eps = 0.01,
+    eps: Eps = DEFAULT_EPS,
     no_kinks: NoKinks = False,
     weight_grad: Annotated[
         bool,
@@ -492,13 +494,13 @@ def table_command(
 def saturation_command(
     names: SomeNames = None,
     all_: AllOpt = False,
-    range_: Range = (-8.0, 8.0),
+    range_: Range = DEFAULT_RANGE,
     points: Points = None,
     step: Step = None,
     param: ParamsOpt = None,
     sweep: SweepOpt = None,
-    dtype: Dtype = "float32",
-    eps: Eps = 0.01,
+    dtype: Dtype = DEFAULT_DTYPE,
+    eps: Eps = DEFAULT_EPS,
     sort: Annotated[SortKey, typer.Option("--sort", help="Column to sort by.")] = "name",
     reverse: Annotated[bool, typer.Option("--reverse", help="Sort descending.")] = False,
     as_json: AsJson = False,
@@ -664,14 +666,14 @@ def export_command(
             "--format", help="Comma-separated: png,svg,pdf.", autocompletion=_complete_formats
         ),
     ] = "png",
-    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
-    theme: ThemeOpt = "light",
-    range_: Range = (-8.0, 8.0),
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
+    theme: ThemeOpt = DEFAULT_THEME,
+    range_: Range = DEFAULT_RANGE,
     points: Points = None,
     step: Step = None,
     param: ParamsOpt = None,
     sweep: SweepOpt = None,
-    eps: Eps = 0.01,
+    eps: Eps = DEFAULT_EPS,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -751,7 +753,7 @@ def depth_command(
     bias_std: BiasStd = 0.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the weights and the inputs.")] = 0,
     param: ParamsOpt = None,
-    eps: Eps = 0.01,
+    eps: Eps = DEFAULT_EPS,
     no_baseline: Annotated[
         bool, typer.Option("--no-baseline", help="Skip the run at nn.Linear's default init.")
     ] = False,
@@ -759,7 +761,7 @@ def depth_command(
     out: OutFile = None,
     out_dir: OutDir = Path("outputs"),
     fmt: FigFormat = None,
-    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
     as_json: AsJson = False,
     as_csv: AsCsv = False,
 ) -> None:
@@ -802,7 +804,7 @@ def gain_command(
     out: OutFile = None,
     out_dir: OutDir = Path("outputs"),
     fmt: FigFormat = None,
-    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = 150,
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
     as_json: AsJson = False,
     as_csv: AsCsv = False,
 ) -> None:

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from actviz.plotting import DEFAULT_DPI, _colors, _style, output_path, save_figure
+from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
+from actviz.plotting import _colors, _style, output_path, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -81,7 +82,7 @@ def draw_std(
     return lines
 
 
-def depth_figure(result: Depth, *, theme: str = "light") -> Figure:
+def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
     """Histograms per activation (top two rows), std per layer for all (bottom)."""
     import matplotlib as mpl
     from matplotlib import rc_context
@@ -179,7 +180,7 @@ def draw_phase(ax: Axes, curves: Sequence[PhaseCurve]) -> list[Line2D]:
     return lines
 
 
-def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = "light") -> Figure:
+def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) -> Figure:
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from actviz.defaults import DEFAULT_EPS
 from actviz.errors import InvalidParameterError, UsageError
 from actviz.registry import Spec, spec
-from actviz.saturation import DEFAULT_EPS
 
 if TYPE_CHECKING:
     import numpy as np

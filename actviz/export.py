@@ -7,11 +7,12 @@ its sha256 and saturation summary, the library versions) and ``index.html``
 images diff cleanly and ``check=True`` can tell a CI job whether they are
 stale.
 
-Rendering happens in worker processes; only the parent writes files, each
-atomically, so an interrupted export never leaves a partial file. The parent
-holds a lock on the output folder while it writes, and writes the manifest
-last, from the hashes of the files on disk: it never describes files that are
-not there. Exporting some activations into a folder that holds others updates
+Rendering happens in worker processes when ``jobs`` > 1 (and there is more
+than one job), and in this process otherwise; either way only this process
+writes files, each atomically, so an interrupted export never leaves a
+partial file. It holds a lock on the output folder while it writes, and
+writes the manifest last, from the hashes of the files on disk: it never
+describes files that are not there. Exporting some activations into a folder that holds others updates
 their entries and keeps the rest.
 """
 
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import held_signals, write_bytes_atomically
+from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_THEME
 from actviz.display import MISSING, definition_words, number, percent
 from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError
 from actviz.probing import Grid
@@ -227,10 +229,10 @@ def export(
     out_dir: str | Path = "outputs",
     *,
     formats: Sequence[str] = ("png",),
-    dpi: int = 150,
-    theme: str = "light",
+    dpi: int = DEFAULT_DPI,
+    theme: str = DEFAULT_THEME,
     grid: Grid | None = None,
-    eps: float = 0.01,
+    eps: float = DEFAULT_EPS,
     jobs: int | None = None,
     check: bool = False,
     prune: bool = False,
@@ -664,7 +666,7 @@ class Card:
     formula: str
     files: tuple[str, ...]  # the formats exported, png first
     summary: dict[str, Any] | None  # None: a two-input activation (GLU)
-    theme: str = "light"
+    theme: str = DEFAULT_THEME
 
 
 def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
@@ -684,7 +686,7 @@ def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
             formula=first[slug]["formula"],
             files=tuple(sorted(formats[slug], key=lambda f: order.get(f, len(order)))),
             summary=first[slug]["saturation"],
-            theme=first[slug].get("theme", "light"),
+            theme=first[slug].get("theme", DEFAULT_THEME),
         )
         for slug in sorted(formats)
     ]
@@ -717,7 +719,7 @@ def gallery(rendered: Sequence[Card], theme: str | None = None) -> bytes:
     from actviz.plotting import regime_colour_names
 
     # The page follows this export's theme; mending after a failure, the cards'.
-    theme = theme or (rendered[0].theme if rendered else "light")
+    theme = theme or (rendered[0].theme if rendered else DEFAULT_THEME)
     page = _PAGE.format(count=len(rendered), cards="\n".join(cards), theme=theme,
                         css=_CSS[theme], shading=regime_colour_names(theme))  # fmt: skip
     return page.encode()

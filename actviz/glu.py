@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from actviz.defaults import DEFAULT_DPI, DEFAULT_DTYPE, DEFAULT_THEME
 from actviz.probing import Grid
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def plane(grid: Grid | None = None) -> Grid:
 def probe_glu(
     grid: Grid | None = None,
     *,
-    dtype: str | torch.dtype = "float32",
+    dtype: str | torch.dtype = DEFAULT_DTYPE,
     device: str = "cpu",
     second: bool = False,
 ) -> GluProbe:
@@ -139,7 +140,7 @@ SECOND_PANELS = (
 )
 
 
-def glu_figure(probe: GluProbe, *, theme: str = "light") -> Figure:
+def glu_figure(probe: GluProbe, *, theme: str = DEFAULT_THEME) -> Figure:
     """Three heatmaps: a·σ(b), ∂/∂a and ∂/∂b; a second row with the second
     partials when the probe has them."""
     from matplotlib import rc_context
@@ -173,8 +174,8 @@ def glu_file(
     out: str | Path | None = None,
     out_dir: str | Path = "outputs",
     fmt: str | None = None,
-    dpi: int = 150,
-    dtype: str = "float32",
+    dpi: int = DEFAULT_DPI,
+    dtype: str = DEFAULT_DTYPE,
     device: str = "cpu",
     second: bool = False,
 ) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import write_bytes_atomically
+from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_THEME
 from actviz.errors import UnknownFormatError, UsageError
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from actviz.saturation import Saturation
 
 FORMATS = ("png", "svg", "pdf")
-DEFAULT_DPI = 150
 PANEL_SIZE = (4.8, 3.6)  # inches per panel
 # Keep output free of dates and version stamps: same inputs, same bytes.
 _METADATA: dict[str, dict[str, Any]] = {
@@ -79,7 +79,7 @@ _PAD = 0.08  # inches between the figure's parts and around its edge
 _GAP = 0.25  # inches between one panel's decorations and the next panel's
 
 
-def regime_colour_names(theme: str = "light") -> str:
+def regime_colour_names(theme: str = DEFAULT_THEME) -> str:
     """``dead (grey), saturated (amber) and linear (light blue)``, as drawn in ``theme``."""
     _style(theme)  # checks the name
     parts = [f"{regime} ({name})" for regime, (_, name, _) in REGIME_STYLE[theme].items()]
@@ -115,7 +115,7 @@ class Drawn:
     joins: list[Line2D] = field(default_factory=list)
     title: Text | None = None  # the figure's title (suptitle)
     legend: Legend | None = None  # below the panels
-    theme: str = "light"
+    theme: str = DEFAULT_THEME
 
 
 def _peak_label(saturation: Saturation) -> str:
@@ -230,7 +230,7 @@ def draw_second(
 
 
 def shade_regimes(
-    ax: Axes, probe: Probe, saturation: Saturation, theme: str = "light"
+    ax: Axes, probe: Probe, saturation: Saturation, theme: str = DEFAULT_THEME
 ) -> dict[str, Any]:
     """Shade dead, saturated and linear stretches of x behind the curves."""
     import numpy as np
@@ -346,7 +346,7 @@ def activation_figure(
     second: bool = False,
     saturations: Sequence[Saturation] | None = None,
     shade: bool = True,
-    theme: str = "light",
+    theme: str = DEFAULT_THEME,
     figsize: tuple[float, float] | None = None,
     xlim: Limits | None = None,
     ylim: Sequence[Limits | None] | None = None,
@@ -666,7 +666,7 @@ def figure_bytes(
             f"{MAX_PIXELS:,} pixels; use a smaller --figsize or --dpi"
         )
     buffer = io.BytesIO()
-    with rc_context(_style(theme or "light")):
+    with rc_context(_style(theme or DEFAULT_THEME)):
         fig.savefig(
             buffer, format=kind, dpi=dpi, metadata=_METADATA[kind], **_SAVE_OPTIONS.get(kind, {})
         )
@@ -741,7 +741,7 @@ def plot_file(
     dpi: int = DEFAULT_DPI,
     eps: float | None = None,
     shade: bool = True,
-    theme: str = "light",
+    theme: str = DEFAULT_THEME,
     figsize: tuple[float, float] | None = None,
     xlim: Limits | None = None,
     ylim: Sequence[Limits | None] | None = None,
@@ -753,7 +753,7 @@ def plot_file(
     ``theme``, ``figsize``, ``xlim`` and ``ylim`` are as for
     :func:`activation_figure`.
     """
-    from actviz.saturation import DEFAULT_EPS, analyze
+    from actviz.saturation import analyze
 
     path, kind = output_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
     _style(theme)  # fail before the analysis, not after

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from actviz.defaults import DEFAULT_DTYPE, DEFAULT_START, DEFAULT_STEP, DEFAULT_STOP
 from actviz.errors import (
     ActvizError,
     CustomActivationError,
@@ -44,7 +45,6 @@ MAX_POINTS = 1_000_000
 # GLU is drawn over an N × N plane: N is capped so that N² stays at MAX_POINTS.
 MAX_AXIS_POINTS = math.isqrt(MAX_POINTS)
 MAX_SEED = 2**64 - 1  # torch.manual_seed's range
-DEFAULT_START, DEFAULT_STOP, DEFAULT_STEP = -8.0, 8.0, 0.1  # d2l's arange(-8.0, 8.0, 0.1)
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 DEVICES = ("cpu", "cuda")
 NOTEBOOK_DPI = 100  # figures shown in Jupyter (their pixels are shown 1:1)
@@ -248,7 +248,7 @@ class Probe:
         parts = [self.label]
         if self.mode_note:
             parts.append(f"[{self.mode_note}]")
-        if self.dtype != "float32":
+        if self.dtype != DEFAULT_DTYPE:
             parts.append(self.dtype)
         return " ".join(parts)
 
@@ -366,7 +366,7 @@ class ProbeOptions:
     adds the activation's kinks inside the range to the grid.
     """
 
-    dtype: str | torch.dtype = "float32"
+    dtype: str | torch.dtype = DEFAULT_DTYPE
     device: str = "cpu"
     second: bool = False
     train: bool = False
@@ -385,7 +385,7 @@ def probe(
     points: int | None = None,
     step: float | None = None,
     params: Mapping[str, object] | None = None,
-    dtype: str | torch.dtype = "float32",
+    dtype: str | torch.dtype = DEFAULT_DTYPE,
     device: str = "cpu",
     second: bool = False,
     train: bool = False,

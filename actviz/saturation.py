@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from actviz.defaults import DEFAULT_EPS
 from actviz.probing import DEFAULT_OPTIONS, ProbeOptions, evaluate, probe_many
 from actviz.underflow import UNDERFLOW_DTYPES, Underflow, underflow
 
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from actviz.registry import Activation, Spec
 
 REGIMES = ("dead", "saturated", "linear", "active")
-DEFAULT_EPS = 0.01
 ONSET_EPS = (1e-1, 1e-2, 1e-3)
 LINEAR_MIN_SPAN = 0.1  # a linear run must cover this fraction of the range
 # The reference window for the activation's own peak |f′|: every registered

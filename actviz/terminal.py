@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from actviz.defaults import DEFAULT_EPS
 from actviz.display import coord, peak_words
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def terminal_plot(
     height: int | None = None,
     color: bool | None = None,
     second: bool = False,
-    eps: float = 0.01,
+    eps: float = DEFAULT_EPS,
 ) -> str:
     """The value and gradient panels (and f″ with ``second``) as text, with a summary.
 

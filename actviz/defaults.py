@@ -1,0 +1,17 @@
+"""The defaults every command and library function shares, in one place.
+
+Light on purpose (no torch, numpy or matplotlib): cli.py reads these at start-up
+for its option defaults and --help.
+"""
+
+from typing import Final
+
+# d2l's grid: torch.arange(-8.0, 8.0, 0.1), the seed notebook's x.
+DEFAULT_START, DEFAULT_STOP, DEFAULT_STEP = -8.0, 8.0, 0.1
+DEFAULT_RANGE = (DEFAULT_START, DEFAULT_STOP)
+# Saturated: |f′| below this fraction of the activation's own peak |f′|.
+DEFAULT_EPS = 0.01
+DEFAULT_DPI = 150
+# Final: typed as the literal itself, so it fits the CLI's Literal choices.
+DEFAULT_DTYPE: Final = "float32"
+DEFAULT_THEME: Final = "light"
