@@ -637,23 +637,16 @@ def graph_command(
     """
     from rich.console import Console
 
-    from actviz import graph as lab
+    from actviz.graph import run
+    from actviz.graph_drawing import check_out, tree, write
+    from actviz.graph_expression import parse_assignments
 
-    lab.check_out(out)  # before any work or file
-    result = lab.run(expression, lab.parse_assignments(assignments or []), const=const or [],
-                     eps=eps)  # fmt: skip
-    Console().print(lab.tree(result))
-    for message in result.messages:
+    check_out(out)  # before any work or file
+    graph = run(expression, parse_assignments(assignments or []), const=const or [], eps=eps)
+    Console().print(tree(graph))
+    for message in graph.messages:
         typer.echo(message)
-    dot_path, rendered = lab.write(result, out)
-    if rendered is not None:
-        typer.echo(f"wrote {dot_path} and {rendered}")
-    elif out.suffix == ".dot":
-        typer.echo(f"wrote {dot_path}")
-    else:
-        typer.echo(f"wrote {dot_path}; Graphviz's dot is not installed, so no {out.suffix} "
-                   f"(apt-get install graphviz, then: dot -T{out.suffix.lstrip('.')} {dot_path} "
-                   f"-o {out})")  # fmt: skip
+    typer.echo(write(graph, out).message)
 
 
 @app.command("export")
