@@ -584,26 +584,15 @@ def jacobian_command(
 
     Default input: the seed lesson's a = [0.8865, 0.8730, 0.6643].
     """
-    from actviz import jacobian as lab
-    from actviz.tables import jacobian_report
+    from actviz.jacobian import jacobian_report, run
 
-    lab.check_function(function)
-    if values and not use_input:
-        raise UsageError(f"unexpected values {values}; put them after --input")
-    if use_input and random is not None:
-        raise UsageError("give --input values or --random N, not both")
-    if use_input and not values:
-        raise UsageError("--input needs values, e.g. --input 0.8865 0.8730 0.6643")
-    a = values if use_input and values else (
-        lab.random_input(random, seed) if random is not None else list(lab.SEED_INPUT)
-    )  # fmt: skip
-    report = lab.jacobian(function, a)
-    if out is not None:
-        from actviz.plotting import save_figure
-
-        typer.echo(f"wrote {save_figure(lab.jacobian_figure(report), out)}", err=as_json)
-    if explain and not as_json:
-        typer.echo("\n".join(lab.explain(function, a)))
+    done = run(function, values, use_input=use_input, random=random, seed=seed, out=out,
+               explained=explain and not as_json)  # fmt: skip
+    if done.figure is not None:
+        typer.echo(f"wrote {done.figure}", err=as_json)
+    if done.explanation:
+        typer.echo("\n".join(done.explanation))
+    report = done.report
     _emit(jacobian_report(report), report.as_dict, lambda: "", as_json=as_json, as_csv=False)
 
 
@@ -636,23 +625,16 @@ def graph_command(
     """
     from rich.console import Console
 
-    from actviz import graph as lab
+    from actviz.graph import run
+    from actviz.graph_drawing import check_out, tree, write
+    from actviz.graph_expression import parse_assignments
 
-    lab.check_out(out)  # before any work or file
-    result = lab.run(expression, lab.parse_assignments(assignments or []), const=const or [],
-                     eps=eps)  # fmt: skip
-    Console().print(lab.tree(result))
-    for message in result.messages:
+    check_out(out)  # before any work or file
+    graph = run(expression, parse_assignments(assignments or []), const=const or [], eps=eps)
+    Console().print(tree(graph))
+    for message in graph.messages:
         typer.echo(message)
-    dot_path, rendered = lab.write(result, out)
-    if rendered is not None:
-        typer.echo(f"wrote {dot_path} and {rendered}")
-    elif out.suffix == ".dot":
-        typer.echo(f"wrote {dot_path}")
-    else:
-        typer.echo(f"wrote {dot_path}; Graphviz's dot is not installed, so no {out.suffix} "
-                   f"(apt-get install graphviz, then: dot -T{out.suffix.lstrip('.')} {dot_path} "
-                   f"-o {out})")  # fmt: skip
+    typer.echo(write(graph, out).message)
 
 
 @app.command("export")

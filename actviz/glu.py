@@ -113,7 +113,7 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
     return array
 
 
-def draw_heatmap(ax: Axes, probe: GluProbe, field: str, title: str) -> Any:
+def draw_glu_heatmap(ax: Axes, probe: GluProbe, field: str, title: str) -> Any:
     """One of ``value``, ``grad_a``, ``grad_b`` (or, probed with ``second``,
     ``grad_aa``, ``grad_ab``, ``grad_bb``) over the (a, b) plane; returns the mesh."""
     import numpy as np
@@ -154,7 +154,7 @@ def glu_figure(probe: GluProbe, *, theme: str = DEFAULT_THEME) -> Figure:
         axes = fig.subplots(len(panels), 3, squeeze=False)
         for row, fields in zip(axes, panels, strict=True):
             for ax, (field, title) in zip(row, fields, strict=True):
-                fig.colorbar(draw_heatmap(ax, probe, field, title), ax=ax, shrink=0.8)
+                fig.colorbar(draw_glu_heatmap(ax, probe, field, title), ax=ax, shrink=0.8)
         where = "".join(
             f" in {v}" for v in (probe.dtype, probe.device) if v not in ("float32", "cpu")
         )

@@ -14,6 +14,7 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.errors import UsageError
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import torch
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from rich.console import Group
 
 SEED_INPUT = (0.8865, 0.8730, 0.6643)  # torch.rand(3) in the seed lesson
 MAX_SIZE = 64  # a matrix you can still read (and annotate)
@@ -128,6 +130,26 @@ def random_input(size: int, seed: int) -> list[float]:
     return values
 
 
+def jacobian_input(
+    values: Sequence[float] | None = None,
+    *,
+    use_input: bool = False,
+    random: int | None = None,
+    seed: int = 0,
+) -> list[float]:
+    """The input a from the command line's choices: ``values`` (with ``--input``), a seeded
+    random a of size ``random``, or the seed lesson's :data:`SEED_INPUT`."""
+    if values and not use_input:
+        raise UsageError(f"unexpected values {list(values)}; put them after --input")
+    if use_input and random is not None:
+        raise UsageError("give --input values or --random N, not both")
+    if use_input and not values:
+        raise UsageError("--input needs values, e.g. --input 0.8865 0.8730 0.6643")
+    if use_input and values:
+        return list(values)
+    return random_input(random, seed) if random is not None else list(SEED_INPUT)
+
+
 def _function(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     import torch.nn.functional as F
 
@@ -225,7 +247,7 @@ def _ones_explained(function: str, by_ones: torch.Tensor) -> list[str]:
     ]
 
 
-def draw_heatmap(ax: Axes, report: JacobianReport) -> Any:
+def draw_jacobian_heatmap(ax: Axes, report: JacobianReport) -> Any:
     """The Jacobian as an annotated heatmap on ``ax``; returns the image."""
     import numpy as np
 
@@ -252,7 +274,7 @@ def jacobian_figure(report: JacobianReport) -> Figure:
     side = min(4.0 + 0.6 * n, 12.0)
     fig = Figure(figsize=(side + 1.2, side))
     ax = fig.subplots()
-    image = draw_heatmap(ax, report)
+    image = draw_jacobian_heatmap(ax, report)
     fig.colorbar(image, ax=ax, shrink=0.8)
     a = ", ".join(f"{v:.4g}" for v in report.a[:6]) + (", …" if n > 6 else "")
     ax.set_title(
@@ -262,3 +284,57 @@ def jacobian_figure(report: JacobianReport) -> Figure:
         fontsize=9,
     )
     return fig
+
+
+def jacobian_report(report: JacobianReport) -> Group:
+    """``actviz jacobian``: the matrix, then the identity and row-sum checks."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    J = report.jacobian
+    a = ", ".join(f"{v:.4f}" for v in report.a)
+    table = Table(title=f"Jacobian of {report.function} at a = [{a}]")
+    table.add_column("∂/∂a_j →", justify="right", style="bold")
+    for j in range(len(J)):
+        table.add_column(f"a_{j}", justify="right")
+    for i, row in enumerate(J):
+        table.add_row(f"{report.function}(a)_{i}", *(f"{v:.4f}" for v in row))
+    return Group(
+        table,
+        Text(f"{report.formula}: max |J − closed form| = {report.identity_deviation:.1e}"),
+        Text(f"every row sums to 0: max |row sum| = {report.row_sum_deviation:.1e}"),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class JacobianRun:
+    """What ``actviz jacobian`` computed and wrote: the report, the heatmap's path (None
+    unless asked for) and the ``backward`` explanation (empty unless asked for)."""
+
+    report: JacobianReport
+    figure: Path | None
+    explanation: list[str]
+
+
+def run(
+    function: str,
+    values: Sequence[float] | None = None,
+    *,
+    use_input: bool = False,
+    random: int | None = None,
+    seed: int = 0,
+    out: str | Path | None = None,
+    explained: bool = False,
+) -> JacobianRun:
+    """The Jacobian of ``function`` at the input the choices name (see :func:`jacobian_input`);
+    the heatmap saved to ``out`` and the explanation computed where asked for."""
+    check_function(function)  # an unknown function is the first thing to hear about
+    a = jacobian_input(values, use_input=use_input, random=random, seed=seed)
+    report = jacobian(function, a)
+    figure = None
+    if out is not None:
+        from actviz.plotting import save_figure
+
+        figure = save_figure(jacobian_figure(report), out)
+    return JacobianRun(report, figure, explain(function, a) if explained else [])

@@ -721,30 +721,6 @@ def _passed(ok: bool) -> str:
     return "[green]pass[/]" if ok else "[red]FAIL[/]"
 
 
-# --- Jacobians --------------------------------------------------------------------
-
-
-def jacobian_report(report: Any) -> Group:
-    """``actviz jacobian``: the matrix, then the identity and row-sum checks."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    J = report.jacobian
-    a = ", ".join(f"{v:.4f}" for v in report.a)
-    table = Table(title=f"Jacobian of {report.function} at a = [{a}]")
-    table.add_column("∂/∂a_j →", justify="right", style="bold")
-    for j in range(len(J)):
-        table.add_column(f"a_{j}", justify="right")
-    for i, row in enumerate(J):
-        table.add_row(f"{report.function}(a)_{i}", *(f"{v:.4f}" for v in row))
-    return Group(
-        table,
-        Text(f"{report.formula}: max |J − closed form| = {report.identity_deviation:.1e}"),
-        Text(f"every row sums to 0: max |row sum| = {report.row_sum_deviation:.1e}"),
-    )
-
-
 # --- deep networks at initialisation: `actviz gain` and `actviz depth` ------------
 
 

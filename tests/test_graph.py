@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 
 from actviz.cli import app
 from actviz.errors import UsageError
-from actviz.graph import ExpressionError, parse, parse_assignments, run, to_dot
+from actviz.graph import run
+from actviz.graph_drawing import to_dot
+from actviz.graph_expression import ExpressionError, parse, parse_assignments
 
 runner = CliRunner()
 NEURON = "sigmoid(w*x + b)"
@@ -86,9 +88,22 @@ def test_dot_output_and_cli(tmp_path: Path) -> None:
     assert "sigmoid value 0.8176, grad 1" in result.stdout
     assert "w value 5, grad 0.01491" in result.stdout
     assert out.read_text() == dot
-    svg = runner.invoke(app, ["graph", "w*w", "--set", "w=3", "--out", str(tmp_path / "g.svg")])
-    assert svg.exit_code == 0 and (tmp_path / "g.dot").exists()
-    assert ("wrote" in svg.stdout) and (".dot" in svg.stdout)
+    assert result.stdout.endswith(f"wrote {out}\n")
+
+
+def test_without_graphviz_only_the_dot_is_written_and_the_line_says_how_to_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no dot on it
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["graph", "w*w", "--set", "w=3", "--out", "g.svg"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(
+        "wrote g.dot; Graphviz's dot is not installed, so no .svg (apt-get install graphviz, "
+        "then: dot -Tsvg g.dot -o g.svg)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot"]
+    assert (tmp_path / "g.dot").read_text() == to_dot(run("w*w", {"w": [3.0]}))
 
 
 HOSTILE = [
@@ -163,13 +178,17 @@ def test_bad_variables(call: object, message: str) -> None:
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-def test_svg_is_rendered_with_dot(tmp_path: Path) -> None:
-    out = tmp_path / "neuron.svg"
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("png", b"\x89PNG\r\n\x1a\n"),
+                                            ("pdf", b"%PDF-")])  # fmt: skip
+def test_graphviz_renders_each_format(fmt: str, magic: bytes, tmp_path: Path) -> None:
+    out = tmp_path / f"neuron.{fmt}"
     result = runner.invoke(app, ["graph", NEURON, "--set", "w=5", "--set", "b=1", "--set",
                                  "x=0.1", "--const", "x", "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
     assert result.stdout.endswith(f"wrote {tmp_path / 'neuron.dot'} and {out}\n")
-    svg = out.read_text()
-    assert svg.lstrip().startswith("<?xml") and "grad 0.01491" in svg
+    assert out.read_bytes().startswith(magic) and out.stat().st_size > 1000
+    if fmt == "svg":
+        assert "grad 0.01491" in out.read_text()
 
 
 SEED_ARGS = ["--set", "w=5", "--set", "b=1", "--set", "x=0.1", "--const", "x"]

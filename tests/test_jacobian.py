@@ -103,3 +103,25 @@ def test_explain_says_what_backward_of_ones_computes(function: str) -> None:
     else:
         assert "= 1 for every a, so it is 0" in text
     assert "backward computes vᵀJ, not J·v" in text
+
+
+def test_jacobian_input_follows_the_choices() -> None:
+    from actviz.jacobian import SEED_INPUT, jacobian_input
+
+    assert jacobian_input() == list(SEED_INPUT)
+    assert jacobian_input([0.5, -1.0], use_input=True) == [0.5, -1.0]
+    drawn = jacobian_input(random=4, seed=3)
+    assert drawn == random_input(4, 3) and len(drawn) == 4 and drawn != jacobian_input(random=4)
+
+
+def test_run_saves_the_heatmap_and_explains_only_when_asked(tmp_path: Path) -> None:
+    from actviz.jacobian import run
+
+    quiet = run("softmax")
+    assert (quiet.figure, quiet.explanation) == (None, [])
+    assert quiet.report.a.tolist() == [0.8865, 0.8730, 0.6643]
+    done = run("log_softmax", [0.5, -1.0, 2.0], use_input=True, out=tmp_path / "j.png",
+               explained=True)  # fmt: skip
+    assert done.figure == tmp_path / "j.png" and png_size(done.figure)[0] > 400
+    assert done.explanation == explain("log_softmax", [0.5, -1.0, 2.0])
+    assert np.array_equal(done.report.jacobian, jacobian("log_softmax", [0.5, -1, 2]).jacobian)

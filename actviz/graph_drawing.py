@@ -1,0 +1,255 @@
+"""A computational graph as drawn, and every way it is shown.
+
+:class:`Node` and :class:`Graph` are what ``actviz.graph.run`` returns; here
+they become DOT text and the files ``actviz graph`` writes (``.dot`` always;
+``.svg``, ``.png`` or ``.pdf`` rendered by Graphviz's ``dot`` where it is
+installed), the tree it prints, and the SVG or HTML a notebook shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from actviz.errors import RuntimeFailure, UsageError
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+
+@dataclass
+class Node:
+    """One vertex of the drawn graph."""
+
+    key: str
+    op: str
+    kind: str  # "leaf" (requires grad), "const", "op" or "output"
+    value: list[float] | None
+    grad: list[float] | None
+    inputs: list[str] = field(default_factory=list)
+    saturated: bool = False
+    local_derivative: list[float] | None = None
+
+
+@dataclass
+class Graph:
+    """The graph of ``expression``: its nodes by key, the output's key and value, and the
+    saturation verdicts (``messages``)."""
+
+    expression: str
+    nodes: dict[str, Node]
+    root: str
+    value: float
+    data_points: int
+    messages: list[str]
+
+    def __repr__(self) -> str:
+        # Every node with its values and gradients ran to pages; a console gets the outline.
+        return (
+            f"Graph(expression={self.expression!r}, value={self.value:.4g}, "
+            f"nodes={len(self.nodes)}, saturated={sum(n.saturated for n in self.nodes.values())})"
+        )
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter draws the graph with Graphviz's ``dot`` where it is installed."""
+        return svg(self)
+
+    def _repr_html_(self) -> str | None:
+        """Without Graphviz, Jupyter shows the tree ``actviz graph`` prints (None: the SVG shows).
+
+        A front end prefers HTML to SVG, so only one of the two may answer.
+        """
+        if shutil.which("dot") is not None:
+            return None
+        return html_tree(self)
+
+
+def _fmt(values: list[float] | None) -> str:
+    if values is None:
+        return "—"
+    shown = [f"{v:.4g}" for v in values]
+    return shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]"
+
+
+def to_dot(graph: Graph) -> str:
+    """Graphviz DOT text: data flows left to right, leaves green, saturated nodes amber."""
+    colours = {"leaf": "#c7e9c0", "const": "#eeeeee", "op": "#ffffff", "output": "#c6dbef"}
+    lines = [
+        "digraph actviz {",
+        "  rankdir=LR;",
+        '  node [shape=record, fontname="Helvetica", style=filled];',
+        f'  label="{_escape(graph.expression)}"; labelloc=t;',
+    ]
+    for node in graph.nodes.values():
+        colour = "#fdae6b" if node.saturated else colours[node.kind]
+        parts = [node.op, f"value {_fmt(node.value)}"]
+        if node.kind != "const":
+            parts.append(f"grad {_fmt(node.grad)}")
+        if node.local_derivative is not None:
+            parts.append(f"local f′ {_fmt(node.local_derivative)}")
+        label = " | ".join(_escape(p) for p in parts)
+        lines.append(f'  {node.key} [label="{{{label}}}", fillcolor="{colour}"];')
+    for node in graph.nodes.values():
+        for source in node.inputs:
+            lines.append(f"  {source} -> {node.key};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    for char in '\\"{}|<>':
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+RENDERED = ("svg", "png", "pdf")  # what Graphviz renders for us; .dot we write ourselves
+_MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}  # found in a file's first 1 KiB
+
+
+def check_out(out: str | Path) -> Path:
+    """``out`` as a Path if actviz can write it (.svg, .png, .pdf or .dot), else a usage error.
+
+    Called before anything is computed or written.
+    """
+    target = Path(out)
+    fmt = target.suffix.lstrip(".")
+    if not fmt:
+        raise UsageError(
+            f"--out needs a file name ending in .svg, .png, .pdf or .dot (got {str(out)!r})"
+        )
+    if fmt != "dot" and fmt not in RENDERED:
+        raise UsageError(f"cannot render .{fmt}; use .svg, .png, .pdf or .dot")
+    return target
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`write` wrote: the ``.dot``, the rendered image (None if there is none),
+    and the line that says so (and, without Graphviz, how to render it yourself)."""
+
+    dot: Path
+    rendered: Path | None
+    message: str
+
+
+def write(graph: Graph, out: str | Path) -> Written:
+    """Write ``.dot`` next to ``out``; render ``out`` with Graphviz's ``dot`` if installed.
+
+    Both files are written atomically. ``dot`` reads the graph on stdin and
+    writes to stdout, so no file name (``-V.svg``, say) can reach it as an
+    option; what it writes is checked before it replaces ``out``.
+    """
+    from actviz.atomic import write_atomically, write_bytes_atomically
+
+    target = check_out(out)
+    source = to_dot(graph).encode()
+    dot_path = write_bytes_atomically(target.with_suffix(".dot"), source)
+    fmt = target.suffix.lstrip(".")
+    program = shutil.which("dot")
+    if fmt == "dot":
+        return Written(dot_path, None, f"wrote {dot_path}")
+    if program is None:
+        return Written(dot_path, None, (
+            f"wrote {dot_path}; Graphviz's dot is not installed, so no .{fmt} (apt-get install "
+            f"graphviz, then: dot -T{fmt} {dot_path} -o {target})"
+        ))  # fmt: skip
+
+    def render(handle: BinaryIO) -> None:
+        try:
+            done = subprocess.run(
+                [program, f"-T{fmt}"], input=source, stdout=handle, stderr=subprocess.PIPE,
+                check=False, timeout=120,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise RuntimeFailure(f"Graphviz's dot took over 2 minutes on {dot_path}") from None
+        # Its exit status alone missed a full disk (a 0-byte file): look at what it wrote.
+        if done.returncode != 0 or _MAGIC[fmt] not in os.pread(handle.fileno(), 1024, 0):
+            raise RuntimeFailure(_graphviz_error(done.stderr.decode(errors="replace"), target))
+
+    write_atomically(target, render)
+    return Written(dot_path, target, f"wrote {dot_path} and {target}")
+
+
+def _graphviz_error(stderr: str, target: Path) -> str:
+    """Graphviz's complaint as one line that says what to do."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if any("gvwrite" in line or "No space" in line for line in lines):
+        return (
+            f"Graphviz could not write {target}: the disk is full or the file is not writable; "
+            "free some space or choose another --out"
+        )
+    reason = lines[0].removeprefix("Error: ") if lines else "it wrote no image"
+    return f"Graphviz's dot failed to render {target}: {reason}"
+
+
+def tree(graph: Graph) -> Tree:
+    """The graph as a rich tree from the output down to the leaves."""
+    from rich.tree import Tree
+
+    def label(node: Node) -> str:
+        style = "bold yellow" if node.saturated else "green" if node.kind == "leaf" else "white"
+        text = f"[{style}]{node.op}[/] value {_fmt(node.value)}"
+        if node.kind != "const":
+            text += f", grad {_fmt(node.grad)}"
+        if node.saturated:
+            text += " [yellow](saturated)[/]"
+        return text
+
+    def add(branch: Tree, key: str, seen: set[str]) -> None:
+        node = graph.nodes[key]
+        child = branch.add(label(node))
+        if key in seen:
+            return
+        for source in node.inputs:
+            add(child, source, seen | {key})
+
+    root = Tree(f"[bold]{_escape_markup(graph.expression)}[/] = {graph.value:.4g}")
+    add(root, graph.root, set())
+    return root
+
+
+def svg(graph: Graph) -> str | None:
+    """The graph as SVG text rendered by Graphviz's ``dot``; None where it is not installed."""
+    program = shutil.which("dot")
+    if program is None:
+        return None
+    try:
+        done = subprocess.run(
+            [program, "-Tsvg"], input=to_dot(graph).encode(), capture_output=True, check=False,
+            timeout=120,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise RuntimeFailure("Graphviz's dot took over 2 minutes to render the graph") from None
+    if done.returncode != 0 or b"<svg" not in done.stdout:
+        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["it wrote no SVG"]
+        raise RuntimeFailure(f"Graphviz's dot failed to render the graph: {lines[0]}")
+    return done.stdout.decode()
+
+
+def html_tree(graph: Graph) -> str:
+    """The tree of :func:`tree` as nested HTML lists, from the output down to the leaves."""
+    import html
+
+    def item(key: str, seen: set[str]) -> str:
+        node = graph.nodes[key]
+        text = f"<b>{html.escape(node.op)}</b> value {html.escape(_fmt(node.value))}"
+        if node.kind != "const":
+            text += f", grad {html.escape(_fmt(node.grad))}"
+        if node.saturated:
+            text = f'<span style="color:#b35806">{text} (saturated)</span>'
+        inputs = [] if key in seen else node.inputs
+        children = "".join(item(source, seen | {key}) for source in inputs)
+        return f"<li>{text}" + (f"<ul>{children}</ul>" if children else "") + "</li>"
+
+    title = f"<b>{html.escape(graph.expression)}</b> = {graph.value:.4g}"
+    return f'<div class="actviz-graph">{title}<ul>{item(graph.root, set())}</ul></div>'
+
+
+def _escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
