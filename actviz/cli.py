@@ -24,7 +24,14 @@ from typer._types import TyperChoice
 from typer.core import TyperCommand, TyperGroup
 
 from actviz import __version__, registry
-from actviz.defaults import DEFAULT_DPI, DEFAULT_DTYPE, DEFAULT_EPS, DEFAULT_RANGE, DEFAULT_THEME
+from actviz.defaults import (
+    DEFAULT_DPI,
+    DEFAULT_DTYPE,
+    DEFAULT_EPS,
+    DEFAULT_RANGE,
+    DEFAULT_THEME,
+    GRAPH_EPS,
+)
 from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, UsageError
 
 # Choices as Literal types: --help lists them, shell completion offers them and
@@ -617,7 +624,7 @@ def graph_command(
     ] = Path("outputs/graph.svg"),
     eps: Annotated[
         float, typer.Option("--eps", help="Saturated: local derivative below this.")
-    ] = 1e-3,
+    ] = GRAPH_EPS,
 ) -> None:
     """Draw the computational graph of EXPR with the value and gradient of every node.
 

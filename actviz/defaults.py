@@ -12,6 +12,8 @@ DEFAULT_RANGE = (DEFAULT_START, DEFAULT_STOP)
 # Saturated: |f′| below this fraction of the activation's own peak |f′|.
 DEFAULT_EPS = 0.01
 DEFAULT_DPI = 150
+# `graph`: a node is saturated where its local derivative is below this.
+GRAPH_EPS = 1e-3
 # Final: typed as the literal itself, so it fits the CLI's Literal choices.
 DEFAULT_DTYPE: Final = "float32"
 DEFAULT_THEME: Final = "light"

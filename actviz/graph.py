@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from actviz import registry
+from actviz.defaults import GRAPH_EPS
 from actviz.errors import UsageError
 from actviz.graph_build import Builder
 from actviz.graph_drawing import Graph, Node, Written, html_tree, svg, to_dot, tree, write
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "DEFAULT_EPS",
     "Graph",
     "Node",
     "Written",
@@ -40,15 +40,13 @@ __all__ = [
     "write",
 ]
 
-DEFAULT_EPS = 1e-3
-
 
 def run(
     expression: str,
     values: Mapping[str, Sequence[float]],
     *,
     const: Sequence[str] = (),
-    eps: float = DEFAULT_EPS,
+    eps: float = GRAPH_EPS,
 ) -> Graph:
     """Build ``expression`` from ``values``, run backward and collect the graph."""
     import torch
