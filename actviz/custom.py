@@ -18,8 +18,8 @@ import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from actviz.activation import Activation, Param, Params
 from actviz.errors import CustomActivationError, UnknownActivationError
-from actviz.registry import Activation, Param, Params
 
 if TYPE_CHECKING:
     import torch
