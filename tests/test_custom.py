@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import actviz
 from actviz import registry
 from actviz.cli import app
 from actviz.custom import load
@@ -55,7 +58,8 @@ NOT_CALLABLE = 3
 @pytest.fixture(autouse=True)
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     (tmp_path / "useracts.py").write_text(MODULE)
-    monkeypatch.chdir(tmp_path)  # found in the working folder, like `python -m` would
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
     load.cache_clear()
     yield
     sys.modules.pop("useracts", None)
@@ -70,6 +74,58 @@ def test_function_and_module_class_are_probed_with_autograd() -> None:
     square = probe("useracts:Square", start=-1, stop=1, points=3, dtype="float64")
     assert square.grad.tolist() == [-2.0, 0.0, 2.0]
     assert registry.get("useracts:Square").custom
+
+
+def test_the_library_leaves_sys_path_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A console process: the working folder is on sys.path only if someone puts it there.
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    before = list(sys.path)
+    assert load("useracts:swishish").custom  # found through the fixture's sys.path entry
+    probe("useracts:Square", start=-1, stop=1, points=3)
+    assert sys.path == before
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "onlyhere.py").write_text("def f(x):\n    return x\n")
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(UnknownActivationError) as caught:
+        probe("onlyhere:f", start=-1, stop=1, points=3)
+    assert str(caught.value) == (
+        "cannot import 'onlyhere' for onlyhere:f: No module named 'onlyhere'"
+    )
+    assert sys.path == before
+
+
+def test_the_actviz_command_finds_a_module_in_the_working_folder(tmp_path: Path) -> None:
+    # The console script itself (not `python -m`, which would add the folder on its own).
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "cwdacts.py").write_text(MODULE)
+    env = {**os.environ, "PYTHONPATH": str(Path(actviz.__file__).parents[1])}  # this tree
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("actviz")),
+            "table",
+            "cwdacts:Square",
+            "--csv",
+            "--range",
+            "-1",
+            "1",
+            "--points",
+            "3",
+        ],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        "x,f(x),f′(x),regime",
+        "-1.0,1.0,-2.0,active",
+        "0.0,0.0,0.0,dead",
+        "1.0,1.0,2.0,active",
+    ]
 
 
 def test_cli_plot_table_check_export() -> None:
