@@ -131,7 +131,12 @@ def test_the_actviz_command_finds_a_module_in_the_working_folder(tmp_path: Path)
 def test_cli_plot_table_check_export() -> None:
     result = runner.invoke(app, ["plot", "useracts:swishish", "relu"])
     assert result.stdout == "wrote outputs/useracts-swishish_vs_relu.png\n"
-    assert runner.invoke(app, ["check", "useracts:swishish"]).exit_code == 0
+    check = runner.invoke(app, ["check", "useracts:swishish"])
+    assert check.exit_code == 0
+    row = next(line for line in check.stdout.splitlines() if "useracts:swishish" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == [
+        "useracts:swishish", "—", "no reference", "", "", "", "", "ok / ok", "pass",
+    ]  # fmt: skip
     result = runner.invoke(app, ["export", "useracts:Square", "--jobs", "1"], env={"CI": "1"})
     assert "written   outputs/useracts-Square.png" in result.stdout
     table = runner.invoke(app, ["table", "useracts:Square", "--range", "-1", "1", "--points", "3"])
