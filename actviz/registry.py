@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from actviz import custom
+
 # The types live in actviz/activation.py (custom.py needs them too, without the
 # table); they are re-exported here, where notebooks and the pipeline look them up.
 from actviz.activation import Activation as Activation
@@ -451,9 +453,7 @@ def get(name: str) -> Activation:
             f"an activation is given by its name, e.g. 'relu' (got {name!r}); see 'actviz list'"
         )
     if ":" in name:
-        from actviz.custom import load
-
-        return load(name)
+        return custom.load(name)
     found = _INDEX.get(_key(name))
     if found is not None:
         return found
