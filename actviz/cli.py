@@ -956,9 +956,14 @@ def main() -> None:
 
     Exit codes: 0 ok, 1 failure at run time, 2 usage error, 130 interrupted
     (SIGINT), 143 terminated (SIGTERM). Installed here, not on import, so that
-    a notebook importing actviz keeps its own handlers.
+    a notebook importing actviz keeps its own handlers (and its own sys.path).
     """
     sys.unraisablehook = _quiet_interrupts
+    # A console script does not put the working folder on sys.path; users expect
+    # `actviz plot mymodule:fn` to find mymodule.py right here, as `python -m` would.
+    # Done here, not in the library, which leaves a notebook's sys.path alone.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:

@@ -7,19 +7,21 @@ read from its signature: ``--param alpha=0.5`` (a number if it reads as one,
 else text; True/False for a bool) is passed as ``MyAct(alpha=0.5)``, so it can
 be swept and exported like a built-in's. The probe checks that it behaves like
 an activation (see :func:`checked_output`).
+
+The module is imported from ``sys.path`` as it stands, which this library never
+changes: the ``actviz`` command puts the working folder first (``cli.main``), and
+a notebook's or script's own folder is already there.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import os
-import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from actviz.activation import Activation, Param, Params
 from actviz.errors import CustomActivationError, UnknownActivationError
-from actviz.registry import Activation, Param, Params
 
 if TYPE_CHECKING:
     import torch
@@ -34,10 +36,6 @@ def load(path: str) -> Activation:
         raise UnknownActivationError(
             f"{path!r} is not an import path; write module:callable, e.g. mypkg.acts:my_fn"
         )
-    # A console script does not put the working folder on sys.path; users expect
-    # `actviz plot mymodule:fn` to find mymodule.py right here, as `python -m` would.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     if module_name.startswith("."):
         raise UnknownActivationError(
             f"{path!r} is a relative import path; write the absolute one, e.g. mypkg.acts:my_fn"

@@ -32,15 +32,29 @@ def run(*args: str) -> Any:
     return runner.invoke(app, list(args))
 
 
-def test_plot_sigmoid_writes_the_probe(monkeypatch: pytest.MonkeyPatch, in_tmp: Path) -> None:
-    drawn: list[plotting.Drawn] = []
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[plotting.Drawn]:
+    """Every figure the commands draw, for their data."""
+    figures: list[plotting.Drawn] = []
     original = plotting.activation_figure
 
     def spy(*args: Any, **kwargs: Any) -> plotting.Drawn:
-        drawn.append(original(*args, **kwargs))
-        return drawn[-1]
+        figures.append(original(*args, **kwargs))
+        return figures[-1]
 
     monkeypatch.setattr(plotting, "activation_figure", spy)
+    return figures
+
+
+def _xy(line: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A drawn line's data as float64 arrays."""
+    return (
+        np.asarray(line.get_xdata(), dtype=np.float64),
+        np.asarray(line.get_ydata(), dtype=np.float64),
+    )
+
+
+def test_plot_sigmoid_writes_the_probe(drawn: list[plotting.Drawn], in_tmp: Path) -> None:
     result = run("plot", "sigmoid")
     assert result.exit_code == 0, result.output
     assert result.stdout == "wrote outputs/sigmoid.png\n"
@@ -50,27 +64,46 @@ def test_plot_sigmoid_writes_the_probe(monkeypatch: pytest.MonkeyPatch, in_tmp: 
     np.testing.assert_array_equal(drawn[0].grads[0].get_ydata(), expected.grad)
 
 
-def test_plot_overlay_params_and_options(in_tmp: Path) -> None:
+def test_plot_overlays_one_curve_per_name(drawn: list[plotting.Drawn], in_tmp: Path) -> None:
     result = run("plot", "relu", "gelu", "silu")
     assert result.stdout == "wrote outputs/relu_vs_gelu_vs_silu.png\n"
-    result = run(
-        "plot",
-        "leaky_relu",
-        "--param",
-        "negative_slope=0.1",
-        "--range",
-        "-3",
-        "3",
-        "--points",
-        "50",
-        "--out",
-        "figs/lr.svg",
-        "--second",
-    )
+    assert (in_tmp / "outputs" / "relu_vs_gelu_vs_silu.png").is_file()
+    (figure,) = drawn
+    assert [line.get_label() for line in figure.values] == ["relu", "gelu", "silu"]
+    x, silu = _xy(figure.values[2])
+    np.testing.assert_allclose(silu, x / (1 + np.exp(-x)), rtol=1e-6, atol=1e-6)
+    assert figure.grad2s == []  # no --second: no f″ panel
+
+
+def test_plot_param_range_points_and_second(drawn: list[plotting.Drawn], in_tmp: Path) -> None:
+    args = ["--range", "-3", "3", "--points", "50", "--out", "figs/lr.svg", "--second"]
+    result = run("plot", "leaky_relu", "--param", "negative_slope=0.1", *args)
     assert result.exit_code == 0, result.output
-    assert (in_tmp / "figs" / "lr.svg").read_bytes().startswith(b"<?xml")
+    assert result.stdout == "wrote figs/lr.svg\n"
+    svg = (in_tmp / "figs" / "lr.svg").read_text()
+    assert svg.startswith("<?xml") and "leaky_relu(negative_slope=0.1)" in svg
+    (figure,) = drawn
+    x, y = _xy(figure.values[0])
+    assert (x[0], x[-1]) == (-3.0, 3.0) and 0.0 in x  # 50 points, and the kink joins them
+    assert len(x) == 51
+    slope = np.float32(0.1)
+    np.testing.assert_allclose(y, np.where(x > 0, x, slope * x), rtol=1e-6)
+    np.testing.assert_array_equal(_xy(figure.grads[0])[1], np.where(x > 0, 1, slope))
+    (second,) = figure.grad2s  # straight pieces: f″ is 0, kink included
+    np.testing.assert_array_equal(_xy(second)[1], np.zeros(51))
+
+
+def test_plot_format_out_dir_and_dtype(drawn: list[plotting.Drawn], in_tmp: Path) -> None:
     result = run("plot", "tanh", "--format", "pdf", "--out-dir", "pdfs", "--dtype", "float16")
     assert result.stdout == "wrote pdfs/tanh.pdf\n"
+    assert (in_tmp / "pdfs" / "tanh.pdf").read_bytes().startswith(b"%PDF")
+    (x, y), grad = _xy(drawn[0].values[0]), _xy(drawn[0].grads[0])[1]
+    # float16 rounds tanh(x) to exactly 1 beyond x ≈ 4.5, so torch's 1 − y² is 0 there;
+    # in float32 f′ stays positive up to 8.
+    np.testing.assert_allclose(y, np.tanh(x), atol=2**-11)
+    far = x >= 5
+    assert far.sum() == 30 and set(y[far]) == {1.0} and set(grad[far]) == {0.0}
+    assert grad[x == 4][0] == 2**-10
 
 
 def test_table_reproduces_the_seed_lesson_rows() -> None:
@@ -118,6 +151,37 @@ def test_table_csv_and_no_kinks() -> None:
     )
 
 
+def _csv(output: str) -> tuple[list[str], list[list[str]]]:
+    header, *rows = output.splitlines()
+    return header.split(","), [row.split(",") for row in rows]
+
+
+def test_table_second_adds_the_f2_column() -> None:
+    result = run("table", "gelu", "--range", "-2", "2", "--points", "5", "--second", "--csv")
+    header, rows = _csv(result.stdout)
+    assert header == ["x", "f(x)", "f′(x)", "f″(x)", "regime"]
+    x = np.array([float(r[0]) for r in rows])
+    second = np.array([float(r[3]) for r in rows])
+    phi = np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(second, phi * (2 - x * x), rtol=1e-6)  # gelu″ = φ(x)(2 − x²)
+    assert "f″(x)" in run("table", "gelu", "--points", "5", "--second").stdout
+    assert "f″" not in run("table", "gelu", "--points", "5").stdout
+
+
+def test_table_dtype_rounds_the_tail_to_dead() -> None:
+    args = ["table", "tanh", "--range", "4", "8", "--points", "5", "--csv"]
+    _, half = _csv(run(*args, "--dtype", "float16").stdout)
+    _, single = _csv(run(*args).stdout)
+    # float16: tanh(5) rounds to 1, so torch's f′ = 1 − y² is exactly 0 from there on
+    assert [(r[1], r[2], r[3]) for r in half] == [
+        ("0.99951171875", "0.0009765625", "saturated"),
+        *[("1.0", "0.0", "dead")] * 4,
+    ]
+    assert [r[3] for r in single] == ["saturated"] * 5
+    y8, grad8 = float(single[-1][1]), float(single[-1][2])
+    assert y8 < 1 and grad8 == pytest.approx(1 - y8 * y8, rel=1e-6)  # torch's 1 − y², in float32
+
+
 def test_saturation_survey() -> None:
     result = run("saturation", "--all", "--sort", "float32")
     assert result.exit_code == 0, result.output
@@ -160,6 +224,9 @@ def test_table_json_schema() -> None:
     assert data["activation"] == "elu" and data["params"] == {"alpha": 0.5}
     assert data["dtype"] == "float32" and data["x"] == [-1.0, -0.5, 0.0, 0.5, 1.0]
     assert data["grad"][4] == 1.0 and data["regime"] == ["active"] * 5
+    # alpha = 0.5 halves the negative side: f(−1) = 0.5(e⁻¹ − 1), f′(−1) = 0.5e⁻¹
+    assert data["y"][0] == pytest.approx(0.5 * (np.exp(-1) - 1), rel=1e-6)
+    assert data["grad"][0] == pytest.approx(0.5 * np.exp(-1), rel=1e-6)
     assert data["summary"] == {"peak_grad": 1.0, "peak_at": 0.5}
 
 

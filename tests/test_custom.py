@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import actviz
 from actviz import registry
 from actviz.cli import app
 from actviz.custom import load
@@ -55,7 +58,8 @@ NOT_CALLABLE = 3
 @pytest.fixture(autouse=True)
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     (tmp_path / "useracts.py").write_text(MODULE)
-    monkeypatch.chdir(tmp_path)  # found in the working folder, like `python -m` would
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
     load.cache_clear()
     yield
     sys.modules.pop("useracts", None)
@@ -72,10 +76,55 @@ def test_function_and_module_class_are_probed_with_autograd() -> None:
     assert registry.get("useracts:Square").custom
 
 
+def test_the_library_leaves_sys_path_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A console process: the working folder is on sys.path only if someone puts it there.
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    before = list(sys.path)
+    assert load("useracts:swishish").custom  # found through the fixture's sys.path entry
+    probe("useracts:Square", start=-1, stop=1, points=3)
+    assert sys.path == before
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "onlyhere.py").write_text("def f(x):\n    return x\n")
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(UnknownActivationError) as caught:
+        probe("onlyhere:f", start=-1, stop=1, points=3)
+    assert str(caught.value) == (
+        "cannot import 'onlyhere' for onlyhere:f: No module named 'onlyhere'"
+    )
+    assert sys.path == before
+
+
+def test_the_actviz_command_finds_a_module_in_the_working_folder(tmp_path: Path) -> None:
+    # The console script itself (not `python -m`, which would add the folder on its own).
+    # The module announces that it was imported, so no torch start-up is needed to tell.
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "cwdacts.py").write_text("raise RuntimeError('imported from the working folder')\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(actviz.__file__).parents[1])}  # this tree
+    command = [str(Path(sys.executable).with_name("actviz")), "table", "cwdacts:fn"]
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (
+        1,
+        "Error: cannot import 'cwdacts' for cwdacts:fn: importing it raised RuntimeError: "
+        "imported from the working folder\n",
+    )
+    elsewhere = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert (elsewhere.returncode, elsewhere.stderr) == (
+        2,
+        "Error: cannot import 'cwdacts' for cwdacts:fn: No module named 'cwdacts'\n",
+    )
+
+
 def test_cli_plot_table_check_export() -> None:
     result = runner.invoke(app, ["plot", "useracts:swishish", "relu"])
     assert result.stdout == "wrote outputs/useracts-swishish_vs_relu.png\n"
-    assert runner.invoke(app, ["check", "useracts:swishish"]).exit_code == 0
+    check = runner.invoke(app, ["check", "useracts:swishish"])
+    assert check.exit_code == 0
+    row = next(line for line in check.stdout.splitlines() if "useracts:swishish" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == [
+        "useracts:swishish", "—", "no reference", "", "", "", "", "ok / ok", "pass",
+    ]  # fmt: skip
     result = runner.invoke(app, ["export", "useracts:Square", "--jobs", "1"], env={"CI": "1"})
     assert "written   outputs/useracts-Square.png" in result.stdout
     table = runner.invoke(app, ["table", "useracts:Square", "--range", "-1", "1", "--points", "3"])

@@ -194,6 +194,7 @@ def swish(x):
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     (tmp_path / "depthacts.py").write_text(MODULE)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
     load.cache_clear()
     yield
     sys.modules.pop("depthacts", None)

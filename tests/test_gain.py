@@ -221,6 +221,7 @@ def kinked(x):
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     (tmp_path / "gainacts.py").write_text(MODULE)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
     load.cache_clear()
     yield
     sys.modules.pop("gainacts", None)

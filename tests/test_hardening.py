@@ -64,6 +64,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "h9raises.py").write_text("raise RuntimeError('not today')\n")
     (tmp_path / "h9exits.py").write_text("import sys\nsys.exit(3)\n")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
     load.cache_clear()
     yield tmp_path
     for name in ("h9acts", "h9syntax", "h9raises", "h9exits"):

@@ -187,6 +187,13 @@ def test_unknown_dtype_and_unavailable_device() -> None:
 def test_kinks_join_the_grid_and_origin_rides_along() -> None:
     p = probe("relu", start=-1, stop=1, points=10)
     assert len(p.x) == 11 and p.x[5] == 0.0 and p.grad[5] == 0.0  # torch: relu′(0) = 0
+    assert 0.0 not in probe("relu", start=-1, stop=1, points=10, kinks=False).x
+    assert {-0.5, 0.5} <= set(probe("softshrink", start=-1, stop=1, points=4).x)
+    assert {-1.0, 1.0} <= set(probe("hardtanh", start=-2, stop=2, points=4).x)
+    assert probe("relu6", start=-1, stop=7, points=3).x.tolist() == [-1.0, 0.0, 3.0, 6.0, 7.0]
+    assert probe("relu6", start=1, stop=5, points=3).x.tolist() == [1.0, 3.0, 5.0]  # none inside
+    t = probe("threshold", start=-1, stop=1, points=3)  # the kink 0.1 as float32 stores it
+    assert t.x.tolist() == [-1.0, 0.0, float(np.float32(0.1)), 1.0]
     assert probe("tanh", start=-1, stop=1, points=10).f0 == 0.0
     s = probe("sigmoid", start=2, stop=3, points=2)  # 0 outside the range
     assert s.f0 == 0.5 and s.grad0 == 0.25 and len(s.x) == 2

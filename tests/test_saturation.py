@@ -114,15 +114,6 @@ def test_underflow_is_absent_where_the_gradient_never_vanishes() -> None:
     assert underflow(registry.spec("relu"), "float32").grad_left == 0.0  # dead, not underflow
 
 
-def test_kinks_are_samples() -> None:
-    assert {-0.5, 0.5} <= set(probe("softshrink", start=-1, stop=1, points=4).x)
-    assert {-1.0, 1.0} <= set(probe("hardtanh", start=-2, stop=2, points=4).x)
-    assert {0.0, 6.0} <= set(probe("relu6", start=-1, stop=7, points=3).x)
-    t = probe("threshold", start=-1, stop=1, points=3)
-    assert np.float32(0.1) in t.x.astype(np.float32)
-    assert 0.0 not in probe("relu", start=-1, stop=1, points=10, kinks=False).x
-
-
 def test_monotonic_and_output_range() -> None:
     assert analyze(probe("silu")).monotonic == "no"
     assert analyze(probe("threshold")).monotonic == "no"

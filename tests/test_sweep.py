@@ -364,6 +364,7 @@ class Learned(nn.Module):
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     (tmp_path / "sweepacts.py").write_text(MODULE)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
     load.cache_clear()
     yield
     sys.modules.pop("sweepacts", None)
