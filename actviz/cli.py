@@ -36,7 +36,7 @@ from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, 
 
 # Choices as Literal types: --help lists them, shell completion offers them and
 # a wrong value gets Click's own one-line error. They mirror the library's
-# tuples (probing.DTYPES, plotting.FORMATS, …), which tests/test_completion.py checks.
+# tuples (evaluation.DTYPES, plotting.FORMATS, …), which tests/test_completion.py checks.
 DtypeName = Literal["float16", "bfloat16", "float32", "float64"]
 FormatName = Literal["png", "svg", "pdf"]
 ThemeName = Literal["light", "dark"]

@@ -301,7 +301,7 @@ def depth(
         run = actviz.depth("tanh", layers=30).runs[0]
         run.verdict.text, [s.act_std for s in run.layers]
     """
-    from actviz.probing import check_seed
+    from actviz.evaluation import check_seed
 
     _check(layers, width, batch, init, bias_std, eps)
     seed = check_seed(seed)

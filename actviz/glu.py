@@ -70,7 +70,7 @@ def probe_glu(
     import torch
     import torch.nn.functional as F
 
-    from actviz.probing import check_device, torch_dtype
+    from actviz.evaluation import check_device, torch_dtype
 
     torch_type = torch_dtype(dtype)
     check_device(device)

@@ -120,7 +120,7 @@ def moments(target: str | Activation | Spec) -> Moments:
 def _moments(activation: Activation, params: tuple[tuple[str, Any], ...]) -> Moments:
     import numpy as np
 
-    from actviz.probing import evaluate
+    from actviz.evaluation import evaluate
 
     target = Spec(activation, dict(params))
     nodes, weights = rule(activation.kinks(target.params))

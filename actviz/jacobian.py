@@ -121,7 +121,7 @@ def random_input(size: int, seed: int) -> list[float]:
     """``size`` standard-normal values from a seeded generator (the global RNG is untouched)."""
     import torch
 
-    from actviz.probing import check_seed
+    from actviz.evaluation import check_seed
 
     if not isinstance(size, int) or isinstance(size, bool) or not 2 <= size <= MAX_SIZE:
         raise UsageError(f"--random must be between 2 and {MAX_SIZE} (got {size!r})")

@@ -22,14 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_DTYPE, DEFAULT_START, DEFAULT_STEP, DEFAULT_STOP
 from actviz.errors import (
-    ActvizError,
-    CustomActivationError,
-    DeviceUnavailableError,
     InvalidGridError,
-    InvalidParameterError,
     RuntimeFailure,
-    UnknownFormatError,
     UsageError,
+)
+from actviz.evaluation import (
+    VECTOR_PAD,
+    as_numpy,
+    check_device,
+    check_finite,
+    check_params_fit,
+    check_seed,
+    differentiate,
+    torch_dtype,
 )
 from actviz.registry import Activation, ParamValue, Spec, spec
 
@@ -44,9 +49,6 @@ if TYPE_CHECKING:
 MAX_POINTS = 1_000_000
 # GLU is drawn over an N × N plane: N is capped so that N² stays at MAX_POINTS.
 MAX_AXIS_POINTS = math.isqrt(MAX_POINTS)
-MAX_SEED = 2**64 - 1  # torch.manual_seed's range
-DTYPES = ("float16", "bfloat16", "float32", "float64")
-DEVICES = ("cpu", "cuda")
 NOTEBOOK_DPI = 100  # figures shown in Jupyter (their pixels are shown 1:1)
 
 
@@ -291,71 +293,6 @@ def _json_list(values: np.ndarray) -> list[float | None]:
     return [v if math.isfinite(v) else None for v in values.tolist()]
 
 
-def torch_dtype(name: str | torch.dtype) -> torch.dtype:
-    import torch
-
-    if isinstance(name, torch.dtype):
-        name = str(name).removeprefix("torch.")
-    if not isinstance(name, str) or name not in DTYPES:
-        raise UnknownFormatError(f"unknown dtype {name!r}; choose one of {', '.join(DTYPES)}")
-    dtype: torch.dtype = getattr(torch, name)
-    return dtype
-
-
-def check_device(device: str) -> str:
-    import torch
-
-    if not isinstance(device, str):
-        raise UnknownFormatError(f"device must be a string such as 'cpu' (got {device!r})")
-    kind = device.split(":")[0]
-    try:
-        parsed = torch.device(device)
-    except RuntimeError:
-        parsed = None
-    if kind not in DEVICES or parsed is None or parsed.type != kind:
-        raise UnknownFormatError(
-            f"unknown device {device!r}; choose one of {', '.join(DEVICES)} (cuda:N for a GPU)"
-        )
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailableError(
-            f"device {device!r} was asked for but torch {torch.__version__} sees no CUDA GPU "
-            "here; use --device cpu"
-        )
-    if kind == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
-        raise DeviceUnavailableError(
-            f"device {device!r} was asked for but torch sees {torch.cuda.device_count()} CUDA "
-            f"GPU(s) here; use cuda:0 to cuda:{torch.cuda.device_count() - 1}"
-        )
-    if kind == "cpu" and parsed.index not in (None, 0):
-        raise UnknownFormatError(f"unknown device {device!r}; torch has one cpu device, 'cpu'")
-    return device
-
-
-def check_seed(seed: object) -> int:
-    """``seed`` if torch.manual_seed takes it: a whole number from 0 to 2⁶⁴ − 1."""
-    if (
-        not isinstance(seed, numbers.Integral)
-        or isinstance(seed, bool)
-        or not 0 <= int(seed) <= MAX_SEED
-    ):
-        raise UsageError(f"seed must be a whole number from 0 to 2**64 - 1 (got {seed!r})")
-    return int(seed)
-
-
-def check_params_fit(target: Spec, dtype: torch.dtype) -> None:
-    """Refuse a parameter that the dtype cannot hold (negative_slope=1e300 in float32)."""
-    import torch
-
-    largest = torch.finfo(dtype).max
-    for key, value in target.params.items():
-        if isinstance(value, float) and abs(value) > largest:
-            name = str(dtype).removeprefix("torch.")
-            raise InvalidParameterError(
-                f"{target.name}: {key}={value:g} does not fit in {name} (largest finite value "
-                f"{largest:.4g}); use a smaller {key} or a wider --dtype"
-            )
-
-
 @dataclass(frozen=True)
 class ProbeOptions:
     """How to probe, apart from what and where: the same for every spec of a run.
@@ -416,52 +353,6 @@ def probe_many(
     return [_run(s, grid, options) for s in specs]
 
 
-ROUTES = ("batched", "scalar")
-# torch's CPU kernels vectorise contiguous tensors in chunks and finish the
-# last n mod (vector width) elements, strided input and single elements with
-# scalar code, which rounds differently for some activations (gelu, mish).
-# Padding by this many elements keeps every tested point in the vector part.
-_VECTOR_PAD = 64
-
-
-def evaluate(
-    target: Spec,
-    xs: Iterable[float],
-    *,
-    dtype: str | torch.dtype,
-    device: str = "cpu",
-    route: str = "batched",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """f and f′ at explicit points (rounded to ``dtype``): ``(x, f(x), f′(x))``.
-
-    The building block of the underflow search, which needs arbitrary points
-    rather than a grid. Eval mode, so RReLU is deterministic. ``route``
-    chooses torch's kernel path: ``"batched"`` (a contiguous tensor, padded so
-    that no point falls in the scalar tail: what a probe's grid gets) or
-    ``"scalar"`` (a strided view: what a single element gets).
-    """
-    import numpy as np
-    import torch
-
-    torch_type = torch_dtype(dtype)
-    values = xs if isinstance(xs, np.ndarray) else list(xs)
-    x = torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device, torch_type)
-    count = len(x)
-    if route == "batched":
-        pad = _VECTOR_PAD - count % _VECTOR_PAD + _VECTOR_PAD
-        fill = x[-1:] if count else torch.zeros(1, dtype=torch_type, device=device)
-        leaf = torch.cat([x, fill.expand(pad)]).requires_grad_(True)
-        inputs = leaf
-    elif route == "scalar":
-        leaf = torch.stack([x, x], dim=1).reshape(-1).requires_grad_(True)
-        inputs = leaf[::2]  # every other element: a strided view
-    else:
-        raise UnknownFormatError(f"unknown route {route!r}; choose one of {', '.join(ROUTES)}")
-    y, grad, _ = _autograd(target, inputs, second=False, train=False, leaf=leaf)
-    grad = grad[:count] if route == "batched" else grad[::2]
-    return _numpy(x), _numpy(y[:count]), _numpy(grad)
-
-
 def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] | None) -> Spec:
     if isinstance(activation, Spec):  # a sweep's spec keeps naming its swept values
         merged = spec(activation.activation, {**activation.params, **(params or {})})
@@ -489,7 +380,7 @@ def _samples(
     # Zeros after the grid keep every sample out of the kernel's scalar tail
     # (the underflow edges are found the same way), and the first of them is
     # x = 0 when 0 is not a sample.
-    pad = torch.zeros(_VECTOR_PAD - len(x) % _VECTOR_PAD + _VECTOR_PAD, dtype=dtype, device=device)
+    pad = torch.zeros(VECTOR_PAD - len(x) % VECTOR_PAD + VECTOR_PAD, dtype=dtype, device=device)
     return torch.cat([x, pad]), len(x), on_grid[0] if on_grid else len(x)
 
 
@@ -506,10 +397,10 @@ def _run(target: Spec, grid: Grid, options: ProbeOptions) -> Probe:
         torch.manual_seed(seed)
         x, count, origin = _samples(target, grid, torch_type, device, options.kinks)
         x.requires_grad_(True)
-        y, grad, grad2 = _autograd(target, x, second=second, train=train)
-    xs, ys, grads = _numpy(x), _numpy(y), _numpy(grad)
+        y, grad, grad2 = differentiate(target, x, second=second, train=train)
+    xs, ys, grads = as_numpy(x), as_numpy(y), as_numpy(grad)
     # The grid only: after it come x = 0 (f(0) may be inf outside the range) and padding.
-    _check_finite(target, torch_type, xs[:count], {"f(x)": ys[:count], "f′(x)": grads[:count]})
+    check_finite(target, torch_type, xs[:count], {"f(x)": ys[:count], "f′(x)": grads[:count]})
     return Probe(
         spec=target,
         dtype=str(torch_type).removeprefix("torch."),
@@ -519,7 +410,7 @@ def _run(target: Spec, grid: Grid, options: ProbeOptions) -> Probe:
         x=xs[:count],
         y=ys[:count],
         grad=grads[:count],
-        grad2=None if grad2 is None else _numpy(grad2)[:count],
+        grad2=None if grad2 is None else as_numpy(grad2)[:count],
         f0=float(ys[origin]),
         grad0=float(grads[origin]),
     )
@@ -576,112 +467,10 @@ def weight_grads(found: Probe) -> list[WeightGrad]:
                 total = 0.0 if weight.grad is None else float(weight.grad.double())
                 per = torch.zeros_like(x) if per_sample is None else per_sample
                 value = float(weight.detach().double())
-                results.append(WeightGrad(name, value, total, _numpy(per)))
+                results.append(WeightGrad(name, value, total, as_numpy(per)))
         except (RuntimeError, NotImplementedError) as error:
             first_line = str(error).strip().splitlines()[0]
             raise RuntimeFailure(
                 f"{target.label}: no gradient for its learnable parameters: {first_line}"
             ) from error
     return results
-
-
-def autograd_checked(target: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """f(x) and f′(x) (eval mode) with every check :func:`probe` makes: a user's
-    activation must return a real tensor of x's shape, inside autograd, finite."""
-    y, grad, _ = _autograd(target, x, second=False, train=False)
-    _check_finite(target, x.dtype, _numpy(x), {"f(x)": _numpy(y), "f′(x)": _numpy(grad)})
-    return y, grad
-
-
-def _check_finite(
-    target: Spec, dtype: torch.dtype, x: np.ndarray, columns: Mapping[str, np.ndarray]
-) -> None:
-    """Refuse a probe whose f or f′ is not finite at some (finite) x, saying where."""
-    import numpy as np
-
-    for what, values in columns.items():
-        bad = np.flatnonzero(~np.isfinite(values))
-        if len(bad) == 0:
-            continue
-        name = str(dtype).removeprefix("torch.")
-        at = f"{what} = {values[bad[0]]:g} at x = {x[bad[0]]:g}"
-        count = f"{len(bad):,} of {len(values):,} samples"
-        if target.activation.custom:
-            raise CustomActivationError(
-                f"{target.name} is not finite on this range in {name}: {at} ({count}); an "
-                "activation must return finite values with finite gradients"
-            )
-        changed = ", ".join(target.changed_params())
-        hint = f"other {changed} values, a " if changed else "a "
-        raise (InvalidParameterError if changed else InvalidGridError)(
-            f"{target.label} is not finite in {name} on this range: {at} ({count}); use "
-            f"{hint}smaller range or a wider --dtype"
-        )
-
-
-def _autograd(
-    target: Spec,
-    x: torch.Tensor,
-    *,
-    second: bool,
-    train: bool,
-    leaf: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """y = f(x), f′ from backward(ones_like(y)), and f″ if ``second``.
-
-    ``leaf``: the tensor ``x`` is a view of (a strided or padded evaluation),
-    whose ``.grad`` is returned instead of ``x.grad``.
-    """
-    import torch
-
-    module = target.activation.build(target.params, train=train).to(x.device, x.dtype)
-    try:
-        y = module(x)
-        if target.activation.custom:
-            from actviz.custom import checked_output
-
-            y = checked_output(target.activation, x, y)
-        if second and not target.activation.piecewise_linear:
-            (grad,) = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)
-            return y, grad, _second_derivative(grad, x)
-        y.backward(torch.ones_like(y))
-        found = (x if leaf is None else leaf).grad
-        if found is None:  # y requires grad but does not depend on x
-            raise CustomActivationError(
-                f"{target.name} returned a tensor that does not depend on x (a new tensor with "
-                "requires_grad=True?); compute it with torch operations on x"
-            )
-        # Piecewise linear: f″ is 0 off the kinks by construction, and torch
-        # has no double backward for some of these (hardsigmoid).
-        return y, found, torch.zeros_like(x) if second else None
-    except ActvizError:
-        raise
-    except (RuntimeError, NotImplementedError) as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise RuntimeFailure(
-            f"{target.label} failed in {x.dtype} on {x.device}: {first_line}"
-        ) from error
-    except (Exception, SystemExit) as error:  # sys.exit() in a user's callable too
-        if not target.activation.custom:
-            raise  # a bug in actviz: let it show
-        raise CustomActivationError(
-            f"{target.name} raised {type(error).__name__}: {error}"
-        ) from error
-
-
-def _second_derivative(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    import torch
-
-    # A piecewise-linear f has a constant f′ that autograd does not connect
-    # back to x: then f″ is zero, not an error.
-    if not grad.requires_grad:
-        return torch.zeros_like(x)
-    (grad2,) = torch.autograd.grad(grad, x, torch.ones_like(grad), allow_unused=True)
-    return torch.zeros_like(x) if grad2 is None else grad2
-
-
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    import torch
-
-    array: np.ndarray = t.detach().to("cpu", torch.float64).numpy()
-    return array

@@ -32,7 +32,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from actviz.defaults import DEFAULT_EPS
-from actviz.probing import DEFAULT_OPTIONS, ProbeOptions, evaluate, probe_many
+from actviz.evaluation import evaluate
+from actviz.probing import DEFAULT_OPTIONS, ProbeOptions, probe_many
 from actviz.underflow import UNDERFLOW_DTYPES, Underflow, underflow
 
 if TYPE_CHECKING:

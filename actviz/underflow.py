@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from actviz.probing import DTYPES, evaluate
+from actviz.evaluation import DTYPES, evaluate
 
 if TYPE_CHECKING:
     import numpy as np

@@ -226,7 +226,7 @@ def ulp(values: np.ndarray, dtype: str) -> np.ndarray:
 def _round(values: Sequence[float], dtype: str) -> list[float]:
     import torch
 
-    from actviz.probing import torch_dtype
+    from actviz.evaluation import torch_dtype
 
     rounded: list[float] = (
         torch.tensor(values, dtype=torch.float64).to(torch_dtype(dtype)).double().tolist()
@@ -261,11 +261,11 @@ def _second(target: Spec, xs: list[float], dtype: str) -> np.ndarray:
     """f″ by double backward, on a padded contiguous tensor like the probe's."""
     import torch
 
-    from actviz.probing import _VECTOR_PAD, torch_dtype
+    from actviz.evaluation import VECTOR_PAD, torch_dtype
 
     kind = torch_dtype(dtype)
     x = torch.tensor(xs, dtype=torch.float64).to(kind)
-    pad = _VECTOR_PAD - len(x) % _VECTOR_PAD + _VECTOR_PAD
+    pad = VECTOR_PAD - len(x) % VECTOR_PAD + VECTOR_PAD
     leaf = torch.cat([x, x[-1:].expand(pad)]).requires_grad_(True)
     module = target.activation.build(target.params).to(kind)
     y = module(leaf)
@@ -282,7 +282,7 @@ def _second(target: Spec, xs: list[float], dtype: str) -> np.ndarray:
 def _check_dtype(target: Spec, ref: Reference, dtype: str) -> DtypeResult:
     import numpy as np
 
-    from actviz.probing import evaluate
+    from actviz.evaluation import evaluate
 
     xs, kinks = _points(target, dtype)
     _, f, grad = evaluate(target, [*xs, *kinks], dtype=dtype)
@@ -456,7 +456,7 @@ def _custom_gradchecks(target: Spec) -> tuple[bool, bool | None]:
     x's shape, inside autograd, finite), then gradcheck; anything it raises is
     one clear error, never a traceback."""
     from actviz.errors import ActvizError, CustomActivationError
-    from actviz.probing import autograd_checked
+    from actviz.evaluation import autograd_checked
 
     autograd_checked(target, gradcheck_points(target).requires_grad_(True))
     try:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import actviz
 from actviz import cli, plotting, registry, tables
-from actviz.probing import DTYPES
+from actviz.evaluation import DTYPES
 
 ACTVIZ = str(Path(sys.executable).with_name("actviz"))
 COMMANDS = ["list", "plot", "table", "saturation", "check", "jacobian", "graph", "export", "depth",

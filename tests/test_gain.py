@@ -20,6 +20,7 @@ from actviz import registry
 from actviz.cli import app
 from actviz.custom import load
 from actviz.depth_plots import draw_phase, phase_figure
+from actviz.evaluation import evaluate
 from actviz.init_gain import (
     TORCH_DEFAULT_SIGMA_W,
     Gain,
@@ -32,7 +33,6 @@ from actviz.init_gain import (
     rule,
     variance_slope,
 )
-from actviz.probing import evaluate
 from tests.test_plotting import png_size
 
 runner = CliRunner()

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from actviz import registry
 from actviz.display import reference_words
 from actviz.errors import InvalidParameterError
-from actviz.probing import evaluate, probe
+from actviz.evaluation import evaluate
+from actviz.probing import probe
 from actviz.saturation import ONSET_EPS, REGIMES, analyze
 from actviz.underflow import underflow
 

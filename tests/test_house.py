@@ -1,0 +1,82 @@
+"""The house rules a maintainer relies on, checked: thin commands, a README layout
+that matches the files, and modules that use each other's public names only."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "actviz"
+MAX_COMMAND_BODY = 20  # lines from the first statement after the docstring
+
+
+def _commands() -> dict[str, tuple[int, int]]:
+    """Each @app.command function in cli.py: (first body line, last line)."""
+    tree = ast.parse((PACKAGE / "cli.py").read_text())
+    found = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        decorators = [ast.unparse(d) for d in node.decorator_list]
+        if not any(d.startswith("app.command") for d in decorators):
+            continue
+        body = node.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]
+        found[node.name] = (body[0].lineno, node.end_lineno or body[-1].lineno)
+    return found
+
+
+def test_every_command_body_is_parse_call_print_in_a_few_lines() -> None:
+    commands = _commands()
+    assert len(commands) >= 10  # every command, not none
+    long = {name: end - start + 1 for name, (start, end) in commands.items()}
+    assert {n: size for n, size in long.items() if size > MAX_COMMAND_BODY} == {}
+
+
+def test_the_body_limit_catches_a_long_command(tmp_path: Path) -> None:
+    # The check above would pass vacuously if _commands found nothing long; make one.
+    lines = ["x = 1"] * (MAX_COMMAND_BODY + 1)
+    source = "@app.command('x')\ndef x_command() -> None:\n    '''Doc.'''\n" + "".join(
+        f"    {line}\n" for line in lines
+    )
+    (start, end) = next(
+        (n.body[1].lineno, n.end_lineno)
+        for n in ast.parse(source).body
+        if isinstance(n, ast.FunctionDef)
+    )
+    assert end is not None and end - start + 1 > MAX_COMMAND_BODY
+
+
+def _layout_modules() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"`actviz/([a-z_]+\.py)`", section)
+
+
+def test_the_readme_layout_table_names_every_module_once_and_no_other() -> None:
+    listed = _layout_modules()
+    assert len(listed) == len(set(listed)), "a module listed twice"
+    on_disk = {p.name for p in PACKAGE.glob("*.py")} - {"__init__.py", "__main__.py"}
+    assert set(listed) == on_disk
+
+
+def _private_imports() -> list[str]:
+    """``from actviz.m import _name`` anywhere in the package: one module leaning on
+    another's internals."""
+    found = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("actviz"):
+                found += [
+                    f"{path.name}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and alias.name != "__version__"
+                ]
+    return found
+
+
+def test_modules_use_each_others_public_names_only() -> None:
+    assert _private_imports() == []
