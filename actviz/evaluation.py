@@ -123,18 +123,12 @@ def evaluate(
     that no point falls in the scalar tail: what a probe's grid gets) or
     ``"scalar"`` (a strided view: what a single element gets).
     """
-    import numpy as np
     import torch
 
-    torch_type = torch_dtype(dtype)
-    values = xs if isinstance(xs, np.ndarray) else list(xs)
-    x = torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device, torch_type)
+    x = _points(xs, dtype, device)
     count = len(x)
     if route == "batched":
-        pad = VECTOR_PAD - count % VECTOR_PAD + VECTOR_PAD
-        fill = x[-1:] if count else torch.zeros(1, dtype=torch_type, device=device)
-        leaf = torch.cat([x, fill.expand(pad)]).requires_grad_(True)
-        inputs = leaf
+        leaf = inputs = _padded(x)
     elif route == "scalar":
         leaf = torch.stack([x, x], dim=1).reshape(-1).requires_grad_(True)
         inputs = leaf[::2]  # every other element: a strided view
@@ -143,6 +137,36 @@ def evaluate(
     y, grad, _ = differentiate(target, inputs, second=False, train=False, leaf=leaf)
     grad = grad[:count] if route == "batched" else grad[::2]
     return as_numpy(x), as_numpy(y[:count]), as_numpy(grad)
+
+
+def second_at(
+    target: Spec, xs: Iterable[float], *, dtype: str | torch.dtype, device: str = "cpu"
+) -> np.ndarray:
+    """f″ at explicit points by double backward (eval mode), on the same padded
+    contiguous batch as :func:`evaluate`'s."""
+    x = _points(xs, dtype, device)
+    _, _, grad2 = differentiate(target, _padded(x), second=True, train=False)
+    assert grad2 is not None  # asked for with second=True
+    return as_numpy(grad2[: len(x)])
+
+
+def _points(xs: Iterable[float], dtype: str | torch.dtype, device: str) -> torch.Tensor:
+    """``xs`` as a tensor of ``dtype`` (each rounded from float64 once)."""
+    import numpy as np
+    import torch
+
+    values = xs if isinstance(xs, np.ndarray) else list(xs)
+    return torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device, torch_dtype(dtype))
+
+
+def _padded(x: torch.Tensor) -> torch.Tensor:
+    """``x`` and copies of its last element after it, as a leaf that needs grad: padding
+    keeps every point out of the kernel's scalar tail (see VECTOR_PAD)."""
+    import torch
+
+    pad = VECTOR_PAD - len(x) % VECTOR_PAD + VECTOR_PAD
+    fill = x[-1:] if len(x) else torch.zeros(1, dtype=x.dtype, device=x.device)
+    return torch.cat([x, fill.expand(pad)]).requires_grad_(True)
 
 
 def autograd_checked(target: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

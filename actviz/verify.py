@@ -257,39 +257,17 @@ def _points(target: Spec, dtype: str) -> tuple[list[float], list[float]]:
     return sorted(samples), exact
 
 
-def _second(target: Spec, xs: list[float], dtype: str) -> np.ndarray:
-    """f″ by double backward, on a padded contiguous tensor like the probe's."""
-    import torch
-
-    from actviz.evaluation import VECTOR_PAD, torch_dtype
-
-    kind = torch_dtype(dtype)
-    x = torch.tensor(xs, dtype=torch.float64).to(kind)
-    pad = VECTOR_PAD - len(x) % VECTOR_PAD + VECTOR_PAD
-    leaf = torch.cat([x, x[-1:].expand(pad)]).requires_grad_(True)
-    module = target.activation.build(target.params).to(kind)
-    y = module(leaf)
-    (grad,) = torch.autograd.grad(y, leaf, torch.ones_like(y), create_graph=True)
-    if not grad.requires_grad:
-        return torch.zeros(len(xs), dtype=torch.float64).numpy()
-    (grad2,) = torch.autograd.grad(grad, leaf, torch.ones_like(grad), allow_unused=True)
-    if grad2 is None:
-        return torch.zeros(len(xs), dtype=torch.float64).numpy()
-    found: np.ndarray = grad2[: len(xs)].detach().double().numpy()
-    return found
-
-
 def _check_dtype(target: Spec, ref: Reference, dtype: str) -> DtypeResult:
     import numpy as np
 
-    from actviz.evaluation import evaluate
+    from actviz.evaluation import evaluate, second_at
 
     xs, kinks = _points(target, dtype)
     _, f, grad = evaluate(target, [*xs, *kinks], dtype=dtype)
     n = len(xs)
     got = [f[:n], grad[:n]]
     if not target.activation.piecewise_linear:
-        got.append(_second(target, xs, dtype))
+        got.append(second_at(target, xs, dtype=dtype))
     values = [exact_values(ref, target.params, x) for x in xs]
     # The reference as double-double (hi + lo), so that the error is exact in float64.
     exact = np.array([[float(v) for v in four] for four in values])
