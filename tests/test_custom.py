@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from actviz.cli import app
 from actviz.custom import load
 from actviz.errors import CustomActivationError, UnknownActivationError
 from actviz.probing import probe
+from tests.conftest import UserModules
 
 runner = CliRunner()
 
@@ -56,14 +56,8 @@ NOT_CALLABLE = 3
 
 
 @pytest.fixture(autouse=True)
-def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    (tmp_path / "useracts.py").write_text(MODULE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
-    load.cache_clear()
-    yield
-    sys.modules.pop("useracts", None)
-    load.cache_clear()
+def user_module(user_modules: UserModules) -> None:
+    user_modules(useracts=MODULE)
 
 
 def test_function_and_module_class_are_probed_with_autograd() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +15,10 @@ from typer.testing import CliRunner
 import actviz
 from actviz import registry
 from actviz.cli import app
-from actviz.custom import load
 from actviz.depth_plots import depth_figure, draw_histograms, draw_std
 from actviz.depth_sim import Depth, LayerStats, depth, verdict
 from actviz.init_gain import gain, moments
+from tests.conftest import UserModules
 from tests.test_plotting import png_size
 
 runner = CliRunner()
@@ -191,14 +189,8 @@ def swish(x):
 
 
 @pytest.fixture()
-def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    (tmp_path / "depthacts.py").write_text(MODULE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
-    load.cache_clear()
-    yield
-    sys.modules.pop("depthacts", None)
-    load.cache_clear()
+def user_module(user_modules: UserModules) -> None:
+    user_modules(depthacts=MODULE)
 
 
 @pytest.mark.usefixtures("user_module")

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from actviz.cli import app
 from actviz.probing import probe
 from actviz.saturation import analyze
+from tests.conftest import UserModules
 
 runner = CliRunner()
 
@@ -27,11 +28,8 @@ def gradconst(x):
 
 
 @pytest.fixture(autouse=True)
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "edgeacts.py").write_text(ACTS)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return tmp_path
+def in_tmp(user_modules: UserModules) -> Path:
+    return user_modules(edgeacts=ACTS)
 
 
 @pytest.mark.parametrize(

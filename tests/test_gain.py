@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,6 @@ from typer.testing import CliRunner
 import actviz
 from actviz import registry
 from actviz.cli import app
-from actviz.custom import load
 from actviz.depth_plots import draw_phase, phase_figure
 from actviz.evaluation import evaluate
 from actviz.init_gain import (
@@ -33,6 +30,7 @@ from actviz.init_gain import (
     rule,
     variance_slope,
 )
+from tests.conftest import UserModules
 from tests.test_plotting import png_size
 
 runner = CliRunner()
@@ -218,14 +216,8 @@ def kinked(x):
 
 
 @pytest.fixture()
-def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    (tmp_path / "gainacts.py").write_text(MODULE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
-    load.cache_clear()
-    yield
-    sys.modules.pop("gainacts", None)
-    load.cache_clear()
+def user_module(user_modules: UserModules) -> None:
+    user_modules(gainacts=MODULE)
 
 
 @pytest.mark.usefixtures("user_module")

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,13 @@ from typer.testing import CliRunner
 import actviz
 from actviz import errors, graph, jacobian, plotting, tables
 from actviz.cli import app
-from actviz.custom import load
 from actviz.export import export
 from actviz.glu import probe_glu
 from actviz.probing import Grid, Probe, probe, probe_many
 from actviz.registry import spec
 from actviz.saturation import analyze
 from actviz.verify import verify
+from tests.conftest import UserModules
 
 runner = CliRunner()
 
@@ -58,18 +58,13 @@ def reducer(x):
 
 
 @pytest.fixture(autouse=True)
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    (tmp_path / "h9acts.py").write_text(USER_MODULE)
-    (tmp_path / "h9syntax.py").write_text("def f(x:\n    return x\n")
-    (tmp_path / "h9raises.py").write_text("raise RuntimeError('not today')\n")
-    (tmp_path / "h9exits.py").write_text("import sys\nsys.exit(3)\n")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
-    load.cache_clear()
-    yield tmp_path
-    for name in ("h9acts", "h9syntax", "h9raises", "h9exits"):
-        sys.modules.pop(name, None)
-    load.cache_clear()
+def in_tmp(user_modules: UserModules) -> Path:
+    return user_modules(
+        h9acts=USER_MODULE,
+        h9syntax="def f(x:\n    return x\n",
+        h9raises="raise RuntimeError('not today')\n",
+        h9exits="import sys\nsys.exit(3)\n",
+    )
 
 
 def run(*args: str) -> Any:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +14,11 @@ from typer.testing import CliRunner
 
 from actviz import params, registry
 from actviz.cli import app
-from actviz.custom import load
 from actviz.errors import InvalidParameterError, UsageError
 from actviz.export import export
 from actviz.plotting import activation_figure, default_stem
 from actviz.probing import Grid, probe, probe_many, weight_grads
+from tests.conftest import UserModules
 
 runner = CliRunner()
 SLOPES = ["negative_slope=0.01,0.1,0.3"]
@@ -360,15 +358,9 @@ class Learned(nn.Module):
 """
 
 
-@pytest.fixture
-def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    (tmp_path / "sweepacts.py").write_text(MODULE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))  # as cli.main does for `actviz`
-    load.cache_clear()
-    yield
-    sys.modules.pop("sweepacts", None)
-    load.cache_clear()
+@pytest.fixture()
+def user_module(user_modules: UserModules) -> None:
+    user_modules(sweepacts=MODULE)
 
 
 @pytest.mark.usefixtures("user_module")

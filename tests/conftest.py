@@ -1,0 +1,36 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from actviz.custom import load
+
+UserModules = Callable[..., Path]
+
+
+@pytest.fixture()
+def user_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UserModules]:
+    """Write modules of a user's own activations into a fresh working folder:
+    ``user_modules(myacts=SOURCE, ...)``. The folder goes on sys.path as
+    ``cli.main`` puts it for the ``actviz`` command; the modules and the
+    custom-activation cache are forgotten afterwards, so each test imports afresh."""
+    names: list[str] = []
+
+    def write(**sources: str) -> Path:
+        for name, source in sources.items():
+            (tmp_path / f"{name}.py").write_text(source)
+            names.append(name)
+        return tmp_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    load.cache_clear()
+    yield write
+    for name in names:
+        sys.modules.pop(name, None)
+    load.cache_clear()
