@@ -351,7 +351,9 @@ def test_rich_tables_print_brackets_in_labels_verbatim() -> None:
 
     from actviz.registry import Activation, Spec
     from actviz.saturation import analyze
-    from actviz.tables import check_table, probe_table, survey_table
+    from actviz.check_report import check_table
+    from actviz.survey import survey_table
+    from actviz.tables import probe_table
     from actviz.verify import verify
 
     # A label with "[…]", as a registry note or a user's name could bring: rich
