@@ -506,11 +506,6 @@ def test_table_csv_streams_up_to_the_grid_cap() -> None:
     assert lines[1] == "-1.0,0.0,0.0,dead" and lines[-1] == "1.0,1.0,1.0,linear"
 
 
-def test_strict_json_turns_non_finite_numbers_into_null() -> None:
-    text = display.strict_json({"a": [math.nan, 1.0, -math.inf], "b": (math.inf,), "c": "x"})
-    assert text == '{"a": [null, 1.0, null], "b": [null], "c": "x"}'
-
-
 # --- the notebook API: bad calls raise ActvizError subclasses --------------------
 
 
