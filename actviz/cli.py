@@ -471,7 +471,7 @@ def table_command(
         write_probe_json,
     )
 
-    _check_formats(as_json, as_csv)
+    _output_format(as_json, as_csv)
     if weight_grad and sweep:
         raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
     if not (as_json or as_csv):
@@ -484,7 +484,7 @@ def table_command(
             writer = tables.write_sweep_csv if as_csv else tables.write_sweep_json
             writer(probes, saturations, sys.stdout)
         else:
-            _emit(tables.sweep_report(probes, saturations), None, None, as_json=False, as_csv=False)
+            _emit("table", lambda: tables.sweep_report(probes, saturations))
         return
     (probe,) = probes
     weights = weight_grads(probe) if weight_grad else []
@@ -494,7 +494,7 @@ def table_command(
     elif as_json:
         write_probe_json(probe, saturation, sys.stdout, weights=weights)
     else:
-        _emit(probe_report(probe, saturation, weights), None, None, as_json=False, as_csv=False)
+        _emit("table", lambda: probe_report(probe, saturation, weights))
 
 
 @app.command("saturation")
@@ -515,16 +515,15 @@ def saturation_command(
 ) -> None:
     """One row per activation: peak f′, f′(0), saturation onset, dead and saturated
     share, and the |x| where f′ underflows to exactly 0 in float16, bfloat16, float32."""
+    from actviz import survey
     from actviz.probing import Grid, ProbeOptions
-    from actviz.saturation import survey
-    from actviz.tables import check_sort_key, sort_survey, survey_csv, survey_json, survey_table
 
+    output = _output_format(as_json, as_csv)
     specs = _named_or_all(names, all_, param, sweep)
-    check_sort_key(sort)  # before the work, not after
-    found = survey(specs, Grid(*range_, points, step), ProbeOptions(dtype), eps=eps)
-    rows = sort_survey(found, sort, reverse=reverse)
-    _emit(survey_table(rows), lambda: survey_json(rows), lambda: survey_csv(rows),
-          as_json=as_json, as_csv=as_csv)  # fmt: skip
+    rows = survey.survey_rows(specs, Grid(*range_, points, step), ProbeOptions(dtype), eps=eps,
+                              sort=sort, reverse=reverse)  # fmt: skip
+    _emit(output, lambda: survey.survey_table(rows), lambda: survey.survey_json(rows),
+          lambda: survey.survey_csv(rows))  # fmt: skip
 
 
 @app.command("check")
@@ -549,16 +548,15 @@ def check_command(
     Names the regions where torch's own formula loses the digits (findings, not
     failures). Exits 1 on a genuine error.
     """
-    from actviz.tables import check_table
-    from actviz.verify import check_dtypes, verify_all
+    from actviz import verify
+    from actviz.check_report import check_table
 
-    dtypes = check_dtypes(dtype)  # before the work, not after
-    checks = verify_all(_named_or_all(names, all_, param, sweep), dtypes)
-    _emit(check_table(checks), lambda: [c.as_dict() for c in checks], lambda: "",
-          as_json=as_json, as_csv=False)  # fmt: skip
-    failed = [f"{c.label} ({', '.join(c.failures())})" for c in checks if not c.passed]
-    if failed:
-        raise RuntimeFailure(f"derivative check failed for {'; '.join(failed)}")
+    # verify_all checks the dtypes before any work
+    checks = verify.verify_all(_named_or_all(names, all_, param, sweep), dtype)
+    _emit(_output_format(as_json), lambda: check_table(checks),
+          lambda: [c.as_dict() for c in checks])  # fmt: skip
+    if failed := verify.failure_message(checks):
+        raise RuntimeFailure(failed)
 
 
 @app.command("jacobian", context_settings={"ignore_unknown_options": True})
@@ -600,7 +598,7 @@ def jacobian_command(
     if done.explanation:
         typer.echo("\n".join(done.explanation))
     report = done.report
-    _emit(jacobian_report(report), report.as_dict, lambda: "", as_json=as_json, as_csv=False)
+    _emit(_output_format(as_json), lambda: jacobian_report(report), report.as_dict)
 
 
 # Unknown options are kept as arguments, so that an expression may start with
@@ -760,25 +758,21 @@ def depth_command(
     Each network is also run at nn.Linear's default init (dashed in the figure).
     Example: actviz depth sigmoid tanh relu gelu --layers 30
     """
-    from actviz.depth_sim import depth
-    from actviz.tables import depth_csv, depth_report
+    from actviz import depth_sim, depth_tables
 
-    if as_json and as_csv:
-        raise UsageError("give --json or --csv, not both")
+    output = _output_format(as_json, as_csv)
     specs = registry.specs_from_cli(names, param or [])
-    if fmt is not None and not no_plot:
-        from actviz.plotting import check_format
-
-        check_format(fmt)
-    result = depth(specs, layers=layers, width=width, batch=batch, init=init, gain=gain,
-                   bias_std=bias_std, seed=seed, eps=eps, baseline=not no_baseline)  # fmt: skip
+    _check_figure_format(fmt, wanted=not no_plot)
+    result = depth_sim.depth(specs, layers=layers, width=width, batch=batch, init=init,
+                             gain=gain, bias_std=bias_std, seed=seed, eps=eps,
+                             baseline=not no_baseline)  # fmt: skip
     if not no_plot:
         from actviz.depth_plots import depth_file
 
         path = depth_file(result, out=out, out_dir=out_dir, fmt=fmt, dpi=dpi)
-        typer.echo(f"wrote {path}", err=as_json or as_csv)
-    _emit(depth_report(result), result.as_dict, lambda: depth_csv(result),
-          as_json=as_json, as_csv=as_csv)  # fmt: skip
+        typer.echo(f"wrote {path}", err=output != "table")
+    _emit(output, lambda: depth_tables.depth_report(result), result.as_dict,
+          lambda: depth_tables.depth_csv(result))  # fmt: skip
 
 
 @app.command("gain")
@@ -800,26 +794,20 @@ def gain_command(
     """The initialisation gain that keeps signal and gradient alive, computed for any
     activation: forward and backward second-moment gains, torch's calculate_gain, the
     critical σ_w (edge of chaos) at --bias-std and χ₁ at nn.Linear's default init."""
-    from actviz.init_gain import gain
-    from actviz.tables import gain_csv, gain_table
+    from actviz import depth_tables, init_gain
 
-    if as_json and as_csv:
-        raise UsageError("give --json or --csv, not both")
+    output = _output_format(as_json, as_csv)
     specs = _named_or_all(names, all_, param)
-    if fmt is not None and plot:
-        from actviz.plotting import check_format
-
-        check_format(fmt)
-    gains = gain(specs, bias_std=bias_std)
+    _check_figure_format(fmt, wanted=plot)
+    gains = init_gain.gain(specs, bias_std=bias_std)
     if plot:
         from actviz.depth_plots import phase_file
-        from actviz.init_gain import phase_curve
 
-        path = phase_file([phase_curve(s) for s in specs], out=out, out_dir=out_dir, fmt=fmt,
+        path = phase_file(init_gain.phase_curves(specs), out=out, out_dir=out_dir, fmt=fmt,
                           dpi=dpi)  # fmt: skip
-        typer.echo(f"wrote {path}", err=as_json or as_csv)
-    _emit(gain_table(gains), lambda: [g.as_dict() for g in gains], lambda: gain_csv(gains),
-          as_json=as_json, as_csv=as_csv)  # fmt: skip
+        typer.echo(f"wrote {path}", err=output != "table")
+    _emit(output, lambda: depth_tables.gain_table(gains), lambda: [g.as_dict() for g in gains],
+          lambda: depth_tables.gain_csv(gains))  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -854,25 +842,47 @@ def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], No
         yield advance
 
 
-def _emit(table: Any, as_data: Any, as_text: Any, *, as_json: bool, as_csv: bool) -> None:
-    """Print the rich ``table``, or JSON / CSV made on demand."""
-    _check_formats(as_json, as_csv)
-    if as_json:
-        from actviz.tables import strict_json
+OutputFormat = Literal["table", "json", "csv"]
 
-        typer.echo(strict_json(as_data()))
-    elif as_csv:
-        typer.echo(as_text(), nl=False)
+
+def _output_format(as_json: bool, as_csv: bool = False) -> OutputFormat:
+    """What --json / --csv ask for; a command calls this first, so that a conflicting
+    pair is refused before any work."""
+    if as_json and as_csv:
+        raise UsageError("give --json or --csv, not both")
+    return "json" if as_json else "csv" if as_csv else "table"
+
+
+def _emit(
+    output: OutputFormat,
+    table: Callable[[], Any],
+    data: Callable[[], Any] | None = None,
+    text: Callable[[], str] | None = None,
+) -> None:
+    """Print the rich ``table()``, the JSON of ``data()`` or the CSV ``text()``: only
+    the one asked for is built."""
+    if output == "json":
+        from actviz.display import strict_json
+
+        assert data is not None, "a command with --json gives its data"
+        typer.echo(strict_json(data()))
+    elif output == "csv":
+        assert text is not None, "a command with --csv gives its text"
+        typer.echo(text(), nl=False)
     else:
         from rich.console import Console
 
         # Wide tables wrap badly at the 80 columns rich assumes for pipes and logs.
-        Console(width=None if sys.stdout.isatty() else 160).print(table)
+        Console(width=None if sys.stdout.isatty() else 160).print(table())
 
 
-def _check_formats(as_json: bool, as_csv: bool) -> None:
-    if as_json and as_csv:
-        raise UsageError("give --json or --csv, not both")
+def _check_figure_format(fmt: str | None, *, wanted: bool) -> None:
+    """--format of a figure that will be written, checked before the work (and
+    ignored with --no-plot, as the figure is)."""
+    if fmt is not None and wanted:
+        from actviz.plotting import check_format
+
+        check_format(fmt)
 
 
 class _Command(TyperCommand):

@@ -1,5 +1,6 @@
 """How numbers are written for people: one formatter for every table, summary,
-legend and gallery card (JSON and CSV keep full precision).
+legend and gallery card; and for machines, :func:`strict_json` and
+:func:`csv_text`, which write every --json and --csv at full precision.
 
 Two rules make a printed number trustworthy:
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 SIGNIFICANT = 4  # digits shown for approximate values
@@ -206,3 +208,35 @@ def by_definition(saturation: Any) -> str:
         return MISSING
     found = list(saturation.underflow.values())[-1]
     return definition_words(found.side("left", "definition"), found.side("right", "definition"))
+
+
+# --- for machines: every --json and --csv ---------------------------------------
+
+
+def strict_json(data: Any) -> str:
+    """JSON that strict parsers accept: NaN and ±inf (which JSON lacks) become null."""
+    import json
+
+    return json.dumps(_finite(data), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A header and rows as CSV at full precision (``repr`` of each float)."""
+    import csv  # here, not at the top: ``actviz list`` imports this module
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()

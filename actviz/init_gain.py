@@ -485,3 +485,8 @@ def phase_curve(target: Spec, sigma_b2: Sequence[float] = PHASE_SIGMA_B2) -> Pha
     critical = [critical_sigma_w(m, math.sqrt(b2)) for b2 in sigma_b2]
     squared = tuple(None if w is None else w * w for w in critical)
     return PhaseCurve(target, tuple(sigma_b2), squared)
+
+
+def phase_curves(specs: Sequence[Spec]) -> list[PhaseCurve]:
+    """:func:`phase_curve` of each spec: the lines of ``actviz gain --plot``."""
+    return [phase_curve(s) for s in specs]

@@ -33,13 +33,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from actviz.defaults import DEFAULT_EPS
 from actviz.evaluation import evaluate
-from actviz.probing import DEFAULT_OPTIONS, ProbeOptions, probe_many
 from actviz.underflow import UNDERFLOW_DTYPES, Underflow, underflow
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from actviz.probing import Grid, Probe
+    from actviz.probing import Probe
     from actviz.registry import Activation, Spec
 
 REGIMES = ("dead", "saturated", "linear", "active")
@@ -479,14 +478,3 @@ def _onsets(x: np.ndarray, below: np.ndarray) -> tuple[float | None, float | Non
     left = float(x[above[0] - 1]) if above[0] > 0 else None
     right = float(x[above[-1] + 1]) if above[-1] < len(x) - 1 else None
     return left, right
-
-
-def survey(
-    specs: Iterable[Spec],
-    grid: Grid,
-    options: ProbeOptions = DEFAULT_OPTIONS,
-    *,
-    eps: float = DEFAULT_EPS,
-) -> list[tuple[Probe, Saturation]]:
-    """Probe and analyse each spec on the same grid (``actviz saturation``)."""
-    return [(p, analyze(p, eps=eps)) for p in probe_many(specs, grid, options)]

@@ -1,4 +1,4 @@
-"""Tables: a probe's samples, the saturation survey (rich, CSV, JSON), the registry.
+"""Tables: a probe's samples, a sweep, the registry.
 
 No torch or matplotlib imports, and rich only inside the functions that
 render with it: ``actviz list`` renders here and must start fast.
@@ -7,8 +7,7 @@ render with it: ``actviz list`` renders here and must start fast.
 from __future__ import annotations
 
 import io
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from actviz import registry
@@ -21,6 +20,7 @@ from actviz.display import (
     peak_words,
     percent,
     reference_words,
+    strict_json,
     underflow_pair,
 )
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from actviz.underflow import Underflow
 
 REGIME_STYLES = {"dead": "bright_black", "saturated": "yellow", "linear": "cyan", "active": "green"}
-SURVEY_DTYPES = ("float16", "bfloat16", "float32")
 
 
 # --- one probe ---------------------------------------------------------------
@@ -184,23 +183,6 @@ def write_probe_json(
     out.write("}" + end)
 
 
-def strict_json(data: Any) -> str:
-    """JSON that strict parsers accept: NaN and ±inf (which JSON lacks) become null."""
-    import json
-
-    return json.dumps(_finite(data), allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(v) for key, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def probe_csv(probe: Probe, saturation: Saturation) -> str:
     """The rows of ``actviz table`` as CSV, full precision."""
     buffer = io.StringIO()
@@ -262,16 +244,6 @@ def _probe_rows(
         [*map(float, values), regime]
         for *values, regime in zip(*columns, saturation.regime, strict=True)
     ]
-
-
-def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    import csv
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 # --- a sweep: one column block per value ------------------------------------
@@ -417,164 +389,6 @@ def write_sweep_json(
     out.write("]}\n")
 
 
-# --- the saturation survey, one row per activation ---------------------------
-
-
-def _nearest(pair: tuple[float | None, float | None]) -> float:
-    """Sort key for a (left, right) pair: the side nearer to 0; missing sorts last."""
-    present = [abs(v) for v in pair if v is not None]
-    return min(present) if present else math.inf
-
-
-def _underflow_key(dtype: str) -> Callable[[tuple[Probe, Saturation]], float]:
-    def key(row: tuple[Probe, Saturation]) -> float:
-        found = row[1].underflow.get(dtype)
-        if found is None:
-            return math.inf
-        return _nearest((found.side("left", "underflow"), found.side("right", "underflow")))
-
-    return key
-
-
-SORT_KEYS: dict[str, Callable[[tuple[Probe, Saturation]], Any]] = {
-    "name": lambda row: row[0].name,  # stable: a sweep's rows stay in the sweep's order
-    "peak": lambda row: row[1].peak_grad,
-    "grad0": lambda row: row[1].grad0,
-    "onset": lambda row: _nearest(row[1].onsets[row[1].eps]),
-    "dead": lambda row: row[1].fraction("dead"),
-    "saturated": lambda row: row[1].fraction("saturated"),
-    **{dtype: _underflow_key(dtype) for dtype in SURVEY_DTYPES},
-}
-
-
-def check_sort_key(column: str) -> str:
-    if column not in SORT_KEYS:
-        from actviz.errors import UsageError
-
-        raise UsageError(f"cannot sort by {column!r}; choose one of {', '.join(SORT_KEYS)}")
-    return column
-
-
-def sort_survey(
-    rows: Sequence[tuple[Probe, Saturation]], column: str = "name", *, reverse: bool = False
-) -> list[tuple[Probe, Saturation]]:
-    """Rows ordered by one of :data:`SORT_KEYS` (ties broken by name)."""
-    check_sort_key(column)
-    by_name = sorted(rows, key=SORT_KEYS["name"])
-    return sorted(by_name, key=SORT_KEYS[column], reverse=reverse)
-
-
-SURVEY_HEADER = [
-    "activation",
-    "peak f′ (x)",
-    "f′(0)",
-    "onset L / R",
-    "dead",
-    "saturated",
-    "f′ = 0 by def.",
-    *(f"{d} |x|" for d in SURVEY_DTYPES),
-]
-
-
-def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
-    s, dtype = saturation, probe.dtype
-    left, right = s.onsets[s.eps]
-    return [
-        probe.label,
-        f"{number(s.peak_grad, dtype)} ({coord(s.peak_at, s.span)})",
-        number(s.grad0, dtype),
-        f"{coord(left, s.span)} / {coord(right, s.span)}",
-        percent(s.fraction("dead")),
-        percent(s.fraction("saturated")),
-        by_definition(s),
-        *(underflow_pair(s.underflow[d]) if d in s.underflow else "—" for d in SURVEY_DTYPES),
-    ]
-
-
-def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
-    """``actviz saturation``: one row per activation."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
-
-    first, span = rows[0][0], rows[0][1].span
-    eps = rows[0][1].eps
-    table = Table(
-        title=f"saturation on [{coord(first.x[0], span)}, {coord(first.x[-1], span)}] "
-        f"in {first.dtype}",
-        caption=f"onset: |f′| < {eps:g} × the activation's peak |f′| from there outwards "
-        "(left / right). f′ = 0 by def.: where the function itself has zero slope. "
-        "float16 … float32 |x|: where torch rounds a non-zero f′ to exactly 0 in that dtype "
-        "(left / right; — : not within |x| ≤ 10⁴; † : torch's single-element route gives "
-        "another edge, see actviz table).",
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    for header in SURVEY_HEADER:
-        table.add_column(header, justify="left" if header == "activation" else "right")
-    for probe, saturation in rows:
-        table.add_row(*map(escape, _survey_cells(probe, saturation)))
-    return table
-
-
-SURVEY_CSV_HEADER = [
-    "activation",
-    "peak_grad",
-    "peak_at",
-    "reference_peak",
-    "grad0",
-    "onset_left",
-    "onset_right",
-    *(f"share_{r}" for r in ("dead", "saturated", "linear", "active")),
-    "zero_by_definition_left",
-    "zero_by_definition_right",
-    *(f"{d}_underflow_{side}" for d in SURVEY_DTYPES for side in ("left", "right")),
-]
-
-
-def _survey_numbers(probe: Probe, saturation: Saturation) -> list[Any]:
-    """One CSV row: numbers at full precision, an empty cell where there is none."""
-    s = saturation
-    last = list(s.underflow.values())[-1:]
-    by_definition = [u.side(side, "definition") for u in last for side in ("left", "right")]
-    edges = [
-        s.underflow[d].side(side, "underflow") if d in s.underflow else None
-        for d in SURVEY_DTYPES
-        for side in ("left", "right")
-    ]
-    return [
-        probe.label,
-        s.peak_grad,
-        s.peak_at,
-        s.reference_peak,
-        s.grad0,
-        *s.onsets[s.eps],
-        *(s.fraction(r) for r in ("dead", "saturated", "linear", "active")),
-        *(by_definition or [None, None]),
-        *edges,
-    ]
-
-
-def survey_csv(rows: Sequence[tuple[Probe, Saturation]]) -> str:
-    return _csv(
-        SURVEY_CSV_HEADER,
-        [["" if v is None else v for v in _survey_numbers(p, s)] for p, s in rows],
-    )
-
-
-def survey_json(rows: Sequence[tuple[Probe, Saturation]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "activation": p.name,
-            "params": dict(p.params),
-            "dtype": p.dtype,
-            "range": [float(p.x[0]), float(p.x[-1])],
-            "saturation": s.as_dict(),
-        }
-        for p, s in rows
-    ]
-
-
 # --- the registry --------------------------------------------------------------
 
 
@@ -605,269 +419,3 @@ def registry_listing() -> str:
         lines.append(f"{pad}torch.nn.{pair.module}; aliases: {', '.join(pair.aliases)}")
         lines.append(f"{pad}note: {pair.notes}")
     return "\n".join(lines)
-
-
-# --- derivative checks -----------------------------------------------------------
-
-
-def check_table(checks: Sequence[Any]) -> Group:
-    """``actviz check``: per activation and dtype, torch's worst error in ulps against
-    the 50-digit reference, the kinks, gradcheck; then torch's precision-loss
-    regions and the kinks where torch takes the other one-sided value."""
-    from rich.console import Group
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
-
-    from actviz.verify import ULPS, WELL_CONDITIONED
-
-    table = Table(
-        title="torch against mpmath (50 digits): max error in ulps of the dtype where "
-        f"|x·q′| ≤ {WELL_CONDITIONED}·|q|",
-        caption=f"wrong: more than {ULPS} ulps of q plus what rounding x by {ULPS} ulps "
-        "moves it, and not explained by torch's own formula (listed below); kinks: "
-        "torch's f′ at each kink against the value PyTorch's autograd notes prescribe; "
-        "gradcheck: full mode, float64 (— : f″ is 0 by construction)",
-        caption_justify="left",
-    )
-    for header in ("activation", "dtype", "f", "f′", "f″", "kinks", "torch loses digits in",
-                   "gradcheck", "result"):  # fmt: skip
-        table.add_column(header, justify="left" if header == "activation" else "right")
-    notes: list[str] = []
-    for c in checks:
-        label = escape(c.label)
-        grad = f"{_verdict(c.gradcheck)} / {_verdict(c.gradgradcheck)}"
-        if not c.has_reference:
-            table.add_row(label, "—", "no reference", "", "", "", "", grad,
-                          _passed(c.passed), end_section=True)  # fmt: skip
-            continue
-        for i, d in enumerate(c.dtypes):
-            cells = {o.order: _ulps_cell(o) for o in d.orders}
-            lossy = sorted({f.order for f in d.findings}, key=["f", "f′", "f″"].index)
-            table.add_row(
-                label if i == 0 else "",
-                d.dtype,
-                *(cells.get(order, "—") for order in ("f", "f′", "f″")),
-                _kinks_cell(d.kinks),
-                " ".join(lossy) or MISSING,
-                grad if i == 0 else "",
-                _passed(d.passed and (i > 0 or (c.gradcheck and c.gradgradcheck is not False))),
-                end_section=i == len(c.dtypes) - 1,
-            )
-        notes.extend(finding_lines(c))
-    if not notes:
-        return Group(table)
-    return Group(table, Text("torch's own precision loss and choices (findings, not failures):"),
-                 *(Text(f"  {line}") for line in notes))  # fmt: skip
-
-
-def finding_lines(check: Any) -> list[str]:
-    """One line per order and dtype where torch loses digits (its regions joined),
-    then one per kink where torch takes the other one-sided value (said once)."""
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for f in check.findings:
-        groups.setdefault((f.order, f.dtype), []).append(f)
-    lines = []
-    for (order, dtype), found in groups.items():
-        regions = " and ".join(f.where() for f in found)
-        hopeless = [f.no_digits for f in found if f.no_digits is not None]
-        none = [f"[{number(a)}, {number(b)}]" if a != b else f"x = {number(a)}"
-                for a, b in hopeless]  # fmt: skip
-        causes = "; ".join(dict.fromkeys(f.cause for f in found))
-        worst = number(max(f.max_abs_error for f in found))
-        lines.append(
-            f"{check.label} {order}, {dtype}: loses digits on {regions}"
-            + (f", none correct on {' and '.join(none)}" if none else "")
-            + f"; absolute error ≤ {worst} ({causes})"
-        )
-    seen = set()
-    for d in check.dtypes:
-        for k in d.kinks:
-            if k.verdict != "other side" or k.x in seen:
-                continue
-            seen.add(k.x)
-            side = "left" if abs(k.torch - k.left) <= abs(k.torch - k.right) else "right"
-            lines.append(
-                f"{check.label}: torch's f′({number(k.x)}) = {number(k.torch, k.dtype)} is the "
-                f"{side}-sided value; PyTorch's autograd notes prescribe "
-                f"{number(k.documented)} (the sub- or super-gradient of minimum norm)"
-            )
-    return lines
-
-
-def _ulps_cell(order: Any) -> str:
-    if order.non_finite:
-        return f"[red]nan ✗ ({len(order.non_finite)} x)[/]"
-    if order.wrong:
-        where = number(order.wrong[0]) if len(order.wrong) == 1 else f"{len(order.wrong)} x"
-        return f"[red]{number(order.wrong_ulps)} ✗ ({where})[/]"
-    return number(round(order.max_ulps, 1))
-
-
-def _kinks_cell(kinks: Sequence[Any]) -> str:
-    if not kinks:
-        return MISSING
-    verdicts = {k.verdict for k in kinks}
-    if "wrong" in verdicts:
-        return "[red]wrong[/]"
-    return "[yellow]other side[/]" if "other side" in verdicts else "[green]ok[/]"
-
-
-def _verdict(ok: bool | None) -> str:
-    return MISSING if ok is None else "[green]ok[/]" if ok else "[red]FAIL[/]"
-
-
-def _passed(ok: bool) -> str:
-    return "[green]pass[/]" if ok else "[red]FAIL[/]"
-
-
-# --- deep networks at initialisation: `actviz gain` and `actviz depth` ------------
-
-
-def _approx(value: float | None) -> str:
-    """A computed estimate (quadrature, batch statistics): 4 significant digits.
-    Unlike a dtype's values, none of these is exact, so none is stretched."""
-    if value is None:
-        return MISSING
-    return f"{value:.4g}".replace("e-0", "e-").replace("e+0", "e+")
-
-
-def gain_table(gains: Sequence[Any]) -> Table:
-    """``actviz gain``: one row per activation."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
-
-    from actviz.init_gain import TORCH_DEFAULT_SIGMA_W
-
-    sigma_b = gains[0].sigma_b if gains else 0.0
-    table = Table(
-        title="initialisation gains, z ~ N(0, 1)",
-        caption=escape(
-            "forward: 1/sqrt(E[f(z)²]) keeps the signal's second moment; backward: "
-            "1/sqrt(E[f′(z)²]) keeps the gradient's. torch: nn.init.calculate_gain (* : a "
-            "convention, not the second-moment value). critical σ_w: χ₁ = 1, the edge of chaos, "
-            f"with q* reached from q = 1. χ₁ at default: nn.Linear's init, σ_w² = "
-            f"{TORCH_DEFAULT_SIGMA_W**2:.3g}, σ_b = 0 (< 1: gradients vanish). q = 1 under the "
-            "forward gain: stable, marginal (finite width drifts) or unstable."
-        ),
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    for header in ("activation", "forward gain", "backward gain", "torch",
-                   f"critical σ_w (σ_b = {sigma_b:g})", "χ₁ at default", "q = 1"):  # fmt: skip
-        table.add_column(header, justify="left" if header == "activation" else "right")
-    for g in gains:
-        torch_cell = MISSING if g.torch is None else _approx(g.torch)
-        if g.torch_agrees is False:
-            torch_cell += " *"
-        table.add_row(
-            escape(g.label),
-            _approx(g.forward),
-            _approx(g.backward),
-            torch_cell,
-            _approx(g.critical_sigma_w),
-            _approx(g.default_chi1),
-            g.stability,
-        )
-    return table
-
-
-GAIN_CSV_HEADER = [
-    "activation",
-    "forward_gain",
-    "backward_gain",
-    "mean",
-    "torch_gain",
-    "sigma_b",
-    "critical_sigma_w",
-    "default_q_star",
-    "default_chi1",
-    "variance_slope",
-    "stability",
-]
-
-
-def gain_csv(gains: Sequence[Any]) -> str:
-    rows = [
-        [g.label, g.forward, g.backward, g.mean, g.torch, g.sigma_b, g.critical_sigma_w,
-         g.default_q, g.default_chi1, g.slope, g.stability]
-        for g in gains
-    ]  # fmt: skip
-    return _csv(GAIN_CSV_HEADER, [["" if v is None else v for v in row] for row in rows])
-
-
-DEPTH_COLUMNS = (
-    ("layer", "layer"),
-    ("pre mean", "pre_mean"),
-    ("pre std", "pre_std"),
-    ("act mean", "act_mean"),
-    ("act std", "act_std"),
-    ("saturated", "saturated"),
-    ("dead", "dead"),
-    ("grad std in", "grad_input_std"),
-    ("grad std W", "grad_weight_std"),
-)
-
-
-def depth_table(run: Any) -> Table:
-    """One row per layer of one network."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(
-        title=escape(f"{run.label}: {run.setting}, width {run.width}, batch {run.batch}"),
-        box=box.SIMPLE_HEAD,
-    )
-    for header, _ in DEPTH_COLUMNS:
-        table.add_column(header, justify="right")
-    for s in run.layers:
-        table.add_row(
-            str(s.layer),
-            *(_approx(getattr(s, f)) for f in ("pre_mean", "pre_std", "act_mean", "act_std")),
-            percent(s.saturated),
-            percent(s.dead),
-            _approx(s.grad_input_std),
-            _approx(s.grad_weight_std),
-        )
-    return table
-
-
-def depth_lines(run: Any, baseline: Any | None = None) -> list[str]:
-    """The verdicts under one network's table."""
-    lines = [f"forward: {run.forward_text}", f"backward: {run.verdict.text}"]
-    if baseline is not None:
-        lines.append(
-            f"at nn.Linear's default init: {baseline.forward_text}; {baseline.verdict.text}"
-        )
-    if run.note:
-        lines.append(f"note: {run.note}")
-    return lines
-
-
-def depth_report(result: Any) -> Group:
-    """``actviz depth``: a table per activation, each followed by its verdicts."""
-    from rich.console import Group
-    from rich.text import Text
-
-    baselines = {b.label: b for b in result.baselines}
-    parts: list[Any] = []
-    for run in result.runs:
-        parts.append(depth_table(run))
-        parts.extend(Text(line) for line in depth_lines(run, baselines.get(run.label)))
-        parts.append(Text(""))
-    return Group(*parts)
-
-
-def depth_csv(result: Any) -> str:
-    """Every layer of every network (the default-init baselines too), full precision."""
-    header = ["activation", "init", "gain", "gain_mode", "bias_std",
-              *(f for _, f in DEPTH_COLUMNS)]  # fmt: skip
-    rows = [
-        [run.label, run.init, "" if run.gain is None else run.gain, run.gain_mode, run.bias_std,
-         *(getattr(s, f) for _, f in DEPTH_COLUMNS)]
-        for run in (*result.runs, *result.baselines)
-        for s in run.layers
-    ]  # fmt: skip
-    return _csv(header, rows)

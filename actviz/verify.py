@@ -474,3 +474,10 @@ def verify_all(specs: Sequence[Spec], dtypes: Sequence[str] | None = None) -> li
     """One :func:`verify` per spec, in order."""
     chosen = check_dtypes(dtypes)
     return [verify(s, chosen) for s in specs]
+
+
+def failure_message(checks: Sequence[Check]) -> str | None:
+    """``derivative check failed for relu (float32 f′); …`` for the checks that failed
+    (``actviz check`` exits 1 with it), or None if every one passed."""
+    failed = [f"{c.label} ({', '.join(c.failures())})" for c in checks if not c.passed]
+    return f"derivative check failed for {'; '.join(failed)}" if failed else None

@@ -416,9 +416,11 @@ def test_list_states_torchs_value_at_every_kink() -> None:
 def test_rich_tables_print_brackets_in_labels_verbatim() -> None:
     from rich.console import Console
 
+    from actviz.check_report import check_table
     from actviz.registry import Activation, Spec
     from actviz.saturation import analyze
-    from actviz.tables import check_table, probe_table, survey_table
+    from actviz.survey import survey_table
+    from actviz.tables import probe_table
     from actviz.verify import verify
 
     # A label with "[…]", as a registry note or a user's name could bring: rich

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import actviz
-from actviz import cli, plotting, registry, tables
+from actviz import cli, plotting, registry, survey
 from actviz.evaluation import DTYPES
 
 ACTVIZ = str(Path(sys.executable).with_name("actviz"))
@@ -83,7 +83,7 @@ def test_choices_mirror_the_library() -> None:
     assert get_args(cli.DtypeName) == DTYPES
     assert get_args(cli.FormatName) == plotting.FORMATS
     assert get_args(cli.ThemeName) == plotting.THEMES
-    assert list(get_args(cli.SortKey)) == list(tables.SORT_KEYS)
+    assert list(get_args(cli.SortKey)) == list(survey.SORT_KEYS)
 
 
 def test_show_completion_prints_each_shells_script() -> None:

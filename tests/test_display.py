@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from actviz.display import coord, definition_words, number, peak_words
+from actviz.display import coord, csv_text, definition_words, number, peak_words, strict_json
 from actviz.probing import probe
 from actviz.saturation import analyze
 
@@ -66,3 +68,13 @@ def test_a_peak_reached_on_a_stretch_is_that_stretch() -> None:
     assert peak_words(hardtanh) == "peak |f′| = 1 on [-0.9, 0.9]"  # torch: 0 at both clamps
     two = analyze(probe("tanh", start=-1, stop=1, points=10), dtypes=())
     assert peak_words(two) == "peak |f′| = 0.9878 at x = -0.1111 and x = 0.1111"
+
+
+def test_strict_json_turns_non_finite_numbers_into_null() -> None:
+    text = strict_json({"a": [math.nan, 1.0, -math.inf], "b": (math.inf,), "c": "x"})
+    assert text == '{"a": [null, 1.0, null], "b": [null], "c": "x"}'
+
+
+def test_csv_text_keeps_full_precision_and_quotes_only_where_needed() -> None:
+    text = csv_text(["x", "label"], [[0.1 + 0.2, "elu(alpha=0.5)"], [1e-300, "a, b"]])
+    assert text == 'x,label\n0.30000000000000004,elu(alpha=0.5)\n1e-300,"a, b"\n'

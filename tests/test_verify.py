@@ -145,7 +145,7 @@ def test_no_reference_is_reported_not_a_crash() -> None:
     assert check.as_dict()["reference"] == "no reference"
     from rich.console import Console
 
-    from actviz.tables import check_table
+    from actviz.check_report import check_table
 
     console = Console(width=200, record=True)
     console.print(check_table([check]))

@@ -1,0 +1,164 @@
+"""Tables of deep networks at initialisation: ``actviz gain`` (one row per
+activation) and ``actviz depth`` (one table per network, a row per layer), as
+rich tables and CSV. The figures are in :mod:`actviz.depth_plots`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from actviz.display import MISSING, csv_text, percent
+
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.table import Table
+
+
+def _approx(value: float | None) -> str:
+    """A computed estimate (quadrature, batch statistics): 4 significant digits.
+    Unlike a dtype's values, none of these is exact, so none is stretched."""
+    if value is None:
+        return MISSING
+    return f"{value:.4g}".replace("e-0", "e-").replace("e+0", "e+")
+
+
+def gain_table(gains: Sequence[Any]) -> Table:
+    """``actviz gain``: one row per activation."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from actviz.init_gain import TORCH_DEFAULT_SIGMA_W
+
+    sigma_b = gains[0].sigma_b if gains else 0.0
+    table = Table(
+        title="initialisation gains, z ~ N(0, 1)",
+        caption=escape(
+            "forward: 1/sqrt(E[f(z)²]) keeps the signal's second moment; backward: "
+            "1/sqrt(E[f′(z)²]) keeps the gradient's. torch: nn.init.calculate_gain (* : a "
+            "convention, not the second-moment value). critical σ_w: χ₁ = 1, the edge of chaos, "
+            f"with q* reached from q = 1. χ₁ at default: nn.Linear's init, σ_w² = "
+            f"{TORCH_DEFAULT_SIGMA_W**2:.3g}, σ_b = 0 (< 1: gradients vanish). q = 1 under the "
+            "forward gain: stable, marginal (finite width drifts) or unstable."
+        ),
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for header in ("activation", "forward gain", "backward gain", "torch",
+                   f"critical σ_w (σ_b = {sigma_b:g})", "χ₁ at default", "q = 1"):  # fmt: skip
+        table.add_column(header, justify="left" if header == "activation" else "right")
+    for g in gains:
+        torch_cell = MISSING if g.torch is None else _approx(g.torch)
+        if g.torch_agrees is False:
+            torch_cell += " *"
+        table.add_row(
+            escape(g.label),
+            _approx(g.forward),
+            _approx(g.backward),
+            torch_cell,
+            _approx(g.critical_sigma_w),
+            _approx(g.default_chi1),
+            g.stability,
+        )
+    return table
+
+
+GAIN_CSV_HEADER = [
+    "activation",
+    "forward_gain",
+    "backward_gain",
+    "mean",
+    "torch_gain",
+    "sigma_b",
+    "critical_sigma_w",
+    "default_q_star",
+    "default_chi1",
+    "variance_slope",
+    "stability",
+]
+
+
+def gain_csv(gains: Sequence[Any]) -> str:
+    rows = [
+        [g.label, g.forward, g.backward, g.mean, g.torch, g.sigma_b, g.critical_sigma_w,
+         g.default_q, g.default_chi1, g.slope, g.stability]
+        for g in gains
+    ]  # fmt: skip
+    return csv_text(GAIN_CSV_HEADER, [["" if v is None else v for v in row] for row in rows])
+
+
+DEPTH_COLUMNS = (
+    ("layer", "layer"),
+    ("pre mean", "pre_mean"),
+    ("pre std", "pre_std"),
+    ("act mean", "act_mean"),
+    ("act std", "act_std"),
+    ("saturated", "saturated"),
+    ("dead", "dead"),
+    ("grad std in", "grad_input_std"),
+    ("grad std W", "grad_weight_std"),
+)
+
+
+def depth_table(run: Any) -> Table:
+    """One row per layer of one network."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title=escape(f"{run.label}: {run.setting}, width {run.width}, batch {run.batch}"),
+        box=box.SIMPLE_HEAD,
+    )
+    for header, _ in DEPTH_COLUMNS:
+        table.add_column(header, justify="right")
+    for s in run.layers:
+        table.add_row(
+            str(s.layer),
+            *(_approx(getattr(s, f)) for f in ("pre_mean", "pre_std", "act_mean", "act_std")),
+            percent(s.saturated),
+            percent(s.dead),
+            _approx(s.grad_input_std),
+            _approx(s.grad_weight_std),
+        )
+    return table
+
+
+def depth_lines(run: Any, baseline: Any | None = None) -> list[str]:
+    """The verdicts under one network's table."""
+    lines = [f"forward: {run.forward_text}", f"backward: {run.verdict.text}"]
+    if baseline is not None:
+        lines.append(
+            f"at nn.Linear's default init: {baseline.forward_text}; {baseline.verdict.text}"
+        )
+    if run.note:
+        lines.append(f"note: {run.note}")
+    return lines
+
+
+def depth_report(result: Any) -> Group:
+    """``actviz depth``: a table per activation, each followed by its verdicts."""
+    from rich.console import Group
+    from rich.text import Text
+
+    baselines = {b.label: b for b in result.baselines}
+    parts: list[Any] = []
+    for run in result.runs:
+        parts.append(depth_table(run))
+        parts.extend(Text(line) for line in depth_lines(run, baselines.get(run.label)))
+        parts.append(Text(""))
+    return Group(*parts)
+
+
+def depth_csv(result: Any) -> str:
+    """Every layer of every network (the default-init baselines too), full precision."""
+    header = ["activation", "init", "gain", "gain_mode", "bias_std",
+              *(f for _, f in DEPTH_COLUMNS)]  # fmt: skip
+    rows = [
+        [run.label, run.init, "" if run.gain is None else run.gain, run.gain_mode, run.bias_std,
+         *(getattr(s, f) for _, f in DEPTH_COLUMNS)]
+        for run in (*result.runs, *result.baselines)
+        for s in run.layers
+    ]  # fmt: skip
+    return csv_text(header, rows)
