@@ -491,13 +491,13 @@ def _regimes(
     """Shares of saturated and dead units in one layer, from f′ at its pre-activations."""
     import numpy as np
 
-    from actviz.saturation import _below, reference_peak
+    from actviz.saturation import below_threshold, reference_peak
 
     magnitude = np.abs(local.detach().flatten().numpy())
     peak = reference_peak(target, pre.detach().flatten().numpy(), magnitude)
     top = float(np.nanmax(magnitude)) if peak is None else peak.value
     dead = magnitude == 0
-    saturated = _below(magnitude, eps * top) & ~dead
+    saturated = below_threshold(magnitude, eps * top) & ~dead
     return float(saturated.mean()), float(dead.mean())
 
 

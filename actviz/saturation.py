@@ -226,7 +226,7 @@ def analyze(
 
     regime = np.full(x.shape, "active", dtype=object)
     regime[_linear_runs(x, grad, eps)] = "linear"
-    regime[_below(magnitude, threshold)] = "saturated"
+    regime[below_threshold(magnitude, threshold)] = "saturated"
     regime[magnitude == 0] = "dead"
 
     rounded = _rounded_to_zero(probe.spec, x, magnitude == 0)
@@ -255,7 +255,7 @@ def analyze(
         y_max=float(np.nanmax(probe.y)),
         monotonic=monotonic,
         onsets={
-            e: _onsets(x, _below(magnitude, e * base))
+            e: _onsets(x, below_threshold(magnitude, e * base))
             for e in sorted({*ONSET_EPS, eps}, reverse=True)
         },
         fractions=fractions,
@@ -459,7 +459,7 @@ def _steady_segments(
     return pieces
 
 
-def _below(magnitude: np.ndarray, threshold: float) -> np.ndarray:
+def below_threshold(magnitude: np.ndarray, threshold: float) -> np.ndarray:
     """|f′| < threshold, where a slope equal to it up to the dtype's rounding is
     not below (leaky_relu's 0.01 is 0.0099999998 in float32, and eps is 0.01)."""
     below: np.ndarray = magnitude < threshold * (1 - 1e-6)
