@@ -359,63 +359,24 @@ def plot_command(
     --term draws both panels in the terminal (braille, colour unless NO_COLOR
     or a pipe, as wide as the terminal or COLUMNS) and writes no file.
     """
-    if term:
-        file_options = {"--out": out, "--out-dir": out_dir != Path("outputs"), "--format": fmt,
-                        "--dpi": dpi != DEFAULT_DPI, "--theme": theme != DEFAULT_THEME,
-                        "--figsize": figsize, "--xlim": xlim, "--ylim": ylim,
-                        "--grad-ylim": grad_ylim, "--grad2-ylim": grad2_ylim,
-                        "--no-shade": no_shade}  # fmt: skip
-        if for_files := [option for option, value in file_options.items() if value]:
-            raise UsageError(
-                f"{', '.join(for_files)} set image files; --term draws in the terminal"
-            )
-        if registry.two_input(names[0]) is not None:
-            raise UsageError(f"{names[0]} is drawn as heatmaps; --term draws curves of f(x)")
-        from actviz.probing import ProbeOptions
-        from actviz.terminal import terminal_plot
-
-        options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
-        probes = _probes(names, param, range_, points, step, None, options)
-        typer.echo(terminal_plot(probes, second=second, eps=eps))
-        return
-    from actviz.plotting import check_format, plot_file
-
-    if fmt is not None:
-        check_format(fmt)
-    if grad2_ylim is not None and not second:
-        raise UsageError("--grad2-ylim sets the f″ panel, which only --second draws")
-    pair = registry.two_input(names[0]) if len(names) == 1 else None
-    if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
-        from actviz.glu import glu_file
-        from actviz.probing import Grid
-
-        pair.refuse_params([*(param or []), *(sweep or [])])
-        given = {"--theme": theme != DEFAULT_THEME, "--figsize": figsize, "--xlim": xlim,
-                 "--ylim": ylim, "--grad-ylim": grad_ylim}  # fmt: skip
-        if unused := [option for option, value in given.items() if value]:
-            raise UsageError(f"{', '.join(unused)} apply to activation plots, not glu's heatmaps")
-        path = glu_file(Grid(*range_, points, step), out=out, out_dir=out_dir, fmt=fmt, dpi=dpi,
-                        dtype=dtype, device=device, second=second)  # fmt: skip
-        typer.echo(f"wrote {path}")
-        return
+    from actviz.figure_files import FigureOptions
     from actviz.probing import ProbeOptions
 
     options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
-    probes = _probes(names, param, range_, points, step, sweep, options)
-    path = plot_file(
-        probes,
-        out=out,
-        out_dir=out_dir,
-        fmt=fmt,
-        second=second,
-        dpi=dpi,
-        eps=eps,
-        shade=not no_shade,
-        theme=theme,
-        figsize=figsize,
-        xlim=xlim,
-        ylim=[ylim, grad_ylim, grad2_ylim][: 3 if second else 2],
-    )
+    figure = FigureOptions(out, out_dir, fmt, dpi, theme, figsize, xlim, ylim, grad_ylim,
+                           grad2_ylim, shade=not no_shade)  # fmt: skip
+    (start, stop), params = range_, param or []
+    if term:
+        from actviz.terminal import plot_names
+
+        typer.echo(plot_names(names, params=params, start=start, stop=stop, points=points,
+                              step=step, options=options, eps=eps, figure=figure))  # fmt: skip
+        return
+    from actviz.figure_files import write_plot
+
+    path = write_plot(names, params=params, sweeps=sweep or [], start=start, stop=stop,
+                      points=points, step=step, options=options, figure=figure,
+                      eps=eps)  # fmt: skip
     typer.echo(f"wrote {path}")
 
 
@@ -784,7 +745,7 @@ def depth_command(
     result = depth(specs, layers=layers, width=width, batch=batch, init=init, gain=gain,
                    bias_std=bias_std, seed=seed, eps=eps, baseline=not no_baseline)  # fmt: skip
     if not no_plot:
-        from actviz.depth_plots import depth_file
+        from actviz.figure_files import depth_file
 
         path = depth_file(result, out=out, out_dir=out_dir, fmt=fmt, dpi=dpi)
         typer.echo(f"wrote {path}", err=as_json or as_csv)
@@ -823,7 +784,7 @@ def gain_command(
         check_format(fmt)
     gains = gain(specs, bias_std=bias_std)
     if plot:
-        from actviz.depth_plots import phase_file
+        from actviz.figure_files import phase_file
         from actviz.init_gain import phase_curve
 
         path = phase_file([phase_curve(s) for s in specs], out=out, out_dir=out_dir, fmt=fmt,

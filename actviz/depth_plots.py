@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
-from actviz.plotting import _colors, _style, output_path, save_figure
+from actviz.defaults import DEFAULT_THEME
+from actviz.plotting import _colors, _style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -142,22 +141,6 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
     return fig
 
 
-def depth_file(
-    result: Depth,
-    *,
-    out: str | Path | None = None,
-    out_dir: str | Path = "outputs",
-    fmt: str | None = None,
-    dpi: int = DEFAULT_DPI,
-) -> Path:
-    """Draw :func:`depth_figure` and write it (default: OUT_DIR/depth-NAME_NAME.png)."""
-    stem = "depth-" + "_".join(r.spec.slug for r in result.runs)
-    if len(stem) > 120:
-        stem = f"depth-{result.runs[0].spec.slug}_and_{len(result.runs) - 1}_more"
-    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
-    return save_figure(depth_figure(result), path, fmt=kind, dpi=dpi)
-
-
 def draw_phase(ax: Axes, curves: Sequence[PhaseCurve]) -> list[Line2D]:
     """The χ₁ = 1 line of each activation in the (σ_b², σ_w²) plane: ordered
     (gradients vanish) below it, chaotic (they explode) above."""
@@ -196,19 +179,3 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
             fontsize="medium",
         )
     return fig
-
-
-def phase_file(
-    curves: Sequence[PhaseCurve],
-    *,
-    out: str | Path | None = None,
-    out_dir: str | Path = "outputs",
-    fmt: str | None = None,
-    dpi: int = DEFAULT_DPI,
-) -> Path:
-    """Draw :func:`phase_figure` and write it (default: OUT_DIR/phase-NAME_NAME.png)."""
-    stem = "phase-" + "_".join(c.spec.slug for c in curves)
-    if len(stem) > 120:
-        stem = f"phase-{curves[0].spec.slug}_and_{len(curves) - 1}_more"
-    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
-    return save_figure(phase_figure(curves), path, fmt=kind, dpi=dpi)

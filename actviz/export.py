@@ -12,8 +12,8 @@ than one job), and in this process otherwise; either way only this process
 writes files, each atomically, so an interrupted export never leaves a
 partial file. It holds a lock on the output folder while it writes, and
 writes the manifest last, from the hashes of the files on disk: it never
-describes files that are not there. Exporting some activations into a folder that holds others updates
-their entries and keeps the rest.
+describes files that are not there. Exporting some activations into a folder
+that holds others updates their entries and keeps the rest.
 """
 
 from __future__ import annotations

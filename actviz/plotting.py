@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import write_bytes_atomically
-from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_THEME
+from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
 from actviz.errors import UnknownFormatError, UsageError
 
 if TYPE_CHECKING:
@@ -719,66 +719,3 @@ def check_format(fmt: str) -> str:
     if kind not in FORMATS:
         raise UnknownFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return kind
-
-
-def default_stem(probes: Sequence[Probe]) -> str:
-    """``sigmoid``; overlays join the slugs: ``relu_vs_gelu``; a sweep is named once:
-    ``leaky_relu-sweep-negative_slope``."""
-    slugs = [s.slug if s else group[0].spec.slug for s, group in _sweep_runs(probes)]
-    stem = "_vs_".join(slugs)
-    if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
-        stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"
-    return stem
-
-
-def plot_file(
-    probes: Sequence[Probe],
-    *,
-    out: str | Path | None = None,
-    out_dir: str | Path = "outputs",
-    fmt: str | None = None,
-    second: bool = False,
-    dpi: int = DEFAULT_DPI,
-    eps: float | None = None,
-    shade: bool = True,
-    theme: str = DEFAULT_THEME,
-    figsize: tuple[float, float] | None = None,
-    xlim: Limits | None = None,
-    ylim: Sequence[Limits | None] | None = None,
-) -> Path:
-    """Draw ``probes`` with their saturation analysis into one figure and write it.
-
-    Returns the path written. ``eps`` sets the saturated threshold of the
-    shading (default 0.01); ``shade=False`` leaves the regimes unshaded;
-    ``theme``, ``figsize``, ``xlim`` and ``ylim`` are as for
-    :func:`activation_figure`.
-    """
-    from actviz.saturation import analyze
-
-    path, kind = output_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
-    _style(theme)  # fail before the analysis, not after
-    check_limits(xlim, ylim, 3 if second else 2, figsize)
-    saturations = [
-        analyze(p, eps=DEFAULT_EPS if eps is None else eps, dtypes=(UNDERFLOW_DTYPE,))
-        for p in probes
-    ]
-    drawn = activation_figure(probes, second=second, saturations=saturations, shade=shade,
-                              theme=theme, figsize=figsize, xlim=xlim, ylim=ylim)  # fmt: skip
-    return save_figure(drawn, path, fmt=kind, dpi=dpi)
-
-
-def output_path(
-    stem: str, *, out: str | Path | None, out_dir: str | Path, fmt: str | None
-) -> tuple[Path, str]:
-    """Where a figure goes and in which format: ``--out`` wins, else OUT_DIR/STEM.FMT."""
-    if out is None:
-        kind = check_format(fmt or "png")
-        return Path(out_dir) / f"{stem}.{kind}", kind
-    out = check_file_path(out)
-    suffix = Path(out).suffix.lstrip(".")
-    if fmt and suffix and suffix.lower() != fmt.lower():
-        raise UnknownFormatError(
-            f"output {out} does not end in .{fmt}; drop the format or change the suffix"
-        )
-    kind = check_format(fmt or suffix or "png")
-    return (Path(out) if suffix else Path(out).with_suffix(f".{kind}")), kind

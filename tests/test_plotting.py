@@ -17,13 +17,13 @@ from matplotlib.figure import Figure
 from actviz import registry
 from actviz.atomic import write_atomically
 from actviz.errors import OutputError, UnknownFormatError, UsageError
+from actviz.figure_files import plot_file
 from actviz.plotting import (
     Drawn,
     activation_figure,
     draw_gradients,
     draw_values,
     figure_bytes,
-    plot_file,
     regime_colour_names,
     save_figure,
 )

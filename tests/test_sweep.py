@@ -19,7 +19,8 @@ from actviz.cli import app
 from actviz.custom import load
 from actviz.errors import InvalidParameterError, UsageError
 from actviz.export import export
-from actviz.plotting import activation_figure, default_stem
+from actviz.figure_files import default_stem
+from actviz.plotting import activation_figure
 from actviz.probing import Grid, probe, probe_many, weight_grads
 
 runner = CliRunner()
