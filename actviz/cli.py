@@ -265,23 +265,6 @@ NoKinks = Annotated[
 ]
 
 
-def _probes(
-    names: list[str],
-    params: list[str] | None,
-    range_: tuple[float, float],
-    points: int | None,
-    step: float | None,
-    sweeps: list[str] | None,
-    options: Any,
-) -> list[Any]:
-    """Parse the shared activation and grid options and run the probes."""
-    from actviz.probing import Grid, probe_many
-
-    grid = Grid(range_[0], range_[1], points, step)
-    specs = registry.specs_from_cli(names, params or [], sweeps or [])
-    return probe_many(specs, grid, options)
-
-
 def _named_or_all(
     names: list[str] | None, all_: bool, param: list[str] | None, sweep: list[str] | None = None
 ) -> list[Any]:
@@ -415,40 +398,16 @@ def table_command(
 
     With --sweep: x, then a column block per value, then each value's summary.
     """
-    from actviz import tables
-    from actviz.probing import Grid, ProbeOptions, weight_grads
-    from actviz.saturation import analyze
-    from actviz.tables import (
-        check_table_rows,
-        probe_report,
-        write_probe_csv,
-        write_probe_json,
-    )
+    from actviz.probing import ProbeOptions
+    from actviz.tables import write_table
 
-    _check_formats(as_json, as_csv)
-    if weight_grad and sweep:
-        raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
-    if not (as_json or as_csv):
-        check_table_rows(Grid(*range_, points, step).count)
+    _check_formats(as_json, as_csv)  # before any work
+    fmt = "json" if as_json else "csv" if as_csv else "table"
     options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
-    probes = _probes([name], param, range_, points, step, sweep, options)
-    if sweep:
-        saturations = [analyze(p, eps=eps) for p in probes]
-        if as_csv or as_json:
-            writer = tables.write_sweep_csv if as_csv else tables.write_sweep_json
-            writer(probes, saturations, sys.stdout)
-        else:
-            _emit(tables.sweep_report(probes, saturations), None, None, as_json=False, as_csv=False)
-        return
-    (probe,) = probes
-    weights = weight_grads(probe) if weight_grad else []
-    saturation = analyze(probe, eps=eps)
-    if as_csv:  # streamed: a million rows need not sit in memory as text
-        write_probe_csv(probe, saturation, sys.stdout, weights)
-    elif as_json:
-        write_probe_json(probe, saturation, sys.stdout, weights=weights)
-    else:
-        _emit(probe_report(probe, saturation, weights), None, None, as_json=False, as_csv=False)
+    # CSV and JSON stream to stdout: a million rows need not sit in memory as text.
+    write_table(name, sys.stdout, fmt=fmt, params=param or [], sweeps=sweep or [],
+                start=range_[0], stop=range_[1], points=points, step=step, options=options,
+                eps=eps, weight_grad=weight_grad)  # fmt: skip
 
 
 @app.command("saturation")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from actviz import plotting
 from actviz.defaults import (
     DEFAULT_DPI,
     DEFAULT_DTYPE,
@@ -23,7 +24,6 @@ from actviz.defaults import (
     DEFAULT_THEME,
 )
 from actviz.errors import UnknownFormatError, UsageError
-from actviz import plotting
 from actviz.plotting import (
     UNDERFLOW_DTYPE,
     Limits,
