@@ -278,14 +278,9 @@ def _named_or_all(
 @app.command("list")
 def list_command(as_json: AsJson = False) -> None:
     """List every registered activation with its parameters and formula."""
-    if as_json:
-        import json
-
-        typer.echo(json.dumps([registry.describe(a) for a in registry.entries()], indent=2))
-        return
     from actviz.tables import registry_listing
 
-    typer.echo(registry_listing())
+    typer.echo(registry_listing(as_json=as_json))
 
 
 @app.command("plot")
@@ -617,34 +612,22 @@ def export_command(
     Images already in OUT that this export does not make stay in the manifest
     and gallery (--prune removes them).
     """
-    from actviz.export import export, usable_cores
+    from actviz.export import export, jobs_note
     from actviz.probing import Grid
 
     if names and all_:
         raise UsageError("name activations or give --all, not both")
-    if jobs is not None and jobs > usable_cores():
-        typer.echo(f"note: --jobs {jobs} is more than the {usable_cores()} usable cores; "
-                   f"using {usable_cores()}", err=True)  # fmt: skip
+    if note := jobs_note(jobs):
+        typer.echo(note, err=True)
     specs = registry.targets_from_cli(names or registry.all_names(), param or [], sweep or [])
     grid = Grid(*range_, points, step)
-    formats = {f.strip() for f in fmt.split(",") if f.strip()}
-    files = len(specs) * len(formats) + 2  # the images, the manifest and the gallery
-    with _file_progress(files, check) as on_file:
-        report = export(specs, out, formats=fmt.split(","), dpi=dpi, theme=theme, grid=grid,
-                        eps=eps, jobs=jobs, check=check, prune=prune, on_file=on_file,
+    with _file_progress(check) as (on_total, on_file):
+        report = export(specs, out, formats=fmt, dpi=dpi, theme=theme, grid=grid, eps=eps,
+                        jobs=jobs, check=check, prune=prune, on_file=on_file, on_total=on_total,
                         figsize=figsize, xlim=xlim, ylim=[ylim, grad_ylim])  # fmt: skip
-    if check:
-        if not report.current:
-            problems = [f"missing {p}" for p in report.missing] + [
-                f"stale {p}" for p in report.stale
-            ] + [f"extra {p}" for p in report.extra]  # fmt: skip
-            fix = "actviz export --prune" if report.extra else "actviz export"
-            raise RuntimeFailure(f"{out} is not current: {'; '.join(problems)}; run {fix}")
-        typer.echo(f"{out}: all {len(report.unchanged)} files are current")
-        return
-    removed = f", {len(report.removed)} removed" if report.removed else ""
-    typer.echo(f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
-               f"{removed} in {report.seconds:.1f} s")  # fmt: skip
+    if problem := report.problem():
+        raise RuntimeFailure(problem)
+    typer.echo(report.summary())
 
 
 OutFile = Annotated[
@@ -754,8 +737,13 @@ def gain_command(
 
 
 @contextlib.contextmanager
-def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], None]]:
-    """A rich progress bar in a terminal; one plain line per file in CI and pipes."""
+def _file_progress(
+    check: bool,
+) -> Iterator[tuple[Callable[[int], None], Callable[[Path, str], None]]]:
+    """A rich progress bar in a terminal; one plain line per file in CI and pipes.
+
+    Yields export's ``on_total`` (the bar's length) and ``on_file`` callbacks.
+    """
     if not sys.stdout.isatty() or os.environ.get("CI"):
         reader_gone = False
 
@@ -771,18 +759,21 @@ def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], No
                 reader_gone = True
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
 
-        yield line
+        yield (lambda total: None), line
         return
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
-        task = progress.add_task("checking" if check else "exporting", total=files)
+        task = progress.add_task("checking" if check else "exporting", total=None)
+
+        def total(files: int) -> None:
+            progress.update(task, total=files)
 
         def advance(path: Path, status: str) -> None:
             progress.console.print(f"{status:<9} {path}", markup=False)  # "[" in a path
             progress.advance(task)
 
-        yield advance
+        yield total, advance
 
 
 def _emit(table: Any, as_data: Any, as_text: Any, *, as_json: bool, as_csv: bool) -> None:

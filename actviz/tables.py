@@ -642,13 +642,18 @@ def survey_json(rows: Sequence[tuple[Probe, Saturation]]) -> list[dict[str, Any]
 # --- the registry --------------------------------------------------------------
 
 
-def registry_listing() -> str:
-    """Every registered activation with its parameters, defaults and formula.
+def registry_listing(*, as_json: bool = False) -> str:
+    """Every registered activation with its parameters, defaults and formula
+    (``as_json``: :func:`actviz.registry.describe` of each, as a JSON list).
 
     Plain aligned text rather than a rich Table: ``actviz list`` must start
     about as fast as bare Typer, and rendering a wide rich table costs more
     than the whole interpreter start-up.
     """
+    if as_json:
+        import json
+
+        return json.dumps([registry.describe(a) for a in registry.entries()], indent=2)
     width = max(len(a.name) for a in registry.entries()) + 2
     pad = " " * width
     lines = [f"{len(registry.entries())} activations (parameters: --param KEY=VALUE)"]
