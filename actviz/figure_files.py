@@ -235,9 +235,7 @@ def depth_file(
     OUT_DIR/depth-NAME_NAME.png)."""
     from actviz.depth_plots import depth_figure
 
-    stem = "depth-" + "_".join(r.spec.slug for r in result.runs)
-    if len(stem) > 120:
-        stem = f"depth-{result.runs[0].spec.slug}_and_{len(result.runs) - 1}_more"
+    stem = _prefixed_stem("depth", [r.spec.slug for r in result.runs])
     path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
     return save_figure(depth_figure(result), path, fmt=kind, dpi=dpi)
 
@@ -254,8 +252,12 @@ def phase_file(
     OUT_DIR/phase-NAME_NAME.png)."""
     from actviz.depth_plots import phase_figure
 
-    stem = "phase-" + "_".join(c.spec.slug for c in curves)
-    if len(stem) > 120:
-        stem = f"phase-{curves[0].spec.slug}_and_{len(curves) - 1}_more"
+    stem = _prefixed_stem("phase", [c.spec.slug for c in curves])
     path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
     return save_figure(phase_figure(curves), path, fmt=kind, dpi=dpi)
+
+
+def _prefixed_stem(prefix: str, slugs: Sequence[str]) -> str:
+    """``depth-relu_tanh``; past 120 characters ``depth-relu_and_9_more`` (file-name limits)."""
+    stem = f"{prefix}-" + "_".join(slugs)
+    return stem if len(stem) <= 120 else f"{prefix}-{slugs[0]}_and_{len(slugs) - 1}_more"

@@ -52,3 +52,11 @@ def test_write_plot_refuses_before_probing() -> None:
         write_plot(["relu"], figure=FigureOptions(fmt="bmp"))
     with pytest.raises(UsageError, match="^--grad2-ylim sets the f″ panel, which only --second"):
         write_plot(["relu"], figure=FigureOptions(grad2_ylim=(0, 1)))
+
+
+def test_depth_and_phase_stems_stay_inside_file_name_limits() -> None:
+    from actviz.figure_files import _prefixed_stem
+
+    assert _prefixed_stem("depth", ["tanh", "relu"]) == "depth-tanh_relu"
+    slugs = [f"leaky_relu-negative_slope={i / 100:g}" for i in range(10)]
+    assert _prefixed_stem("phase", slugs) == "phase-leaky_relu-negative_slope=0_and_9_more"
