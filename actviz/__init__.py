@@ -2,11 +2,13 @@
 
 The pipeline, one module per step::
 
-    registry  → probing   → saturation → plotting / tables → cli
-    (what)      (autograd)  (analysis)   (rendering)          (thin Typer layer)
+    registry → probing    → saturation → plotting / tables → figure_files / export → cli
+    (what)     (autograd)   (analysis)   (rendering)          (files)                 (Typer)
 
-and, for deep networks at initialisation, init_gain (gains, mean field) and
-depth_sim (a real MLP, layer by layer), drawn by depth_plots.
+with evaluation under probing (f and f′ at any points), and, for deep
+networks at initialisation, init_gain (gains, mean field) and depth_sim (a
+real MLP, layer by layer), drawn by depth_plots. README's "Layout" names
+every module.
 
 Notebook use::
 
@@ -47,9 +49,9 @@ _LAZY_MODULES = {
         "draw_gradients",
         "draw_second",
         "draw_values",
-        "plot_file",
         "save_figure",
     ),
+    "actviz.figure_files": ("FigureOptions", "plot_file", "write_plot"),
     "actviz.tables": ("probe_report", "probe_table", "registry_listing"),
     "actviz.init_gain": ("Gain", "gain", "phase_curve"),
     "actviz.depth_sim": ("Depth", "DepthRun", "depth"),
@@ -85,6 +87,9 @@ if TYPE_CHECKING:
     from actviz.errors import UnknownActivationError as UnknownActivationError
     from actviz.errors import UnknownFormatError as UnknownFormatError
     from actviz.errors import UsageError as UsageError
+    from actviz.figure_files import FigureOptions as FigureOptions
+    from actviz.figure_files import plot_file as plot_file
+    from actviz.figure_files import write_plot as write_plot
     from actviz.init_gain import Gain as Gain
     from actviz.init_gain import gain as gain
     from actviz.init_gain import phase_curve as phase_curve
@@ -95,7 +100,6 @@ if TYPE_CHECKING:
     from actviz.plotting import draw_gradients as draw_gradients
     from actviz.plotting import draw_second as draw_second
     from actviz.plotting import draw_values as draw_values
-    from actviz.plotting import plot_file as plot_file
     from actviz.plotting import save_figure as save_figure
     from actviz.probing import Grid as Grid
     from actviz.probing import Probe as Probe

@@ -23,7 +23,7 @@ import typer
 from typer._types import TyperChoice
 from typer.core import TyperCommand, TyperGroup
 
-from actviz import __version__, registry
+from actviz import __version__, params, registry
 from actviz.defaults import (
     DEFAULT_DPI,
     DEFAULT_DTYPE,
@@ -272,44 +272,22 @@ NoKinks = Annotated[
 ]
 
 
-def _probes(
-    names: list[str],
-    params: list[str] | None,
-    range_: tuple[float, float],
-    points: int | None,
-    step: float | None,
-    sweeps: list[str] | None,
-    options: Any,
-) -> list[Any]:
-    """Parse the shared activation and grid options and run the probes."""
-    from actviz.probing import Grid, probe_many
-
-    grid = Grid(range_[0], range_[1], points, step)
-    specs = registry.specs_from_cli(names, params or [], sweeps or [])
-    return probe_many(specs, grid, options)
-
-
 def _named_or_all(
     names: list[str] | None, all_: bool, param: list[str] | None, sweep: list[str] | None = None
 ) -> list[Any]:
     """The specs for NAMES, or for every activation with --all (exactly one of the two)."""
     if bool(names) == all_:
         raise UsageError("name activations or give --all (not both)")
-    return registry.specs_from_cli(registry.names() if all_ else names or [], param or [],
+    return params.specs_from_cli(registry.names() if all_ else names or [], param or [],
                                    sweep or [])  # fmt: skip
 
 
 @app.command("list")
 def list_command(as_json: AsJson = False) -> None:
     """List every registered activation with its parameters and formula."""
-    if as_json:
-        import json
-
-        typer.echo(json.dumps([registry.describe(a) for a in registry.entries()], indent=2))
-        return
     from actviz.tables import registry_listing
 
-    typer.echo(registry_listing())
+    typer.echo(registry_listing(as_json=as_json))
 
 
 @app.command("plot")
@@ -366,63 +344,24 @@ def plot_command(
     --term draws both panels in the terminal (braille, colour unless NO_COLOR
     or a pipe, as wide as the terminal or COLUMNS) and writes no file.
     """
-    if term:
-        file_options = {"--out": out, "--out-dir": out_dir != Path("outputs"), "--format": fmt,
-                        "--dpi": dpi != DEFAULT_DPI, "--theme": theme != DEFAULT_THEME,
-                        "--figsize": figsize, "--xlim": xlim, "--ylim": ylim,
-                        "--grad-ylim": grad_ylim, "--grad2-ylim": grad2_ylim,
-                        "--no-shade": no_shade}  # fmt: skip
-        if for_files := [option for option, value in file_options.items() if value]:
-            raise UsageError(
-                f"{', '.join(for_files)} set image files; --term draws in the terminal"
-            )
-        if registry.two_input(names[0]) is not None:
-            raise UsageError(f"{names[0]} is drawn as heatmaps; --term draws curves of f(x)")
-        from actviz.probing import ProbeOptions
-        from actviz.terminal import terminal_plot
-
-        options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
-        probes = _probes(names, param, range_, points, step, None, options)
-        typer.echo(terminal_plot(probes, second=second, eps=eps))
-        return
-    from actviz.plotting import check_format, plot_file
-
-    if fmt is not None:
-        check_format(fmt)
-    if grad2_ylim is not None and not second:
-        raise UsageError("--grad2-ylim sets the f″ panel, which only --second draws")
-    pair = registry.two_input(names[0]) if len(names) == 1 else None
-    if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
-        from actviz.glu import glu_file
-        from actviz.probing import Grid
-
-        pair.refuse_params([*(param or []), *(sweep or [])])
-        given = {"--theme": theme != DEFAULT_THEME, "--figsize": figsize, "--xlim": xlim,
-                 "--ylim": ylim, "--grad-ylim": grad_ylim}  # fmt: skip
-        if unused := [option for option, value in given.items() if value]:
-            raise UsageError(f"{', '.join(unused)} apply to activation plots, not glu's heatmaps")
-        path = glu_file(Grid(*range_, points, step), out=out, out_dir=out_dir, fmt=fmt, dpi=dpi,
-                        dtype=dtype, device=device, second=second)  # fmt: skip
-        typer.echo(f"wrote {path}")
-        return
+    from actviz.figure_files import FigureOptions
     from actviz.probing import ProbeOptions
 
     options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
-    probes = _probes(names, param, range_, points, step, sweep, options)
-    path = plot_file(
-        probes,
-        out=out,
-        out_dir=out_dir,
-        fmt=fmt,
-        second=second,
-        dpi=dpi,
-        eps=eps,
-        shade=not no_shade,
-        theme=theme,
-        figsize=figsize,
-        xlim=xlim,
-        ylim=[ylim, grad_ylim, grad2_ylim][: 3 if second else 2],
-    )
+    figure = FigureOptions(out, out_dir, fmt, dpi, theme, figsize, xlim, ylim, grad_ylim,
+                           grad2_ylim, shade=not no_shade)  # fmt: skip
+    (start, stop), params = range_, param or []
+    if term:
+        from actviz.terminal import plot_names
+
+        typer.echo(plot_names(names, params=params, start=start, stop=stop, points=points,
+                              step=step, options=options, eps=eps, figure=figure))  # fmt: skip
+        return
+    from actviz.figure_files import write_plot
+
+    path = write_plot(names, params=params, sweeps=sweep or [], start=start, stop=stop,
+                      points=points, step=step, options=options, figure=figure,
+                      eps=eps)  # fmt: skip
     typer.echo(f"wrote {path}")
 
 
@@ -461,40 +400,15 @@ def table_command(
 
     With --sweep: x, then a column block per value, then each value's summary.
     """
-    from actviz import tables
-    from actviz.probing import Grid, ProbeOptions, weight_grads
-    from actviz.saturation import analyze
-    from actviz.tables import (
-        check_table_rows,
-        probe_report,
-        write_probe_csv,
-        write_probe_json,
-    )
+    from actviz.probing import ProbeOptions
+    from actviz.tables import write_table
 
-    _output_format(as_json, as_csv)
-    if weight_grad and sweep:
-        raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
-    if not (as_json or as_csv):
-        check_table_rows(Grid(*range_, points, step).count)
+    fmt = _output_format(as_json, as_csv)  # before any work
     options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
-    probes = _probes([name], param, range_, points, step, sweep, options)
-    if sweep:
-        saturations = [analyze(p, eps=eps) for p in probes]
-        if as_csv or as_json:
-            writer = tables.write_sweep_csv if as_csv else tables.write_sweep_json
-            writer(probes, saturations, sys.stdout)
-        else:
-            _emit("table", lambda: tables.sweep_report(probes, saturations))
-        return
-    (probe,) = probes
-    weights = weight_grads(probe) if weight_grad else []
-    saturation = analyze(probe, eps=eps)
-    if as_csv:  # streamed: a million rows need not sit in memory as text
-        write_probe_csv(probe, saturation, sys.stdout, weights)
-    elif as_json:
-        write_probe_json(probe, saturation, sys.stdout, weights=weights)
-    else:
-        _emit("table", lambda: probe_report(probe, saturation, weights))
+    # CSV and JSON stream to stdout: a million rows need not sit in memory as text.
+    write_table(name, sys.stdout, fmt=fmt, params=param or [], sweeps=sweep or [],
+                start=range_[0], stop=range_[1], points=points, step=step, options=options,
+                eps=eps, weight_grad=weight_grad)  # fmt: skip
 
 
 @app.command("saturation")
@@ -684,34 +598,22 @@ def export_command(
     Images already in OUT that this export does not make stay in the manifest
     and gallery (--prune removes them).
     """
-    from actviz.export import export, usable_cores
+    from actviz.export import export, jobs_note
     from actviz.probing import Grid
 
     if names and all_:
         raise UsageError("name activations or give --all, not both")
-    if jobs is not None and jobs > usable_cores():
-        typer.echo(f"note: --jobs {jobs} is more than the {usable_cores()} usable cores; "
-                   f"using {usable_cores()}", err=True)  # fmt: skip
-    specs = registry.targets_from_cli(names or registry.all_names(), param or [], sweep or [])
+    if note := jobs_note(jobs):
+        typer.echo(note, err=True)
+    specs = params.targets_from_cli(names or registry.all_names(), param or [], sweep or [])
     grid = Grid(*range_, points, step)
-    formats = {f.strip() for f in fmt.split(",") if f.strip()}
-    files = len(specs) * len(formats) + 2  # the images, the manifest and the gallery
-    with _file_progress(files, check) as on_file:
-        report = export(specs, out, formats=fmt.split(","), dpi=dpi, theme=theme, grid=grid,
-                        eps=eps, jobs=jobs, check=check, prune=prune, on_file=on_file,
+    with _file_progress(check) as (on_total, on_file):
+        report = export(specs, out, formats=fmt, dpi=dpi, theme=theme, grid=grid, eps=eps,
+                        jobs=jobs, check=check, prune=prune, on_file=on_file, on_total=on_total,
                         figsize=figsize, xlim=xlim, ylim=[ylim, grad_ylim])  # fmt: skip
-    if check:
-        if not report.current:
-            problems = [f"missing {p}" for p in report.missing] + [
-                f"stale {p}" for p in report.stale
-            ] + [f"extra {p}" for p in report.extra]  # fmt: skip
-            fix = "actviz export --prune" if report.extra else "actviz export"
-            raise RuntimeFailure(f"{out} is not current: {'; '.join(problems)}; run {fix}")
-        typer.echo(f"{out}: all {len(report.unchanged)} files are current")
-        return
-    removed = f", {len(report.removed)} removed" if report.removed else ""
-    typer.echo(f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
-               f"{removed} in {report.seconds:.1f} s")  # fmt: skip
+    if problem := report.problem():
+        raise RuntimeFailure(problem)
+    typer.echo(report.summary())
 
 
 OutFile = Annotated[
@@ -761,13 +663,13 @@ def depth_command(
     from actviz import depth_sim, depth_tables
 
     output = _output_format(as_json, as_csv)
-    specs = registry.specs_from_cli(names, param or [])
+    specs = params.specs_from_cli(names, param or [])
     _check_figure_format(fmt, wanted=not no_plot)
     result = depth_sim.depth(specs, layers=layers, width=width, batch=batch, init=init,
                              gain=gain, bias_std=bias_std, seed=seed, eps=eps,
                              baseline=not no_baseline)  # fmt: skip
     if not no_plot:
-        from actviz.depth_plots import depth_file
+        from actviz.figure_files import depth_file
 
         path = depth_file(result, out=out, out_dir=out_dir, fmt=fmt, dpi=dpi)
         typer.echo(f"wrote {path}", err=output != "table")
@@ -801,7 +703,7 @@ def gain_command(
     _check_figure_format(fmt, wanted=plot)
     gains = init_gain.gain(specs, bias_std=bias_std)
     if plot:
-        from actviz.depth_plots import phase_file
+        from actviz.figure_files import phase_file
 
         path = phase_file(init_gain.phase_curves(specs), out=out, out_dir=out_dir, fmt=fmt,
                           dpi=dpi)  # fmt: skip
@@ -811,8 +713,13 @@ def gain_command(
 
 
 @contextlib.contextmanager
-def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], None]]:
-    """A rich progress bar in a terminal; one plain line per file in CI and pipes."""
+def _file_progress(
+    check: bool,
+) -> Iterator[tuple[Callable[[int], None], Callable[[Path, str], None]]]:
+    """A rich progress bar in a terminal; one plain line per file in CI and pipes.
+
+    Yields export's ``on_total`` (the bar's length) and ``on_file`` callbacks.
+    """
     if not sys.stdout.isatty() or os.environ.get("CI"):
         reader_gone = False
 
@@ -828,18 +735,21 @@ def _file_progress(files: int, check: bool) -> Iterator[Callable[[Path, str], No
                 reader_gone = True
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
 
-        yield line
+        yield (lambda total: None), line
         return
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
-        task = progress.add_task("checking" if check else "exporting", total=files)
+        task = progress.add_task("checking" if check else "exporting", total=None)
+
+        def total(files: int) -> None:
+            progress.update(task, total=files)
 
         def advance(path: Path, status: str) -> None:
             progress.console.print(f"{status:<9} {path}", markup=False)  # "[" in a path
             progress.advance(task)
 
-        yield advance
+        yield total, advance
 
 
 OutputFormat = Literal["table", "json", "csv"]
@@ -870,10 +780,9 @@ def _emit(
         assert text is not None, "a command with --csv gives its text"
         typer.echo(text(), nl=False)
     else:
-        from rich.console import Console
+        from actviz.tables import print_renderable
 
-        # Wide tables wrap badly at the 80 columns rich assumes for pipes and logs.
-        Console(width=None if sys.stdout.isatty() else 160).print(table())
+        print_renderable(table(), sys.stdout)
 
 
 def _check_figure_format(fmt: str | None, *, wanted: bool) -> None:

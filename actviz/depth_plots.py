@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
-from actviz.plotting import _colors, _style, output_path, save_figure
+from actviz.defaults import DEFAULT_THEME
+from actviz.plotting import curve_colors, theme_style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -66,7 +65,7 @@ def draw_std(
     """Std per layer (``field``: act_std, pre_std, grad_input_std or grad_weight_std)
     on a log axis, one colour per activation; ``baselines`` (the same activations at
     nn.Linear's default init) dashed in the same colours."""
-    colors = _colors(len(runs))
+    colors = curve_colors(len(runs))
     by_label = {r.label: c for r, c in zip(runs, colors, strict=True)}
     lines: list[Line2D] = []
     for run, style in [*((r, "-") for r in runs), *((b, "--") for b in baselines)]:
@@ -91,7 +90,7 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
 
     runs = result.runs
     count = len(runs)
-    with rc_context(_style(theme)):
+    with rc_context(theme_style(theme)):
         width = max(3.6 * count, 9.0)
         fig = Figure(figsize=(width, 11.0))
         # A fixed grid, not layout="constrained": that doubles the render time
@@ -142,26 +141,10 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
     return fig
 
 
-def depth_file(
-    result: Depth,
-    *,
-    out: str | Path | None = None,
-    out_dir: str | Path = "outputs",
-    fmt: str | None = None,
-    dpi: int = DEFAULT_DPI,
-) -> Path:
-    """Draw :func:`depth_figure` and write it (default: OUT_DIR/depth-NAME_NAME.png)."""
-    stem = "depth-" + "_".join(r.spec.slug for r in result.runs)
-    if len(stem) > 120:
-        stem = f"depth-{result.runs[0].spec.slug}_and_{len(result.runs) - 1}_more"
-    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
-    return save_figure(depth_figure(result), path, fmt=kind, dpi=dpi)
-
-
 def draw_phase(ax: Axes, curves: Sequence[PhaseCurve]) -> list[Line2D]:
     """The χ₁ = 1 line of each activation in the (σ_b², σ_w²) plane: ordered
     (gradients vanish) below it, chaotic (they explode) above."""
-    colors = _colors(len(curves))
+    colors = curve_colors(len(curves))
     lines: list[Line2D] = []
     for curve, color in zip(curves, colors, strict=True):
         points = [(b, w) for b, w in zip(curve.sigma_b2, curve.sigma_w2, strict=True) if w]
@@ -184,7 +167,7 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    with rc_context(_style(theme)):
+    with rc_context(theme_style(theme)):
         fig = Figure(figsize=(7.6, 4.8), layout="constrained")
         ax = fig.add_subplot()
         draw_phase(ax, curves)
@@ -196,19 +179,3 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
             fontsize="medium",
         )
     return fig
-
-
-def phase_file(
-    curves: Sequence[PhaseCurve],
-    *,
-    out: str | Path | None = None,
-    out_dir: str | Path = "outputs",
-    fmt: str | None = None,
-    dpi: int = DEFAULT_DPI,
-) -> Path:
-    """Draw :func:`phase_figure` and write it (default: OUT_DIR/phase-NAME_NAME.png)."""
-    stem = "phase-" + "_".join(c.spec.slug for c in curves)
-    if len(stem) > 120:
-        stem = f"phase-{curves[0].spec.slug}_and_{len(curves) - 1}_more"
-    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
-    return save_figure(phase_figure(curves), path, fmt=kind, dpi=dpi)

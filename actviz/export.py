@@ -96,10 +96,32 @@ class Report:
     extra: list[Path] = field(default_factory=list)  # with prune and check: would be removed
     jobs: int = 1  # worker processes used (after the cap)
     seconds: float = 0.0
+    folder: Path = Path("outputs")  # the export's out_dir
+    check: bool = False  # a check: nothing was written
 
     @property
     def current(self) -> bool:
         return not (self.missing or self.stale or self.extra)
+
+    def problem(self) -> str | None:
+        """What a check found wrong, and the command that mends it; None if all is current."""
+        if self.current:
+            return None
+        problems = [f"missing {p}" for p in self.missing] + [f"stale {p}" for p in self.stale]
+        problems += [f"extra {p}" for p in self.extra]
+        fix = "actviz export --prune" if self.extra else "actviz export"
+        return f"{self.folder} is not current: {'; '.join(problems)}; run {fix}"
+
+    def summary(self) -> str:
+        """One line: what was written, left unchanged and removed, and how long it took
+        (for a check: how many files are current)."""
+        if self.check:
+            return f"{self.folder}: all {len(self.unchanged)} files are current"
+        removed = f", {len(self.removed)} removed" if self.removed else ""
+        return (
+            f"{len(self.written)} files written, {len(self.unchanged)} unchanged"
+            f"{removed} in {self.seconds:.1f} s"
+        )
 
 
 def usable_cores() -> int:
@@ -118,6 +140,14 @@ def default_jobs() -> int:
     needs a core too to encode and write; beyond two cores workers pay off.
     """
     return max(1, usable_cores() - 1)
+
+
+def jobs_note(jobs: int | None) -> str | None:
+    """A note for ``jobs`` above :func:`usable_cores` (export caps it there), else None."""
+    cores = usable_cores()
+    if jobs is None or jobs <= cores:
+        return None
+    return f"note: --jobs {jobs} is more than the {cores} usable cores; using {cores}"
 
 
 def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -228,7 +258,7 @@ def export(
     specs: Sequence[Spec | Sweep | TwoInputActivation],
     out_dir: str | Path = "outputs",
     *,
-    formats: Sequence[str] = ("png",),
+    formats: str | Sequence[str] = ("png",),
     dpi: int = DEFAULT_DPI,
     theme: str = DEFAULT_THEME,
     grid: Grid | None = None,
@@ -240,6 +270,7 @@ def export(
     figsize: tuple[float, float] | None = None,
     xlim: tuple[float, float] | None = None,
     ylim: Sequence[tuple[float, float] | None] = (),
+    on_total: Callable[[int], None] | None = None,
 ) -> Report:
     """Render ``specs`` into ``out_dir`` (or, with ``check``, compare with what is there).
 
@@ -250,11 +281,15 @@ def export(
     :func:`usable_cores`. With ``check`` nothing is written; the report lists
     missing and stale files (and, with ``prune``, extra ones) instead.
     Another export writing to ``out_dir`` at the same time is an error.
-    A two-input activation (``registry.targets_from_cli``) exports its heatmaps; a
+    A two-input activation (``params.targets_from_cli``) exports its heatmaps; a
     :class:`~actviz.params.Sweep` one figure with a curve per value, named by its slug
     (``leaky_relu-sweep-negative_slope.png``).
     ``figsize``, ``xlim`` and ``ylim`` (value panel, gradient panel) lay out
     every activation figure as in ``actviz plot``; GLU's heatmaps keep theirs.
+    ``formats`` is a list or comma-separated text (``"png,svg"``). ``on_file``
+    hears of each file as it is delivered; ``on_total``, once the inputs are
+    checked, how many files that will be (images, manifest, gallery; removed
+    files come on top).
     """
     from actviz.plotting import THEMES, check_dpi, check_limits
 
@@ -280,7 +315,9 @@ def export(
             getattr(s, "axes", ()))
         for s in sorted(specs, key=lambda s: s.slug)
     ]  # fmt: skip
-    report = Report(jobs=min(workers, usable_cores()))
+    report = Report(jobs=min(workers, usable_cores()), folder=out, check=check)
+    if on_total is not None:
+        on_total(len(todo) * len(chosen) + 2)  # the images, the manifest and the gallery
     emit = on_file or (lambda path, status: None)
     with contextlib.ExitStack() as stack:
         if not check:

@@ -9,10 +9,9 @@ the (a, b) plane: the value and both partial derivatives, from autograd.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actviz.defaults import DEFAULT_DPI, DEFAULT_DTYPE, DEFAULT_THEME
+from actviz.defaults import DEFAULT_DTYPE, DEFAULT_THEME
 from actviz.probing import Grid
 
 if TYPE_CHECKING:
@@ -146,10 +145,10 @@ def glu_figure(probe: GluProbe, *, theme: str = DEFAULT_THEME) -> Figure:
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    from actviz.plotting import _style
+    from actviz.plotting import theme_style
 
     panels = [PANELS] if probe.grad_aa is None else [PANELS, SECOND_PANELS]
-    with rc_context(_style(theme)):
+    with rc_context(theme_style(theme)):
         fig = Figure(figsize=(14.4, 4.6 * len(panels)))
         axes = fig.subplots(len(panels), 3, squeeze=False)
         for row, fields in zip(axes, panels, strict=True):
@@ -166,22 +165,3 @@ def glu_figure(probe: GluProbe, *, theme: str = DEFAULT_THEME) -> Figure:
         top, bottom = (0.82, 0.12) if len(panels) == 1 else (0.91, 0.06)
         fig.subplots_adjust(left=0.05, right=0.97, top=top, bottom=bottom, wspace=0.35, hspace=0.3)
     return fig
-
-
-def glu_file(
-    grid: Grid | None = None,
-    *,
-    out: str | Path | None = None,
-    out_dir: str | Path = "outputs",
-    fmt: str | None = None,
-    dpi: int = DEFAULT_DPI,
-    dtype: str = DEFAULT_DTYPE,
-    device: str = "cpu",
-    second: bool = False,
-) -> Path:
-    """Probe GLU over the (a, b) plane and write the heatmaps; returns the path."""
-    from actviz.plotting import output_path, save_figure
-
-    path, kind = output_path(NAME, out=out, out_dir=out_dir, fmt=fmt)
-    figure = glu_figure(probe_glu(grid, dtype=dtype, device=device, second=second))
-    return save_figure(figure, path, fmt=kind, dpi=dpi)

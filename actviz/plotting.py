@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import write_bytes_atomically
-from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_THEME
+from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
 from actviz.errors import UnknownFormatError, UsageError
 
 if TYPE_CHECKING:
@@ -81,12 +81,12 @@ _GAP = 0.25  # inches between one panel's decorations and the next panel's
 
 def regime_colour_names(theme: str = DEFAULT_THEME) -> str:
     """``dead (grey), saturated (amber) and linear (light blue)``, as drawn in ``theme``."""
-    _style(theme)  # checks the name
+    theme_style(theme)  # checks the name
     parts = [f"{regime} ({name})" for regime, (_, name, _) in REGIME_STYLE[theme].items()]
     return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
-def _style(theme: str) -> dict[Any, Any]:
+def theme_style(theme: str) -> dict[Any, Any]:
     """rc settings for ``theme``, applied only inside ``rc_context``."""
     if theme not in THEMES:
         raise UnknownFormatError(f"unknown theme {theme!r}; choose one of {', '.join(THEMES)}")
@@ -140,7 +140,7 @@ def _underflow_label(dtype: str, edges: Sequence[float]) -> str:
     return f"{dtype} f′ underflows to 0 beyond {where}"
 
 
-def _colors(count: int) -> list[Any]:
+def curve_colors(count: int) -> list[Any]:
     """Matplotlib's default cycle, or a continuous colormap past ten curves."""
     import matplotlib as mpl
 
@@ -168,7 +168,7 @@ def _draw(
 ) -> list[Line2D]:
     import numpy as np
 
-    colors = _colors(len(probes))
+    colors = curve_colors(len(probes))
     lines: list[Line2D] = []
     for probe, color in zip(probes, colors, strict=True):
         values = getattr(probe, field)
@@ -235,7 +235,7 @@ def shade_regimes(
     """Shade dead, saturated and linear stretches of x behind the curves."""
     import numpy as np
 
-    _style(theme)
+    theme_style(theme)
     shading = {}
     # Each sample's cell (half-way to its neighbours, the range's ends at the
     # ends) as its own pair of points: a lone dead sample at the edge still
@@ -315,7 +315,7 @@ def mark_underflow(ax: Axes, probe: Probe, saturation: Saturation) -> list[Line2
     return lines
 
 
-def _sweep_runs(probes: Sequence[Probe]) -> list[tuple[Any, list[Probe]]]:
+def sweep_runs(probes: Sequence[Probe]) -> list[tuple[Any, list[Probe]]]:
     """Consecutive probes of one sweep, with that sweep (None where they are not one)."""
     from actviz.params import sweep_of
 
@@ -330,7 +330,7 @@ def _sweep_runs(probes: Sequence[Probe]) -> list[tuple[Any, list[Probe]]]:
 def figure_title(probes: Sequence[Probe]) -> str:
     if len(probes) == 1:
         return probes[0].title
-    title = ", ".join(s.label if s else group[0].label for s, group in _sweep_runs(probes))
+    title = ", ".join(s.label if s else group[0].label for s, group in sweep_runs(probes))
     notes = sorted(
         {p.mode_note for p in probes if p.mode_note} | {p.dtype for p in probes} - {"float32"}
     )
@@ -371,7 +371,7 @@ def activation_figure(
         raise UsageError("activation_figure needs at least one probe")
     panels = 3 if second else 2
     limits = check_limits(xlim, ylim, panels, figsize)
-    with rc_context(_style(theme)):
+    with rc_context(theme_style(theme)):
         fig = Figure(figsize=figsize or (PANEL_SIZE[0] * panels, PANEL_SIZE[1]))
         FigureCanvasAgg(fig)  # the renderer that measures the layout also draws the PNG
         axes = fig.subplots(1, panels)
@@ -666,7 +666,7 @@ def figure_bytes(
             f"{MAX_PIXELS:,} pixels; use a smaller --figsize or --dpi"
         )
     buffer = io.BytesIO()
-    with rc_context(_style(theme or DEFAULT_THEME)):
+    with rc_context(theme_style(theme or DEFAULT_THEME)):
         fig.savefig(
             buffer, format=kind, dpi=dpi, metadata=_METADATA[kind], **_SAVE_OPTIONS.get(kind, {})
         )
@@ -719,66 +719,3 @@ def check_format(fmt: str) -> str:
     if kind not in FORMATS:
         raise UnknownFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return kind
-
-
-def default_stem(probes: Sequence[Probe]) -> str:
-    """``sigmoid``; overlays join the slugs: ``relu_vs_gelu``; a sweep is named once:
-    ``leaky_relu-sweep-negative_slope``."""
-    slugs = [s.slug if s else group[0].spec.slug for s, group in _sweep_runs(probes)]
-    stem = "_vs_".join(slugs)
-    if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
-        stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"
-    return stem
-
-
-def plot_file(
-    probes: Sequence[Probe],
-    *,
-    out: str | Path | None = None,
-    out_dir: str | Path = "outputs",
-    fmt: str | None = None,
-    second: bool = False,
-    dpi: int = DEFAULT_DPI,
-    eps: float | None = None,
-    shade: bool = True,
-    theme: str = DEFAULT_THEME,
-    figsize: tuple[float, float] | None = None,
-    xlim: Limits | None = None,
-    ylim: Sequence[Limits | None] | None = None,
-) -> Path:
-    """Draw ``probes`` with their saturation analysis into one figure and write it.
-
-    Returns the path written. ``eps`` sets the saturated threshold of the
-    shading (default 0.01); ``shade=False`` leaves the regimes unshaded;
-    ``theme``, ``figsize``, ``xlim`` and ``ylim`` are as for
-    :func:`activation_figure`.
-    """
-    from actviz.saturation import analyze
-
-    path, kind = output_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
-    _style(theme)  # fail before the analysis, not after
-    check_limits(xlim, ylim, 3 if second else 2, figsize)
-    saturations = [
-        analyze(p, eps=DEFAULT_EPS if eps is None else eps, dtypes=(UNDERFLOW_DTYPE,))
-        for p in probes
-    ]
-    drawn = activation_figure(probes, second=second, saturations=saturations, shade=shade,
-                              theme=theme, figsize=figsize, xlim=xlim, ylim=ylim)  # fmt: skip
-    return save_figure(drawn, path, fmt=kind, dpi=dpi)
-
-
-def output_path(
-    stem: str, *, out: str | Path | None, out_dir: str | Path, fmt: str | None
-) -> tuple[Path, str]:
-    """Where a figure goes and in which format: ``--out`` wins, else OUT_DIR/STEM.FMT."""
-    if out is None:
-        kind = check_format(fmt or "png")
-        return Path(out_dir) / f"{stem}.{kind}", kind
-    out = check_file_path(out)
-    suffix = Path(out).suffix.lstrip(".")
-    if fmt and suffix and suffix.lower() != fmt.lower():
-        raise UnknownFormatError(
-            f"output {out} does not end in .{fmt}; drop the format or change the suffix"
-        )
-    kind = check_format(fmt or suffix or "png")
-    return (Path(out) if suffix else Path(out).with_suffix(f".{kind}")), kind

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +36,6 @@ from actviz.errors import (
 
 if TYPE_CHECKING:
     from torch import Tensor
-
-    from actviz.params import Sweep
 
 
 # --- the closed-form derivatives, written with tensor methods only -----------
@@ -519,35 +517,6 @@ def spec(name: str | Activation, params: Mapping[str, object] | None = None) -> 
     """Look up ``name`` and check ``params`` against it."""
     activation = name if isinstance(name, Activation) else get(name)
     return Spec(activation, activation.resolve(params))
-
-
-# The --param / --sweep grammar lives in actviz/params.py; these names stay here
-# for the code and notebooks that import them from the registry.
-
-
-def parse_assignments(assignments: Iterable[str]) -> list[tuple[str | None, str, str]]:
-    """Split ``KEY=VALUE`` / ``NAME.KEY=VALUE`` strings (see :mod:`actviz.params`)."""
-    from actviz import params
-
-    return params.parse_assignments(assignments)
-
-
-def specs_from_cli(
-    activation_names: Sequence[str], assignments: Iterable[str] = (), sweeps: Iterable[str] = ()
-) -> list[Spec]:
-    """Names, ``--param`` and ``--sweep`` strings → specs (see :mod:`actviz.params`)."""
-    from actviz import params
-
-    return params.specs_from_cli(activation_names, assignments, sweeps)
-
-
-def targets_from_cli(
-    activation_names: Sequence[str], assignments: Iterable[str] = (), sweeps: Iterable[str] = ()
-) -> list[Spec | Sweep | TwoInputActivation]:
-    """Specs, sweeps and two-input activations, in order (see :mod:`actviz.params`)."""
-    from actviz import params
-
-    return params.targets_from_cli(activation_names, assignments, sweeps)
 
 
 def entries() -> tuple[Activation | TwoInputActivation, ...]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from actviz import registry
+from actviz.defaults import DEFAULT_EPS, DEFAULT_START, DEFAULT_STOP
 from actviz.display import (
     MISSING,
     by_definition,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
-    from actviz.probing import Probe, WeightGrad
+    from actviz.probing import Probe, ProbeOptions, WeightGrad
     from actviz.saturation import Saturation
     from actviz.underflow import Underflow
 
@@ -36,6 +37,13 @@ REGIME_STYLES = {"dead": "bright_black", "saturated": "yellow", "linear": "cyan"
 
 
 # --- one probe ---------------------------------------------------------------
+
+# Rows per chunk when streaming CSV and JSON: memory stays flat at any size.
+CSV_CHUNK = 10_000
+# `actviz table` renders every row in a rich table; beyond this many rows
+# that is slow and unreadable, and --csv / --json (up to the grid cap) fit better.
+MAX_TABLE_ROWS = 5_000
+TABLE_FORMATS = ("table", "json", "csv")
 
 
 def zero_lines(saturation: Saturation) -> list[str]:
@@ -209,12 +217,6 @@ def write_probe_csv(
         out.write("".join(map(row.format, *numbers, regimes)))
 
 
-CSV_CHUNK = 10_000
-# `actviz table` renders every row in a rich table; beyond this many rows
-# that is slow and unreadable, and --csv / --json (up to the grid cap) fit better.
-MAX_TABLE_ROWS = 5_000
-
-
 def check_table_rows(rows: int) -> None:
     """Refuse a printed table of more than :data:`MAX_TABLE_ROWS` rows, before probing."""
     if rows > MAX_TABLE_ROWS:
@@ -226,6 +228,71 @@ def check_table_rows(rows: int) -> None:
             f"shows; use --csv or --json (up to {MAX_POINTS:,} points), fewer points or a "
             "larger step"
         )
+
+
+def write_table(
+    name: str,
+    out: TextIO,
+    *,
+    fmt: str = "table",
+    params: Sequence[str] = (),
+    sweeps: Sequence[str] = (),
+    start: float = DEFAULT_START,
+    stop: float = DEFAULT_STOP,
+    points: int | None = None,
+    step: float | None = None,
+    options: ProbeOptions | None = None,
+    eps: float = DEFAULT_EPS,
+    weight_grad: bool = False,
+) -> None:
+    """What ``actviz table NAME`` prints, written to ``out``: the samples and the summary
+    as a rich table (``fmt="table"``), streamed JSON or streamed CSV.
+
+    ``params`` and ``sweeps`` are ``--param``/``--sweep`` assignments; with a
+    sweep, one column block per value. ``weight_grad`` adds ∂y/∂w of the
+    learnable parameters (one table only). What can be refused (the format, a
+    sweep with ``weight_grad``, a printed table over :data:`MAX_TABLE_ROWS`
+    rows) is refused before probing.
+    """
+    from actviz.errors import UsageError
+    from actviz.params import specs_from_cli
+    from actviz.probing import DEFAULT_OPTIONS, Grid, probe_many, weight_grads
+    from actviz.saturation import analyze
+
+    if fmt not in TABLE_FORMATS:
+        raise UsageError(f"unknown table format {fmt!r}; choose one of {', '.join(TABLE_FORMATS)}")
+    if weight_grad and sweeps:
+        raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
+    grid = Grid(start, stop, points, step)
+    if fmt == "table":
+        check_table_rows(grid.count)
+    specs = specs_from_cli([name], list(params), list(sweeps))
+    probes = probe_many(specs, grid, options or DEFAULT_OPTIONS)
+    weights = weight_grads(probes[0]) if weight_grad else []
+    saturations = [analyze(p, eps=eps) for p in probes]
+    if sweeps:
+        writers = {"csv": write_sweep_csv, "json": write_sweep_json}
+        if fmt in writers:
+            writers[fmt](probes, saturations, out)
+        else:
+            print_renderable(sweep_report(probes, saturations), out)
+        return
+    (probe,), (saturation,) = probes, saturations
+    if fmt == "csv":
+        write_probe_csv(probe, saturation, out, weights)
+    elif fmt == "json":
+        write_probe_json(probe, saturation, out, weights=weights)
+    else:
+        print_renderable(probe_report(probe, saturation, weights), out)
+
+
+def print_renderable(renderable: Any, out: TextIO) -> None:
+    """Print a rich table or group to ``out``, as wide as the terminal, or 160
+    columns in a pipe or log."""
+    from rich.console import Console
+
+    # Wide tables wrap badly at the 80 columns rich assumes for pipes and logs.
+    Console(file=out, width=None if out.isatty() else 160).print(renderable)
 
 
 def _probe_columns(probe: Probe, weights: Sequence[WeightGrad] = ()) -> list[str]:
@@ -392,13 +459,18 @@ def write_sweep_json(
 # --- the registry --------------------------------------------------------------
 
 
-def registry_listing() -> str:
-    """Every registered activation with its parameters, defaults and formula.
+def registry_listing(*, as_json: bool = False) -> str:
+    """Every registered activation with its parameters, defaults and formula
+    (``as_json``: :func:`actviz.registry.describe` of each, as a JSON list).
 
     Plain aligned text rather than a rich Table: ``actviz list`` must start
     about as fast as bare Typer, and rendering a wide rich table costs more
     than the whole interpreter start-up.
     """
+    if as_json:
+        import json
+
+        return json.dumps([registry.describe(a) for a in registry.entries()], indent=2)
     width = max(len(a.name) for a in registry.entries()) + 2
     pad = " " * width
     lines = [f"{len(registry.entries())} activations (parameters: --param KEY=VALUE)"]

@@ -18,10 +18,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from actviz.defaults import DEFAULT_EPS
+from actviz.defaults import DEFAULT_EPS, DEFAULT_START, DEFAULT_STOP
 from actviz.display import coord, peak_words
+from actviz.probing import DEFAULT_OPTIONS, ProbeOptions
 
 if TYPE_CHECKING:
+    from actviz.figure_files import FigureOptions
     from actviz.probing import Probe
     from actviz.saturation import Saturation
 
@@ -143,6 +145,38 @@ def terminal_plot(
         figure.clear()
         plotext.terminal.limit(*limits)
     return "\n".join([text.rstrip("\n"), *summaries])
+
+
+def plot_names(
+    names: Sequence[str],
+    *,
+    params: Sequence[str] = (),
+    start: float = DEFAULT_START,
+    stop: float = DEFAULT_STOP,
+    points: int | None = None,
+    step: float | None = None,
+    options: ProbeOptions = DEFAULT_OPTIONS,
+    eps: float = DEFAULT_EPS,
+    figure: FigureOptions | None = None,
+) -> str:
+    """What ``actviz plot NAMES --term`` prints: probe ``names`` and :func:`terminal_plot` them.
+
+    ``params`` are ``--param`` assignments and the grid is as for
+    :func:`actviz.figure_files.write_plot`. ``figure`` holds the image-file
+    options given alongside: any set is refused, since nothing is written.
+    """
+    from actviz import registry
+    from actviz.errors import UsageError
+    from actviz.params import specs_from_cli
+    from actviz.probing import Grid, probe_many
+
+    if figure is not None and (for_files := figure.given()):
+        raise UsageError(f"{', '.join(for_files)} set image files; --term draws in the terminal")
+    if registry.two_input(names[0]) is not None:
+        raise UsageError(f"{names[0]} is drawn as heatmaps; --term draws curves of f(x)")
+    grid = Grid(start, stop, points, step)
+    probes = probe_many(specs_from_cli(list(names), list(params), []), grid, options)
+    return terminal_plot(probes, second=options.second, eps=eps)
 
 
 def nice_ticks(low: float, high: float, count: int) -> list[float]:

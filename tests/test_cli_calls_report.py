@@ -151,12 +151,12 @@ def test_depth_passes_its_options_to_depth(monkeypatch: pytest.MonkeyPatch, in_t
 def test_depth_writes_the_figure_of_what_depth_returned(
     monkeypatch: pytest.MonkeyPatch, in_tmp: Path
 ) -> None:
-    from actviz import depth_plots
+    from actviz import figure_files
 
     returned = Result({"a": 1})
     fake = Calls(in_tmp / "fig.svg")
     monkeypatch.setattr(depth_sim, "depth", Calls(returned))
-    monkeypatch.setattr(depth_plots, "depth_file", fake)
+    monkeypatch.setattr(figure_files, "depth_file", fake)
     result = runner.invoke(app, ["depth", "relu", "--format", "svg", "--dpi", "90", "--json"])
     assert result.exit_code == 0, result.output
     assert fake.calls == [
@@ -181,13 +181,13 @@ def test_gain_passes_its_options_to_gain(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_gain_plot_draws_the_named_activations(
     monkeypatch: pytest.MonkeyPatch, in_tmp: Path
 ) -> None:
-    from actviz import depth_plots
+    from actviz import figure_files
 
     curves = Calls(["curve"])
     written = Calls(in_tmp / "phase.pdf")
     monkeypatch.setattr(init_gain, "gain", Calls([Result({"g": 1})]))
     monkeypatch.setattr(init_gain, "phase_curves", curves)
-    monkeypatch.setattr(depth_plots, "phase_file", written)
+    monkeypatch.setattr(figure_files, "phase_file", written)
     args = ["gain", "tanh", "relu", "--plot", "--format", "pdf", "--out-dir", "figs", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -15,8 +15,8 @@ from actviz import export as export_module
 from actviz.cli import app
 from actviz.errors import RuntimeFailure, UsageError
 from actviz.export import Job, Rendered, export
+from actviz.params import specs_from_cli
 from actviz.probing import Grid
-from actviz.registry import specs_from_cli
 
 NAMES = ["relu", "sigmoid", "gelu", "leaky_relu"]
 PARAMS = ["leaky_relu.negative_slope=0.1"]
@@ -363,3 +363,24 @@ def test_export_takes_the_plot_layout_options(tmp_path: Path) -> None:
         "Error: --xlim 4 -4: give two finite numbers LOW HIGH with LOW < HIGH\n",
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_formats_as_text_and_the_planned_file_count(tmp_path: Path) -> None:
+    totals: list[int] = []
+    delivered: list[tuple[str, str]] = []
+    report = export(specs_from_cli(["relu", "tanh"]), tmp_path, grid=Grid(-2, 2, points=21),
+                    dpi=20, formats="svg, PNG,svg", jobs=1, on_total=totals.append,
+                    on_file=lambda path, status: delivered.append((path.name, status)))  # fmt: skip
+    # in the order given, each format once ("PNG" is png)
+    names = ["relu.svg", "relu.png", "tanh.svg", "tanh.png", "manifest.json", "index.html"]
+    assert totals == [6] and delivered == [(name, "written") for name in names]
+    assert report.summary() == f"6 files written, 0 unchanged in {report.seconds:.1f} s"
+    assert report.problem() is None
+    (tmp_path / "tanh.svg").write_text("changed")
+    (tmp_path / "relu.png").unlink()
+    again = export(specs_from_cli(["relu", "tanh"]), tmp_path, grid=Grid(-2, 2, points=21),
+                   dpi=20, formats=["png", "svg"], jobs=1, check=True)  # fmt: skip
+    assert again.problem() == (
+        f"{tmp_path} is not current: missing {tmp_path / 'relu.png'}; "
+        f"stale {tmp_path / 'tanh.svg'}; run actviz export"
+    )

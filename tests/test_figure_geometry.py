@@ -17,7 +17,7 @@ from matplotlib.legend import Legend
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from actviz import registry
+from actviz import params, registry
 from actviz.plotting import Drawn, activation_figure
 from actviz.probing import Grid, Probe, ProbeOptions, probe_many
 from actviz.saturation import Saturation, analyze
@@ -31,7 +31,7 @@ DEFAULT = Grid()
 
 @cache
 def probed(name: str, second: bool = False, grid: Grid = DEFAULT) -> tuple[Probe, Saturation]:
-    (p,) = probe_many(registry.specs_from_cli([name]), grid, ProbeOptions(second=second))
+    (p,) = probe_many(params.specs_from_cli([name]), grid, ProbeOptions(second=second))
     return p, analyze(p, dtypes=("float32",))
 
 

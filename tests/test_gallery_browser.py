@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from actviz.export import export
-from actviz.registry import targets_from_cli
+from actviz.params import targets_from_cli
 
 # Two-panel figures, one shrunk by the old 34rem cards, and GLU's three panels.
 NAMES = ["sigmoid", "relu", "gelu", "glu"]

@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from actviz import export as export_module
-from actviz import registry
+from actviz import params, registry
 from actviz.cli import app
 from actviz.errors import TwoInputActivationError
 from actviz.glu import glu_figure, probe_glu
@@ -89,7 +89,7 @@ def test_registry_knows_glu_without_making_it_elementwise() -> None:
     with pytest.raises(TwoInputActivationError) as caught:
         probe("glu")
     assert f"Error: {caught.value}\n" == REFUSAL
-    targets = registry.targets_from_cli(["relu", "glu"])
+    targets = params.targets_from_cli(["relu", "glu"])
     assert [t.name for t in targets] == ["relu", "glu"] and targets[1] is registry.TWO_INPUT[0]
 
 

@@ -598,7 +598,7 @@ BAD_CALLS: list[tuple[str, Callable[[], object], type[errors.ActvizError], str]]
     ),
     (
         "plot_file out '.'",
-        lambda: plotting.plot_file([probe("relu")], out="."),
+        lambda: actviz.plot_file([probe("relu")], out="."),
         errors.UsageError,
         "output '.' is not a file name",
     ),

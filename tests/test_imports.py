@@ -15,20 +15,6 @@ import actviz
 
 PACKAGE = Path(actviz.__file__).parent
 
-# Upward edges other parts of issue 13 remove; each is named, and the test below
-# fails once one is gone, so that it is struck off here too.
-PENDING = {
-    # The --param grammar's old home: registry.specs_from_cli & co. call params.py,
-    # which looks names up in the registry. Goes when callers import actviz.params.
-    ("registry", "params"),
-    # Probe._repr_png_ (the notebook's picture of a probe) draws with plotting and
-    # shades with saturation, both of which build on probing.
-    ("probing", "plotting"),
-    ("probing", "saturation"),
-    # plot_file runs the saturation analysis inside plotting.py (moves beside export).
-    ("plotting", "saturation"),
-}
-
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
@@ -90,16 +76,16 @@ def cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_the_modules_import_each_other_without_a_circle() -> None:
-    graph = import_graph(PACKAGE)
-    for source, target in PENDING:
-        graph[source].discard(target)
-    assert cycle(graph) is None
+    assert cycle(import_graph(PACKAGE)) is None
 
 
-def test_each_pending_upward_import_is_still_there() -> None:
+def test_the_pipeline_reads_downwards() -> None:
     graph = import_graph(PACKAGE)
-    gone = {(source, target) for source, target in PENDING if target not in graph[source]}
-    assert not gone, f"strike these off PENDING: {sorted(gone)}"
+    # The analysis and the evaluation under it never reach up to the grid,
+    # the drawing or the CLI; the grammar reads the registry, not the reverse.
+    assert not {"probing", "plotting", "cli"} & (graph["saturation"] | graph["evaluation"])
+    assert "params" not in graph["registry"]
+    assert [name for name, imported in graph.items() if "cli" in imported] == ["__main__"]
 
 
 def test_the_types_sit_below_both_the_registry_and_custom() -> None:

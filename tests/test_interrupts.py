@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from actviz.export import export
+from actviz.params import specs_from_cli
 from actviz.probing import Grid
-from actviz.registry import specs_from_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["celu", "elu", "gelu", "relu", "sigmoid", "silu", "softplus", "tanh"]

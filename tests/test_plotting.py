@@ -17,18 +17,18 @@ from matplotlib.figure import Figure
 from actviz import registry
 from actviz.atomic import write_atomically
 from actviz.errors import OutputError, UnknownFormatError, UsageError
+from actviz.figure_files import plot_file
+from actviz.params import specs_from_cli
 from actviz.plotting import (
     Drawn,
     activation_figure,
     draw_gradients,
     draw_values,
     figure_bytes,
-    plot_file,
     regime_colour_names,
     save_figure,
 )
 from actviz.probing import Grid, ProbeOptions, probe, probe_many
-from actviz.registry import specs_from_cli
 from tests.test_figure_geometry import problems
 
 

@@ -99,7 +99,6 @@ def test_parameters_are_checked() -> None:
 
 def test_cli_assignments() -> None:
     # The grammar is actviz/params.py's; the registry resolves each value.
-    # (registry.specs_from_cli is a forwarding name: see PENDING in test_imports.py.)
     specs = params.specs_from_cli(["leaky_relu", "elu"], ["negative_slope=0.1", "elu.alpha=2"])
     assert [s.label for s in specs] == ["leaky_relu(negative_slope=0.1)", "elu(alpha=2)"]
     assert specs[0].slug == "leaky_relu-negative_slope=0.1"

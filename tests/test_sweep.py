@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from actviz import params, registry
+from actviz import params
 from actviz.cli import app
-from actviz.errors import InvalidParameterError, UsageError
+from actviz.errors import InvalidGridError, InvalidParameterError, UsageError
 from actviz.export import export
-from actviz.plotting import activation_figure, default_stem
+from actviz.figure_files import default_stem
+from actviz.plotting import activation_figure
 from actviz.probing import Grid, probe, probe_many, weight_grads
 from tests.conftest import UserModules
 
@@ -159,14 +160,6 @@ def test_conflicting_or_bad_settings_are_one_usage_error(
 def test_the_same_param_given_twice_with_the_same_value_is_still_fine() -> None:
     specs = params.specs_from_cli(["elu"], ["alpha=2", "alpha=2"])
     assert [s.label for s in specs] == ["elu(alpha=2)"]
-
-
-def test_registry_keeps_its_grammar_names() -> None:
-    assert registry.parse_assignments(["elu.alpha=2"]) == [("elu", "alpha", "2")]
-    assert registry.specs_from_cli(["elu"], ["alpha=2"]) == params.specs_from_cli(
-        ["elu"], ["alpha=2"]
-    )
-    assert registry.specs_from_cli(["elu"], [], ["alpha=1,2"])[1].label == "elu(alpha=2)"
 
 
 # --- the commands -------------------------------------------------------------
@@ -475,3 +468,28 @@ def test_several_sweeps_in_one_plot_are_each_named_once() -> None:
         "leaky_relu(negative_slope ∈ {0.01, 0.3}), elu(alpha ∈ {0.5, 1}), relu"
     )
     assert default_stem(probes) == "leaky_relu-sweep-negative_slope_vs_elu-sweep-alpha_vs_relu"
+
+
+def test_write_table_writes_each_format_and_refuses_before_probing() -> None:
+    from actviz.tables import write_table
+
+    out = io.StringIO()
+    write_table("relu", out, fmt="csv", start=-1, stop=1, points=3)
+    assert out.getvalue() == (
+        "x,f(x),f′(x),regime\n-1.0,0.0,0.0,dead\n0.0,0.0,0.0,dead\n1.0,1.0,1.0,active\n"
+    )
+    out = io.StringIO()
+    write_table("leaky_relu", out, fmt="json", points=2, sweeps=["negative_slope=0.1,0.2"])
+    document = json.loads(out.getvalue())
+    assert document["sweep"] == {"negative_slope": [0.1, 0.2]}
+    assert [v["params"]["negative_slope"] for v in document["values"]] == [0.1, 0.2]
+    out = io.StringIO()
+    write_table("relu", out, start=-1, stop=1, points=3)
+    assert out.getvalue().splitlines()[0].strip() == "relu on cpu, 3 samples"
+    assert "│ -1 │    0 │     0 │ dead   │" in out.getvalue()
+    with pytest.raises(UsageError, match="^--weight-grad shows one table; drop --sweep"):
+        write_table("relu", out, points=0, sweeps=["x=1"], weight_grad=True)  # before the grid
+    with pytest.raises(InvalidGridError, match="^the grid has 5,001 points, above the 5,000"):
+        write_table("no_such_activation", out, points=5001)  # before the name
+    with pytest.raises(UsageError, match="^unknown table format 'xml'; choose one of table"):
+        write_table("relu", out, fmt="xml")

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from actviz.cli import app
+from actviz.params import specs_from_cli
 from actviz.probing import Grid, Probe, ProbeOptions, probe_many
-from actviz.registry import specs_from_cli
 from actviz.terminal import nice_ticks, terminal_plot, use_color
 
 runner = CliRunner()

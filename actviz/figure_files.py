@@ -1,0 +1,264 @@
+"""Figure files: where a figure goes, under which name, and writing it.
+
+Beside export.py (which writes many figures at once), this module decides the
+file name and format of one figure (``--out`` wins, else ``OUT_DIR/STEM.FMT``),
+runs what the figure needs (the probe, the saturation analysis) and writes it
+with :func:`actviz.plotting.save_figure`. plotting.py, glu.py and
+depth_plots.py only draw; nothing there names or writes files on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from actviz import plotting
+from actviz.defaults import (
+    DEFAULT_DPI,
+    DEFAULT_DTYPE,
+    DEFAULT_EPS,
+    DEFAULT_START,
+    DEFAULT_STOP,
+    DEFAULT_THEME,
+)
+from actviz.errors import UnknownFormatError, UsageError
+from actviz.plotting import (
+    UNDERFLOW_DTYPE,
+    Limits,
+    check_file_path,
+    check_format,
+    check_limits,
+    save_figure,
+    sweep_runs,
+    theme_style,
+)
+from actviz.probing import DEFAULT_OPTIONS, Grid, ProbeOptions
+
+if TYPE_CHECKING:
+    import torch
+
+    from actviz.depth_sim import Depth
+    from actviz.init_gain import PhaseCurve
+    from actviz.probing import Probe
+
+DEFAULT_OUT_DIR = "outputs"
+
+
+@dataclass(frozen=True)
+class FigureOptions:
+    """How ``actviz plot`` writes and lays out a figure: one field per option.
+
+    ``out`` wins over ``out_dir``/STEM; ``fmt`` defaults to ``out``'s suffix,
+    else png. ``ylim``, ``grad_ylim`` and ``grad2_ylim`` are the y limits of the
+    value, gradient and f″ panels; None everywhere means automatic.
+    """
+
+    out: str | Path | None = None
+    out_dir: str | Path = Path(DEFAULT_OUT_DIR)
+    fmt: str | None = None
+    dpi: int = DEFAULT_DPI
+    theme: str = DEFAULT_THEME
+    figsize: tuple[float, float] | None = None
+    xlim: Limits | None = None
+    ylim: Limits | None = None
+    grad_ylim: Limits | None = None
+    grad2_ylim: Limits | None = None
+    shade: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out_dir", Path(self.out_dir))  # "outputs" is the default too
+
+    def given(self) -> list[str]:
+        """The options set away from their defaults, as ``actviz plot`` spells them."""
+        default = FigureOptions()
+        return [
+            _OPTIONS[f.name]
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        ]
+
+
+# FigureOptions' fields as `actviz plot` options, for error messages (in --help's order).
+_OPTIONS = {
+    "out": "--out", "out_dir": "--out-dir", "fmt": "--format", "dpi": "--dpi",
+    "theme": "--theme", "figsize": "--figsize", "xlim": "--xlim", "ylim": "--ylim",
+    "grad_ylim": "--grad-ylim", "grad2_ylim": "--grad2-ylim", "shade": "--no-shade",
+}  # fmt: skip
+# What glu's heatmaps cannot follow: they have their own size, axes and colours.
+_CURVES_ONLY = ("--theme", "--figsize", "--xlim", "--ylim", "--grad-ylim")
+
+
+def write_plot(
+    names: Sequence[str],
+    *,
+    params: Sequence[str] = (),
+    sweeps: Sequence[str] = (),
+    start: float = DEFAULT_START,
+    stop: float = DEFAULT_STOP,
+    points: int | None = None,
+    step: float | None = None,
+    options: ProbeOptions = DEFAULT_OPTIONS,
+    figure: FigureOptions | None = None,
+    eps: float = DEFAULT_EPS,
+) -> Path:
+    """What ``actviz plot NAMES`` writes: probe ``names`` and write their figure.
+
+    ``params`` and ``sweeps`` are ``--param``/``--sweep`` assignments
+    (``negative_slope=0.1``, ``relu.KEY=V1,V2``); the grid is ``start``..``stop``
+    with ``points`` or ``step`` as for :class:`~actviz.probing.Grid`. A lone
+    two-input activation (glu) is drawn as heatmaps over the (a, b) plane.
+    Everything that can be refused is refused before any probing. Returns the
+    path written.
+    """
+    from actviz import registry
+    from actviz.params import specs_from_cli
+
+    figure = figure or FigureOptions()
+    if figure.fmt is not None:
+        check_format(figure.fmt)
+    if figure.grad2_ylim is not None and not options.second:
+        raise UsageError("--grad2-ylim sets the f″ panel, which only --second draws")
+    pair = registry.two_input(names[0]) if len(names) == 1 else None
+    if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
+        pair.refuse_params([*params, *sweeps])
+        if unused := [option for option in figure.given() if option in _CURVES_ONLY]:
+            raise UsageError(f"{', '.join(unused)} apply to activation plots, not glu's heatmaps")
+        return glu_file(Grid(start, stop, points, step), out=figure.out, out_dir=figure.out_dir,
+                        fmt=figure.fmt, dpi=figure.dpi, dtype=options.dtype,
+                        device=options.device, second=options.second)  # fmt: skip
+    from actviz.probing import probe_many
+
+    grid = Grid(start, stop, points, step)
+    probes = probe_many(specs_from_cli(list(names), list(params), list(sweeps)), grid,
+                        options)  # fmt: skip
+    ylim = [figure.ylim, figure.grad_ylim, figure.grad2_ylim][: 3 if options.second else 2]
+    return plot_file(probes, out=figure.out, out_dir=figure.out_dir, fmt=figure.fmt,
+                     second=options.second, dpi=figure.dpi, eps=eps, shade=figure.shade,
+                     theme=figure.theme, figsize=figure.figsize, xlim=figure.xlim,
+                     ylim=ylim)  # fmt: skip
+
+
+def plot_file(
+    probes: Sequence[Probe],
+    *,
+    out: str | Path | None = None,
+    out_dir: str | Path = DEFAULT_OUT_DIR,
+    fmt: str | None = None,
+    second: bool = False,
+    dpi: int = DEFAULT_DPI,
+    eps: float | None = None,
+    shade: bool = True,
+    theme: str = DEFAULT_THEME,
+    figsize: tuple[float, float] | None = None,
+    xlim: Limits | None = None,
+    ylim: Sequence[Limits | None] | None = None,
+) -> Path:
+    """Draw ``probes`` with their saturation analysis into one figure and write it.
+
+    Returns the path written. ``eps`` sets the saturated threshold of the
+    shading (default 0.01); ``shade=False`` leaves the regimes unshaded;
+    ``theme``, ``figsize``, ``xlim`` and ``ylim`` are as for
+    :func:`~actviz.plotting.activation_figure`.
+    """
+    from actviz.saturation import analyze
+
+    path, kind = output_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
+    theme_style(theme)  # fail before the analysis, not after
+    check_limits(xlim, ylim, 3 if second else 2, figsize)
+    saturations = [
+        analyze(p, eps=DEFAULT_EPS if eps is None else eps, dtypes=(UNDERFLOW_DTYPE,))
+        for p in probes
+    ]
+    # Looked up on the module, so that a test (or a notebook) can wrap it.
+    drawn = plotting.activation_figure(probes, second=second, saturations=saturations,
+                                       shade=shade, theme=theme, figsize=figsize, xlim=xlim,
+                                       ylim=ylim)  # fmt: skip
+    return save_figure(drawn, path, fmt=kind, dpi=dpi)
+
+
+def default_stem(probes: Sequence[Probe]) -> str:
+    """``sigmoid``; overlays join the slugs: ``relu_vs_gelu``; a sweep is named once:
+    ``leaky_relu-sweep-negative_slope``."""
+    slugs = [s.slug if s else group[0].spec.slug for s, group in sweep_runs(probes)]
+    stem = "_vs_".join(slugs)
+    if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
+        stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"
+    return stem
+
+
+def output_path(
+    stem: str, *, out: str | Path | None, out_dir: str | Path, fmt: str | None
+) -> tuple[Path, str]:
+    """Where a figure goes and in which format: ``--out`` wins, else OUT_DIR/STEM.FMT."""
+    if out is None:
+        kind = check_format(fmt or "png")
+        return Path(out_dir) / f"{stem}.{kind}", kind
+    out = check_file_path(out)
+    suffix = Path(out).suffix.lstrip(".")
+    if fmt and suffix and suffix.lower() != fmt.lower():
+        raise UnknownFormatError(
+            f"output {out} does not end in .{fmt}; drop the format or change the suffix"
+        )
+    kind = check_format(fmt or suffix or "png")
+    return (Path(out) if suffix else Path(out).with_suffix(f".{kind}")), kind
+
+
+def glu_file(
+    grid: Grid | None = None,
+    *,
+    out: str | Path | None = None,
+    out_dir: str | Path = DEFAULT_OUT_DIR,
+    fmt: str | None = None,
+    dpi: int = DEFAULT_DPI,
+    dtype: str | torch.dtype = DEFAULT_DTYPE,
+    device: str = "cpu",
+    second: bool = False,
+) -> Path:
+    """Probe GLU over the (a, b) plane and write the heatmaps; returns the path."""
+    from actviz.glu import NAME, glu_figure, probe_glu
+
+    path, kind = output_path(NAME, out=out, out_dir=out_dir, fmt=fmt)
+    figure = glu_figure(probe_glu(grid, dtype=dtype, device=device, second=second))
+    return save_figure(figure, path, fmt=kind, dpi=dpi)
+
+
+def depth_file(
+    result: Depth,
+    *,
+    out: str | Path | None = None,
+    out_dir: str | Path = DEFAULT_OUT_DIR,
+    fmt: str | None = None,
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """Draw :func:`~actviz.depth_plots.depth_figure` and write it (default:
+    OUT_DIR/depth-NAME_NAME.png)."""
+    from actviz.depth_plots import depth_figure
+
+    stem = _prefixed_stem("depth", [r.spec.slug for r in result.runs])
+    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
+    return save_figure(depth_figure(result), path, fmt=kind, dpi=dpi)
+
+
+def phase_file(
+    curves: Sequence[PhaseCurve],
+    *,
+    out: str | Path | None = None,
+    out_dir: str | Path = DEFAULT_OUT_DIR,
+    fmt: str | None = None,
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """Draw :func:`~actviz.depth_plots.phase_figure` and write it (default:
+    OUT_DIR/phase-NAME_NAME.png)."""
+    from actviz.depth_plots import phase_figure
+
+    stem = _prefixed_stem("phase", [c.spec.slug for c in curves])
+    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
+    return save_figure(phase_figure(curves), path, fmt=kind, dpi=dpi)
+
+
+def _prefixed_stem(prefix: str, slugs: Sequence[str]) -> str:
+    """``depth-relu_tanh``; past 120 characters ``depth-relu_and_9_more`` (file-name limits)."""
+    stem = f"{prefix}-" + "_".join(slugs)
+    return stem if len(stem) <= 120 else f"{prefix}-{slugs[0]}_and_{len(slugs) - 1}_more"
