@@ -272,6 +272,20 @@ NoKinks = Annotated[
 ]
 
 
+def _request(
+    names: list[str],
+    param: list[str] | None,
+    sweep: list[str] | None,
+    range_: tuple[float, float],
+    points: int | None,
+    step: float | None,
+) -> Any:
+    """The shared activation and grid options as one ProbeRequest (checked where used)."""
+    from actviz.probing import ProbeRequest
+
+    return ProbeRequest(tuple(names), tuple(param or ()), tuple(sweep or ()), *range_, points, step)
+
+
 def _named_or_all(
     names: list[str] | None, all_: bool, param: list[str] | None, sweep: list[str] | None = None
 ) -> list[Any]:
@@ -347,22 +361,18 @@ def plot_command(
     from actviz.figure_files import FigureOptions
     from actviz.probing import ProbeOptions
 
+    request = _request(names, param, sweep, range_, points, step)
     options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
     figure = FigureOptions(out, out_dir, fmt, dpi, theme, figsize, xlim, ylim, grad_ylim,
                            grad2_ylim, shade=not no_shade)  # fmt: skip
-    (start, stop), params = range_, param or []
     if term:
         from actviz.terminal import plot_names
 
-        typer.echo(plot_names(names, params=params, start=start, stop=stop, points=points,
-                              step=step, options=options, eps=eps, figure=figure))  # fmt: skip
+        typer.echo(plot_names(request, options=options, eps=eps, figure=figure))
         return
     from actviz.figure_files import write_plot
 
-    path = write_plot(names, params=params, sweeps=sweep or [], start=start, stop=stop,
-                      points=points, step=step, options=options, figure=figure,
-                      eps=eps)  # fmt: skip
-    typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {write_plot(request, options=options, figure=figure, eps=eps)}")
 
 
 @app.command("table")
@@ -405,10 +415,9 @@ def table_command(
 
     fmt = _output_format(as_json, as_csv)  # before any work
     options = ProbeOptions(dtype, device, second, train, seed, kinks=not no_kinks)
+    request = _request([name], param, sweep, range_, points, step)
     # CSV and JSON stream to stdout: a million rows need not sit in memory as text.
-    write_table(name, sys.stdout, fmt=fmt, params=param or [], sweeps=sweep or [],
-                start=range_[0], stop=range_[1], points=points, step=step, options=options,
-                eps=eps, weight_grad=weight_grad)  # fmt: skip
+    write_table(request, sys.stdout, fmt=fmt, options=options, eps=eps, weight_grad=weight_grad)
 
 
 @app.command("saturation")

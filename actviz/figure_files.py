@@ -19,8 +19,6 @@ from actviz.defaults import (
     DEFAULT_DPI,
     DEFAULT_DTYPE,
     DEFAULT_EPS,
-    DEFAULT_START,
-    DEFAULT_STOP,
     DEFAULT_THEME,
 )
 from actviz.errors import UnknownFormatError, UsageError
@@ -34,7 +32,7 @@ from actviz.plotting import (
     sweep_runs,
     theme_style,
 )
-from actviz.probing import DEFAULT_OPTIONS, Grid, ProbeOptions
+from actviz.probing import DEFAULT_OPTIONS, Grid, ProbeOptions, ProbeRequest
 
 if TYPE_CHECKING:
     import torch
@@ -91,14 +89,8 @@ _CURVES_ONLY = ("--theme", "--figsize", "--xlim", "--ylim", "--grad-ylim")
 
 
 def write_plot(
-    names: Sequence[str],
+    request: ProbeRequest,
     *,
-    params: Sequence[str] = (),
-    sweeps: Sequence[str] = (),
-    start: float = DEFAULT_START,
-    stop: float = DEFAULT_STOP,
-    points: int | None = None,
-    step: float | None = None,
     options: ProbeOptions = DEFAULT_OPTIONS,
     figure: FigureOptions | None = None,
     eps: float = DEFAULT_EPS,
@@ -113,26 +105,25 @@ def write_plot(
     path written.
     """
     from actviz import registry
-    from actviz.params import specs_from_cli
 
     figure = figure or FigureOptions()
     if figure.fmt is not None:
         check_format(figure.fmt)
     if figure.grad2_ylim is not None and not options.second:
         raise UsageError("--grad2-ylim sets the f″ panel, which only --second draws")
+    names = request.names
     pair = registry.two_input(names[0]) if len(names) == 1 else None
     if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
-        pair.refuse_params([*params, *sweeps])
+        pair.refuse_params([*request.params, *request.sweeps])
         if unused := [option for option in figure.given() if option in _CURVES_ONLY]:
             raise UsageError(f"{', '.join(unused)} apply to activation plots, not glu's heatmaps")
-        return glu_file(Grid(start, stop, points, step), out=figure.out, out_dir=figure.out_dir,
+        return glu_file(request.grid(), out=figure.out, out_dir=figure.out_dir,
                         fmt=figure.fmt, dpi=figure.dpi, dtype=options.dtype,
                         device=options.device, second=options.second)  # fmt: skip
     from actviz.probing import probe_many
 
-    grid = Grid(start, stop, points, step)
-    probes = probe_many(specs_from_cli(list(names), list(params), list(sweeps)), grid,
-                        options)  # fmt: skip
+    grid = request.grid()
+    probes = probe_many(request.specs(), grid, options)
     ylim = [figure.ylim, figure.grad_ylim, figure.grad2_ylim][: 3 if options.second else 2]
     return plot_file(probes, out=figure.out, out_dir=figure.out_dir, fmt=figure.fmt,
                      second=options.second, dpi=figure.dpi, eps=eps, shade=figure.shade,

@@ -314,6 +314,35 @@ class ProbeOptions:
 DEFAULT_OPTIONS = ProbeOptions()
 
 
+@dataclass(frozen=True)
+class ProbeRequest:
+    """What to probe and on which grid, as the command line says it: activation names,
+    ``--param`` and ``--sweep`` assignments (``negative_slope=0.1``,
+    ``relu.KEY=V1,V2``), the range and ``points`` or ``step``.
+
+    Nothing is checked when it is made: the functions that take one check
+    what they refuse first (glu's parameters, a file format) before the grid
+    and the names, as the commands do.
+    """
+
+    names: tuple[str, ...]
+    params: tuple[str, ...] = ()
+    sweeps: tuple[str, ...] = ()
+    start: float = DEFAULT_START
+    stop: float = DEFAULT_STOP
+    points: int | None = None
+    step: float | None = None
+
+    def grid(self) -> Grid:
+        return Grid(self.start, self.stop, self.points, self.step)
+
+    def specs(self) -> list[Spec]:
+        """One spec per name, or per swept value (see :func:`actviz.params.specs_from_cli`)."""
+        from actviz.params import specs_from_cli
+
+        return specs_from_cli(list(self.names), list(self.params), list(self.sweeps))
+
+
 def probe(
     activation: str | Activation | Spec,
     *,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from actviz import registry
-from actviz.defaults import DEFAULT_EPS, DEFAULT_START, DEFAULT_STOP
+from actviz.defaults import DEFAULT_EPS
 from actviz.display import (
     MISSING,
     by_definition,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
-    from actviz.probing import Probe, ProbeOptions, WeightGrad
+    from actviz.probing import Probe, ProbeOptions, ProbeRequest, WeightGrad
     from actviz.saturation import Saturation
     from actviz.underflow import Underflow
 
@@ -231,16 +231,10 @@ def check_table_rows(rows: int) -> None:
 
 
 def write_table(
-    name: str,
+    request: ProbeRequest,
     out: TextIO,
     *,
     fmt: str = "table",
-    params: Sequence[str] = (),
-    sweeps: Sequence[str] = (),
-    start: float = DEFAULT_START,
-    stop: float = DEFAULT_STOP,
-    points: int | None = None,
-    step: float | None = None,
     options: ProbeOptions | None = None,
     eps: float = DEFAULT_EPS,
     weight_grad: bool = False,
@@ -255,22 +249,20 @@ def write_table(
     rows) is refused before probing.
     """
     from actviz.errors import UsageError
-    from actviz.params import specs_from_cli
-    from actviz.probing import DEFAULT_OPTIONS, Grid, probe_many, weight_grads
+    from actviz.probing import DEFAULT_OPTIONS, probe_many, weight_grads
     from actviz.saturation import analyze
 
     if fmt not in TABLE_FORMATS:
         raise UsageError(f"unknown table format {fmt!r}; choose one of {', '.join(TABLE_FORMATS)}")
-    if weight_grad and sweeps:
+    if weight_grad and request.sweeps:
         raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
-    grid = Grid(start, stop, points, step)
+    grid = request.grid()
     if fmt == "table":
         check_table_rows(grid.count)
-    specs = specs_from_cli([name], list(params), list(sweeps))
-    probes = probe_many(specs, grid, options or DEFAULT_OPTIONS)
+    probes = probe_many(request.specs(), grid, options or DEFAULT_OPTIONS)
     weights = weight_grads(probes[0]) if weight_grad else []
     saturations = [analyze(p, eps=eps) for p in probes]
-    if sweeps:
+    if request.sweeps:
         writers = {"csv": write_sweep_csv, "json": write_sweep_json}
         if fmt in writers:
             writers[fmt](probes, saturations, out)

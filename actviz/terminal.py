@@ -18,13 +18,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from actviz.defaults import DEFAULT_EPS, DEFAULT_START, DEFAULT_STOP
+from actviz.defaults import DEFAULT_EPS
 from actviz.display import coord, peak_words
 from actviz.probing import DEFAULT_OPTIONS, ProbeOptions
 
 if TYPE_CHECKING:
     from actviz.figure_files import FigureOptions
-    from actviz.probing import Probe
+    from actviz.probing import Probe, ProbeRequest
     from actviz.saturation import Saturation
 
 MIN_WIDTH = 40  # below this the tick labels leave no room for a curve
@@ -148,13 +148,8 @@ def terminal_plot(
 
 
 def plot_names(
-    names: Sequence[str],
+    request: ProbeRequest,
     *,
-    params: Sequence[str] = (),
-    start: float = DEFAULT_START,
-    stop: float = DEFAULT_STOP,
-    points: int | None = None,
-    step: float | None = None,
     options: ProbeOptions = DEFAULT_OPTIONS,
     eps: float = DEFAULT_EPS,
     figure: FigureOptions | None = None,
@@ -167,15 +162,14 @@ def plot_names(
     """
     from actviz import registry
     from actviz.errors import UsageError
-    from actviz.params import specs_from_cli
-    from actviz.probing import Grid, probe_many
+    from actviz.probing import probe_many
 
     if figure is not None and (for_files := figure.given()):
         raise UsageError(f"{', '.join(for_files)} set image files; --term draws in the terminal")
-    if registry.two_input(names[0]) is not None:
-        raise UsageError(f"{names[0]} is drawn as heatmaps; --term draws curves of f(x)")
-    grid = Grid(start, stop, points, step)
-    probes = probe_many(specs_from_cli(list(names), list(params), []), grid, options)
+    first = request.names[0]
+    if registry.two_input(first) is not None:
+        raise UsageError(f"{first} is drawn as heatmaps; --term draws curves of f(x)")
+    probes = probe_many(request.specs(), request.grid(), options)
     return terminal_plot(probes, second=options.second, eps=eps)
 
 

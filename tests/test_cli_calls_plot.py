@@ -17,7 +17,7 @@ from actviz import export, figure_files, params, tables, terminal
 from actviz.cli import app
 from actviz.export import Report
 from actviz.figure_files import FigureOptions
-from actviz.probing import Grid, ProbeOptions
+from actviz.probing import Grid, ProbeOptions, ProbeRequest
 
 runner = CliRunner()
 
@@ -50,14 +50,17 @@ def test_plot_calls_write_plot_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (0, "wrote figs/pair.svg\n", "")
     assert fake.calls == [
         (
-            (["relu", "leaky_relu"],),
+            (
+                ProbeRequest(
+                    ("relu", "leaky_relu"),
+                    params=("leaky_relu.negative_slope=0.2",),
+                    sweeps=("relu.inplace=0",),
+                    start=-2.0,
+                    stop=3.0,
+                    points=11,
+                ),
+            ),
             {
-                "params": ["leaky_relu.negative_slope=0.2"],
-                "sweeps": ["relu.inplace=0"],
-                "start": -2.0,
-                "stop": 3.0,
-                "points": 11,
-                "step": None,
                 "options": ProbeOptions("float64", "cpu", True, True, 7, kinks=False),
                 "figure": FigureOptions(
                     out=Path("figs/pair.svg"),
@@ -82,13 +85,8 @@ def test_plot_term_calls_plot_names_once(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (result.exit_code, result.stdout) == (0, "the curves\nrelu: the summary\n")
     assert fake.calls == [
         (
-            (["relu"],),
+            (ProbeRequest(("relu",), step=0.5),),
             {
-                "params": [],
-                "start": -8.0,
-                "stop": 8.0,
-                "points": None,
-                "step": 0.5,
                 "options": ProbeOptions(),
                 "eps": 0.01,
                 "figure": FigureOptions(ylim=(0.0, 1.0)),  # refused there, with its message
@@ -98,7 +96,7 @@ def test_plot_term_calls_plot_names_once(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_table_calls_write_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    def write(name: str, out: TextIO, **kwargs: Any) -> None:
+    def write(request: ProbeRequest, out: TextIO, **kwargs: Any) -> None:
         out.write("x,f(x)\n0.0,0.5\n")
 
     fake = Calls(effect=write)
@@ -107,22 +105,17 @@ def test_table_calls_write_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
             "--param", "init=0.3", "--eps", "0.1", "--device", "cpu"]  # fmt: skip
     result = runner.invoke(app, args)
     assert (result.exit_code, result.stdout) == (0, "x,f(x)\n0.0,0.5\n")
-    ((name, _stream), kwargs) = fake.calls[0]
-    assert len(fake.calls) == 1 and name == "prelu"
+    ((request, _stream), kwargs) = fake.calls[0]
+    assert len(fake.calls) == 1
+    assert request == ProbeRequest(("prelu",), params=("init=0.3",), start=-1, stop=1, points=5)
     assert kwargs == {
         "fmt": "csv",
-        "params": ["init=0.3"],
-        "sweeps": [],
-        "start": -1.0,
-        "stop": 1.0,
-        "points": 5,
-        "step": None,
         "options": ProbeOptions(),
         "eps": 0.1,
         "weight_grad": True,
     }
     assert runner.invoke(app, ["table", "relu", "--sweep", "x=1,2", "--json"]).exit_code == 0
-    assert fake.calls[1][1]["fmt"] == "json" and fake.calls[1][1]["sweeps"] == ["x=1,2"]
+    assert fake.calls[1][1]["fmt"] == "json" and fake.calls[1][0][0].sweeps == ("x=1,2",)
     assert runner.invoke(app, ["table", "relu"]).exit_code == 0
     assert fake.calls[2][1]["fmt"] == "table"
 

@@ -8,7 +8,7 @@ import pytest
 
 from actviz.errors import InvalidParameterError, UnknownFormatError, UsageError
 from actviz.figure_files import FigureOptions, output_path, write_plot
-from actviz.probing import ProbeOptions
+from actviz.probing import ProbeOptions, ProbeRequest
 from tests.test_plotting import png_size
 
 
@@ -27,31 +27,36 @@ def test_output_path() -> None:
         output_path("relu", out="x/f.png", out_dir="o", fmt="svg")
 
 
+RELU, GLU = ProbeRequest(("relu",)), ProbeRequest(("glu",))
+
+
 def test_write_plot_draws_curves_and_names_the_file(tmp_path: Path) -> None:
     figure = FigureOptions(out_dir=tmp_path, dpi=50, figsize=(8, 4))
-    path = write_plot(["relu", "tanh"], points=21, figure=figure)
+    path = write_plot(ProbeRequest(("relu", "tanh"), points=21), figure=figure)
     assert path == tmp_path / "relu_vs_tanh.png"
     assert png_size(path) == (400, 200)
-    second = write_plot(["tanh"], options=ProbeOptions(second=True), figure=figure)
+    second = write_plot(ProbeRequest(("tanh",)), options=ProbeOptions(second=True), figure=figure)
     assert png_size(second) == (400, 200)
 
 
 def test_write_plot_dispatches_a_lone_glu_to_its_heatmaps(tmp_path: Path) -> None:
-    path = write_plot(["glu"], start=-2, stop=2, points=11,
+    path = write_plot(ProbeRequest(("glu",), start=-2, stop=2, points=11),
                       figure=FigureOptions(out=tmp_path / "g", dpi=20))  # fmt: skip
     assert path == tmp_path / "g.png"
     assert png_size(path) == (288, 92)  # glu_figure's 14.4 × 4.6 inches, not the curves' size
     with pytest.raises(InvalidParameterError, match="^glu takes no --param"):
-        write_plot(["glu"], params=["dim=1"], points=0)  # refused before the grid is checked
+        write_plot(
+            ProbeRequest(("glu",), params=("dim=1",), points=0)
+        )  # refused before the grid is checked
     with pytest.raises(UsageError, match="^--theme, --xlim apply to activation plots, not glu"):
-        write_plot(["glu"], figure=FigureOptions(theme="dark", xlim=(0, 1), shade=False))
+        write_plot(GLU, figure=FigureOptions(theme="dark", xlim=(0, 1), shade=False))
 
 
 def test_write_plot_refuses_before_probing() -> None:
     with pytest.raises(UnknownFormatError, match="^unknown format 'bmp'"):
-        write_plot(["relu"], figure=FigureOptions(fmt="bmp"))
+        write_plot(RELU, figure=FigureOptions(fmt="bmp"))
     with pytest.raises(UsageError, match="^--grad2-ylim sets the f″ panel, which only --second"):
-        write_plot(["relu"], figure=FigureOptions(grad2_ylim=(0, 1)))
+        write_plot(RELU, figure=FigureOptions(grad2_ylim=(0, 1)))
 
 
 def test_depth_and_phase_stems_stay_inside_file_name_limits() -> None:

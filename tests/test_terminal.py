@@ -244,3 +244,15 @@ def test_plotext_global_state_is_left_as_found() -> None:
     left = plotext.figure.build().string(colorless=True)
     assert not _curve_columns(left.replace("\n", ""), 0, len(left))  # no curves left over
     plotext.terminal.limit(True, True)
+
+
+def test_term_draws_a_sweep_with_a_summary_per_value() -> None:
+    from actviz.probing import ProbeRequest
+    from actviz.terminal import plot_names
+
+    request = ProbeRequest(("leaky_relu",), sweeps=("negative_slope=0.1,0.5",), start=-2, stop=2)
+    lines = plot_names(request).splitlines()
+    assert [line.split(":")[0] for line in lines[-2:]] == [
+        "leaky_relu(negative_slope=0.1)",
+        "leaky_relu(negative_slope=0.5)",
+    ]
