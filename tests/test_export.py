@@ -113,9 +113,8 @@ def test_check_passes_then_names_altered_and_missing_files(serial: Path, tmp_pat
     assert fixed.stdout.splitlines()[-1].startswith("2 files written, 4 unchanged in ")
 
 
-def test_a_failing_activation_leaves_no_partial_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fail_on_relu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make relu's render fail as torch would; the other activations render as usual."""
     real = export_module.render
 
     def flaky(job: Job) -> Rendered:
@@ -124,6 +123,12 @@ def test_a_failing_activation_leaves_no_partial_files(
         return real(job)
 
     monkeypatch.setattr(export_module, "render", flaky)
+
+
+def test_a_failing_activation_leaves_no_partial_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fail_on_relu(monkeypatch)
     with pytest.raises(RuntimeFailure) as caught:
         _export(tmp_path, formats=("png", "svg"), jobs=1)
     # Sorted by slug: gelu and leaky_relu were written before relu failed.
@@ -273,14 +278,7 @@ def test_a_failed_reexport_leaves_a_manifest_that_describes_the_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _export(tmp_path, formats=("png", "svg"), dpi=50, jobs=1)
-    real = export_module.render
-
-    def flaky(job: Job) -> Rendered:
-        if job.name == "relu":
-            raise RuntimeFailure("relu failed in torch.float32 on cpu: boom")
-        return real(job)
-
-    monkeypatch.setattr(export_module, "render", flaky)
+    _fail_on_relu(monkeypatch)
     with pytest.raises(RuntimeFailure, match="files written before it stopped: gelu.png, "):
         _export(tmp_path, formats=("png", "svg"), dpi=60, jobs=1)
     files = _manifest(tmp_path)
