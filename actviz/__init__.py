@@ -22,6 +22,7 @@ Nothing here imports torch, numpy or matplotlib until a function needs them.
 from __future__ import annotations
 
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -126,6 +127,10 @@ __all__ = sorted(_LAZY)
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
+        # A submodule by attribute (actviz.jacobian.jacobian(...)), as after
+        # `import actviz.jacobian`; the lazy names above win over module names.
+        if not name.startswith("_") and (Path(__file__).parent / f"{name}.py").is_file():
+            return import_module(f"actviz.{name}")
         raise AttributeError(f"module 'actviz' has no attribute {name!r}")
     value = getattr(import_module(module), name)
     globals()[name] = value

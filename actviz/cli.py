@@ -291,7 +291,7 @@ def _named_or_all(
 ) -> list[Any]:
     """The specs for NAMES, or for every activation with --all (exactly one of the two)."""
     if bool(names) == all_:
-        raise UsageError("name activations or give --all (not both)")
+        raise UsageError("name activations or give --all" + (", not both" if all_ else ""))
     return params.specs_from_cli(registry.names() if all_ else names or [], param or [],
                                    sweep or [])  # fmt: skip
 

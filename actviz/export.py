@@ -307,6 +307,8 @@ def export(
     # activation would take minutes: the whole export shares one sample budget.
     (grid or Grid()).check_total(sum(len(getattr(s, "specs", [s])) for s in specs))
     chosen = parse_formats(formats)
+    if not isinstance(out_dir, (str, os.PathLike)) or not os.fspath(out_dir).strip():
+        raise UsageError(f"the output folder must be a path such as outputs (got {out_dir!r})")
     out = Path(out_dir)
     panels = (*ylim, None, None)[:2]  # value, gradient: one manifest for the CLI and a call
     layout = (figsize, xlim, panels)

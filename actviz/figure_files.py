@@ -106,6 +106,7 @@ def write_plot(
     """
     from actviz import registry
 
+    request = ProbeRequest.of(request)
     figure = figure or FigureOptions()
     if figure.fmt is not None:
         check_format(figure.fmt)
@@ -116,7 +117,8 @@ def write_plot(
     if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
         pair.refuse_params([*request.params, *request.sweeps])
         if unused := [option for option in figure.given() if option in _CURVES_ONLY]:
-            raise UsageError(f"{', '.join(unused)} apply to activation plots, not glu's heatmaps")
+            verb = "applies" if len(unused) == 1 else "apply"
+            raise UsageError(f"{', '.join(unused)} {verb} to activation plots, not glu's heatmaps")
         return glu_file(request.grid(), out=figure.out, out_dir=figure.out_dir,
                         fmt=figure.fmt, dpi=figure.dpi, dtype=options.dtype,
                         device=options.device, second=options.second)  # fmt: skip

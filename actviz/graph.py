@@ -54,6 +54,8 @@ def run(
     unknown = sorted(set(const) - set(values))
     if unknown:
         raise UsageError(f"--const {unknown[0]}: no such variable; give it a value with --set")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < 1:
+        raise UsageError(f"--eps must be a number between 0 and 1 (got {eps!r})")
     syntax = parse(expression, list(values))
     for name, numbers in values.items():
         if not all(math.isfinite(v) for v in numbers):

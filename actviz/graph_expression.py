@@ -120,6 +120,10 @@ def parse_assignments(assignments: Sequence[str]) -> dict[str, list[float]]:
         name = name.strip()
         if not sep or not name.isidentifier():
             raise UsageError(f"--set {text!r} is not NAME=VALUE (e.g. --set x=1.1,-0.4)")
+        if name in values:  # never "the last one wins": several values go in one --set
+            raise UsageError(
+                f"--set {name} is given twice; give several values as --set {name}=1,2"
+            )
         try:
             values[name] = [float(v) for v in raw.split(",")]
         except ValueError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import write_bytes_atomically
 from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
-from actviz.errors import UnknownFormatError, UsageError
+from actviz.errors import OutputError, UnknownFormatError, UsageError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -704,13 +705,19 @@ def check_dpi(dpi: object) -> int:
 
 
 def check_file_path(path: str | Path) -> Path:
-    """``path`` as a Path if it can name a file (not '', '.', '..' or a folder)."""
-    text = str(path)
+    """``path`` as a Path if it can name a file (not '', '.', '..', a folder, a device
+    or a fifo: a name without a suffix gets one, so the device itself must be refused
+    here, before ``/dev/full`` becomes a new ``/dev/full.png``)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"output must be a file path such as figs/plot.png (got {path!r})")
+    text = os.fspath(path)
     target = Path(text)
     if not text.strip() or target.name in ("", ".", "..") or text.endswith(("/", "\\")):
         raise UsageError(f"output {text!r} is not a file name; give one such as figs/plot.png")
     if target.is_dir():
         raise UsageError(f"output {text!r} is a folder; give a file name such as {text}/plot.png")
+    if target.exists() and not target.is_file():
+        raise OutputError(f"cannot write {text}: it is not a regular file; choose another --out")
     return target
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -310,6 +310,11 @@ class ProbeOptions:
     seed: int = 0
     kinks: bool = True
 
+    def __post_init__(self) -> None:
+        for name in ("second", "train", "kinks"):
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"{name} must be True or False (got {getattr(self, name)!r})")
+
 
 DEFAULT_OPTIONS = ProbeOptions()
 
@@ -332,6 +337,29 @@ class ProbeRequest:
     stop: float = DEFAULT_STOP
     points: int | None = None
     step: float | None = None
+
+    def __post_init__(self) -> None:
+        # One name or assignment is a one-element tuple, not its characters.
+        for name in ("names", "params", "sweeps"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            elif not isinstance(value, (list, tuple)):
+                raise UsageError(f"{name} must be a list of strings (got {value!r})")
+            else:
+                object.__setattr__(self, name, tuple(value))
+        if not self.names:
+            raise UsageError("give at least one activation name, e.g. ProbeRequest(('relu',))")
+
+    @classmethod
+    def of(cls, value: ProbeRequest | str | Sequence[str]) -> ProbeRequest:
+        """``value`` if it is a request; a name or a list of names as a request for
+        them on the default grid."""
+        if isinstance(value, ProbeRequest):
+            return value
+        if isinstance(value, (str, list, tuple)):
+            return cls((value,) if isinstance(value, str) else tuple(value))
+        raise UsageError(f"give a ProbeRequest or activation names (got {value!r:.60})")
 
     def grid(self) -> Grid:
         return Grid(self.start, self.stop, self.points, self.step)
@@ -371,15 +399,24 @@ def probe(
 
 
 def probe_many(
-    specs: Iterable[Spec], grid: Grid, options: ProbeOptions = DEFAULT_OPTIONS
+    specs: Iterable[Spec | str | Activation], grid: Grid, options: ProbeOptions = DEFAULT_OPTIONS
 ) -> list[Probe]:
     """One :func:`probe` per spec, all on the same grid and with the same options.
 
     The probes are held at once, so their total sample count is capped too.
+    ``specs`` may also hold names (``"relu"``) or activations.
     """
-    specs = list(specs)
-    grid.check_total(len(specs))
-    return [_run(s, grid, options) for s in specs]
+    if isinstance(specs, str) or not isinstance(specs, Iterable):
+        raise UsageError(
+            f"probe_many takes a list of specs or names, e.g. ['relu'] (got {specs!r})"
+        )
+    if not isinstance(grid, Grid):
+        raise UsageError(f"probe_many takes a Grid, e.g. Grid(-8, 8) (got {grid!r})")
+    if not isinstance(options, ProbeOptions):
+        raise UsageError(f"options must be a ProbeOptions (got {options!r})")
+    targets = [_as_spec(s, None) for s in specs]
+    grid.check_total(len(targets))
+    return [_run(s, grid, options) for s in targets]
 
 
 def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] | None) -> Spec:

@@ -206,9 +206,17 @@ def analyze(
     """
     import numpy as np
 
-    if not 0 < eps < 1:
-        from actviz.errors import InvalidParameterError
+    from actviz.errors import InvalidParameterError, UsageError
 
+    # By its fields, not isinstance: importing probing here would close a circle
+    # (a Probe's notebook picture analyses itself).
+    if not all(hasattr(probe, field) for field in ("x", "grad", "spec", "label")):
+        raise UsageError(
+            f"analyze takes one Probe, e.g. analyze(probe('relu')) (got {probe!r:.80})"
+        )
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise InvalidParameterError(f"eps must be a number between 0 and 1 (got {eps!r})")
+    if not 0 < eps < 1:
         raise InvalidParameterError(f"eps must be between 0 and 1 (got {eps:g})")
     x, grad = probe.x, probe.grad
     if not np.isfinite(grad).any():  # nothing to measure a peak against

@@ -249,9 +249,10 @@ def write_table(
     rows) is refused before probing.
     """
     from actviz.errors import UsageError
-    from actviz.probing import DEFAULT_OPTIONS, probe_many, weight_grads
+    from actviz.probing import DEFAULT_OPTIONS, ProbeRequest, probe_many, weight_grads
     from actviz.saturation import analyze
 
+    request = ProbeRequest.of(request)
     if fmt not in TABLE_FORMATS:
         raise UsageError(f"unknown table format {fmt!r}; choose one of {', '.join(TABLE_FORMATS)}")
     if weight_grad and request.sweeps:

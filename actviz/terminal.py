@@ -162,10 +162,12 @@ def plot_names(
     """
     from actviz import registry
     from actviz.errors import UsageError
-    from actviz.probing import probe_many
+    from actviz.probing import ProbeRequest, probe_many
 
+    request = ProbeRequest.of(request)
     if figure is not None and (for_files := figure.given()):
-        raise UsageError(f"{', '.join(for_files)} set image files; --term draws in the terminal")
+        verb = "sets" if len(for_files) == 1 else "set"
+        raise UsageError(f"{', '.join(for_files)} {verb} image files; --term draws in the terminal")
     first = request.names[0]
     if registry.two_input(first) is not None:
         raise UsageError(f"{first} is drawn as heatmaps; --term draws curves of f(x)")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -100,3 +102,103 @@ def test_export_piped_to_head_still_finishes(in_tmp: Path) -> None:
     assert sorted(p.name for p in (in_tmp / "exported").iterdir()) == [
         "gelu.png", "index.html", "manifest.json", "relu.png",
     ]  # fmt: skip
+
+
+# --- the second newcomer round (issue 13) ---------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_device_named_without_a_suffix_is_refused_not_written_beside() -> None:
+    result = runner.invoke(app, ["plot", "relu", "--points", "5", "--out", "/dev/full"])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: cannot write /dev/full: it is not a regular file; choose another --out\n",
+    )
+    assert not os.path.exists("/dev/full.png")
+
+
+def test_a_fifo_named_without_a_suffix_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "fifos").mkdir()
+    os.mkfifo(tmp_path / "fifos" / "pipe")
+    result = runner.invoke(app, ["depth", "relu", "--layers", "2", "--width", "4", "--batch",
+                                 "4", "--out", "fifos/pipe"])  # fmt: skip
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: cannot write fifos/pipe: it is not a regular file; choose another --out\n",
+    )
+    assert sorted(p.name for p in (tmp_path / "fifos").iterdir()) == ["pipe"]
+
+
+def test_library_functions_refuse_wrong_types_with_an_actviz_error() -> None:
+    import actviz as typed
+
+    actviz: Any = typed  # the wrong types are the point here
+
+    relu = probe("relu", points=5)
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: actviz.analyze(None),
+         "analyze takes one Probe, e.g. analyze(probe('relu')) (got None)"),
+        (lambda: actviz.analyze(relu, eps="0.1"),
+         "eps must be a number between 0 and 1 (got '0.1')"),
+        (lambda: actviz.probe("relu", train="yes"), "train must be True or False (got 'yes')"),
+        (lambda: actviz.probe_many("relu", actviz.Grid()),
+         "probe_many takes a list of specs or names, e.g. ['relu'] (got 'relu')"),
+        (lambda: actviz.probe_many(["relu"], (-1, 1)),
+         "probe_many takes a Grid, e.g. Grid(-8, 8) (got (-1, 1))"),
+        (lambda: actviz.save_figure(actviz.activation_figure([relu]), None),
+         "output must be a file path such as figs/plot.png (got None)"),
+        (lambda: actviz.write_plot(None),
+         "give a ProbeRequest or activation names (got None)"),
+        (lambda: actviz.ProbeRequest(()), "give at least one activation name, e.g. "
+         "ProbeRequest(('relu',))"),
+    ]  # fmt: skip
+    for call, message in cases:
+        with pytest.raises(actviz.ActvizError) as caught:
+            call()
+        assert str(caught.value) == message
+
+
+def test_names_are_welcome_where_specs_or_requests_are_taken() -> None:
+    import actviz
+
+    probes = actviz.probe_many(["relu", "tanh"], actviz.Grid(-1, 1, points=3))
+    assert [p.name for p in probes] == ["relu", "tanh"]
+    one: Any = "negative_slope=0.1"  # one string, not a tuple: taken as one assignment
+    assert actviz.ProbeRequest(("relu",), params=one).params == ("negative_slope=0.1",)
+
+
+def test_submodules_are_reachable_as_attributes_after_a_plain_import() -> None:
+    code = (
+        "import actviz; r = actviz.jacobian.jacobian('softmax'); "
+        "print(round(r.jacobian[0][0], 4), callable(actviz.probe), type(actviz.graph).__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "0.2301 True module\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["graph", "relu(x)", "--set", "x=1", "--set", "x=2"],
+            "Error: --set x is given twice; give several values as --set x=1,2",
+        ),
+        (
+            ["graph", "relu(x)", "--set", "x=1", "--eps", "nan"],
+            "Error: --eps must be a number between 0 and 1 (got nan)",
+        ),
+        (
+            ["graph", "relu(x)", "--set", "x=1", "--eps", "-1"],
+            "Error: --eps must be a number between 0 and 1 (got -1.0)",
+        ),
+        (
+            ["plot", "glu", "--figsize", "4", "3"],
+            "Error: --figsize applies to activation plots, not glu's heatmaps",
+        ),
+        (["check"], "Error: name activations or give --all"),
+        (["check", "relu", "--all"], "Error: name activations or give --all, not both"),
+    ],
+)
+def test_graph_and_wording_lines(args: list[str], line: str) -> None:
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.stderr) == (2, f"{line}\n")

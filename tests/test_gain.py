@@ -279,7 +279,8 @@ def test_gain_plot_writes_the_phase_diagram(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["gain"], "Error: name activations or give --all (not both)"),
+        (["gain"], "Error: name activations or give --all"),
+        (["gain", "relu", "--all"], "Error: name activations or give --all, not both"),
         (
             ["gain", "relu", "--bias-std", "-1"],
             "Error: bias std must be a number from 0 to 1e150 (got -1)",

@@ -123,7 +123,7 @@ def test_cli_term_prints_and_writes_nothing(
     [
         (
             ["sigmoid", "--term", "--out", "x.png"],
-            "Error: --out set image files; --term draws in the terminal",
+            "Error: --out sets image files; --term draws in the terminal",
         ),
         (
             ["sigmoid", "--term", "--dpi", "300", "--theme", "dark"],

@@ -247,7 +247,7 @@ def test_check_needs_names_or_all() -> None:
     result = runner.invoke(app, ["check"])
     assert (result.exit_code, result.stderr) == (
         2,
-        "Error: name activations or give --all (not both)\n",
+        "Error: name activations or give --all\n",
     )
 
 
