@@ -107,6 +107,8 @@ class DepthRun:
     def forward_text(self) -> str:
         """``activation std 0.75 → 0.62 over 30 layers (within 1.2×)``."""
         first, last = self.layers[0].act_std, self.layers[-1].act_std
+        if (bad := _overflowed(self.layers)) is not None:
+            return f"activation std {first:.3g}, overflowing at layer {bad} of {len(self.layers)}"
         return (
             f"activation std {first:.3g} → {last:.3g} over {len(self.layers)} layers "
             f"(within {self.activation_spread:.3g}×)"
@@ -185,8 +187,19 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _overflowed(layers: Sequence[LayerStats]) -> int | None:
+    """The first layer whose activations are not finite (float32 overflowed), or None."""
+    return next((s.layer for s in layers if not math.isfinite(s.act_std)), None)
+
+
 def verdict(layers: Sequence[LayerStats]) -> Verdict:
-    """Vanishing, exploding or stable, from the gradient std at layer 1 vs layer L."""
+    """Vanishing, exploding or stable, from the gradient std at layer 1 vs layer L.
+
+    A forward pass that overflowed leaves nothing to judge the gradient by
+    (it flows back through inf and NaN): that is the verdict then."""
+    if (overflow := _overflowed(layers)) is not None:
+        return Verdict("exploding", math.inf, math.inf,
+                       f"exploding: the activations overflow at layer {overflow}")  # fmt: skip
     first, last = layers[0].grad_input_std, layers[-1].grad_input_std
     stds = [s.grad_input_std for s in layers]
     depth = len(layers)

@@ -326,3 +326,14 @@ def test_depth_torch_gain_where_torch_has_none() -> None:
         "Error: torch.nn.init.calculate_gain has no gain for gelu; "
         "use --gain auto (computed) or a number\n"
     )
+
+
+def test_a_forward_pass_that_overflows_is_the_verdict_not_nan_statistics() -> None:
+    (run,) = depth("relu", layers=30, width=16, batch=16, gain=100, baseline=False).runs
+    assert run.forward_text == "activation std 62.9, overflowing at layer 22 of 30"
+    assert (run.verdict.kind, run.verdict.text) == (
+        "exploding",
+        "exploding: the activations overflow at layer 22",
+    )
+    (huge,) = depth("relu", layers=3, width=8, batch=8, bias_std=1e300, baseline=False).runs
+    assert huge.verdict.text == "exploding: the activations overflow at layer 1"
