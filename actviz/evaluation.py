@@ -156,7 +156,7 @@ def _points(xs: Iterable[float], dtype: str | torch.dtype, device: str) -> torch
     import torch
 
     values = xs if isinstance(xs, np.ndarray) else list(xs)
-    return torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device, torch_dtype(dtype))
+    return torch.from_numpy(np.array(values, dtype=np.float64)).to(device, torch_dtype(dtype))
 
 
 def _padded(x: torch.Tensor) -> torch.Tensor:

@@ -224,6 +224,13 @@ class Probe:
     f0: float = math.nan
     grad0: float = math.nan
 
+    def __post_init__(self) -> None:
+        # Frozen means the numbers too: an analysis of an edited probe would
+        # describe numbers torch never gave.
+        for values in (self.x, self.y, self.grad, self.grad2):
+            if values is not None:
+                values.flags.writeable = False
+
     @property
     def name(self) -> str:
         return self.spec.name
@@ -517,7 +524,7 @@ def weight_grads(found: Probe) -> list[WeightGrad]:
             f"{target.label} has no learnable scalar parameter; --weight-grad applies to prelu "
             "(its slope a) or an nn.Module of yours with scalar nn.Parameters"
         )
-    x = torch.as_tensor(found.x).to(found.device, torch_type)
+    x = torch.tensor(found.x).to(found.device, torch_type)
     results = []
     with torch.random.fork_rng(devices=[] if found.device == "cpu" else None):
         torch.manual_seed(found.seed)

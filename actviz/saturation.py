@@ -383,7 +383,7 @@ def _rounded_to_zero(target: Spec, x: np.ndarray, dead: np.ndarray) -> np.ndarra
     if derivative is None:
         _, _, exact = evaluate(target, points, dtype="float64")
     else:
-        exact = derivative(torch.as_tensor(points, dtype=torch.float64), target.params).numpy()
+        exact = derivative(torch.tensor(points, dtype=torch.float64), target.params).numpy()
     at_kink = (
         np.isclose(points[:, None], kinks[None, :], rtol=1e-3, atol=1e-6).any(axis=1)
         if len(kinks)

@@ -203,3 +203,11 @@ def test_probe_as_dict_is_json_ready() -> None:
     data = probe("relu", start=-1, stop=1, points=3).as_dict()
     assert data["x"] == [-1.0, 0.0, 1.0] and data["grad"] == [0.0, 0.0, 1.0]
     assert data["activation"] == "relu" and data["params"] == {}
+
+
+def test_a_probes_numbers_are_read_only() -> None:
+    p = probe("relu", start=-1, stop=1, points=3, second=True)
+    for values in (p.x, p.y, p.grad, p.grad2):
+        assert values is not None
+        with pytest.raises(ValueError, match="read-only"):
+            values[0] = 7.0
