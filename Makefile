@@ -56,8 +56,10 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# -n auto: one worker per core (pytest-xdist); tests/test_routes.py reruns the
+# route-dependent checks under other kernel routes in subprocesses.
 pytest: $(VENV)/.installed-test graphviz chromium tmux
-	MPLBACKEND=Agg $(BIN)/pytest -q
+	MPLBACKEND=Agg $(BIN)/pytest -q -n auto
 
 test: lint typecheck pytest
 
@@ -65,6 +67,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/depth.py
+	$(BIN)/python bench/threads.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -721,6 +721,21 @@ def gain_command(
           lambda: depth_tables.gain_csv(gains))  # fmt: skip
 
 
+@app.command("env")
+def env_command(as_json: AsJson = False) -> None:
+    """Show the kernel route actviz measures on here: torch, ATen's CPU capability,
+    oneDNN, intra-op threads.
+
+    Where torch rounds f′ to exactly 0 can depend on it (gelu's bfloat16 edge is
+    6.156 with oneDNN's native bfloat16, 13.81 without); --json output, the export
+    manifest and the footer under a † record the same environment."""
+    from actviz.display import strict_json
+    from actviz.environment import environment
+
+    found = environment()
+    typer.echo(strict_json(found.as_dict()) if as_json else found.text())
+
+
 @contextlib.contextmanager
 def _file_progress(
     check: bool,
@@ -844,6 +859,7 @@ EXAMPLES = {
         "actviz depth relu --init kaiming --no-plot --json",
     ],
     "gain": ["actviz gain --all", "actviz gain tanh --plot"],
+    "env": ["actviz env", "actviz env --json"],
 }
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 SIGNIFICANT = 4  # digits shown for approximate values
@@ -181,6 +181,28 @@ def underflow_pair(underflow: Any, *, notes: bool = False) -> str:
             )
         )
     return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def route_note(saturations: Iterable[Any]) -> str | None:
+    """The footer under a table whose edges carry a ``†``: what the marked numbers
+    depend on and the environment they were measured in; None when nothing is marked."""
+    marked = [
+        s
+        for s in saturations
+        if s.shares_route
+        or any(
+            _underflow_side(u, side)[2] is not None
+            for u in s.underflow.values()
+            for side in ("left", "right")
+        )
+    ]
+    if not marked or marked[0].environment is None:
+        return None
+    return (
+        "† depends on torch's kernel route (a single element gets another edge, and a "
+        "share counts samples between the two); "
+        f"measured here: {marked[0].environment.line()} (actviz env)"
+    )
 
 
 def _underflow_side(underflow: Any, side: str) -> tuple[float | None, float | None, float | None]:

@@ -216,6 +216,20 @@ def differentiate(
     ``leaf``: the tensor ``x`` is a view of (a strided or padded evaluation),
     whose ``.grad`` is returned instead of ``x.grad``.
     """
+    from actviz.environment import one_thread
+
+    with one_thread():  # the bits must not depend on the caller's thread count
+        return _differentiate(target, x, second=second, train=train, leaf=leaf)
+
+
+def _differentiate(
+    target: Spec,
+    x: torch.Tensor,
+    *,
+    second: bool,
+    train: bool,
+    leaf: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     import torch
 
     module = target.activation.build(target.params, train=train).to(x.device, x.dtype)
@@ -226,8 +240,12 @@ def differentiate(
 
             y = checked_output(target.activation, x, y)
         if second and not target.activation.piecewise_linear:
-            (grad,) = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)
-            return y, grad, _second_derivative(grad, x)
+            # f′ from the plain backward, as without f″: a backward that builds a
+            # graph (create_graph=True) takes other kernels and can differ in the
+            # last bits (mish's f′(8.0625) in float64).
+            (grad,) = torch.autograd.grad(y, x, torch.ones_like(y), retain_graph=True)
+            (graph,) = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)
+            return y, grad, _second_derivative(graph, x)
         y.backward(torch.ones_like(y))
         found = (x if leaf is None else leaf).grad
         if found is None:  # y requires grad but does not depend on x

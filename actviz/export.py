@@ -19,6 +19,7 @@ folder that holds others updates their entries and keeps the rest.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import html
 import json
@@ -82,6 +83,7 @@ class Rendered:
     formula: str
     files: dict[str, bytes]
     summary: dict[str, Any] | None  # None: a two-input activation (GLU) has no f′(x) to analyse
+    environment: dict[str, Any] = field(default_factory=dict)  # the kernel route it was made on
 
 
 @dataclass
@@ -94,6 +96,10 @@ class Report:
     stale: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)  # with prune
     extra: list[Path] = field(default_factory=list)  # with prune and check: would be removed
+    # Checking: files that differ only because they were made on another kernel
+    # route (same code, options and versions; another CPU capability, oneDNN, ...),
+    # with the fields that differ. They are current: a CI gate must not fail on them.
+    route: dict[Path, list[str]] = field(default_factory=dict)
     jobs: int = 1  # worker processes used (after the cap)
     seconds: float = 0.0
     folder: Path = Path("outputs")  # the export's out_dir
@@ -116,7 +122,17 @@ class Report:
         """One line: what was written, left unchanged and removed, and how long it took
         (for a check: how many files are current)."""
         if self.check:
-            return f"{self.folder}: all {len(self.unchanged)} files are current"
+            current = len(self.unchanged) + len(self.route)
+            if not self.route:
+                return f"{self.folder}: all {current} files are current"
+            made = "; ".join(
+                f"{path.name}: {', '.join(fields)}" for path, fields in self.route.items()
+            )
+            were = "was" if len(self.route) == 1 else "were"
+            return (
+                f"{self.folder}: all {current} files are current; {len(self.route)} of them {were} "
+                f"made on another kernel route and differ only in what depends on it ({made})"
+            )
         removed = f", {len(self.removed)} removed" if self.removed else ""
         return (
             f"{len(self.written)} files written, {len(self.unchanged)} unchanged"
@@ -182,7 +198,14 @@ def render(job: Job) -> Rendered:
         formula=target.activation.formula,
         files=files,
         summary=_summary(saturation),
+        environment=_environment(),
     )
+
+
+def _environment() -> dict[str, Any]:
+    from actviz.environment import environment
+
+    return environment().as_dict()
 
 
 def _draw(job: Job, probes: Sequence[Probe], saturations: Sequence[Saturation]) -> dict[str, bytes]:
@@ -218,7 +241,7 @@ def _render_sweep(job: Job) -> Rendered:
         ]
     }
     formula = found.activation.formula
-    return Rendered(job, found.slug, found.label, formula, files, summary)
+    return Rendered(job, found.slug, found.label, formula, files, summary, _environment())
 
 
 def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
@@ -228,7 +251,8 @@ def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
 
     figure = glu_figure(probe_glu(job.grid), theme=job.theme)
     files = {fmt: figure_bytes(figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats}
-    return Rendered(job, pair.slug, pair.name, f"f(a, b) = {pair.formula}", files, None)
+    formula = f"f(a, b) = {pair.formula}"
+    return Rendered(job, pair.slug, pair.name, formula, files, None, _environment())
 
 
 def _summary(saturation: Saturation) -> dict[str, Any]:
@@ -324,20 +348,34 @@ def export(
     with contextlib.ExitStack() as stack:
         if not check:
             stack.enter_context(_locked_folder(out))
-        previous = _read_manifest(out)
+        document = _read_document(out)
+        previous = _files_of(document)
         entries: dict[str, dict[str, Any]] = {}
+        # Checking: entries recorded on another kernel route, with what differs.
+        routed: dict[str, list[str]] = {}
         try:
             with contextlib.closing(_render_all(todo, report.jobs)) as results:
                 for result in results:
                     for fmt, data in result.files.items():
                         name = f"{result.slug}.{fmt}"
-                        entries[name] = _entry(result, fmt, data)  # kept if the file is on disk
-                        _deliver(out / name, data, check, report, emit)
+                        entries[name] = entry = _entry(result, fmt, data)  # kept if on disk
+                        fields = _route_only(document, name, entry, out) if check else None
+                        if fields is not None:
+                            routed[name] = fields
+                        _deliver(out / name, data, check, report, emit, fields)
             files = _merge(out, previous, entries, check)
             if prune:
                 _prune(out, set(entries), files, check, report, emit)
-            _deliver(out / MANIFEST, manifest(files), check, report, emit)
-            _deliver(out / INDEX, gallery(gallery_cards(files), theme), check, report, emit)
+            # What the files would say had this run been made on their recorded route.
+            recorded = {n: (previous or {})[n] if n in routed else e for n, e in files.items()}
+            notes = [f"the entries of {', '.join(routed)}"]
+            for path, data, as_recorded in (
+                (out / MANIFEST, manifest(files), manifest(recorded)),
+                (out / INDEX, gallery(gallery_cards(files), theme),
+                 gallery(gallery_cards(recorded), theme)),
+            ):  # fmt: skip
+                same = routed and _read(path) == as_recorded
+                _deliver(path, data, check, report, emit, notes if same else None)
         except KeyboardInterrupt as signal:  # Ctrl-C, or SIGTERM through cli.main
             terminated = isinstance(signal, Terminated)
             _mend(out, previous, entries, check)
@@ -446,23 +484,43 @@ def _stopped(reason: str, report: Report) -> str:
     return f"export stopped ({reason}); files written before it stopped: {written}"
 
 
-def _deliver(path: Path, data: bytes, check: bool, report: Report, emit: OnFile) -> None:
-    """Write ``data`` to ``path`` unless it is already there (or, checking, compare)."""
+def _read(path: Path) -> bytes | None:
     try:
-        existing = path.read_bytes() if path.is_file() else None
+        return path.read_bytes() if path.is_file() else None
     except OSError:
-        existing = None
+        return None
+
+
+def _deliver(
+    path: Path,
+    data: bytes,
+    check: bool,
+    report: Report,
+    emit: OnFile,
+    route: list[str] | None = None,
+) -> None:
+    """Write ``data`` to ``path`` unless it is already there (or, checking, compare).
+
+    ``route``: checking, the file on disk may differ from ``data`` only because it
+    was made on another kernel route (these fields differ): it is current then.
+    """
+    existing = _read(path)
     if existing == data:
         report.unchanged.append(path)
         emit(path, "unchanged")
+    elif check and existing is not None and route is not None:
+        report.route[path] = route
+        emit(path, "route")
     elif check:
         (report.stale if existing is not None else report.missing).append(path)
         emit(path, "stale" if existing is not None else "missing")
     else:
-        with held_signals():  # written is reported written, even if a signal is waiting
+        # Written is reported written, on both channels (the `written` line and the
+        # list in the stop message), even if a signal is waiting.
+        with held_signals():
             write_bytes_atomically(path, data)
             report.written.append(path)
-        emit(path, "written")
+            emit(path, "written")
 
 
 def _render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None]:
@@ -541,12 +599,73 @@ def _worker_init() -> None:
 
 
 def versions() -> dict[str, str]:
-    """Installed versions, read from package metadata so that nothing is imported."""
+    """Installed versions, read from package metadata so that nothing is imported, and
+    ``source``: a hash of actviz's own code, so that a check tells a code change (stale)
+    from a kernel route (another CPU) even where the version number is the same."""
     from importlib.metadata import version
 
     from actviz import __version__
 
-    return {"actviz": __version__, "matplotlib": version("matplotlib"), "torch": version("torch")}
+    return {
+        "actviz": __version__,
+        "matplotlib": version("matplotlib"),
+        "source": source_hash(),
+        "torch": version("torch"),
+    }
+
+
+@functools.cache
+def source_hash() -> str:
+    """sha256 (first 16 hex digits) of actviz's Python files, by name and content."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()[:16]
+
+
+# Entry fields that a kernel route can change; every other field is the recipe.
+ROUTE_FIELDS = ("environment", "saturation", "sha256")
+
+
+def _route_only(
+    document: Mapping[str, Any] | None, name: str, entry: Mapping[str, Any], out: Path
+) -> list[str] | None:
+    """Whether ``name`` as recorded differs from ``entry`` only by the kernel route, and
+    where: None when it does not (a real change: stale) or when nothing was recorded.
+
+    Route-only means: the same actviz code, versions and recipe (every entry field
+    but :data:`ROUTE_FIELDS`), another recorded environment, and a file on disk
+    that is still the one recorded. The differing fields are named
+    (``saturation.grad_underflow.bfloat16[0]: 13.8125 → 6.15625``).
+    """
+    if document is None or document.get("versions") != versions():
+        return None
+    recorded = (_files_of(document) or {}).get(name)
+    if recorded is None or recorded.get("environment") == entry["environment"]:
+        return None
+    recipe = {k: v for k, v in entry.items() if k not in ROUTE_FIELDS}
+    if {k: v for k, v in recorded.items() if k not in ROUTE_FIELDS} != recipe:
+        return None
+    if _sha256(out / name) != recorded.get("sha256"):
+        return None  # edited by hand since
+    return [
+        *_differences(recorded.get("saturation"), entry["saturation"], "saturation"),
+        *_differences(recorded.get("environment"), entry["environment"], "environment"),
+    ]
+
+
+def _differences(old: Any, new: Any, where: str) -> Iterator[str]:
+    """``where.key[i]: old → new`` for every leaf that differs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys()):
+            yield from _differences(old.get(key), new.get(key), f"{where}.{key}")
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            yield from _differences(a, b, f"{where}[{i}]")
+    elif old != new:
+        yield f"{where}: {json.dumps(old)} → {json.dumps(new)}"
 
 
 def _entry(result: Rendered, fmt: str, data: bytes) -> dict[str, Any]:
@@ -573,6 +692,7 @@ def _entry(result: Rendered, fmt: str, data: bytes) -> dict[str, Any]:
         "ylim": [None if lim is None else [float(v) for v in lim] for lim in job.ylim],
         "sha256": hashlib.sha256(data).hexdigest(),
         "saturation": result.summary,
+        "environment": result.environment,
     }
 
 
@@ -582,12 +702,18 @@ def manifest(files: Mapping[str, dict[str, Any]]) -> bytes:
     return (json.dumps(document, sort_keys=True, indent=2) + "\n").encode()
 
 
-def _read_manifest(out: Path) -> dict[str, dict[str, Any]] | None:
-    """The ``files`` of ``OUT/manifest.json``, or None if there is none (or it is unreadable)."""
+def _read_document(out: Path) -> dict[str, Any] | None:
+    """``OUT/manifest.json``, or None if there is none (or it is unreadable)."""
     try:
-        files = json.loads((out / MANIFEST).read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+        document = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
         return None
+    return document if isinstance(document, dict) else None
+
+
+def _files_of(document: Mapping[str, Any] | None) -> dict[str, dict[str, Any]] | None:
+    """The ``files`` of a manifest document (None: no usable manifest)."""
+    files = None if document is None else document.get("files")
     if not isinstance(files, dict):
         return None
     return {k: v for k, v in files.items() if isinstance(v, dict)}

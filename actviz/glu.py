@@ -61,14 +61,15 @@ def probe_glu(
 ) -> GluProbe:
     """GLU(a, b) and its partials from ``backward(ones_like(y))``, on grid × grid.
 
-    With ``second`` the partials come from ``torch.autograd.grad(...,
-    create_graph=True)`` and are differentiated again: each output depends on
+    With ``second`` the partials of ``torch.autograd.grad(..., create_graph=True)``
+    are differentiated again: each output depends on
     its own (a, b) only, so the gradient of the summed ∂/∂a (∂/∂b) holds the
     second partials of every point.
     """
     import torch
     import torch.nn.functional as F
 
+    from actviz.environment import one_thread
     from actviz.evaluation import check_device, torch_dtype
 
     torch_type = torch_dtype(dtype)
@@ -78,19 +79,19 @@ def probe_glu(
     axis = axes.tensor(torch_type, device)
     b, a = torch.meshgrid(axis, axis, indexing="ij")
     halves = torch.stack([a, b], dim=-1).requires_grad_(True)  # last dim: [a, b]
-    y = F.glu(halves, dim=-1).squeeze(-1)  # a · σ(b)
     hessian: tuple[torch.Tensor, torch.Tensor] | None = None
-    if second:
-        (grads,) = torch.autograd.grad(y, halves, torch.ones_like(y), create_graph=True)
-        rows = [
-            torch.autograd.grad(grads[..., i], halves, torch.ones_like(y), retain_graph=True)[0]
-            for i in (0, 1)
-        ]  # rows[0][..., j] = ∂²/∂a∂(a, b)_j, rows[1][..., j] = ∂²/∂b∂(a, b)_j
-        hessian = (rows[0], rows[1])
-    else:
-        y.backward(torch.ones_like(y))  # type: ignore[no-untyped-call]
-        assert halves.grad is not None
-        grads = halves.grad
+    with one_thread():  # the bits must not depend on the caller's thread count
+        y = F.glu(halves, dim=-1).squeeze(-1)  # a · σ(b)
+        # The partials from the plain backward, with or without ``second``: one
+        # that builds a graph takes other kernels and can differ in the last bits.
+        (grads,) = torch.autograd.grad(y, halves, torch.ones_like(y), retain_graph=second)
+        if second:
+            (graph,) = torch.autograd.grad(y, halves, torch.ones_like(y), create_graph=True)
+            rows = [
+                torch.autograd.grad(graph[..., i], halves, torch.ones_like(y), retain_graph=True)[0]
+                for i in (0, 1)
+            ]  # rows[0][..., j] = ∂²/∂a∂(a, b)_j, rows[1][..., j] = ∂²/∂b∂(a, b)_j
+            hessian = (rows[0], rows[1])
     return GluProbe(
         a=_numpy(axis),
         b=_numpy(axis),

@@ -188,14 +188,39 @@ class Grid:
                 "or fewer points"
             )
 
+    def values(self) -> np.ndarray:
+        """The samples in float64, before rounding to a dtype: ``start + i·step``
+        (arange), or linspace's ``start + i·(stop − start)/(n − 1)`` from the start
+        and ``stop − (n − 1 − i)·(stop − start)/(n − 1)`` from the stop, as torch
+        counts them; each operation rounded once, as Python floats do.
+
+        Not torch.arange/linspace: torch's CPU kernels compute these with a fused
+        multiply-add where the CPU has one (AVX2, AVX-512), in vector chunks, and in
+        float32 for float32: ``torch.arange(-8, 8, 0.1)[80]`` is 4.4e-16 on one
+        machine and exactly 0 on another (ATEN_CPU_CAPABILITY=default), where relu′
+        is 1 or 0. A grid is an input, not a measurement: actviz computes it one
+        way (numpy, no fused operations) and gets the same samples on any CPU,
+        within one step of the dtype of torch's own on every route.
+        """
+        import numpy as np
+
+        count = self.count
+        index = np.arange(count, dtype=np.float64)
+        start, stop = float(self.start), float(self.stop)
+        if self.points is None:
+            values: np.ndarray = start + self._step * index
+            return values
+        step = (stop - start) / (count - 1)
+        halfway = count // 2
+        return np.concatenate(
+            [start + step * index[:halfway], stop - step * (count - 1 - index[halfway:])]
+        )
+
     def tensor(self, dtype: torch.dtype, device: str) -> torch.Tensor:
         import torch
 
         self.check_dtype(dtype)
-        if self.points is not None:
-            x = torch.linspace(self.start, self.stop, int(self.points), dtype=dtype, device=device)
-        else:
-            x = torch.arange(self.start, self.stop, self._step, dtype=dtype, device=device)
+        x = torch.from_numpy(self.values()).to(device, dtype)  # rounded once to dtype
         if len(x) > 1 and not bool((x[1:] > x[:-1]).all()):
             distinct = len(torch.unique(x))
             name = str(dtype).removeprefix("torch.")
@@ -305,7 +330,8 @@ class ProbeOptions:
     """How to probe, apart from what and where: the same for every spec of a run.
 
     ``dtype`` and ``device`` choose the tensor; ``second`` adds f″ (through
-    ``torch.autograd.grad(..., create_graph=True)``); ``train`` runs the module
+    ``torch.autograd.grad(..., create_graph=True)``, with f′ still from the plain
+    backward, so it is the same with or without f″); ``train`` runs the module
     in training mode (RReLU's random slopes, drawn from ``seed``); ``kinks``
     adds the activation's kinks inside the range to the grid.
     """
@@ -395,8 +421,10 @@ def probe(
 ) -> Probe:
     """Sample ``activation`` on a grid and differentiate it with autograd.
 
-    ``f′`` comes from ``y.backward(torch.ones_like(y))``; with ``second=True``
-    both derivatives come from ``torch.autograd.grad(..., create_graph=True)``.
+    ``f′`` comes from ``y.backward(torch.ones_like(y))`` (the same bits with or
+    without ``second=True``, whose f″ comes from ``torch.autograd.grad(...,
+    create_graph=True)``), on one contiguous batch with one intra-op thread
+    (actviz/environment.py: the bits do not depend on ``torch.set_num_threads``).
     With ``kinks`` (the default) the activation's kinks inside the range are
     added to the grid, so the one-sided gradient torch returns there shows.
     The keywords after ``params`` are :class:`ProbeOptions`'.

@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from actviz.defaults import DEFAULT_EPS
+from actviz.environment import Environment, environment
 from actviz.evaluation import evaluate
 from actviz.underflow import UNDERFLOW_DTYPES, Underflow, underflow
 
@@ -98,6 +99,11 @@ class Saturation:
     reference: Peak | None = None  # the activation's own peak; None: the grid's
     peak_runs: tuple[Stretch, ...] = ()  # where the grid's peak is reached
     dtype: str = "float64"  # the probe's dtype, for printing its values exactly
+    # The kernel route the numbers were measured on (underflow edges depend on it).
+    environment: Environment | None = None
+    # Samples lie between the batched and the single-element f′ edge of the probe's
+    # dtype: another route would count them otherwise (the dead and saturated shares).
+    shares_route: bool = False
     # Dead samples whose exact f′ is not 0: the dtype rounded it away (gelu's
     # float32 kernel returns f′ in steps of 2⁻²⁵ below x ≈ −5), and their share.
     rounded: np.ndarray | None = None
@@ -128,8 +134,10 @@ class Saturation:
             "monotonic": self.monotonic,
             "onsets": {f"{e:g}": {"left": lo, "right": hi} for e, (lo, hi) in self.onsets.items()},
             "fractions": self.fractions,
+            "fractions_route_dependent": self.shares_route,
             "dead_by_rounding": self.rounded_share,
             "underflow": {d: u.as_dict() for d, u in self.underflow.items()},
+            "environment": None if self.environment is None else self.environment.as_dict(),
         }
 
     def __repr__(self) -> str:
@@ -249,6 +257,7 @@ def analyze(
     steps = np.diff(probe.y)
     monotonic = "increasing" if (steps >= 0).all() else "decreasing" if (steps <= 0).all() else "no"
     base = threshold / eps
+    edges = {d: underflow(probe.spec, d, probe.device) for d in dtypes}
     return Saturation(
         eps=eps,
         regime=regime,
@@ -267,13 +276,33 @@ def analyze(
             for e in sorted({*ONSET_EPS, eps}, reverse=True)
         },
         fractions=fractions,
-        underflow={d: underflow(probe.spec, d, probe.device) for d in dtypes},
+        underflow=edges,
         reference=reference,
         peak_runs=_runs(x, magnitude == peak),
         rounded=rounded,
         rounded_share=share(rounded),
         dtype=probe.dtype,
+        environment=environment(probe.device),
+        shares_route=_between_routes(x, edges.get(probe.dtype)),
     )
+
+
+def _between_routes(x: np.ndarray, found: Underflow | None) -> bool:
+    """Whether a sample lies between the batched and the single-element f′ edge: there
+    one route rounds f′ to 0 and the other does not, so the shares depend on the route."""
+    if found is None:
+        return False
+    for sign, batched, single in (
+        (-1.0, found.grad_left, found.grad_left_scalar),
+        (1.0, found.grad_right, found.grad_right_scalar),
+    ):
+        if single is None or batched is None:
+            continue
+        low, high = sorted((batched, single))
+        beyond = sign * x
+        if ((beyond >= low) & (beyond <= high)).any():
+            return True
+    return False
 
 
 def reference_peak(target: Spec, x: np.ndarray, grad: np.ndarray) -> Peak | None:

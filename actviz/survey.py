@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_EPS
-from actviz.display import by_definition, coord, csv_text, number, percent, underflow_pair
+from actviz.display import (
+    by_definition,
+    coord,
+    csv_text,
+    number,
+    percent,
+    route_note,
+    underflow_pair,
+)
 from actviz.probing import DEFAULT_OPTIONS, ProbeOptions, probe_many
 from actviz.saturation import analyze
 
@@ -116,8 +124,7 @@ def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
         f"{number(s.peak_grad, dtype)} ({coord(s.peak_at, s.span)})",
         number(s.grad0, dtype),
         f"{coord(left, s.span)} / {coord(right, s.span)}",
-        percent(s.fraction("dead")),
-        percent(s.fraction("saturated")),
+        *(percent(s.fraction(r)) + ("†" if s.shares_route else "") for r in ("dead", "saturated")),
         by_definition(s),
         *(underflow_pair(s.underflow[d]) if d in s.underflow else "—" for d in SURVEY_DTYPES),
     ]
@@ -137,8 +144,9 @@ def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
         caption=f"onset: |f′| < {eps:g} × the activation's peak |f′| from there outwards "
         "(left / right). f′ = 0 by def.: where the function itself has zero slope. "
         "float16 … float32 |x|: where torch rounds a non-zero f′ to exactly 0 in that dtype "
-        "(left / right; — : not within |x| ≤ 10⁴; † : torch's single-element route gives "
-        "another edge, see actviz table).",
+        "(left / right; — : not within |x| ≤ 10⁴; † : depends on torch's kernel route, "
+        "see actviz table)."
+        + (f"\n{note}" if (note := route_note(s for _, s in rows)) else ""),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )

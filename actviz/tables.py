@@ -21,6 +21,7 @@ from actviz.display import (
     peak_words,
     percent,
     reference_words,
+    route_note,
     strict_json,
     underflow_pair,
 )
@@ -69,6 +70,9 @@ def _kinds(found: Underflow) -> tuple[str | None, str | None]:
     return found.grad_left_kind, found.grad_right_kind
 
 
+ROUTED = ("dead", "saturated")  # the shares that samples between two routes' edges move
+
+
 def summary_lines(saturation: Saturation) -> list[str]:
     """The numbers under ``actviz table``, one fact a line."""
     s, dtype = saturation, saturation.dtype
@@ -83,7 +87,10 @@ def summary_lines(saturation: Saturation) -> list[str]:
         "saturation onset (|f′| < eps·peak from there outwards): "
         + "; ".join(f"eps {e:g}: {onset_words(o, s.span)}" for e, o in s.onsets.items()),
         "share of the range: "
-        + ", ".join(f"{r} {percent(f)}" for r, f in s.fractions.items())
+        + ", ".join(
+            f"{r} {percent(f)}" + ("†" if s.shares_route and r in ROUTED else "")
+            for r, f in s.fractions.items()
+        )
         + (
             f" (dead only by {s.dtype} rounding, the exact f′ is not 0: {percent(s.rounded_share)})"
             if s.rounded_share
@@ -91,7 +98,8 @@ def summary_lines(saturation: Saturation) -> list[str]:
         ),
         *zero_lines(s),
     ]
-    return lines
+    note = route_note([s])
+    return [*lines, note] if note else lines
 
 
 def weight_lines(weights: Sequence[WeightGrad]) -> list[str]:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from actviz.display import number
 from actviz.errors import UnknownFormatError
+from actviz.probing import Grid
 from actviz.reference import Reference, documented_kink_value, one_sided, reference
 from actviz.reference import evaluate as exact_values
 from actviz.reference import terms as cancelling_terms
@@ -203,7 +204,7 @@ def spread_points() -> tuple[float, ...]:
 
     start, stop, count = SPREAD
     # An irrational-looking offset: no point sits on 0 or on a round kink.
-    spread = torch.linspace(start, stop, count, dtype=torch.float64) + 0.0371
+    spread = torch.from_numpy(Grid(start, stop, points=count).values()) + 0.0371
     small = [s * 1.375 * 2.0**-k for k in SMALL_EXPONENTS for s in (-1, 1)]
     tails = [s * t for t in TAILS for s in (-1, 1)]
     every = torch.tensor([*spread.tolist(), *small, *tails], dtype=torch.float64)
@@ -406,7 +407,8 @@ def gradcheck_points(target: Spec) -> torch.Tensor:
     import torch
 
     start, stop, count = GRADCHECK_RANGE
-    x = torch.linspace(start, stop, count, dtype=torch.float64) + 0.0371
+    # the grid's float64 values, not torch.linspace: the same points on every CPU
+    x = torch.from_numpy(Grid(start, stop, points=count).values()) + 0.0371
     keep = torch.ones_like(x, dtype=torch.bool)
     for kink in target.activation.kinks(target.params):
         keep &= (x - kink).abs() > KINK_MARGIN

@@ -199,8 +199,8 @@ def test_saturation_survey() -> None:
     header, relu = csv_text.splitlines()
     assert header.startswith("activation,peak_grad,peak_at,reference_peak,grad0,onset_left,")
     # numbers only, one column per quantity; an empty cell where there is none
-    assert relu.split(",")[:7] == ["relu", "1.0", "4.440892098500626e-16", "1.0", "0.0", "0.0", ""]
-    assert float(relu.split(",")[7]) == pytest.approx(0.5031, abs=1e-4)
+    assert relu.split(",")[:7] == ["relu", "1.0", "0.10000000149011612", "1.0", "0.0", "0.0", ""]
+    assert float(relu.split(",")[7]) == pytest.approx(80.5 / 159, abs=1e-6)  # x ≤ 0: 80½ steps
 
 
 def test_table_json_schema() -> None:
@@ -445,8 +445,13 @@ def test_table_prints_positions_and_exact_values_as_people_read_them() -> None:
     relu = run("table", "relu").stdout
     rows = [line.split("│")[1:-1] for line in relu.splitlines() if line.startswith("│")]
     xs = [cells[0].strip() for cells in rows]
-    assert "4.4409e-16" not in relu and xs.count("0") == 2  # the kink 0 and arange's 4.4e-16
-    assert "peak |f′| = 1 on (0, 7.9]\n" in relu
+    assert xs.count("0") == 1  # the kink 0 is the grid's x[80], not a second sample
+    assert "peak |f′| = 1 on [0.1, 7.9]\n" in relu
+    tiny = run("table", "relu", "--range", "-0.3", "0.25", "--step", "0.1").stdout
+    rows = [line.split("│")[1:-1] for line in tiny.splitlines() if line.startswith("│")]
+    xs = [cells[0].strip() for cells in rows]
+    assert "5.551e-17" not in xs and xs.count("0") == 2  # the kink 0 and -0.3 + 3 × 0.1
+    assert "peak |f′| = 1 on (0, 0.2]\n" in tiny
     sigmoid = run("table", "sigmoid", "--range", "-100", "100", "--points", "10").stdout
     values = [line.split("│")[2].strip() for line in sigmoid.splitlines() if line.startswith("│")]
     assert values[-4:] == ["1"] * 4  # σ(33.3) … σ(100) are exactly 1 in float32

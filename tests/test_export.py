@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from actviz import export as export_module
 from actviz.cli import app
+from actviz.environment import environment
 from actviz.errors import RuntimeFailure, UsageError
-from actviz.export import Job, Rendered, export
+from actviz.export import Job, Rendered, export, source_hash
 from actviz.params import specs_from_cli
 from actviz.probing import Grid
 
@@ -64,7 +65,8 @@ def test_manifest_hashes_and_versions(serial: Path) -> None:
     text = (serial / "manifest.json").read_text()
     data = json.loads(text)
     assert text == json.dumps(data, sort_keys=True, indent=2) + "\n"  # sorted, stable
-    assert set(data["versions"]) == {"actviz", "matplotlib", "torch"}
+    assert set(data["versions"]) == {"actviz", "matplotlib", "source", "torch"}
+    assert data["versions"]["source"] == source_hash() and len(source_hash()) == 16
     files = data["files"]
     assert len(files) == 12
     for name, entry in files.items():
@@ -73,6 +75,7 @@ def test_manifest_hashes_and_versions(serial: Path) -> None:
     assert lr["activation"] == "leaky_relu" and lr["params"] == {"negative_slope": 0.1}
     assert lr["range"] == [-6, 6] and lr["points"] == 241 and lr["format"] == "png"
     assert lr["dpi"] == 150 and lr["dtype"] == "float32"
+    assert all(e["environment"] == environment().as_dict() for e in files.values())
     sigmoid = files["sigmoid.svg"]["saturation"]
     assert sigmoid["peak_grad"] == 0.25
     assert sigmoid["grad_underflow"]["float32"][1] == pytest.approx(16.6355, abs=1e-4)
@@ -182,8 +185,8 @@ def test_gallery_prints_peaks_as_stretches_and_zeros_by_kind(tmp_path: Path) -> 
     export(specs_from_cli(["relu", "tanh", "hardsigmoid", "sigmoid"]), tmp_path, jobs=1)
     page = (tmp_path / "index.html").read_text()
     cards = dict(re.findall(r'<figure id="([^"]+)">(.*?)</figure>', page, flags=re.S))
-    # the d2l grid's 4.4e-16 is 0, and relu′(0) = 0: a stretch, open at 0
-    assert "<dt>peak |f′|</dt><dd>1 on (0, 7.9]</dd>" in cards["relu"]
+    # the d2l grid's x[80] is exactly 0 and relu′(0) = 0: a stretch from the next sample
+    assert "<dt>peak |f′|</dt><dd>1 on [0.1, 7.9]</dd>" in cards["relu"]
     assert "<dt>peak |f′|</dt><dd>1 at x = 0</dd>" in cards["tanh"]
     assert "e-16" not in page and "4.441" not in page
     assert "<dt>f′ = 0 by definition</dt><dd>x ≤ -3, x ≥ 3</dd>" in cards["hardsigmoid"]

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from actviz import export as export_module
 from actviz import params, registry
 from actviz.cli import app
+from actviz.environment import environment
 from actviz.errors import TwoInputActivationError
 from actviz.glu import glu_figure, probe_glu
 from actviz.probing import Grid, probe
@@ -223,6 +224,7 @@ def test_export_includes_glu_image_manifest_entry_and_card(tmp_path: Path) -> No
         "eps": 0.01,
         "sha256": hashlib.sha256(image).hexdigest(),
         "saturation": None,
+        "environment": environment().as_dict(),  # the kernel route it was made on
     }
     page = (tmp_path / "index.html").read_text()
     assert '<figure id="glu"><a href="glu.png" title="open the full-size image"><img' in page

@@ -180,7 +180,7 @@ ERRORS: list[tuple[list[str], int, str]] = [
     (
         ["table", "tanh", "--dtype", "bfloat16", "--points", "2000", "--csv"],
         2,
-        "Error: 2,000 points over [-8, 8] in bfloat16 are only 507 distinct values; use fewer "
+        "Error: 2,000 points over [-8, 8] in bfloat16 are only 1,012 distinct values; use fewer "
         "points, a larger step or a wider --dtype",
     ),
     (
@@ -209,7 +209,7 @@ ERRORS: list[tuple[list[str], int, str]] = [
         ["table", "leaky_relu", "--param", "negative_slope=1e38", "--json"],
         2,
         "Error: leaky_relu(negative_slope=1e+38) is not finite in float32 on this range: f(x) = "
-        "-inf at x = -8 (46 of 161 samples); use other negative_slope values, a smaller range or "
+        "-inf at x = -8 (46 of 160 samples); use other negative_slope values, a smaller range or "
         "a wider --dtype",
     ),
     (
@@ -497,8 +497,8 @@ def test_streamed_json_and_csv_equal_the_in_memory_forms() -> None:
 def test_table_csv_streams_up_to_the_grid_cap() -> None:
     result = run("table", "relu", "--points", "20001", "--csv", "--range", "-1", "1")
     lines = result.stdout.splitlines()
-    rows = len(probe("relu", start=-1, stop=1, points=20_001).x)  # the grid and the kink at 0
-    assert result.exit_code == 0 and rows == 20_002 and len(lines) == 1 + rows
+    rows = len(probe("relu", start=-1, stop=1, points=20_001).x)  # the grid holds the kink 0
+    assert result.exit_code == 0 and rows == 20_001 and len(lines) == 1 + rows
     assert lines[1] == "-1.0,0.0,0.0,dead" and lines[-1] == "1.0,1.0,1.0,linear"
 
 

@@ -209,7 +209,7 @@ def test_tour_tanh_versus_relu(tour: list[Any]) -> None:
     text, _ = _outputs(tour[2])
     assert text == (
         "tanh: peak |f′| = 1, f′(0) = 1, saturated 62.9%, dead 0.0%\n"
-        "relu: peak |f′| = 1, f′(0) = 0, saturated 0.0%, dead 50.3%\n"
+        "relu: peak |f′| = 1, f′(0) = 0, saturated 0.0%, dead 50.6%\n"
     )
     _, data = _outputs(tour[3])
     assert _png_size(base64.b64decode(data["image/png"]))[0] == 960

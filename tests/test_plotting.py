@@ -178,7 +178,7 @@ def test_zero_by_definition_draws_no_underflow_line_and_peaks_read_as_stretches(
     assert peak.get_label() == "peak |f′| = 0.1667 on [-2.9, 2.9]"  # torch: 0 at ±3
     relu = probe("relu")
     (marker,) = activation_figure([relu], saturations=[analyze(relu)]).peaks
-    assert marker.get_label() == "peak |f′| = 1 on (0, 7.9]"
+    assert marker.get_label() == "peak |f′| = 1 on [0.1, 7.9]"
     sigmoid = probe("sigmoid", start=-20, stop=20, points=401)
     lines = activation_figure([sigmoid], saturations=[analyze(sigmoid)]).underflow_lines
     assert [line.get_label() for line in lines] == ["float32 f′ underflows to 0 beyond |x| = 16.64"]
@@ -297,10 +297,13 @@ def test_dark_theme_shading_is_clearly_visible() -> None:
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
     def contrast(theme: str) -> dict[str, float]:
-        drawn = _drawn(["hardswish"], Grid(-8, 8, points=321), theme=theme)
+        # relu: dead and linear; tanh: saturated
+        drawn = _drawn(["relu"], Grid(-8, 8, points=321), theme=theme)
+        shaded = dict(drawn.shading)
+        shaded.update(_drawn(["tanh"], Grid(-8, 8, points=321), theme=theme).shading)
         background = to_rgb(drawn.figure.axes[1].get_facecolor())
         ratios = {}
-        for regime, shading in drawn.shading.items():
+        for regime, shading in shaded.items():
             *rgb, alpha = shading.get_facecolor()[0]
             blended = tuple(
                 alpha * c + (1 - alpha) * b for c, b in zip(rgb, background, strict=True)

@@ -83,7 +83,7 @@ def test_narrow_terminal_stacks_the_panels_and_too_narrow_is_refused() -> None:
 def test_plain_curves_get_their_own_markers_and_a_legend() -> None:
     text = terminal_plot(_probes("relu", "tanh"), width=100, height=20, color=False)
     assert "relu" in text and "• tanh" in text
-    assert text.splitlines()[-2].startswith("relu: peak |f′| = 1 on (0,")
+    assert text.splitlines()[-2].startswith("relu: peak |f′| = 1 on [0.1,")
 
 
 def test_use_color_follows_no_color_and_the_tty(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,8 @@
-"""Underflow edges, checked by brute force over every float16 and bfloat16 value."""
+"""Underflow edges, checked by brute force over every float16 and bfloat16 value, and
+over every float32 value from |x| = 2 to 10⁴ where the kernel route matters.
+
+Rerun under each kernel route by tests/test_routes.py (the route mark): no
+expectation here is a literal from one CPU."""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ import torch
 from actviz import registry
 from actviz.display import underflow_pair
 from actviz.underflow import UNDERFLOW_BOUND, underflow
+from tests import routes
+
+pytestmark = pytest.mark.route
 
 
 @cache
@@ -105,3 +112,29 @@ def test_a_wrong_edge_would_be_caught() -> None:
     x.requires_grad_(True)
     torch.nn.Softsign()(x).sum().backward()
     assert x.grad is not None and bool((x.grad != 0).any())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    # mish's brute force (10 s on ATen's scalar code) runs in the main suite only;
+    # gelu's two share theirs with the README's † cells in a route rerun.
+    ["gelu", "gelu(approximate=tanh)", pytest.param("mish", marks=pytest.mark.main_route)],
+)
+def test_float32_edges_and_their_dagger_equal_brute_force(name: str) -> None:
+    """Where the route matters most: the batched edge, and whether a single element's
+    edge differs (the †), against every float32 value from 2 to 10⁴ with plain torch."""
+    target = registry.spec("gelu", {"approximate": "tanh"}) if "(" in name else registry.spec(name)
+    found = underflow(target, "float32")
+    batched = routes.edge(name, "float32", -1.0, "batched", routes.LOW)
+    single = routes.edge(name, "float32", -1.0, "single", routes.LOW)
+    assert found.grad_left == batched
+    if routes.apart(batched, single, "float32"):
+        assert found.grad_left_scalar == single
+    else:
+        assert found.grad_left_scalar is None
+    # the plainest single element (a one-element tensor) agrees with the strided view
+    if single is not None:
+        assert routes.single_element_grad(name, "float32", -single * 1.01) == 0.0
+        if batched is not None and batched * 1.01 < single:
+            assert routes.single_element_grad(name, "float32", -batched * 1.01) != 0.0

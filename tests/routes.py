@@ -1,0 +1,128 @@
+"""Independent truth for route-dependent numbers: plain torch, brute force.
+
+Where torch rounds f′ to exactly 0 depends on the kernel route (CPU capability,
+oneDNN, contiguous batch or single element), so a test may not compare such a
+number with a literal from another machine. These helpers find it here, on
+this machine's route, by evaluating *every* representable value of the dtype
+in a window with plain torch: no actviz code is involved.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+Function = Callable[[torch.Tensor], torch.Tensor]
+BOUND = 1e4  # actviz searches |x| ≤ 10⁴
+LOW = 2.0  # where the README's † edges are searched from (each is above 4)
+CHUNK = 1 << 21  # values per evaluation: memory stays small
+
+FUNCTIONS: dict[str, Function] = {
+    "gelu": torch.nn.functional.gelu,
+    "gelu(approximate=tanh)": lambda x: torch.nn.functional.gelu(x, approximate="tanh"),
+    "mish": torch.nn.functional.mish,
+    "silu": torch.nn.functional.silu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+}
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+
+
+def representable(dtype: str, low: float, high: float) -> np.ndarray:
+    """Every value of ``dtype`` in [low, high] (0 < low < high), as float32 (exact)."""
+    if dtype == "float16":
+        a, b = (int(np.array([v], np.float16).view(np.uint16)[0]) for v in (low, high))
+        return np.arange(a, b + 1, dtype=np.uint16).view(np.float16).astype(np.float32)
+    a, b = (int(np.array([v], np.float32).view(np.uint32)[0]) for v in (low, high))
+    if dtype == "bfloat16":
+        a, b = a >> 16, b >> 16
+        return (np.arange(a, b + 1, dtype=np.uint32) << 16).view(np.float32)
+    return np.arange(a, b + 1, dtype=np.uint32).view(np.float32)
+
+
+def _grad(function: Function, x: torch.Tensor, route: str) -> torch.Tensor:
+    """f′ of every element of ``x`` on ``route``: "batched" (a contiguous tensor, padded
+    so that no element is in a vector tail) or "single" (a strided view: scalar code)."""
+    n = len(x)
+    if route == "batched":
+        leaf = torch.cat([x, x[-1:].expand(64 - n % 64 + 64)]).requires_grad_(True)
+        view = leaf
+    else:
+        leaf = torch.stack([x, x], dim=1).reshape(-1).requires_grad_(True)
+        view = leaf[::2]
+    function(view).backward(torch.ones_like(view))  # type: ignore[no-untyped-call]
+    assert leaf.grad is not None
+    return leaf.grad[:n] if route == "batched" else leaf.grad[::2]
+
+
+@functools.cache
+def edge(name: str, dtype: str, side: float, route: str, low: float) -> float | None:
+    """The |x| in [low, 10⁴] from which f′ is exactly 0 at every value of ``dtype`` up to
+    10⁴ on ``route``: ``low`` itself when f′ is 0 across the whole window, None when f′
+    is not 0 at 10⁴."""
+    function = FUNCTIONS[name]
+    values = representable(dtype, low, BOUND)
+    values = values[values <= BOUND]
+    last = -1
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for start in range(0, len(values), CHUNK):
+            chunk = torch.from_numpy(side * values[start : start + CHUNK]).to(DTYPES[dtype])
+            nonzero = torch.nonzero(_grad(function, chunk, route) != 0).flatten()
+            if len(nonzero):
+                last = start + int(nonzero[-1])
+    finally:
+        torch.set_num_threads(previous)
+    if last == len(values) - 1:
+        return None
+    return float(values[last + 1]) if last >= 0 else float(values[0])
+
+
+def single_element_grad(name: str, dtype: str, x: float) -> float:
+    """f′(x) of a one-element tensor: the plainest scalar route."""
+    t = torch.tensor([x], dtype=DTYPES[dtype], requires_grad=True)
+    FUNCTIONS[name](t).backward(torch.ones_like(t))  # type: ignore[no-untyped-call]
+    assert t.grad is not None
+    return float(t.grad[0])
+
+
+def apart(a: float | None, b: float | None, dtype: str) -> bool:
+    """More than one representable step of ``dtype`` between two edges (None: none)."""
+    if a is None or b is None:
+        return a != b
+    steps = representable(dtype, min(a, b), max(a, b))
+    return len(steps) > 2
+
+
+# The default grid, as Python floats: arange(-8, 8, 0.1), rounded to float32 once.
+DEFAULT_GRID = np.array([-8.0 + i * 0.1 for i in range(160)], dtype=np.float32)
+
+
+def shares(name: str, eps: float = 0.01) -> tuple[float, float]:
+    """The dead and saturated shares of the float32 default grid, with plain torch:
+    f′ = 0, and 0 < |f′| < eps × the peak |f′| over linspace(-20, 20, 4001) in float64,
+    each sample standing for the cells half-way to its neighbours."""
+    function = FUNCTIONS[name]
+    grad = _grad(function, torch.from_numpy(DEFAULT_GRID), "batched").double().numpy()
+    window = torch.linspace(-20, 20, 4001, dtype=torch.float64)
+    peak = max(float(_grad(function, window, "batched").abs().max()), float(np.abs(grad).max()))
+    x = DEFAULT_GRID.astype(np.float64)
+    cells = np.diff(np.concatenate([[x[0]], (x[1:] + x[:-1]) / 2, [x[-1]]]))
+    dead = grad == 0
+    saturated = ~dead & (np.abs(grad) < eps * peak)
+    return float(cells[dead].sum() / cells.sum()), float(cells[saturated].sum() / cells.sum())
+
+
+def between_edges(name: str) -> bool:
+    """Whether a sample of the float32 default grid lies between the batched and the
+    single-element f′ edge on the left (where these activations underflow)."""
+    batched = edge(name, "float32", -1.0, "batched", LOW)
+    single = edge(name, "float32", -1.0, "single", LOW)
+    if batched is None or single is None or not apart(batched, single, "float32"):
+        return False
+    low, high = sorted((batched, single))
+    return bool(((low <= -DEFAULT_GRID) & (high >= -DEFAULT_GRID)).any())
