@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_EPS
-from actviz.environment import one_thread
+from actviz.environment import environment, one_thread
 from actviz.errors import InvalidParameterError, UsageError
 from actviz.registry import Spec, spec
 
@@ -177,6 +177,7 @@ class Depth:
         return {
             "runs": [r.as_dict() for r in self.runs],
             "baselines": [r.as_dict() for r in self.baselines],
+            "environment": environment().as_dict(),  # matmul and f′ bits depend on the route
         }
 
 

@@ -100,10 +100,11 @@ def check_params_fit(target: Spec, dtype: torch.dtype) -> None:
 
 
 ROUTES = ("batched", "scalar")
-# torch's CPU kernels vectorise contiguous tensors in chunks and finish the
-# last n mod (vector width) elements, strided input and single elements with
-# scalar code, which rounds differently for some activations (gelu, mish).
-# Padding by this many elements keeps every tested point in the vector part.
+# ATen's CPU kernels vectorise contiguous tensors in chunks and finish the last
+# n mod (vector width) elements, strided input and single elements with scalar
+# code, which rounds differently for some activations (mish; gelu where oneDNN
+# is off). Padding by this many elements keeps every tested point in the vector
+# part (vector widths are at most 32 floats); environment.py says the rest.
 VECTOR_PAD = 64
 
 

@@ -568,10 +568,16 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     fork = "fork" in methods and "torch" not in sys.modules
     context = multiprocessing.get_context("fork" if fork else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
+    # A spawned worker starts with torch's defaults: give it this process's oneDNN
+    # switch (a notebook may have turned it off), so that its files are made on the
+    # same kernel route as this process would make them, for any number of jobs.
+    onednn = None if fork else bool(sys.modules["torch"].backends.mkldnn.enabled)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(onednn,)
+    )
 
 
-def _worker_init() -> None:
+def _worker_init(onednn: bool | None = None) -> None:
     import signal
     import sys
 
@@ -596,6 +602,8 @@ def _worker_init() -> None:
     # Workers split the machine between them; torch's own thread pool in each
     # would only fight over the same cores.
     torch.set_num_threads(1)
+    if onednn is not None:
+        torch.backends.mkldnn.enabled = onednn  # type: ignore[assignment]  # the documented switch
 
 
 def versions() -> dict[str, str]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from actviz.environment import environment
 from actviz.errors import CustomActivationError, InvalidParameterError
 from actviz.registry import Activation, Spec, spec
 
@@ -369,6 +370,7 @@ class Gain:
             "variance_slope": self.slope,
             "stability": self.stability,
             "note": self.note,
+            "environment": environment().as_dict(),  # the quadrature's f and f′ bits
             "default_init": {
                 "sigma_w": TORCH_DEFAULT_SIGMA_W,
                 "sigma_b": 0.0,

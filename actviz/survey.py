@@ -145,8 +145,7 @@ def survey_table(rows: Sequence[tuple[Probe, Saturation]]) -> Table:
         "(left / right). f′ = 0 by def.: where the function itself has zero slope. "
         "float16 … float32 |x|: where torch rounds a non-zero f′ to exactly 0 in that dtype "
         "(left / right; — : not within |x| ≤ 10⁴; † : depends on torch's kernel route, "
-        "see actviz table)."
-        + (f"\n{note}" if (note := route_note(s for _, s in rows)) else ""),
+        "see actviz table)." + (f"\n{note}" if (note := route_note(s for _, s in rows)) else ""),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )

@@ -14,12 +14,15 @@ round unevenly), so the **first zero** is reported as well.
   one (plus a dense geometric set beyond); any non-zero found there moves the
   edge and the search repeats.
 
-torch computes gelu and mish on CPU by a vectorised route for contiguous
-tensors and by scalar code for single elements, strided input and a tensor's
-last n mod (vector width) elements; the two round differently. Edges are
-found on the **batched** route, the one a probe's grid takes; where the
-scalar route's edge differs by more than one representable step, it is
-reported too (``grad_*_scalar``).
+torch's CPU kernels round differently by route (actviz/environment.py): a
+contiguous gelu goes to oneDNN (float32 always, bfloat16 where oneDNN runs it
+natively), mish to ATen's vector code whose tail elements take scalar code,
+and a single element or a strided view to scalar code everywhere. Edges are
+found on the **batched** route, the one a probe's grid takes (one contiguous,
+padded batch on one intra-op thread); where the single-element route's edge
+differs by more than one representable step, it is reported too
+(``grad_*_scalar``, the † in tables). Which route "batched" is on this machine
+is recorded with every result (:func:`actviz.environment.environment`).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from actviz.display import number
+from actviz.environment import environment
 from actviz.errors import UnknownFormatError
 from actviz.probing import Grid
 from actviz.reference import Reference, documented_kink_value, one_sided, reference
@@ -182,6 +183,7 @@ class Check:
         for d, raw in zip(self.dtypes, data["dtypes"], strict=True):
             raw["passed"] = d.passed
             raw["findings"] = [asdict(f) for f in d.findings]
+        data["environment"] = environment().as_dict()  # ulps can differ by kernel route
         return data
 
 

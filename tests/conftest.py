@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +10,13 @@ from pathlib import Path
 import pytest
 
 from actviz.custom import load
+
+# tests/test_routes.py reruns checks with oneDNN off, which torch has no variable for:
+# every process of the run (xdist's workers too) imports this file and turns it off.
+if os.environ.get("ACTVIZ_TEST_NO_ONEDNN"):
+    import torch
+
+    torch.backends.mkldnn.enabled = False  # type: ignore[assignment]  # the documented switch
 
 UserModules = Callable[..., Path]
 

@@ -21,26 +21,17 @@ ROUTES = {
     "onednn-avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
     "aten-default": {"ATEN_CPU_CAPABILITY": "default"},
     "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
-    "no-onednn": {},  # torch.backends.mkldnn.enabled = False, set by the launcher below
+    "no-onednn": {"ACTVIZ_TEST_NO_ONEDNN": "1"},  # tests/conftest.py turns oneDNN off
 }
-# pytest in-process, with oneDNN off where asked (torch has no variable for it)
-LAUNCHER = (
-    "import os, sys, torch\n"
-    "if os.environ.get('ACTVIZ_TEST_NO_ONEDNN'): torch.backends.mkldnn.enabled = False\n"
-    "import pytest\n"
-    "sys.exit(pytest.main(sys.argv[1:]))\n"
-)
 
 
 def _start(name: str, tmp_path: Path) -> subprocess.Popen[str]:
     variables = {**os.environ, **ROUTES[name], "MPLBACKEND": "Agg"}
     variables.pop("PYTEST_XDIST_WORKER", None)
-    if name == "no-onednn":
-        variables["ACTVIZ_TEST_NO_ONEDNN"] = "1"
     args = ["-q", "-m", "route and not main_route", "-p", "no:cacheprovider", "-p", "no:xdist",
             "--basetemp", str(tmp_path / name), "tests"]  # fmt: skip
     return subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, *args], cwd=ROOT, env=variables,
+        [sys.executable, "-m", "pytest", *args], cwd=ROOT, env=variables,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 

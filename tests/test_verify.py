@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -213,7 +214,10 @@ def test_cli_all_fails_for_torch_genuine_errors_and_lists_its_losses() -> None:
     out = result.stdout
     for name in registry.names():
         assert f"│ {name} " in out
-    assert "tanh f′, float64: loses digits on [-256, -2.969] and [2.703, 256]" in out
+    # where the right-hand loss starts depends on the kernel route (2.703 with ATen's
+    # AVX2/AVX-512 tanh, 3.703 with its default code): not a literal
+    losses = r"tanh f′, float64: loses digits on \[-256, -2\.969\] and \[\d\.\d+, 256\]"
+    assert re.search(losses, out)
     assert "(its formula 1 − tanh²(x) cancels)" in out
     assert "selu: torch's f′(0) = 1.758 is the left-sided value" in out
 
