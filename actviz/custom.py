@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.activation import Activation, Param, Params
@@ -72,6 +73,23 @@ def load(path: str) -> Activation:
         factory=factory,
         notes="imported from an import path",
     )
+
+
+def code_hash(path: str) -> str | None:
+    """sha256 (16 hex digits) of the source file of ``module:callable``'s module: what
+    an export records so that editing your activation makes its images stale. None
+    when the module has no source file."""
+    import hashlib
+    import sys
+
+    load(path)  # imports the module, with load's errors
+    module = sys.modules.get(path.partition(":")[0])
+    try:
+        source = inspect.getsourcefile(module) if module is not None else None
+        data = Path(source).read_bytes() if source else None
+    except (OSError, TypeError):
+        return None
+    return None if data is None else hashlib.sha256(data).hexdigest()[:16]
 
 
 def _constructor_params(cls: type) -> tuple[Param, ...]:

@@ -40,7 +40,11 @@ from typing import Any
 BATCH_ROUTE = "contiguous batch, padded out of every scalar tail, 1 intra-op thread"
 SINGLE_ROUTE = "single element (scalar code)"
 EVALUATION_THREADS = 1
-ENV_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+ENV_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+# What tells one kernel route from another. ``threads`` and ``route`` are actviz's
+# own choices (another value is another actviz); ``variables`` only say how a route
+# was asked for (torch ignores a capability the CPU lacks).
+ROUTE_KEYS = ("torch", "device", "machine", "cpu_capability", "onednn", "onednn_bfloat16")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,30 @@ class Environment:
         found = asdict(self)
         found["variables"] = dict(self.variables)
         return found
+
+    @classmethod
+    def from_dict(cls, data: object) -> Environment | None:
+        """The environment recorded as :meth:`as_dict` (a manifest's), or None when
+        ``data`` is not one (missing or extra keys, wrong types)."""
+        fields = {f: t for f, t in cls.__annotations__.items()}
+        if not isinstance(data, dict) or set(data) != set(fields):
+            return None
+        variables = data["variables"]
+        if not isinstance(variables, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+        ):
+            return None
+        kinds = {"threads": int, "onednn": bool, "onednn_bfloat16": bool}
+        for key, value in data.items():
+            if key != "variables" and type(value) is not kinds.get(key, str):
+                return None
+        return cls(**{**data, "variables": tuple(sorted(variables.items()))})
+
+    def other_route(self, other: Environment) -> bool:
+        """Whether ``other`` is another kernel route of this same actviz (same threads
+        and layout; another torch, CPU capability, oneDNN, ...)."""
+        same_actviz = (self.threads, self.route) == (other.threads, other.route)
+        return same_actviz and any(getattr(self, k) != getattr(other, k) for k in ROUTE_KEYS)
 
     def line(self) -> str:
         """One line: ``torch 2.13.0+cpu on x86_64, ATen AVX512, oneDNN on, ...``."""
@@ -98,8 +126,9 @@ class Environment:
         lines = ["actviz measures on this kernel route:"]
         lines += [f"  {what:<{width}}{value}" for what, value in self.rows()]
         lines.append(
-            "Numbers marked † (underflow edges) may differ on another route: "
-            "ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA and torch.backends.mkldnn.enabled choose it."
+            "Numbers marked † (underflow edges) may differ on another route: the CPU, "
+            "ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA (DNNL_MAX_CPU_ISA) and "
+            "torch.backends.mkldnn.enabled choose it."
         )
         return "\n".join(lines)
 
@@ -127,7 +156,7 @@ def environment(device: str = "cpu") -> Environment:
         onednn_bfloat16=onednn and bfloat16,
         threads=EVALUATION_THREADS,
         route=BATCH_ROUTE,
-        variables=tuple((k, os.environ[k]) for k in ENV_VARIABLES if os.environ.get(k)),
+        variables=tuple(sorted((k, os.environ[k]) for k in ENV_VARIABLES if os.environ.get(k))),
     )
 
 

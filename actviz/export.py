@@ -19,6 +19,7 @@ folder that holds others updates their entries and keeps the rest.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import html
@@ -84,6 +85,7 @@ class Rendered:
     files: dict[str, bytes]
     summary: dict[str, Any] | None  # None: a two-input activation (GLU) has no f′(x) to analyse
     environment: dict[str, Any] = field(default_factory=dict)  # the kernel route it was made on
+    code: str | None = None  # an imported activation's source hash (custom.code_hash)
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Report:
     # route (same code, options and versions; another CPU capability, oneDNN, ...),
     # with the fields that differ. They are current: a CI gate must not fail on them.
     route: dict[Path, list[str]] = field(default_factory=dict)
+    made_on: dict[str, str] = field(default_factory=dict)  # recorded route → this one, as lines
     jobs: int = 1  # worker processes used (after the cap)
     seconds: float = 0.0
     folder: Path = Path("outputs")  # the export's out_dir
@@ -128,10 +131,12 @@ class Report:
             made = "; ".join(
                 f"{path.name}: {', '.join(fields)}" for path, fields in self.route.items()
             )
+            routes = "; ".join(f"made on {a}, here {b}" for a, b in self.made_on.items())
             were = "was" if len(self.route) == 1 else "were"
             return (
                 f"{self.folder}: all {current} files are current; {len(self.route)} of them {were} "
-                f"made on another kernel route and differ only in what depends on it ({made})"
+                f"made on another kernel route and differ only in what depends on it ({made}) "
+                f"[{routes}]"
             )
         removed = f", {len(self.removed)} removed" if self.removed else ""
         return (
@@ -178,7 +183,28 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def render(job: Job) -> Rendered:
-    """Probe, analyse and draw one activation; encode it in every format (worker side)."""
+    """Probe, analyse and draw one activation; encode it in every format (worker side).
+
+    Under matplotlib's own defaults, not the user's matplotlibrc or style: the same
+    inputs give the same bytes on every machine (and a check can trust that only
+    the kernel route can make them differ).
+    """
+    from matplotlib import style
+
+    with style.context("default"):
+        rendered = _render(job)
+    return dataclasses.replace(rendered, environment=_environment(), code=_code(job.name))
+
+
+def _code(name: str) -> str | None:
+    if ":" not in name:
+        return None  # a registered activation: actviz's own code (versions.source)
+    from actviz.custom import code_hash
+
+    return code_hash(name)
+
+
+def _render(job: Job) -> Rendered:
     from actviz.probing import probe_many
     from actviz.saturation import analyze
 
@@ -198,7 +224,6 @@ def render(job: Job) -> Rendered:
         formula=target.activation.formula,
         files=files,
         summary=_summary(saturation),
-        environment=_environment(),
     )
 
 
@@ -241,7 +266,7 @@ def _render_sweep(job: Job) -> Rendered:
         ]
     }
     formula = found.activation.formula
-    return Rendered(job, found.slug, found.label, formula, files, summary, _environment())
+    return Rendered(job, found.slug, found.label, formula, files, summary)
 
 
 def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
@@ -252,7 +277,7 @@ def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
     figure = glu_figure(probe_glu(job.grid), theme=job.theme)
     files = {fmt: figure_bytes(figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats}
     formula = f"f(a, b) = {pair.formula}"
-    return Rendered(job, pair.slug, pair.name, formula, files, None, _environment())
+    return Rendered(job, pair.slug, pair.name, formula, files, None)
 
 
 def _summary(saturation: Saturation) -> dict[str, Any]:
@@ -360,15 +385,20 @@ def export(
                         name = f"{result.slug}.{fmt}"
                         entries[name] = entry = _entry(result, fmt, data)  # kept if on disk
                         fields = _route_only(document, name, entry, out) if check else None
+                        shown = None
                         if fields is not None:
                             routed[name] = fields
-                        _deliver(out / name, data, check, report, emit, fields)
+                            report.made_on[_line(previous, name)] = _line(entries, name)
+                            shown = fields or ["the image only (f′ samples in their last bits)"]
+                        _deliver(out / name, data, check, report, emit, shown)
             files = _merge(out, previous, entries, check)
             if prune:
                 _prune(out, set(entries), files, check, report, emit)
             # What the files would say had this run been made on their recorded route.
             recorded = {n: (previous or {})[n] if n in routed else e for n, e in files.items()}
-            notes = [f"the entries of {', '.join(routed)}"]
+            notes = [f"{n} {f}" for n, fields in routed.items() for f in fields] or [
+                f"the environment of {len(routed)} entries"
+            ]
             for path, data, as_recorded in (
                 (out / MANIFEST, manifest(files), manifest(recorded)),
                 (out / INDEX, gallery(gallery_cards(files), theme),
@@ -573,11 +603,14 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     # same kernel route as this process would make them, for any number of jobs.
     onednn = None if fork else bool(sys.modules["torch"].backends.mkldnn.enabled)
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(onednn,)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(onednn, os.getpid()),
     )
 
 
-def _worker_init(onednn: bool | None = None) -> None:
+def _worker_init(onednn: bool | None = None, parent: int | None = None) -> None:
     import signal
     import sys
 
@@ -596,6 +629,9 @@ def _worker_init(onednn: bool | None = None) -> None:
             import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    # A parent killed between our fork and the prctl above sent no signal: look.
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
     import matplotlib.figure  # noqa: F401
     import torch
 
@@ -641,27 +677,70 @@ def _route_only(
     document: Mapping[str, Any] | None, name: str, entry: Mapping[str, Any], out: Path
 ) -> list[str] | None:
     """Whether ``name`` as recorded differs from ``entry`` only by the kernel route, and
-    where: None when it does not (a real change: stale) or when nothing was recorded.
+    in which saturation fields: None when it does not (a real change: stale) or when
+    nothing usable was recorded.
 
-    Route-only means: the same actviz code, versions and recipe (every entry field
-    but :data:`ROUTE_FIELDS`), another recorded environment, and a file on disk
-    that is still the one recorded. The differing fields are named
-    (``saturation.grad_underflow.bfloat16[0]: 13.8125 → 6.15625``).
+    Route-only means: the entry was made by this very code (its own ``versions``,
+    with actviz's source hash, and an imported activation's ``code``), with the same
+    recipe (every field but :data:`ROUTE_FIELDS`), under matplotlib's defaults
+    (export ignores matplotlibrc), on a recorded environment that is another route
+    of this actviz (:meth:`~actviz.environment.Environment.other_route`: another torch
+    build, CPU capability or oneDNN, not merely other variables), and its file on
+    disk is still the one recorded. The manifest is a record, not a signature: an
+    image replaced *and* its sha256 rewritten by hand is not detected.
     """
-    if document is None or document.get("versions") != versions():
-        return None
+    from actviz.environment import Environment
+
     recorded = (_files_of(document) or {}).get(name)
-    if recorded is None or recorded.get("environment") == entry["environment"]:
+    if recorded is None or not _card_ready(recorded):
+        return None
+    if recorded.get("versions") != entry["versions"]:
         return None
     recipe = {k: v for k, v in entry.items() if k not in ROUTE_FIELDS}
     if {k: v for k, v in recorded.items() if k not in ROUTE_FIELDS} != recipe:
         return None
+    then, now = (
+        Environment.from_dict(recorded["environment"]),
+        Environment.from_dict(entry["environment"]),
+    )
+    if then is None or now is None or not now.other_route(then):
+        return None
+    if not _same_shape(recorded.get("saturation"), entry["saturation"]):
+        return None  # not what this code writes
     if _sha256(out / name) != recorded.get("sha256"):
         return None  # edited by hand since
-    return [
-        *_differences(recorded.get("saturation"), entry["saturation"], "saturation"),
-        *_differences(recorded.get("environment"), entry["environment"], "environment"),
-    ]
+    return list(_differences(recorded.get("saturation"), entry["saturation"], "saturation"))
+
+
+def _same_shape(old: Any, new: Any) -> bool:
+    """The same keys and list lengths all the way down, and leaves of one kind (a number
+    or null where a number or null is written): what a route can change is values."""
+    if isinstance(new, dict):
+        return (
+            isinstance(old, dict)
+            and old.keys() == new.keys()
+            and all(_same_shape(old[k], new[k]) for k in new)
+        )
+    if isinstance(new, list):
+        return (
+            isinstance(old, list)
+            and len(old) == len(new)
+            and all(_same_shape(a, b) for a, b in zip(old, new, strict=True))
+        )
+    numbers = (int, float, type(None))
+    if isinstance(new, bool) or isinstance(old, bool):
+        return type(old) is type(new)
+    if isinstance(new, numbers):
+        return isinstance(old, numbers)
+    return type(old) is type(new) or old is None or new is None
+
+
+def _line(files: Mapping[str, dict[str, Any]] | None, name: str) -> str:
+    """The environment of ``files[name]`` in one line (as ``actviz env`` words it)."""
+    from actviz.environment import Environment
+
+    found = Environment.from_dict((files or {}).get(name, {}).get("environment"))
+    return found.line() if found is not None else "an unknown route"
 
 
 def _differences(old: Any, new: Any, where: str) -> Iterator[str]:
@@ -701,6 +780,10 @@ def _entry(result: Rendered, fmt: str, data: bytes) -> dict[str, Any]:
         "sha256": hashlib.sha256(data).hexdigest(),
         "saturation": result.summary,
         "environment": result.environment,
+        # what made it: a kept entry keeps its own (an export of some activations
+        # into a folder made by other code), and an imported activation's source
+        "versions": versions(),
+        "code": result.code,
     }
 
 
@@ -840,6 +923,7 @@ class Card:
     files: tuple[str, ...]  # the formats exported, png first
     summary: dict[str, Any] | None  # None: a two-input activation (GLU)
     theme: str = DEFAULT_THEME
+    environment: str = ""  # the kernel route its numbers were measured on, in one line
 
 
 def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
@@ -860,6 +944,7 @@ def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
             files=tuple(sorted(formats[slug], key=lambda f: order.get(f, len(order)))),
             summary=first[slug]["saturation"],
             theme=first[slug].get("theme", DEFAULT_THEME),
+            environment=_line(first, slug),
         )
         for slug in sorted(formats)
     ]
@@ -893,8 +978,12 @@ def gallery(rendered: Sequence[Card], theme: str | None = None) -> bytes:
 
     # The page follows this export's theme; mending after a failure, the cards'.
     theme = theme or (rendered[0].theme if rendered else DEFAULT_THEME)
+    # Underflow edges and dead shares depend on the kernel route: say which one(s).
+    lines = sorted({c.environment for c in rendered if c.environment})
+    route = html.escape("; ".join(lines) or "an unknown route")
     page = _PAGE.format(count=len(rendered), cards="\n".join(cards), theme=theme,
-                        css=_CSS[theme], shading=regime_colour_names(theme))  # fmt: skip
+                        css=_CSS[theme], shading=regime_colour_names(theme),
+                        route=route)  # fmt: skip
     return page.encode()
 
 
@@ -986,6 +1075,8 @@ dd {{ margin: 0; font-variant-numeric: tabular-nums; }}
 <h1>actviz: {count} activations</h1>
 <p>Value and gradient (from <code>backward(ones_like(y))</code>) of each activation, with
 {shading} stretches shaded. Click a figure to open it at full size.</p>
+<p class="route">Underflow edges and dead shares depend on torch's kernel route; these were
+measured on {route} (<code>actviz env</code>).</p>
 <main>
 {cards}
 </main>

@@ -112,13 +112,17 @@ class Underflow:
 
 def underflow(target: Spec, dtype: str, device: str = "cpu") -> Underflow:
     """Where ``dtype`` makes f′ exactly 0, and f(x) exactly constant, on each side."""
+    import torch
+
     key = tuple(sorted(target.params.items()))
-    return _underflow_cached(target.activation, key, dtype, device)
+    # oneDNN can be switched in a running process, and its edges are another route's
+    onednn = bool(torch.backends.mkldnn.enabled)
+    return _underflow_cached(target.activation, key, dtype, device, onednn)
 
 
 @lru_cache(maxsize=512)
 def _underflow_cached(
-    activation: Any, params: tuple[tuple[str, Any], ...], dtype: str, device: str
+    activation: Any, params: tuple[tuple[str, Any], ...], dtype: str, device: str, onednn: bool
 ) -> Underflow:
     from actviz.registry import Spec
 

@@ -8,17 +8,21 @@ checked here, and the other way round.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from actviz import export as export_module
 from actviz.cli import app
+from actviz.custom import load
 from actviz.environment import environment
 from actviz.export import export
 from actviz.params import specs_from_cli
@@ -62,9 +66,10 @@ def test_another_route_is_current_and_named(without_onednn: Path) -> None:
     assert gelu in report.route  # the figure itself differs: another edge, other shading
     fields = report.route[gelu]
     assert any(f.startswith("saturation.grad_underflow.float32[0]: 14.34") for f in fields)
-    assert "environment.onednn: false → true" in fields
     assert without_onednn / "manifest.json" in report.route
-    assert "made on another kernel route" in report.summary()
+    ((then, now),) = report.made_on.items()
+    assert "oneDNN off" in then and "oneDNN on" in now
+    assert "made on another kernel route" in report.summary() and then in report.summary()
     # the command: exit 0, a `route` line per such file
     result = CliRunner().invoke(app, ["export", *NAMES, "--out", str(without_onednn), "--check"])
     assert result.exit_code == 0, result.output
@@ -114,3 +119,136 @@ def test_a_runner_with_another_cpu_passes_the_gate(
         ["export", *NAMES, "--out", str(tmp_path), "--check", "--dpi", "100"], tmp_path, **variables
     )
     assert changed.returncode == 1 and "stale" in changed.stderr + changed.stdout
+
+
+# --- what is not a route: each of these passed the gate once (an outsider's attacks)
+
+
+def _exported(folder: Path, names: list[str], cwd: Path | None = None) -> dict[str, Any]:
+    made = CliRunner().invoke(app, ["export", *names, "--out", str(folder)])
+    assert made.exit_code == 0, made.output
+    document: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
+    return document
+
+
+def _as_if_made_elsewhere(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite the manifest as another route would have written it, plus ``change``:
+    another CPU capability and another gelu edge, with the image bytes to match."""
+    document = json.loads((folder / "manifest.json").read_text())
+    for entry in document["files"].values():
+        entry["environment"]["cpu_capability"] = "AVX2-ELSEWHERE"
+        change(entry)
+    (folder / "manifest.json").write_text(json.dumps(document, sort_keys=True, indent=2) + "\n")
+
+
+def _check(folder: Path, names: list[str]) -> export_module.Report:
+    return export(specs_from_cli(names), folder, check=True, jobs=1)
+
+
+def test_another_route_alone_is_route(tmp_path: Path) -> None:
+    """The harness: with nothing else changed, a recorded other route is current."""
+    _exported(tmp_path, ["relu"])
+    _as_if_made_elsewhere(tmp_path, lambda entry: None)
+    report = _check(tmp_path, ["relu"])
+    assert report.problem() is None and tmp_path / "manifest.json" in report.route
+
+
+def test_an_edited_activation_of_your_own_is_stale_on_any_route(
+    tmp_path: Path, user_modules: Callable[..., Path]
+) -> None:
+    user_modules(myact="import torch\ndef swish(x):\n    return x * torch.sigmoid(1.5 * x)\n")
+    folder = tmp_path / "out"
+    entry = _exported(folder, ["myact:swish"])["files"]["myact-swish.png"]
+    assert entry["code"] is not None and entry["versions"]["source"]
+    _as_if_made_elsewhere(folder, lambda entry: None)
+    assert _check(folder, ["myact:swish"]).problem() is None  # the same code: a route
+    user_modules(myact="import torch\ndef swish(x):\n    return x * torch.sigmoid(3.0 * x)\n")
+    sys.modules.pop("myact")  # a new process would import the edited file
+    load.cache_clear()
+    report = _check(folder, ["myact:swish"])
+    assert folder / "myact-swish.png" in report.stale and not report.route
+
+
+def test_entries_keep_the_code_that_made_them(tmp_path: Path) -> None:
+    """A partial re-export by other code must not vouch for the entries it keeps."""
+    _exported(tmp_path, ["gelu", "relu"])
+    document = json.loads((tmp_path / "manifest.json").read_text())
+    document["files"]["gelu.png"]["versions"]["source"] = "0" * 16  # drawn by older code
+    (tmp_path / "manifest.json").write_text(json.dumps(document, sort_keys=True, indent=2) + "\n")
+    gelu = tmp_path / "gelu.png"
+    gelu.write_bytes(gelu.read_bytes() + b"\0")  # and its image differs
+    document["files"]["gelu.png"]["sha256"] = hashlib.sha256(gelu.read_bytes()).hexdigest()
+    (tmp_path / "manifest.json").write_text(json.dumps(document, sort_keys=True, indent=2) + "\n")
+    _as_if_made_elsewhere(tmp_path, lambda entry: None)
+    report = _check(tmp_path, ["gelu", "relu"])
+    assert gelu in report.stale
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: e["environment"].update(threads=4),  # another actviz, not another route
+        lambda e: e.update(environment="x"),
+        lambda e: e.update(environment=None),
+        lambda e: e["environment"].pop("onednn"),
+        lambda e: e.update(saturation=None),
+        lambda e: e["saturation"].update(grad_underflow=[1]),
+    ],
+    ids=["threads", "text", "null", "missing-key", "no-saturation", "bad-saturation"],
+)
+def test_a_malformed_record_is_stale_not_route(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None]
+) -> None:
+    _exported(tmp_path, ["gelu"])
+    _as_if_made_elsewhere(tmp_path, change)
+    result = CliRunner().invoke(app, ["export", "gelu", "--out", str(tmp_path), "--check"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "stale" in result.stderr
+
+
+def test_variables_alone_are_not_another_route(tmp_path: Path) -> None:
+    """ATEN_CPU_CAPABILITY=AVX2 (upper case) is ignored by torch: the same route."""
+    _exported(tmp_path, ["relu"])
+
+    def asked(entry: dict[str, Any]) -> None:
+        entry["environment"].update(cpu_capability=environment().cpu_capability)
+        entry["environment"]["variables"] = {"ATEN_CPU_CAPABILITY": "AVX2"}
+        entry["saturation"]["peak_grad"] = 123.0  # a hand edit riding on it
+
+    _as_if_made_elsewhere(tmp_path, asked)
+    report = _check(tmp_path, ["relu"])
+    assert tmp_path / "manifest.json" in report.stale and not report.route
+
+
+def test_export_ignores_the_user_s_matplotlibrc(tmp_path: Path) -> None:
+    """Same inputs, same bytes: a matplotlibrc in MPLCONFIGDIR changes nothing."""
+    _exported(tmp_path / "plain", ["relu"])
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "matplotlibrc").write_text(
+        "axes.facecolor: yellow\nlines.linewidth: 9\nfont.size: 20\n"
+    )
+    done = actviz(["export", "relu", "--out", str(tmp_path / "styled")], tmp_path,
+                  MPLCONFIGDIR=str(config))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "styled" / "relu.png").read_bytes() == (
+        tmp_path / "plain" / "relu.png"
+    ).read_bytes()
+
+
+@pytest.mark.filterwarnings("ignore:TF32 acceleration")
+def test_underflow_edges_follow_the_onednn_switch() -> None:
+    import torch
+
+    from actviz import registry
+    from actviz.underflow import underflow
+
+    if not environment().onednn:
+        pytest.skip("oneDNN is off here")
+    gelu = registry.spec("gelu")
+    on = underflow(gelu, "float32")
+    with torch.backends.mkldnn.flags(enabled=False):
+        off = underflow(gelu, "float32")
+    assert on.grad_left is not None and off.grad_left is not None
+    # oneDNN's float32 gelu′ is 0 from 6.151 on; ATen's from 14.34: not one cached answer
+    assert off.grad_left > on.grad_left

@@ -225,6 +225,8 @@ def test_export_includes_glu_image_manifest_entry_and_card(tmp_path: Path) -> No
         "sha256": hashlib.sha256(image).hexdigest(),
         "saturation": None,
         "environment": environment().as_dict(),  # the kernel route it was made on
+        "versions": export_module.versions(),  # the code that made it
+        "code": None,  # a registered activation: actviz's own code
     }
     page = (tmp_path / "index.html").read_text()
     assert '<figure id="glu"><a href="glu.png" title="open the full-size image"><img' in page
