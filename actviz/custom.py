@@ -76,20 +76,55 @@ def load(path: str) -> Activation:
 
 
 def code_hash(path: str) -> str | None:
-    """sha256 (16 hex digits) of the source file of ``module:callable``'s module: what
-    an export records so that editing your activation makes its images stale. None
-    when the module has no source file."""
+    """sha256 (16 hex digits) of your code that ``module:callable`` runs: its module's
+    source and that of every module of yours it reaches (``import helper``, ``from
+    impl import act``: followed through module globals, outside Python's installation
+    and site-packages), line endings normalised. An export records it, so that
+    editing any of it makes the images stale. None when one of those modules has no
+    readable source (a zip, a compiled module): then no difference can be put down
+    to the kernel route."""
     import hashlib
     import sys
 
     load(path)  # imports the module, with load's errors
-    module = sys.modules.get(path.partition(":")[0])
-    try:
-        source = inspect.getsourcefile(module) if module is not None else None
-        data = Path(source).read_bytes() if source else None
-    except (OSError, TypeError):
-        return None
-    return None if data is None else hashlib.sha256(data).hexdigest()[:16]
+    todo, seen = [path.partition(":")[0]], set()
+    digest = hashlib.sha256()
+    while todo:
+        name = todo.pop()
+        module = sys.modules.get(name)
+        if name in seen or module is None or not _yours(module):
+            continue
+        seen.add(name)
+        try:
+            source = inspect.getsourcefile(module)
+            data = Path(source).read_bytes() if source else None
+        except (OSError, TypeError):
+            data = None
+        if data is None:
+            return None
+        digest.update(name.encode() + b"\0" + data.replace(b"\r\n", b"\n") + b"\0")
+        for value in vars(module).values():
+            found = (
+                value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+            )
+            if isinstance(found, str) and found not in seen:
+                todo.append(found)
+    return digest.hexdigest()[:16]
+
+
+def _yours(module: Any) -> bool:
+    """A module loaded from a file outside Python's installation, site-packages and
+    actviz (torch.ops' stand-in file names are not files)."""
+    import sysconfig
+
+    where = getattr(module, "__file__", None)
+    if not where or not Path(where).is_absolute():
+        return False
+    paths = sysconfig.get_paths()
+    installed = [paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    roots = [Path(p).resolve() for p in installed if p] + [Path(__file__).resolve().parent]
+    file = Path(where).resolve()
+    return not any(file.is_relative_to(root) for root in roots)
 
 
 def _constructor_params(cls: type) -> tuple[Param, ...]:

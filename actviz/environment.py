@@ -68,11 +68,21 @@ class Environment:
         found["variables"] = dict(self.variables)
         return found
 
+    def record(self) -> dict[str, Any]:
+        """What an export manifest records: :meth:`as_dict` without ``variables``, which
+        say how a route was asked for, not which it is (torch ignores a capability the
+        CPU lacks): a variable that changes nothing changes no file."""
+        found = self.as_dict()
+        del found["variables"]
+        return found
+
     @classmethod
     def from_dict(cls, data: object) -> Environment | None:
-        """The environment recorded as :meth:`as_dict` (a manifest's), or None when
+        """The environment recorded as :meth:`as_dict` or :meth:`record`, or None when
         ``data`` is not one (missing or extra keys, wrong types)."""
         fields = {f: t for f, t in cls.__annotations__.items()}
+        if isinstance(data, dict) and "variables" not in data:
+            data = {**data, "variables": {}}
         if not isinstance(data, dict) or set(data) != set(fields):
             return None
         variables = data["variables"]

@@ -75,7 +75,7 @@ def test_manifest_hashes_and_versions(serial: Path) -> None:
     assert lr["activation"] == "leaky_relu" and lr["params"] == {"negative_slope": 0.1}
     assert lr["range"] == [-6, 6] and lr["points"] == 241 and lr["format"] == "png"
     assert lr["dpi"] == 150 and lr["dtype"] == "float32"
-    assert all(e["environment"] == environment().as_dict() for e in files.values())
+    assert all(e["environment"] == environment().record() for e in files.values())
     sigmoid = files["sigmoid.svg"]["saturation"]
     assert sigmoid["peak_grad"] == 0.25
     assert sigmoid["grad_underflow"]["float32"][1] == pytest.approx(16.6355, abs=1e-4)

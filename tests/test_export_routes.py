@@ -8,6 +8,7 @@ checked here, and the other way round.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 
 from actviz import export as export_module
 from actviz.cli import app
-from actviz.custom import load
+from actviz.custom import code_hash, load
 from actviz.environment import environment
 from actviz.export import export
 from actviz.params import specs_from_cli
@@ -252,3 +253,48 @@ def test_underflow_edges_follow_the_onednn_switch() -> None:
     assert on.grad_left is not None and off.grad_left is not None
     # oneDNN's float32 gelu′ is 0 from 6.151 on; ATen's from 14.34: not one cached answer
     assert off.grad_left > on.grad_left
+
+
+def _in_saturation(change: Callable[[dict[str, Any]], None], entry: dict[str, Any]) -> None:
+    change(entry["saturation"])
+
+
+def test_only_what_a_route_moves_may_differ(tmp_path: Path) -> None:
+    """Another route moves underflow edges, shares and onsets, and the last digits of a
+    sample's f′; not f(0), f′(0) or a peak by a factor."""
+    for change, route in [
+        (lambda s: s.update(f0=42.0), False),
+        (lambda s: s.update(grad0=3.0), False),
+        (lambda s: s.update(peak_grad=s["peak_grad"] * 3), False),
+        (lambda s: s.update(peak_grad=s["peak_grad"] * (1 + 1e-7)), True),
+        (lambda s: s["fractions"].update(dead=0.5), True),
+        (lambda s: s["grad_underflow"].update(bfloat16=[13.8125, None]), True),
+    ]:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        _exported(folder, ["gelu"])
+        _as_if_made_elsewhere(folder, functools.partial(_in_saturation, change))
+        # the gallery as that route would have drawn it, so only the manifest is at stake
+        document = json.loads((folder / "manifest.json").read_text())
+        cards = export_module.gallery_cards(document["files"])
+        (folder / "index.html").write_bytes(export_module.gallery(cards))
+        report = _check(folder, ["gelu"])
+        assert (folder / "manifest.json" in report.route) is route, report.summary()
+        assert (report.problem() is None) is route
+
+
+def test_your_own_activation_s_helpers_count_as_its_code(
+    tmp_path: Path, user_modules: Callable[..., Path]
+) -> None:
+    user_modules(
+        helper="K = 1.0\n",
+        viahelper="import torch\nimport helper\n\n"
+        "def act(x):\n    return helper.K * torch.tanh(x)\n",
+    )
+    first = code_hash("viahelper:act")
+    assert first is not None and code_hash("viahelper:act") == first
+    (tmp_path / "helper.py").write_text("K = 3.0\n")
+    assert code_hash("viahelper:act") != first  # the helper's file, read afresh
+    crlf = (tmp_path / "helper.py").read_bytes().replace(b"\n", b"\r\n")
+    before = code_hash("viahelper:act")
+    (tmp_path / "helper.py").write_bytes(crlf)
+    assert code_hash("viahelper:act") == before  # a CRLF checkout is the same code

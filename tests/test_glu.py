@@ -224,7 +224,7 @@ def test_export_includes_glu_image_manifest_entry_and_card(tmp_path: Path) -> No
         "eps": 0.01,
         "sha256": hashlib.sha256(image).hexdigest(),
         "saturation": None,
-        "environment": environment().as_dict(),  # the kernel route it was made on
+        "environment": environment().record(),  # the kernel route it was made on
         "versions": export_module.versions(),  # the code that made it
         "code": None,  # a registered activation: actviz's own code
     }

@@ -52,13 +52,13 @@ def test_committed_outputs_are_current() -> None:
     report = export(targets, OUTPUTS, check=True, jobs=1)
     assert report.problem() is None, f"{report.problem()}: run `make demo` and commit outputs/"
     # made on this machine's route, every file is identical; elsewhere route-only
-    if _recorded_environment() == environment().as_dict():
+    if _recorded_environment() == environment().record():
         assert not report.route, report.summary()
 
 
 @pytest.mark.slow
 def test_the_demo_figures_are_current(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if _recorded_environment() != environment().as_dict():
+    if _recorded_environment() != environment().record():
         pytest.skip("outputs/ were made on another kernel route; the manifest check covers it")
     monkeypatch.chdir(tmp_path)
     figures = 0
