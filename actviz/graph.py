@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from actviz import registry
 from actviz.defaults import GRAPH_EPS
-from actviz.errors import UsageError
+from actviz.errors import RuntimeFailure, UsageError
 from actviz.graph_build import Builder
 from actviz.graph_drawing import Graph, Node, Written, html_tree, svg, to_dot, tree, write
 from actviz.graph_expression import ExpressionError, constant, parse
@@ -84,9 +84,23 @@ def run(
     output.backward()  # type: ignore[no-untyped-call]  # a scalar: no gradient needed
     keys: dict[int, str] = {}
     nodes = _walk(output, builder, tensors, keys)
+    _refuse_non_finite(expression, nodes)
     messages = _saturation(builder, nodes, keys, data_points, eps)
     root = keys[id(output.grad_fn)]
     return Graph(expression, nodes, root, float(output.detach()), data_points, messages)
+
+
+def _refuse_non_finite(expression: str, nodes: Mapping[str, Node]) -> None:
+    """Refuse a graph whose values or gradients overflow float64 (exp(1000), log(0)), as
+    every other command refuses a non-finite result, naming the first such node."""
+    for node in nodes.values():
+        for what, numbers in (("value", node.value), ("gradient", node.grad)):
+            bad = [v for v in numbers or [] if not math.isfinite(v)]
+            if bad:
+                raise RuntimeFailure(
+                    f"{expression.strip()!r} is not finite in float64: {node.op} has {what} "
+                    f"{bad[0]:g}; use other values"
+                )
 
 
 def _listed(t: torch.Tensor | None) -> list[float] | None:

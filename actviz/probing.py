@@ -119,7 +119,11 @@ class Grid:
     @staticmethod
     def _check_count(count: float, what: str) -> None:
         if count < 2:
-            raise InvalidGridError(f"{what} gives {int(count)} point(s); at least 2 are needed")
+            # a step too large for the range: say what would work instead
+            hint = "; use a smaller step, or points (linspace)" if "step" in what else ""
+            raise InvalidGridError(
+                f"{what} gives {int(count)} point(s); at least 2 are needed{hint}"
+            )
         if count > MAX_POINTS:
             raise InvalidGridError(
                 f"{what} gives {_count_words(count)} points, above the cap of {MAX_POINTS:,} "

@@ -267,3 +267,23 @@ def test_a_failed_render_leaves_no_image_and_says_why(
     assert (tmp_path / "out" / "g.svg").read_text() == "<svg>the previous graph</svg>"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g.dot", "g.svg"]
     assert (tmp_path / "out" / "g.dot").read_text().rstrip().endswith("}")
+
+
+@pytest.mark.parametrize(
+    ("expression", "value", "line"),
+    [
+        ("exp(w)", 1000.0, "Error: 'exp(w)' is not finite in float64: exp has value inf; "
+                           "use other values\n"),
+        ("log(w)", 0.0, "Error: 'log(w)' is not finite in float64: log has value -inf; "
+                        "use other values\n"),
+    ],
+)  # fmt: skip
+def test_a_graph_that_overflows_is_refused(
+    expression: str, value: float, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like every other command, graph refuses a non-finite result: one line, exit 1,
+    no file written."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["graph", expression, "--set", f"w={value}"])
+    assert (result.exit_code, result.stderr) == (1, line)
+    assert not (tmp_path / "outputs").exists()

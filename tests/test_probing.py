@@ -161,7 +161,11 @@ def test_probe_leaves_the_global_random_state_alone() -> None:
         ({"points": 1}, "points (1) gives 1 point(s); at least 2 are needed"),
         ({"step": 0.0}, "step must be a positive number (got 0)"),
         ({"step": -0.5}, "step must be a positive number (got -0.5)"),
-        ({"step": 20.0}, "step 20 over [-8, 8] gives 1 point(s); at least 2 are needed"),
+        (
+            {"step": 20.0},
+            "step 20 over [-8, 8] gives 1 point(s); at least 2 are needed; use a "
+            "smaller step, or points (linspace)",
+        ),
         ({"points": 5, "step": 0.1}, "give either points or step, not both"),
     ],
 )
