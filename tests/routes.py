@@ -10,7 +10,7 @@ in a window with plain torch: no actviz code is involved.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -43,6 +43,29 @@ def representable(dtype: str, low: float, high: float) -> np.ndarray:
     return np.arange(a, b + 1, dtype=np.uint32).view(np.float32)
 
 
+# The backward kernels autograd calls for these activations: the same kernel on the
+# same tensors, without the forward pass and the graph (about 20x faster over 10⁸
+# values). ``edge`` checks them against autograd on its first chunk.
+BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "gelu": lambda g, x: torch.ops.aten.gelu_backward(g, x),
+    "gelu(approximate=tanh)": lambda g, x: torch.ops.aten.gelu_backward(g, x, approximate="tanh"),
+    "mish": lambda g, x: torch.ops.aten.mish_backward(g, x),
+}
+
+
+def _kernel_grad(name: str, x: torch.Tensor, route: str) -> torch.Tensor:
+    """What :func:`_grad` gives, from the backward kernel alone where there is one."""
+    backward = BACKWARD.get(name)
+    if backward is None:
+        return _grad(FUNCTIONS[name], x, route)
+    n = len(x)
+    if route == "batched":
+        padded = torch.cat([x, x[-1:].expand(64 - n % 64 + 64)])
+        return backward(torch.ones_like(padded), padded)[:n]
+    view = torch.stack([x, x], dim=1).reshape(-1)[::2]
+    return backward(torch.ones_like(view), view)
+
+
 def _grad(function: Function, x: torch.Tensor, route: str) -> torch.Tensor:
     """f′ of every element of ``x`` on ``route``: "batched" (a contiguous tensor, padded
     so that no element is in a vector tail) or "single" (a strided view: scalar code)."""
@@ -64,22 +87,53 @@ def edge(name: str, dtype: str, side: float, route: str, low: float) -> float | 
     10⁴ on ``route``: ``low`` itself when f′ is 0 across the whole window, None when f′
     is not 0 at 10⁴."""
     function = FUNCTIONS[name]
-    values = representable(dtype, low, BOUND)
-    values = values[values <= BOUND]
-    last = -1
+    first = last_value = None
+    last: float | None = None  # the largest |x| with f′ ≠ 0
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for start in range(0, len(values), CHUNK):
-            chunk = torch.from_numpy(side * values[start : start + CHUNK]).to(DTYPES[dtype])
-            nonzero = torch.nonzero(_grad(function, chunk, route) != 0).flatten()
+        for index, values in enumerate(_chunks(dtype, low, BOUND)):
+            chunk = torch.from_numpy(side * values).to(DTYPES[dtype])
+            found = _kernel_grad(name, chunk, route)
+            if index == 0:  # the kernel alone is what autograd computes
+                assert torch.equal(found, _grad(function, chunk, route)), (name, dtype, route)
+                first = float(values[0])
+            nonzero = torch.nonzero(found != 0).flatten()
             if len(nonzero):
-                last = start + int(nonzero[-1])
+                last = float(values[int(nonzero[-1])])
+            last_value = float(values[-1])
     finally:
         torch.set_num_threads(previous)
-    if last == len(values) - 1:
+    if last is None:
+        return first
+    if last == last_value:
         return None
-    return float(values[last + 1]) if last >= 0 else float(values[0])
+    (after,) = representable(dtype, last, last)  # last itself, then one step up
+    return float(_next_up(after, dtype))
+
+
+def _chunks(dtype: str, low: float, high: float) -> Iterator[np.ndarray]:
+    """Every value of ``dtype`` in [low, high], ascending, CHUNK at a time (float32)."""
+    if dtype != "float32":  # at most 2¹⁵ values: one chunk
+        values = representable(dtype, low, high)
+        yield values[values <= high]
+        return
+    a, b = (int(np.array([v], np.float32).view(np.uint32)[0]) for v in (low, high))
+    if np.float32(high) > high:
+        b -= 1
+    for start in range(a, b + 1, CHUNK):
+        bits = np.arange(start, min(start + CHUNK, b + 1), dtype=np.uint32)
+        yield bits.view(np.float32)
+
+
+def _next_up(value: float, dtype: str) -> float:
+    """The next value of ``dtype`` above ``value`` (> 0)."""
+    if dtype == "float16":
+        return float(np.nextafter(np.float16(value), np.float16(np.inf)))
+    if dtype == "bfloat16":
+        bits = int(np.array([value], np.float32).view(np.uint32)[0]) >> 16
+        return float(np.array([(bits + 1) << 16], np.uint32).view(np.float32)[0])
+    return float(np.nextafter(np.float32(value), np.float32(np.inf)))
 
 
 def single_element_grad(name: str, dtype: str, x: float) -> float:
