@@ -183,6 +183,17 @@ def underflow_pair(underflow: Any, *, notes: bool = False) -> str:
     return text + (f" ({'; '.join(extra)})" if extra else "")
 
 
+# The shares that samples between two routes' f′ edges move (Saturation.shares_route).
+ROUTED_SHARES = ("dead", "saturated")
+
+
+def share(saturation: Any, regime: str) -> str:
+    """A regime's share of the range, ``11.6%``, with ``†`` where it depends on the
+    kernel route (samples lie between the batched and the single-element edge)."""
+    marked = saturation.shares_route and regime in ROUTED_SHARES
+    return percent(saturation.fraction(regime)) + ("†" if marked else "")
+
+
 def route_note(saturations: Iterable[Any]) -> str | None:
     """The footer under a table whose edges carry a ``†``: what the marked numbers
     depend on and the environment they were measured in; None when nothing is marked."""

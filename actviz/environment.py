@@ -35,10 +35,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-# What a probe's grid and the underflow search evaluate on, and the other
-# route an edge is compared with (``grad_*_scalar``).
+# What a probe's grid and the underflow search evaluate on.
 BATCH_ROUTE = "contiguous batch, padded out of every scalar tail, 1 intra-op thread"
-SINGLE_ROUTE = "single element (scalar code)"
 EVALUATION_THREADS = 1
 ENV_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 # What tells one kernel route from another. ``threads`` and ``route`` are actviz's

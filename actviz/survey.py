@@ -17,8 +17,8 @@ from actviz.display import (
     coord,
     csv_text,
     number,
-    percent,
     route_note,
+    share,
     underflow_pair,
 )
 from actviz.probing import DEFAULT_OPTIONS, ProbeOptions, probe_many
@@ -124,7 +124,8 @@ def _survey_cells(probe: Probe, saturation: Saturation) -> list[str]:
         f"{number(s.peak_grad, dtype)} ({coord(s.peak_at, s.span)})",
         number(s.grad0, dtype),
         f"{coord(left, s.span)} / {coord(right, s.span)}",
-        *(percent(s.fraction(r)) + ("†" if s.shares_route else "") for r in ("dead", "saturated")),
+        share(s, "dead"),
+        share(s, "saturated"),
         by_definition(s),
         *(underflow_pair(s.underflow[d]) if d in s.underflow else "—" for d in SURVEY_DTYPES),
     ]

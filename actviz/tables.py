@@ -22,6 +22,7 @@ from actviz.display import (
     percent,
     reference_words,
     route_note,
+    share,
     strict_json,
     underflow_pair,
 )
@@ -70,9 +71,6 @@ def _kinds(found: Underflow) -> tuple[str | None, str | None]:
     return found.grad_left_kind, found.grad_right_kind
 
 
-ROUTED = ("dead", "saturated")  # the shares that samples between two routes' edges move
-
-
 def summary_lines(saturation: Saturation) -> list[str]:
     """The numbers under ``actviz table``, one fact a line."""
     s, dtype = saturation, saturation.dtype
@@ -87,10 +85,7 @@ def summary_lines(saturation: Saturation) -> list[str]:
         "saturation onset (|f′| < eps·peak from there outwards): "
         + "; ".join(f"eps {e:g}: {onset_words(o, s.span)}" for e, o in s.onsets.items()),
         "share of the range: "
-        + ", ".join(
-            f"{r} {percent(f)}" + ("†" if s.shares_route and r in ROUTED else "")
-            for r, f in s.fractions.items()
-        )
+        + ", ".join(f"{r} {share(s, r)}" for r in s.fractions)
         + (
             f" (dead only by {s.dtype} rounding, the exact f′ is not 0: {percent(s.rounded_share)})"
             if s.rounded_share

@@ -82,3 +82,17 @@ def test_strict_json_turns_non_finite_numbers_into_null() -> None:
 def test_csv_text_keeps_full_precision_and_quotes_only_where_needed() -> None:
     text = csv_text(["x", "label"], [[0.1 + 0.2, "elu(alpha=0.5)"], [1e-300, "a, b"]])
     assert text == 'x,label\n0.30000000000000004,elu(alpha=0.5)\n1e-300,"a, b"\n'
+
+
+def test_a_share_carries_a_dagger_only_where_the_route_moves_it() -> None:
+    import dataclasses
+
+    from actviz.display import percent, share
+
+    gelu = analyze(probe("gelu"))
+    plain = dataclasses.replace(gelu, shares_route=False)
+    routed = dataclasses.replace(gelu, shares_route=True)
+    assert share(plain, "dead") == percent(gelu.fraction("dead"))
+    assert share(routed, "dead") == percent(gelu.fraction("dead")) + "†"
+    assert share(routed, "saturated").endswith("†")
+    assert not share(routed, "linear").endswith("†")  # a route moves zeros, not straightness
