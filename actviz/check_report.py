@@ -39,6 +39,7 @@ def check_table(checks: Sequence[Any]) -> Group:
                    "gradcheck", "result"):  # fmt: skip
         table.add_column(header, justify="left" if header == "activation" else "right")
     notes: list[str] = []
+    failures: list[str] = []
     for c in checks:
         label = escape(c.label)
         grad = f"{_verdict(c.gradcheck)} / {_verdict(c.gradgradcheck)}"
@@ -60,10 +61,31 @@ def check_table(checks: Sequence[Any]) -> Group:
                 end_section=i == len(c.dtypes) - 1,
             )
         notes.extend(finding_lines(c))
-    if not notes:
-        return Group(table)
-    return Group(table, Text("torch's own precision loss and choices (findings, not failures):"),
-                 *(Text(f"  {line}") for line in notes))  # fmt: skip
+        failures.extend(non_finite_lines(c))
+    parts: list[Any] = [table]
+    if failures:
+        parts.append(
+            Text(
+                "where torch returns nan or ±inf though the true value is finite (failures), "
+                "from where it starts on the dtype's own values:"
+            )
+        )
+        parts.extend(Text(f"  {line}") for line in failures)
+    if notes:
+        parts.append(Text("torch's own precision loss and choices (findings, not failures):"))
+        parts.extend(Text(f"  {line}") for line in notes)
+    return Group(*parts)
+
+
+def non_finite_lines(check: Any) -> list[str]:
+    """One line per stretch where torch's f, f′ or f″ is nan or ±inf: from the first
+    value of the dtype where it is (``mish f″, float64: nan from x = 709.7827128933841``)."""
+    return [
+        stretch.words(check.label)
+        for d in check.dtypes
+        for o in d.orders
+        for stretch in o.non_finite_stretches
+    ]
 
 
 def finding_lines(check: Any) -> list[str]:
@@ -101,8 +123,9 @@ def finding_lines(check: Any) -> list[str]:
 
 
 def _ulps_cell(order: Any) -> str:
-    if order.non_finite:
-        return f"[red]nan ✗ ({len(order.non_finite)} x)[/]"
+    if order.non_finite:  # where it starts is said below the table
+        kinds = {s.kind for s in order.non_finite_stretches} or {"nan"}
+        return f"[red]{' / '.join(sorted(kinds))} ✗[/]"
     if order.wrong:
         where = number(order.wrong[0]) if len(order.wrong) == 1 else f"{len(order.wrong)} x"
         return f"[red]{number(order.wrong_ulps)} ✗ ({where})[/]"

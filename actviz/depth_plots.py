@@ -1,8 +1,9 @@
 """Figures of deep networks at initialisation: ``actviz depth`` and ``actviz gain --plot``.
 
 The two classic views of a deep MLP (per-layer histograms of activations and
-of gradients, one curve per layer; std per layer forward and backward, several
-activations overlaid) and the order/chaos phase diagram of mean-field theory.
+of log10|gradient|, one curve per layer; std per layer forward and backward,
+several activations overlaid) and the order/chaos phase diagram of mean-field
+theory, one panel per activation with its ordered and chaotic regions shaded.
 Like plotting.py: ``draw_*`` functions draw onto Axes you give them and return
 what they drew; figures are ``matplotlib.figure.Figure``, never pyplot, and
 styling happens only inside ``rc_context``.
@@ -12,26 +13,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_THEME
-from actviz.plotting import curve_colors, theme_style
+from actviz.plotting import curve_colors, format_ticks, theme_style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from actviz.depth_sim import Depth, DepthRun
+    from actviz.depth_sim import Depth, DepthRun, LogHistogram
     from actviz.init_gain import PhaseCurve
 
 LAYER_CMAP = "viridis"
-FIELDS = {"activations": "activation", "gradients": "gradient at the layer's input"}
+FIELDS = {
+    "activations": "activation",
+    "gradients": "log₁₀|g|, g the gradient at the layer's input",
+}
+# The phase diagram's regions, as the legend names them (init_gain's words).
+ORDERED, CHAOTIC = "ordered (χ₁ < 1)", "chaotic (χ₁ > 1)"
+REGION_COLORS = {ORDERED: "#4c9be8", CHAOTIC: "#e8704c"}
+REGION_ALPHA = 0.28
+PHASE_HEADROOM = 1.3  # a panel's σ_w² axis runs from 0 to this × the highest critical σ_w²
 
 
 def draw_histograms(ax: Axes, run: DepthRun, field: str = "activations") -> list[Line2D]:
-    """One density curve per layer of ``run`` (``field``: activations or gradients),
-    coloured from the first layer (dark) to the last (yellow)."""
+    """One density curve per layer of ``run``, coloured from the first layer (dark)
+    to the last (yellow): of the activations, or of log10|g| for the gradients
+    (their scales differ by orders of magnitude between layers, so on a linear
+    axis a vanishing gradient is one spike). A log axis has no place for exact
+    zeros (dead units, underflow) or inf/nan: the x label counts them instead.
+    A layer with nothing to draw gets no curve (its entry in the list is absent)."""
     import matplotlib as mpl
 
     if field not in FIELDS:
@@ -41,18 +55,47 @@ def draw_histograms(ax: Axes, run: DepthRun, field: str = "activations") -> list
     count = max(len(histograms) - 1, 1)
     lines: list[Line2D] = []
     for i, hist in enumerate(histograms):
+        if not len(hist.centers):
+            continue
         (line,) = ax.plot(hist.centers, hist.density, color=cmap(i / count), linewidth=1.0)
         lines.append(line)
-    ax.set_xlabel(FIELDS[field])
-    ax.set_ylabel("density")
     if field == "gradients":
-        # Gradient scales differ by orders of magnitude between layers; a log
-        # density axis keeps the wide layers visible beside a vanishing spike.
-        peaks = [float(h.density.max()) for h in histograms if len(h.density)]
-        if peaks and max(peaks) > 0:
-            ax.set_yscale("log")
-            ax.set_ylim(bottom=1e-3 * min(p for p in peaks if p > 0))
+        ax.set_xlabel(f"{FIELDS[field]}\n{left_out_words(histograms)}")
+        ax.set_ylabel("density per decade")
+        ax.set_ylim(bottom=0)
+    else:
+        ax.set_xlabel(FIELDS[field])
+        ax.set_ylabel("density")
     return lines
+
+
+def left_out_words(histograms: Sequence[LogHistogram]) -> str:
+    """What a log axis cannot draw, counted: ``exact zeros: none`` or
+    ``exact zeros: 1,024 of 1,966,080 (layers 1–3, 7)``, and the inf/nan values
+    where there are any."""
+    total = sum(h.count for h in histograms)
+    parts = []
+    for attribute, words in (("zeros", "exact zeros"), ("nonfinite", "inf/nan")):
+        counts = [getattr(h, attribute) for h in histograms]
+        if not sum(counts):
+            if attribute == "zeros":
+                parts.append(f"{words}: none")
+            continue
+        layers = [i + 1 for i, n in enumerate(counts) if n]
+        parts.append(f"{words}: {sum(counts):,} of {total:,} ({layer_words(layers)})")
+    return "; ".join(parts)
+
+
+def layer_words(layers: Sequence[int]) -> str:
+    """``layer 3``, ``layers 1–3, 7``: ascending layer numbers, runs joined."""
+    runs: list[list[int]] = []
+    for layer in layers:
+        if runs and layer == runs[-1][-1] + 1:
+            runs[-1].append(layer)
+        else:
+            runs.append([layer])
+    text = ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
+    return f"layer {text}" if len(layers) == 1 else f"layers {text}"
 
 
 def draw_std(
@@ -68,17 +111,37 @@ def draw_std(
     colors = curve_colors(len(runs))
     by_label = {r.label: c for r, c in zip(runs, colors, strict=True)}
     lines: list[Line2D] = []
+    drawn: list[float] = []
     for run, style in [*((r, "-") for r in runs), *((b, "--") for b in baselines)]:
         layers = [s.layer for s in run.layers]
         # 0 (underflow, dead units) has no place on a log axis: a gap, not a plunge
         values = [getattr(s, field) or math.nan for s in run.layers]
+        drawn += values
         label = run.label if style == "-" else None
         (line,) = ax.plot(layers, values, style, color=by_label.get(run.label, "0.5"),
                           linewidth=1.6, marker="o", markersize=2.5, label=label)  # fmt: skip
         lines.append(line)
     ax.set_yscale("log")
+    _whole_decades(ax, drawn)
     ax.set_xlabel("layer")
     return lines
+
+
+def _whole_decades(ax: Axes, values: Sequence[float]) -> None:
+    """Log-axis limits that hold two labelled decades or more: within one decade
+    matplotlib labels the minor ticks (``6×10⁻¹``, ``7×10⁻¹``…), which crowd into
+    each other and past the figure's edge; those go, and a span under two decades
+    is widened to the whole decades around it."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    shown = [v for v in values if math.isfinite(v) and v > 0]
+    if not shown:
+        return
+    low, high = math.floor(math.log10(min(shown))), math.ceil(math.log10(max(shown)))
+    if max(shown) / min(shown) < 100:
+        # a tenth of a decade beyond the end ticks: their labels stay clear of the title
+        ax.set_ylim(10.0 ** (low - 0.1), 10.0 ** (max(high, low + 1) + 0.1))
 
 
 def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
@@ -92,14 +155,14 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
     count = len(runs)
     with rc_context(theme_style(theme)):
         width = max(3.6 * count, 9.0)
-        fig = Figure(figsize=(width, 11.0))
+        fig = Figure(figsize=(width, 11.5))
         # A fixed grid, not layout="constrained": that doubles the render time
         # (measured 1.9 of 3.9 s), and the panels' sizes are known here.
         bar = 0.15 / ((width - 1.3) / count)  # a colour bar about 0.15 inch wide
         outer = fig.add_gridspec(
             3, count + 1, width_ratios=[*[1.0] * count, bar], height_ratios=[1, 1, 1.2],
-            left=0.75 / width, right=1 - 0.55 / width, top=0.9, bottom=0.1,
-            hspace=0.42, wspace=0.32,
+            left=0.75 / width, right=1 - 0.55 / width, top=0.905, bottom=0.095,
+            hspace=0.55, wspace=0.32,
         )  # fmt: skip
         hist_axes = []
         for i, run in enumerate(runs):
@@ -108,6 +171,7 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
             ax.set_title(f"{run.label}\n{run.setting}", fontsize="medium")
             bottom_ax = fig.add_subplot(outer[1, i])
             draw_histograms(bottom_ax, run, "gradients")
+            bottom_ax.xaxis.label.set_fontsize("small")
             bottom_ax.set_title(run.verdict.text, fontsize="small")
             hist_axes += [ax, bottom_ax]
         mappable = mpl.cm.ScalarMappable(
@@ -141,10 +205,13 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
     return fig
 
 
-def draw_phase(ax: Axes, curves: Sequence[PhaseCurve]) -> list[Line2D]:
+def draw_phase(
+    ax: Axes, curves: Sequence[PhaseCurve], colors: Sequence[Any] | None = None
+) -> list[Line2D]:
     """The χ₁ = 1 line of each activation in the (σ_b², σ_w²) plane: ordered
-    (gradients vanish) below it, chaotic (they explode) above."""
-    colors = curve_colors(len(curves))
+    (gradients vanish) below it, chaotic (they explode) above. σ_b² where an
+    activation has no critical σ_w (None) are left out of its line."""
+    colors = curve_colors(len(curves)) if colors is None else colors
     lines: list[Line2D] = []
     for curve, color in zip(curves, colors, strict=True):
         points = [(b, w) for b, w in zip(curve.sigma_b2, curve.sigma_w2, strict=True) if w]
@@ -163,19 +230,135 @@ def draw_phase(ax: Axes, curves: Sequence[PhaseCurve]) -> list[Line2D]:
     return lines
 
 
+def shade_phase(ax: Axes, curve: PhaseCurve, top: float) -> dict[str, list[PolyCollection]]:
+    """Shade ``curve``'s ordered region (from σ_w² = 0 up to its critical σ_w²)
+    and chaotic region (from there up to ``top``), between neighbouring σ_b²
+    that both have a critical σ_w², the boundary drawn as its line is; where
+    the curve has none (no χ₁ = 1 in the scanned σ_w) nothing is shaded.
+    Returns the region name → the PolyCollections shading it."""
+    import numpy as np
+
+    shading: dict[str, list[PolyCollection]] = {ORDERED: [], CHAOTIC: []}
+    b2 = np.asarray(curve.sigma_b2, dtype=float)
+    w2 = np.asarray([math.nan if w is None else w for w in curve.sigma_w2], dtype=float)
+    for start, stop in _runs(~np.isnan(w2)):
+        if stop - start < 2:
+            continue  # a lone σ_b² has no width to shade: its marker says it
+        xs, ws = b2[start:stop], w2[start:stop]
+        for region, lower, upper in ((ORDERED, 0.0, ws), (CHAOTIC, ws, top)):
+            shading[region].append(
+                ax.fill_between(
+                    xs,
+                    lower,
+                    upper,
+                    facecolor=REGION_COLORS[region],
+                    alpha=REGION_ALPHA,
+                    edgecolor="none",
+                    linewidth=0,
+                    label=region,
+                )
+            )
+    return shading
+
+
+def _runs(mask: Any) -> list[tuple[int, int]]:
+    """[start, stop) of each stretch of consecutive True in ``mask``."""
+    runs: list[tuple[int, int]] = []
+    for i, value in enumerate(mask):
+        if not value:
+            continue
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
+
+
+def phase_top(curve: PhaseCurve) -> float:
+    """The top of ``curve``'s σ_w² axis: :data:`PHASE_HEADROOM` × its highest critical σ_w²."""
+    found = [w for w in curve.sigma_w2 if w is not None]
+    return PHASE_HEADROOM * max(found) if found else 1.0
+
+
+def phase_grid(count: int) -> tuple[int, int]:
+    """(rows, columns) of the phase diagram's panels: at least 3 columns when there
+    are 3 curves or more, about as many rows as columns beyond nine."""
+    columns = min(count, max(3, math.ceil(math.sqrt(count))))
+    return math.ceil(count / columns), columns
+
+
 def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) -> Figure:
+    """The edge of chaos, one panel per activation (each on its own σ_w² scale:
+    sigmoid's edge near σ_w² = 103 would squash tanh's near 1), the ordered
+    region below its χ₁ = 1 line shaded blue and the chaotic region above red."""
+    import matplotlib as mpl
     from matplotlib import rc_context
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D as Handle
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
+    from actviz.init_gain import SIGMA_W_SCAN
+
+    rows, columns = phase_grid(len(curves))
     with rc_context(theme_style(theme)):
-        fig = Figure(figsize=(7.6, 4.8), layout="constrained")
-        ax = fig.add_subplot()
-        draw_phase(ax, curves)
-        ax.set_yscale("log")
-        ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
-        ax.set_title(
-            "edge of chaos: χ₁ = σ_w²·E[f′(√q*·z)²] = 1\n"
-            "above a line: chaotic (χ₁ > 1, gradients explode); below: ordered (they vanish)",
+        ink = mpl.rcParams["text.color"]
+        fig = Figure(
+            figsize=(max(7.6, 2.6 * columns + 0.8), max(4.8, 1.6 + 2.4 * rows)),
+            layout="constrained",
+        )
+        axes = fig.subplots(rows, columns, squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            if i >= len(curves):
+                ax.remove()  # the grid's last row may not be full
+                continue
+            curve = curves[i]
+            top = phase_top(curve)
+            shade_phase(ax, curve, top)
+            draw_phase(ax, [curve], colors=[ink])
+            ax.set_xlim(min(curve.sigma_b2), max(curve.sigma_b2))
+            ax.set_ylim(0.0, top)
+            ax.grid(False)
+            for axis in (ax.xaxis, ax.yaxis):
+                axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+                axis.set_major_formatter(_ticks())
+            missing = sum(w is None for w in curve.sigma_w2)
+            title = curve.spec.label
+            if missing:
+                low, high = SIGMA_W_SCAN
+                title += (
+                    f"\nno χ₁ = 1 for σ_w in [{low:g}, {high:g}] at {missing} of "
+                    f"{len(curve.sigma_w2)} σ_b² (unshaded)"
+                )
+            ax.set_title(title, fontsize="medium")
+            # the σ_b² label under the lowest panel of each column only
+            ax.set_xlabel("σ_b²  (bias variance)" if i + columns >= len(curves) else "")
+            ax.set_ylabel("σ_w²  (weight variance × fan_in)" if i % columns == 0 else "")
+        handles = [
+            Patch(facecolor=REGION_COLORS[ORDERED], alpha=REGION_ALPHA, label=ORDERED),
+            Patch(facecolor=REGION_COLORS[CHAOTIC], alpha=REGION_ALPHA, label=CHAOTIC),
+            Handle([], [], color=ink, linewidth=1.8, marker="o", markersize=2.5,
+                   label="χ₁ = 1, the edge of chaos"),
+        ]  # fmt: skip
+        fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False,
+                   fontsize="small")  # fmt: skip
+        fig.suptitle(
+            "edge of chaos: χ₁ = σ_w²·E[f′(√q*·z)²] = 1, q* the fixed point from q = 1\n"
+            "χ₁ multiplies the squared gradient per layer: < 1 it vanishes, > 1 it explodes",
             fontsize="medium",
         )
     return fig
+
+
+def _ticks() -> Any:
+    """actviz's tick labels (plotting.format_ticks): the shortest that tell them apart."""
+    from matplotlib.ticker import Formatter
+
+    class Ticks(Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return format_ticks([x])[0]
+
+        def format_ticks(self, values: Sequence[float]) -> list[str]:
+            return format_ticks(list(values))
+
+    return Ticks()

@@ -59,6 +59,23 @@ class Histogram:
     density: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class LogHistogram:
+    """Density of log10|v| over one layer's values, per decade (bin centres), on
+    ``HIST_BINS`` bins from ``low`` to ``high``: the smallest and largest log10|v|
+    (± 0.5 if they are equal). What a log axis cannot show is counted, not
+    dropped: ``zeros`` values are exactly 0, ``nonfinite`` are inf or nan. The
+    density integrates to the share drawn, (count − zeros − nonfinite) / count."""
+
+    centers: np.ndarray
+    density: np.ndarray
+    low: float  # nan when nothing is drawn
+    high: float
+    count: int
+    zeros: int
+    nonfinite: int
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What happened to the gradient between the last layer and the first."""
@@ -84,7 +101,8 @@ class DepthRun:
     eps: float
     layers: tuple[LayerStats, ...]
     activations: tuple[Histogram, ...]
-    gradients: tuple[Histogram, ...]  # of the gradient at each layer's input
+    # of log10|g|, g the gradient at each layer's input: layers differ by orders of magnitude
+    gradients: tuple[LogHistogram, ...]
     # (both empty for the default-init baselines, whose histograms are not drawn)
     note: str | None = None  # where the gain cannot keep the signal as it is
 
@@ -474,7 +492,7 @@ def _measure(
             )
             if histograms:
                 act_hists.append(histogram(outs_all[i]))
-                grad_hists.append(histogram(grads_in[i]))
+                grad_hists.append(log_histogram(grads_in[i]))
     return DepthRun(
         spec=target,
         init=init,
@@ -535,6 +553,29 @@ def histogram(values: torch.Tensor) -> Histogram:
     width = (high - low) / HIST_BINS
     centers = low + width * (torch.arange(HIST_BINS, dtype=torch.float64) + 0.5)
     return Histogram(centers.numpy(), (counts / (len(flat) * width)).numpy())
+
+
+def log_histogram(values: torch.Tensor) -> LogHistogram:
+    """The density of log10|``values``| over their own range, ``HIST_BINS`` bins,
+    in float64 (a float32 gradient of 1e-45 is 10^-44.85 there); exact zeros and
+    non-finite values are counted and left out."""
+    import torch
+
+    flat = values.detach().flatten().to(torch.float64)
+    finite = torch.isfinite(flat)
+    nonzero = flat != 0
+    logs = torch.log10(flat[finite & nonzero].abs())
+    zeros, nonfinite = int((~nonzero).sum()), int((~finite).sum())
+    if not len(logs):
+        return LogHistogram(_array([]), _array([]), math.nan, math.nan, len(flat), zeros, nonfinite)
+    low, high = (float(v) for v in torch.aminmax(logs))
+    if high == low:  # one value: a unit-wide bin around it, as numpy does
+        low, high = low - 0.5, high + 0.5
+    counts = torch.histc(logs, bins=HIST_BINS, min=low, max=high).to(torch.float64)
+    width = (high - low) / HIST_BINS
+    centers = low + width * (torch.arange(HIST_BINS, dtype=torch.float64) + 0.5)
+    density = (counts / (len(flat) * width)).numpy()
+    return LogHistogram(centers.numpy(), density, low, high, len(flat), zeros, nonfinite)
 
 
 def _array(values: list[float]) -> np.ndarray:

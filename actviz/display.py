@@ -106,18 +106,22 @@ def percent(share: float) -> str:
 
 def _stretch(run: Any, span: float) -> list[str]:
     """``x = 0.5``, or ``(0, 7.9]``: a bracket is open where the neighbouring sample,
-    not at the peak, prints the same as the end (relu′(0) = 0, relu′(4e-16) = 1).
-    Two neighbouring samples at the same |f′| are two points (tanh′ at ±0.11),
-    not a stretch."""
+    not at the peak, prints the same as the end (relu′(0) = 0, relu′(4e-16) = 1),
+    or is the kink that a piecewise-linear piece runs up to (threshold′ = 1 on
+    (0.1, 0.5]). Two neighbouring samples at the same |f′| are two points (tanh′
+    at ±0.11), not a stretch, unless f′ is constant between them (one piece of
+    a piecewise-linear activation)."""
     first, last, before, after = (
         None if v is None else coord(v, span) for v in (run.first, run.last, run.before, run.after)
     )
-    if run.samples == 1:
+    open_before = run.open_before or before == first
+    open_after = run.open_after or after == last
+    if run.samples == 1 and not (open_before or open_after):
         return [f"x = {first}"]
-    if run.samples == 2:
+    if run.samples == 2 and not run.one_piece:
         return [f"x = {first}", f"x = {last}"]
-    left = f"({before}" if before == first else f"[{first}"
-    right = f"{after})" if after == last else f"{last}]"
+    left = f"({before}" if open_before else f"[{first}"
+    right = f"{after})" if open_after else f"{last}]"
     return [f"{left}, {right}"]
 
 
@@ -147,11 +151,35 @@ def reference_words(saturation: Any) -> str | None:
     )
 
 
-def definition_words(left: float | None, right: float | None) -> str:
-    """Where f′ is 0 by definition, from the |x| on each side: ``x ≤ -3, x ≥ 3``."""
-    words = ([f"x ≤ {number(-left) if left else '0'}"] if left is not None else []) + (
-        [f"x ≥ {number(right)}"] if right is not None else []
+def coarse_words(saturation: Any) -> str | None:
+    """What a grid too coarse for the activation cannot show; None when it can."""
+    s = saturation
+    if not s.coarse:
+        return None
+    return (
+        f"{len(s.regime)} samples do not resolve f′: between two of them it departs from "
+        f"the line joining them by up to {percent(s.between)} of its peak; use more points"
     )
+
+
+def definition_words(intervals: Iterable[Any]) -> str:
+    """Where f′ is 0 by definition, from its intervals: ``x ≤ -3, x ≥ 3``,
+    ``-0.5 ≤ x ≤ 0.5``, ``x = 0``; ``—`` when nowhere."""
+    words = []
+    for i in intervals:
+        low, high = number(i.low), number(i.high)
+        if i.low == i.high:
+            words.append(f"x = {low}")
+        elif math.isinf(i.low) and math.isinf(i.high):
+            words.append("everywhere")
+        elif math.isinf(i.low):
+            words.append(f"x {'≤' if i.high_closed else '<'} {high}")
+        elif math.isinf(i.high):
+            words.append(f"x {'≥' if i.low_closed else '>'} {low}")
+        else:
+            words.append(
+                f"{low} {'≤' if i.low_closed else '<'} x {'≤' if i.high_closed else '<'} {high}"
+            )
     return ", ".join(words) or MISSING
 
 
@@ -236,11 +264,8 @@ def onset_words(onset: tuple[float | None, float | None], span: float) -> str:
 
 
 def by_definition(saturation: Any) -> str:
-    """Where f′ is 0 by definition (the same in every dtype: read the last one)."""
-    if not saturation.underflow:
-        return MISSING
-    found = list(saturation.underflow.values())[-1]
-    return definition_words(found.side("left", "definition"), found.side("right", "definition"))
+    """Where f′ is 0 by definition (the same in every dtype), in words."""
+    return definition_words(saturation.definition)
 
 
 # --- for machines: every --json and --csv ---------------------------------------

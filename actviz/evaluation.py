@@ -126,6 +126,15 @@ def evaluate(
     """
     import torch
 
+    with torch.enable_grad():  # views made under a caller's no_grad() would carry no graph
+        return _evaluate(target, xs, dtype=dtype, device=device, route=route)
+
+
+def _evaluate(
+    target: Spec, xs: Iterable[float], *, dtype: str | torch.dtype, device: str, route: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import torch
+
     x = _points(xs, dtype, device)
     count = len(x)
     if route == "batched":
@@ -145,8 +154,11 @@ def second_at(
 ) -> np.ndarray:
     """f″ at explicit points by double backward (eval mode), on the same padded
     contiguous batch as :func:`evaluate`'s."""
+    import torch
+
     x = _points(xs, dtype, device)
-    _, _, grad2 = differentiate(target, _padded(x), second=True, train=False)
+    with torch.enable_grad():
+        _, _, grad2 = differentiate(target, _padded(x), second=True, train=False)
     assert grad2 is not None  # asked for with second=True
     return as_numpy(grad2[: len(x)])
 
@@ -217,9 +229,13 @@ def differentiate(
     ``leaf``: the tensor ``x`` is a view of (a strided or padded evaluation),
     whose ``.grad`` is returned instead of ``x.grad``.
     """
+    import torch
+
     from actviz.environment import one_thread
 
-    with one_thread():  # the bits must not depend on the caller's thread count
+    # The bits must not depend on the caller's thread count, and a caller inside
+    # torch.no_grad() (a notebook cell, depth's statistics) still gets its f′.
+    with one_thread(), torch.enable_grad():
         return _differentiate(target, x, second=second, train=train, leaf=leaf)
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import held_signals, write_bytes_atomically
 from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_THEME
-from actviz.display import MISSING, definition_words, number, percent
+from actviz.display import MISSING, number, percent
 from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError
 from actviz.probing import Grid
 from actviz.registry import Spec, TwoInputActivation, spec, two_input
@@ -244,6 +244,7 @@ def _draw(job: Job, probes: Sequence[Probe], saturations: Sequence[Saturation]) 
         figsize=job.figsize,
         xlim=job.xlim,
         ylim=list(job.ylim),
+        dpi=job.dpi,
     )
     return {
         fmt: figure_bytes(drawn.figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats
@@ -282,7 +283,7 @@ def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
 
 def _summary(saturation: Saturation) -> dict[str, Any]:
     """The saturation numbers worth keeping per file (manifest and gallery)."""
-    from actviz.display import peak_words
+    from actviz.display import by_definition, peak_words
 
     full = saturation.as_dict()
     return {
@@ -300,6 +301,7 @@ def _summary(saturation: Saturation) -> dict[str, Any]:
             for dtype, u in full["underflow"].items()
         },
         "peak": peak_words(saturation),
+        "zero_by_definition": by_definition(saturation),
     }
 
 
@@ -933,7 +935,9 @@ def _prune(
 
 
 _CARD_KEYS = {"activation", "format", "label", "formula", "saturation"}
-_SUMMARY_KEYS = {"peak", "f0", "grad0", "fractions", "grad_underflow", "grad_zero_kind"}
+_SUMMARY_KEYS = {
+    "peak", "f0", "grad0", "fractions", "grad_underflow", "grad_zero_kind", "zero_by_definition"
+}  # fmt: skip
 
 
 def _card_ready(entry: dict[str, Any]) -> bool:
@@ -1062,7 +1066,7 @@ def _zero_facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
         return edges[index] if kinds[index] == kind else None
 
     facts = []
-    by_definition = definition_words(side(0, "definition"), side(1, "definition"))
+    by_definition = summary.get("zero_by_definition", MISSING)
     if by_definition != MISSING:
         facts.append(("f′ = 0 by definition", by_definition))
     left, right = side(0, "underflow"), side(1, "underflow")

@@ -28,6 +28,7 @@ from actviz.plotting import (
     check_file_path,
     check_format,
     check_limits,
+    check_out_folder,
     save_figure,
     sweep_runs,
     theme_style,
@@ -157,7 +158,7 @@ def plot_file(
     """
     from actviz.saturation import analyze
 
-    path, kind = output_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
+    path, kind = _writable_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
     theme_style(theme)  # fail before the analysis, not after
     check_limits(xlim, ylim, 3 if second else 2, figsize)
     saturations = [
@@ -167,7 +168,7 @@ def plot_file(
     # Looked up on the module, so that a test (or a notebook) can wrap it.
     drawn = plotting.activation_figure(probes, second=second, saturations=saturations,
                                        shade=shade, theme=theme, figsize=figsize, xlim=xlim,
-                                       ylim=ylim)  # fmt: skip
+                                       ylim=ylim, dpi=dpi)  # fmt: skip
     return save_figure(drawn, path, fmt=kind, dpi=dpi)
 
 
@@ -179,6 +180,17 @@ def default_stem(probes: Sequence[Probe]) -> str:
     if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
         stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"
     return stem
+
+
+def _writable_path(
+    stem: str, *, out: str | Path | None, out_dir: str | Path, fmt: str | None
+) -> tuple[Path, str]:
+    """:func:`output_path`, refused early when ``out`` names a folder that does not
+    exist (a folder you name is not created for you; ``out_dir`` is)."""
+    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
+    if out is not None:
+        check_out_folder(path)
+    return path, kind
 
 
 def output_path(
@@ -212,7 +224,7 @@ def glu_file(
     """Probe GLU over the (a, b) plane and write the heatmaps; returns the path."""
     from actviz.glu import NAME, glu_figure, probe_glu
 
-    path, kind = output_path(NAME, out=out, out_dir=out_dir, fmt=fmt)
+    path, kind = _writable_path(NAME, out=out, out_dir=out_dir, fmt=fmt)
     figure = glu_figure(probe_glu(grid, dtype=dtype, device=device, second=second))
     return save_figure(figure, path, fmt=kind, dpi=dpi)
 
@@ -230,7 +242,7 @@ def depth_file(
     from actviz.depth_plots import depth_figure
 
     stem = _prefixed_stem("depth", [r.spec.slug for r in result.runs])
-    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
+    path, kind = _writable_path(stem, out=out, out_dir=out_dir, fmt=fmt)
     return save_figure(depth_figure(result), path, fmt=kind, dpi=dpi)
 
 
@@ -247,7 +259,7 @@ def phase_file(
     from actviz.depth_plots import phase_figure
 
     stem = _prefixed_stem("phase", [c.spec.slug for c in curves])
-    path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
+    path, kind = _writable_path(stem, out=out, out_dir=out_dir, fmt=fmt)
     return save_figure(phase_figure(curves), path, fmt=kind, dpi=dpi)
 
 

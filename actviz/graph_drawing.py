@@ -8,13 +8,16 @@ installed), the tree it prints, and the SVG or HTML a notebook shows.
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from actviz.defaults import GRAPH_EPS
+from actviz.display import number
 from actviz.errors import RuntimeFailure, UsageError
 
 if TYPE_CHECKING:
@@ -31,8 +34,31 @@ class Node:
     value: list[float] | None
     grad: list[float] | None
     inputs: list[str] = field(default_factory=list)
-    saturated: bool = False
+    # An activation's regime, in actviz's one vocabulary: "dead" where its local
+    # derivative is exactly 0 at every data point, "saturated" where it is below
+    # the graph's eps at every one (and not 0 at all of them); None otherwise.
+    regime: str | None = None
     local_derivative: list[float] | None = None
+
+    @property
+    def dead(self) -> bool:
+        return self.regime == "dead"
+
+    @property
+    def saturated(self) -> bool:
+        return self.regime == "saturated"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "op": self.op,
+            "kind": self.kind,
+            "value": self.value,
+            "grad": self.grad,
+            "inputs": list(self.inputs),
+            "regime": self.regime,
+            "local_derivative": self.local_derivative,
+        }
 
 
 @dataclass
@@ -46,12 +72,32 @@ class Graph:
     value: float
     data_points: int
     messages: list[str]
+    eps: float = GRAPH_EPS  # saturated: a local derivative below this
+
+    def count(self, regime: str) -> int:
+        """How many nodes are in ``regime`` ("dead" or "saturated")."""
+        return sum(n.regime == regime for n in self.nodes.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every node with its value, gradient and regime, and the verdicts (JSON)."""
+        return {
+            "expression": self.expression,
+            "value": self.value,
+            "root": self.root,
+            "data_points": self.data_points,
+            "eps": self.eps,
+            "nodes": [n.as_dict() for n in self.nodes.values()],
+            "messages": list(self.messages),
+        }
 
     def __repr__(self) -> str:
-        # Every node with its values and gradients ran to pages; a console gets the outline.
+        # Every node with its values and gradients ran to pages; a console gets the outline:
+        # the saturated count always, the dead one where there are dead nodes.
+        dead = self.count("dead")
         return (
-            f"Graph(expression={self.expression!r}, value={self.value:.4g}, "
-            f"nodes={len(self.nodes)}, saturated={sum(n.saturated for n in self.nodes.values())})"
+            f"Graph(expression={self.expression!r}, value={number(self.value)}, "
+            f"nodes={len(self.nodes)}, {f'dead={dead}, ' if dead else ''}"
+            f"saturated={self.count('saturated')})"
         )
 
     def _repr_svg_(self) -> str | None:
@@ -71,12 +117,40 @@ class Graph:
 def _fmt(values: list[float] | None) -> str:
     if values is None:
         return "—"
-    shown = [f"{v:.4g}" for v in values]
+    shown = [number(v) for v in values]
     return shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]"
 
 
+def regime_colour(regime: str) -> str:
+    """The fill of a ``regime`` node ("dead" grey, "saturated" amber): the light theme's
+    shading of that regime in ``actviz plot`` (:data:`actviz.plotting.REGIME_STYLE`)."""
+    from actviz.plotting import REGIME_STYLE
+
+    return _hex(REGIME_STYLE["light"][regime][0])
+
+
+def _hex(colour: str) -> str:
+    """A matplotlib colour as Graphviz and HTML take it: ``#f5a623`` as it is, a grey
+    level such as ``0.55`` as ``#8c8c8c`` (each channel ``round(level × 255)``)."""
+    if colour.startswith("#"):
+        return colour
+    level = float(colour)
+    if not 0 <= level <= 1:
+        raise ValueError(f"not a grey level: {colour!r}")
+    return "#" + f"{round(level * 255):02x}" * 3
+
+
+def _regime_words(graph: Graph) -> dict[str, str]:
+    """What each regime present in ``graph`` means, for the legend."""
+    eps = number(graph.eps)
+    meaning = {"dead": "local f′ = 0", "saturated": f"0 < |local f′| < eps {eps}"}
+    present = {n.regime for n in graph.nodes.values()}
+    return {r: f"{r}: {words}" for r, words in meaning.items() if r in present}
+
+
 def to_dot(graph: Graph) -> str:
-    """Graphviz DOT text: data flows left to right, leaves green, saturated nodes amber."""
+    """Graphviz DOT text: data flows left to right, leaves green; dead activations grey
+    and saturated ones amber, as ``actviz plot`` shades them, with a legend."""
     colours = {"leaf": "#c7e9c0", "const": "#eeeeee", "op": "#ffffff", "output": "#c6dbef"}
     lines = [
         "digraph actviz {",
@@ -85,17 +159,29 @@ def to_dot(graph: Graph) -> str:
         f'  label="{_escape(graph.expression)}"; labelloc=t;',
     ]
     for node in graph.nodes.values():
-        colour = "#fdae6b" if node.saturated else colours[node.kind]
+        colour = regime_colour(node.regime) if node.regime else colours[node.kind]
         parts = [node.op, f"value {_fmt(node.value)}"]
         if node.kind != "const":
             parts.append(f"grad {_fmt(node.grad)}")
         if node.local_derivative is not None:
             parts.append(f"local f′ {_fmt(node.local_derivative)}")
+        if node.regime:
+            parts.append(node.regime)
         label = " | ".join(_escape(p) for p in parts)
         lines.append(f'  {node.key} [label="{{{label}}}", fillcolor="{colour}"];')
     for node in graph.nodes.values():
         for source in node.inputs:
             lines.append(f"  {source} -> {node.key};")
+    legend = _regime_words(graph)
+    if legend:
+        rows = "".join(
+            f'<tr><td bgcolor="{regime_colour(r)}">{html.escape(words)}</td></tr>'
+            for r, words in legend.items()
+        )
+        lines.append(
+            '  legend [shape=plaintext, style="", label=<<table border="0" cellborder="1" '
+            f'cellspacing="0" cellpadding="4">{rows}</table>>];'
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -190,13 +276,18 @@ def tree(graph: Graph) -> Tree:
     """The graph as a rich tree from the output down to the leaves."""
     from rich.tree import Tree
 
+    from actviz.tables import REGIME_STYLES  # the colours `actviz table` gives each regime
+
     def label(node: Node) -> str:
-        style = "bold yellow" if node.saturated else "green" if node.kind == "leaf" else "white"
+        style = (
+            f"bold {REGIME_STYLES[node.regime]}" if node.regime
+            else "green" if node.kind == "leaf" else "white"
+        )  # fmt: skip
         text = f"[{style}]{node.op}[/] value {_fmt(node.value)}"
         if node.kind != "const":
             text += f", grad {_fmt(node.grad)}"
-        if node.saturated:
-            text += " [yellow](saturated)[/]"
+        if node.regime:
+            text += f" [{REGIME_STYLES[node.regime]}]({node.regime})[/]"
         return text
 
     def add(branch: Tree, key: str, seen: set[str]) -> None:
@@ -207,7 +298,7 @@ def tree(graph: Graph) -> Tree:
         for source in node.inputs:
             add(child, source, seen | {key})
 
-    root = Tree(f"[bold]{_escape_markup(graph.expression)}[/] = {graph.value:.4g}")
+    root = Tree(f"[bold]{_escape_markup(graph.expression)}[/] = {number(graph.value)}")
     add(root, graph.root, set())
     return root
 
@@ -232,20 +323,20 @@ def svg(graph: Graph) -> str | None:
 
 def html_tree(graph: Graph) -> str:
     """The tree of :func:`tree` as nested HTML lists, from the output down to the leaves."""
-    import html
 
     def item(key: str, seen: set[str]) -> str:
         node = graph.nodes[key]
         text = f"<b>{html.escape(node.op)}</b> value {html.escape(_fmt(node.value))}"
         if node.kind != "const":
             text += f", grad {html.escape(_fmt(node.grad))}"
-        if node.saturated:
-            text = f'<span style="color:#b35806">{text} (saturated)</span>'
+        if node.regime:  # shaded as the DOT node and `actviz plot` shade it
+            colour = regime_colour(node.regime)
+            text = f'<span style="background-color:{colour}">{text} ({node.regime})</span>'
         inputs = [] if key in seen else node.inputs
         children = "".join(item(source, seen | {key}) for source in inputs)
         return f"<li>{text}" + (f"<ul>{children}</ul>" if children else "") + "</li>"
 
-    title = f"<b>{html.escape(graph.expression)}</b> = {graph.value:.4g}"
+    title = f"<b>{html.escape(graph.expression)}</b> = {number(graph.value)}"
     return f'<div class="actviz-graph">{title}<ul>{item(graph.root, set())}</ul></div>'
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from actviz.display import number
 from actviz.errors import UsageError
 
 if TYPE_CHECKING:
@@ -94,13 +95,13 @@ class JacobianReport:
         n = len(self.jacobian)
         head = "<tr><th>i \\ j</th>" + cells("th", range(n)) + "<th>f(a)_i</th></tr>"
         rows = "".join(
-            f"<tr><th>{i}</th>" + cells("td", (f"{v:.4f}" for v in row))
-            + cells("td", [f"{self.output[i]:.4f}"]) + "</tr>"
+            f"<tr><th>{i}</th>" + cells("td", (number(v) for v in row))
+            + cells("td", [number(self.output[i])]) + "</tr>"
             for i, row in enumerate(self.jacobian)
         )  # fmt: skip
         inputs = (
             '<tr style="border-bottom:1px solid"><th>a_j</th>'
-            + cells("td", (f"{v:.4g}" for v in self.a)) + "<td></td></tr>"
+            + cells("td", (number(v) for v in self.a)) + "<td></td></tr>"
         )  # fmt: skip
         # A paragraph, not a <caption>: a caption wraps to the width of a 3 × 3 table.
         about = (
@@ -214,7 +215,7 @@ def explain(function: str, values: Sequence[float] = SEED_INPUT) -> list[str]:
     (by_ones,) = torch.autograd.grad(p, [a], grad_outputs=torch.ones_like(p))
 
     def vec(t: torch.Tensor) -> str:
-        return "[" + ", ".join(f"{v:.4f}" for v in t.tolist()) + "]"
+        return "[" + ", ".join(number(v) for v in t.tolist()) + "]"
 
     return [
         f"p = {function}(a, dim=0) = {vec(p.detach())} is a vector, so:",
@@ -235,7 +236,7 @@ def _ones_explained(function: str, by_ones: torch.Tensor) -> list[str]:
     vanishes = float(by_ones.abs().max()) < 1e-12
     total = "Σᵢ log_softmax(a)ᵢ" if function == "log_softmax" else f"Σᵢ {function}(a)ᵢ"
     why = (
-        f"{total} = 1 for every a, so it is 0"
+        f"{total} = 1 for every a, so it is 0 (up to float64 rounding)"
         if vanishes
         else f"{total} changes with a, so it is not 0"
     )
@@ -259,7 +260,7 @@ def draw_jacobian_heatmap(ax: Axes, report: JacobianReport) -> Any:
         for i in range(n):
             for j in range(n):
                 color = "white" if abs(J[i, j]) > 0.6 * limit else "black"
-                ax.text(j, i, f"{J[i, j]:.4f}", ha="center", va="center", fontsize=9, color=color)
+                ax.text(j, i, number(J[i, j]), ha="center", va="center", fontsize=9, color=color)
     ax.set_xlabel("j (input a_j)")
     ax.set_ylabel(f"i (output {report.function}(a)_i)")
     ax.set_xticks(range(n))
@@ -276,7 +277,7 @@ def jacobian_figure(report: JacobianReport) -> Figure:
     ax = fig.subplots()
     image = draw_jacobian_heatmap(ax, report)
     fig.colorbar(image, ax=ax, shrink=0.8)
-    a = ", ".join(f"{v:.4g}" for v in report.a[:6]) + (", …" if n > 6 else "")
+    a = ", ".join(number(v) for v in report.a[:6]) + (", …" if n > 6 else "")
     ax.set_title(
         f"∂{report.function}(a)_i / ∂a_j at a = [{a}]\n{report.formula}; "
         f"max |J − closed form| = {report.identity_deviation:.1e}, "
@@ -293,13 +294,13 @@ def jacobian_report(report: JacobianReport) -> Group:
     from rich.text import Text
 
     J = report.jacobian
-    a = ", ".join(f"{v:.4f}" for v in report.a)
+    a = ", ".join(number(v) for v in report.a)
     table = Table(title=f"Jacobian of {report.function} at a = [{a}]")
     table.add_column("∂/∂a_j →", justify="right", style="bold")
     for j in range(len(J)):
         table.add_column(f"a_{j}", justify="right")
     for i, row in enumerate(J):
-        table.add_row(f"{report.function}(a)_{i}", *(f"{v:.4f}" for v in row))
+        table.add_row(f"{report.function}(a)_{i}", *(number(v) for v in row))
     return Group(
         table,
         Text(f"{report.formula}: max |J − closed form| = {report.identity_deviation:.1e}"),
@@ -330,6 +331,10 @@ def run(
     """The Jacobian of ``function`` at the input the choices name (see :func:`jacobian_input`);
     the heatmap saved to ``out`` and the explanation computed where asked for."""
     check_function(function)  # an unknown function is the first thing to hear about
+    if out is not None:
+        from actviz.plotting import check_file_path, check_out_folder
+
+        check_out_folder(check_file_path(out))  # a folder you name is not created for you
     a = jacobian_input(values, use_input=use_input, random=random, seed=seed)
     report = jacobian(function, a)
     figure = None

@@ -76,6 +76,12 @@ class Sweep:
         """The swept values by key (JSON, the export manifest)."""
         return {key: list(values) for key, values in self.axes}
 
+    def __repr__(self) -> str:
+        """``Sweep(hardtanh, min_val=[-2, -1])``: the dataclass's own repr printed the
+        registry entry with its lambdas and every resolved spec."""
+        swept = [f"{k}=[{', '.join(map(format_value, vs))}]" for k, vs in self.axes]
+        return f"Sweep({', '.join([self.name, *self._fixed_words(), *swept])})"
+
 
 def sweep(
     activation: str | Activation,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,7 +113,8 @@ class Drawn:
     shading: dict[str, Any]  # regime → the PolyCollection shading it
     peaks: list[Line2D]  # one marker per curve at its peak |f′|
     underflow_lines: list[Line2D]  # dashed verticals at the float32 underflow points
-    # With few samples, the lines joining derivative samples (NaN breaks at kinks).
+    # The lines drawn through the samples where those above hold samples only: with
+    # few samples (NaN breaks at kinks), and wherever f, f′ or f″ jumps.
     joins: list[Line2D] = field(default_factory=list)
     title: Text | None = None  # the figure's title (suptitle)
     legend: Legend | None = None  # below the panels
@@ -124,6 +126,19 @@ def _peak_label(saturation: Saturation) -> str:
     from actviz.display import peak_words
 
     return peak_words(saturation)
+
+
+def _coarse_label(probes: Sequence[Probe], saturations: Sequence[Saturation]) -> str | None:
+    """The legend's warning when the grid is too coarse to show f′ (None: it is not)."""
+    from actviz.display import coarse_words
+
+    coarse = [(p, s) for p, s in zip(probes, saturations, strict=True) if s.coarse]
+    if not coarse:
+        return None
+    if len(probes) == 1:
+        return coarse_words(coarse[0][1])
+    names = ", ".join(p.label for p, _ in coarse)
+    return f"the grid does not resolve f′ of {names}: use more points"
 
 
 def _peaks_label() -> str:
@@ -141,6 +156,42 @@ def _underflow_label(dtype: str, edges: Sequence[float]) -> str:
     return f"{dtype} f′ underflows to 0 beyond {where}"
 
 
+# Dash patterns for a curve drawn over others it coincides with: the ones below
+# show through the gaps (hardtanh(-2, 1) under hardtanh(-2, 2) and (-1, 1)).
+DASHES: tuple[Any, ...] = ((0, (6, 3)), (0, (1.5, 2)), (0, (7, 2, 1.5, 2)), (3, (3, 5)))
+COINCIDE_SHARE = 0.5  # of the samples within COINCIDE_TOLERANCE of another curve
+COINCIDE_TOLERANCE = 0.01  # of the panel's spread of values: a line's width or so
+
+
+def coincident_styles(probes: Sequence[Probe], fields: Sequence[str]) -> list[Any]:
+    """A line style per curve: solid, unless it lies on an earlier curve over at
+    least COINCIDE_SHARE of their samples in some panel; then the k-th dash
+    pattern, k being how many earlier curves it lies on (so that each of a pile
+    of coinciding curves gets its own)."""
+    import numpy as np
+
+    styles: list[Any] = ["-"] * len(probes)
+    same_grid = all(
+        len(p.x) == len(probes[0].x) and np.array_equal(p.x, probes[0].x) for p in probes
+    )
+    if len(probes) < 2 or not same_grid:
+        return styles
+    covers = np.zeros((len(probes), len(probes)), dtype=bool)
+    for name in fields:
+        data = np.array([np.asarray(getattr(p, name), dtype=float) for p in probes])
+        finite = data[np.isfinite(data)]
+        spread = float(finite.max() - finite.min()) if len(finite) else 0.0
+        tolerance = COINCIDE_TOLERANCE * (spread or 1.0)
+        for j in range(1, len(probes)):
+            close = np.abs(data[:j] - data[j]) <= tolerance
+            covers[j, :j] |= close.mean(axis=1) >= COINCIDE_SHARE
+    for j in range(1, len(probes)):
+        below = int(covers[j, :j].sum())
+        if below:
+            styles[j] = DASHES[(below - 1) % len(DASHES)]
+    return styles
+
+
 def curve_colors(count: int) -> list[Any]:
     """Matplotlib's default cycle, or a continuous colormap past ten curves."""
     import matplotlib as mpl
@@ -156,7 +207,7 @@ def _joined(probe: Probe, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
 
     x = probe.x
-    kinks = np.asarray(probe.spec.activation.kinks(probe.spec.params), dtype=float)
+    kinks = _sampled_kinks(probe)
     breaks = np.zeros(max(len(x) - 1, 0), dtype=bool)
     for kink in kinks:
         breaks |= (x[:-1] <= kink) & (kink <= x[1:])
@@ -164,30 +215,131 @@ def _joined(probe: Probe, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.insert(x, at, np.nan), np.insert(values, at, np.nan)
 
 
-def _draw(
-    ax: Axes, probes: Sequence[Probe], field: str, ylabel: str, joins: list[Line2D] | None = None
-) -> list[Line2D]:
+def _sampled_kinks(probe: Probe) -> np.ndarray:
+    """The activation's kinks as the probe samples them: rounded to its dtype
+    (threshold's 0.1 is the float32 sample 0.100000001)."""
+    import torch
+
+    kinks = probe.spec.activation.kinks(probe.spec.params)
+    rounded = torch.tensor(kinks, dtype=getattr(torch, probe.dtype)).to(torch.float64)
+    return rounded.numpy()
+
+
+def jumps(probe: Probe, field: str) -> list[tuple[float, float, float]]:
+    """(kink, left limit, right limit) where f (``field="y"``), f′ (``"grad"``) or f″
+    (``"grad2"``) jumps inside the probed range: hardshrink's f at ±λ, relu′ at 0,
+    hardswish′ at −3. The kink is where the probe samples it (rounded to its
+    dtype); the limits are float64 evaluations just either side of the exact
+    kink; a change below a thousandth of the drawn values' spread is no jump."""
     import numpy as np
 
+    from actviz.evaluation import evaluate, second_at
+
+    x = probe.x
+    exact = probe.spec.activation.kinks(probe.spec.params)
+    pairs = [
+        (float(k), float(at))
+        for k, at in zip(exact, _sampled_kinks(probe), strict=True)
+        if len(x) > 1 and x[0] < at < x[-1]
+    ]
+    if not pairs or getattr(probe, "train", False):
+        return []
+    kinks = [k for k, _ in pairs]
+    data = np.asarray(getattr(probe, field), dtype=float)
+    data = data[np.isfinite(data)]
+    spread = float(data.max() - data.min()) if len(data) else 0.0
+    tiny = np.array([1e-9 * max(1.0, abs(k)) for k in kinks])
+    points = np.concatenate([np.asarray(kinks) - tiny, np.asarray(kinks) + tiny])
+    if field == "grad2":
+        values = second_at(probe.spec, points, dtype="float64", device=probe.device)
+    else:
+        _, f, grad = evaluate(probe.spec, points, dtype="float64", device=probe.device)
+        values = f if field == "y" else grad
+    left, right = values[: len(kinks)], values[len(kinks) :]
+    limit = 1e-3 * (spread or 1.0)
+    return [  # at the kink as sampled: that is where the line must break
+        (at, float(a), float(b))
+        for (_, at), a, b in zip(pairs, left, right, strict=True)
+        if abs(float(b) - float(a)) > limit
+    ]
+
+
+def _broken(
+    probe: Probe, values: np.ndarray, breaks: Sequence[tuple[float, float, float]], every_kink: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The line through the samples, broken at each jump: it ends at the left limit
+    and resumes at the right one. With ``every_kink`` (few samples of f′) it is
+    broken at every kink instead, and not drawn up to any."""
+    import numpy as np
+
+    x = np.asarray(probe.x, dtype=float)
+    y = np.asarray(values, dtype=float)
+    if every_kink:  # few samples: nothing is joined across a kink, nor drawn up to it
+        return _joined(probe, y)
+    at = {k: (a, b) for k, a, b in breaks}
+    keep = ~np.isin(x, list(at))  # a sample on a jump is replaced by the two limits
+    xs, ys = list(x[keep]), list(y[keep])
+    for k, (a, b) in sorted(at.items()):
+        i = int(np.searchsorted(np.asarray(xs, dtype=float), k))
+        xs[i:i] = [k, math.nan, k]
+        ys[i:i] = [a, math.nan, b]
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+
+def _draw(
+    ax: Axes,
+    probes: Sequence[Probe],
+    field: str,
+    ylabel: str,
+    joins: list[Line2D] | None = None,
+    handles: list[Line2D] | None = None,
+    linestyles: Sequence[Any] | None = None,
+) -> list[Line2D]:
+    import numpy as np
+    from matplotlib.lines import Line2D
+
     colors = curve_colors(len(probes))
+    styles = list(linestyles or ["-"] * len(probes))
     lines: list[Line2D] = []
-    for probe, color in zip(probes, colors, strict=True):
+    for probe, color, style in zip(probes, colors, styles, strict=True):
         values = getattr(probe, field)
         if values is None:
             raise ValueError(f"{probe.label} was probed without {field}; probe with second=True")
-        if len(probe.x) >= SPARSE_POINTS:
-            (line,) = ax.plot(probe.x, values, color=color, linewidth=1.8, label=probe.label)
-        elif field == "y":  # f itself may be joined: a kink bends it, it does not jump
+        sparse = len(probe.x) < SPARSE_POINTS
+        breaks = jumps(probe, field)
+        handle = None
+        if not breaks and not sparse:
+            (line,) = ax.plot(probe.x, values, color=color, linewidth=1.8, linestyle=style,
+                              label=probe.label)  # fmt: skip
+        elif not breaks and field == "y":  # f itself may be joined: a kink bends it
             (line,) = ax.plot(probe.x, values, color=color, linewidth=1.8, marker="o",
-                              markersize=4, clip_on=False, label=probe.label)  # fmt: skip
+                              markersize=4, clip_on=False, linestyle=style,
+                              label=probe.label)  # fmt: skip
         else:
-            (line,) = ax.plot(probe.x, values, color=color, marker="o", markersize=4,
-                              linestyle="none", clip_on=False, label=probe.label)  # fmt: skip
-            (join,) = ax.plot(*_joined(probe, values), color=color, linewidth=1.8,
-                              label="_nolegend_")  # fmt: skip
+            # The samples as they are (markers, or nothing drawn with many), and the
+            # line through them broken where f jumps: a jump is not a steep slope.
+            (line,) = ax.plot(probe.x, values, color=color, linestyle="none", clip_on=False,
+                              marker="o" if sparse else "None", markersize=4,
+                              label=probe.label)  # fmt: skip
+            every_kink = sparse and field != "y"
+            (join,) = ax.plot(*_broken(probe, values, breaks, every_kink), color=color,
+                              linewidth=1.8, linestyle=style, label="_nolegend_")  # fmt: skip
             if joins is not None:
                 joins.append(join)
+            handle = Line2D([], [], color=color, linewidth=1.8, label=probe.label,
+                            marker="o" if sparse else "None", markersize=4,
+                            linestyle=style)  # fmt: skip
+            for k, a, b in breaks:  # the value at the jump filled, the other limit open
+                index = int(abs(probe.x - k).argmin())
+                own = float(values[index]) if probe.x[index] == k else a
+                other = b if own == a else a
+                ax.plot([k], [own], marker="o", markersize=4.5, color=color, linestyle="none",
+                        label="_nolegend_", zorder=3)  # fmt: skip
+                ax.plot([k], [other], marker="o", markersize=4.5, markerfacecolor="none",
+                        color=color, linestyle="none", label="_nolegend_", zorder=3)  # fmt: skip
         lines.append(line)
+        if handles is not None:
+            handles.append(handle or line)
     # The x = 0 and y = 0 references only where they fall inside the data:
     # elsewhere they would stretch the axes away from the requested range.
     xs = np.concatenate([p.x for p in probes])
@@ -203,31 +355,55 @@ def _draw(
     return lines
 
 
-def draw_values(ax: Axes, probes: Sequence[Probe]) -> list[Line2D]:
-    """f(x) of each probe on ``ax``; returns one line per probe."""
+def draw_values(
+    ax: Axes,
+    probes: Sequence[Probe],
+    *,
+    joins: list[Line2D] | None = None,
+    handles: list[Line2D] | None = None,
+    linestyles: Sequence[Any] | None = None,
+) -> list[Line2D]:
+    """f(x) of each probe on ``ax``; returns one line per probe, holding its samples.
+
+    Where f jumps (hardshrink at ±λ, threshold) that line only holds the
+    samples and the curve is drawn broken at the jump, appended to ``joins``;
+    ``handles`` gets what a legend should show for each curve; ``linestyles``
+    (one per probe, default solid) tell apart curves that coincide.
+    """
     ax.set_title("value f(x)", y=1.01)  # a fixed y skips the costly auto-placement
-    return _draw(ax, probes, "y", "f(x)")
+    return _draw(ax, probes, "y", "f(x)", joins, handles, linestyles)
 
 
 def draw_gradients(
-    ax: Axes, probes: Sequence[Probe], *, joins: list[Line2D] | None = None
+    ax: Axes,
+    probes: Sequence[Probe],
+    *,
+    joins: list[Line2D] | None = None,
+    handles: list[Line2D] | None = None,
+    linestyles: Sequence[Any] | None = None,
 ) -> list[Line2D]:
     """f′(x) from autograd of each probe on ``ax``; returns one line per probe.
 
-    With fewer than ``SPARSE_POINTS`` samples the returned lines are the
-    samples as markers; the lines joining them (broken at kinks) are appended
-    to ``joins`` if given.
+    The returned lines hold the samples. With fewer than ``SPARSE_POINTS``
+    samples they are markers, and the lines joining them (broken at kinks)
+    are appended to ``joins``; so are the curves broken where f′ jumps
+    (relu′ at 0), whatever the count.
     """
     ax.set_title("gradient f′(x) from backward(ones_like(y))", y=1.01)
-    return _draw(ax, probes, "grad", "f′(x)", joins)
+    return _draw(ax, probes, "grad", "f′(x)", joins, handles, linestyles)
 
 
 def draw_second(
-    ax: Axes, probes: Sequence[Probe], *, joins: list[Line2D] | None = None
+    ax: Axes,
+    probes: Sequence[Probe],
+    *,
+    joins: list[Line2D] | None = None,
+    handles: list[Line2D] | None = None,
+    linestyles: Sequence[Any] | None = None,
 ) -> list[Line2D]:
     """f″(x) of each probe (probed with ``second=True``) on ``ax``."""
     ax.set_title("second derivative f″(x)", y=1.01)
-    return _draw(ax, probes, "grad2", "f″(x)", joins)
+    return _draw(ax, probes, "grad2", "f″(x)", joins, handles, linestyles)
 
 
 def shade_regimes(
@@ -238,12 +414,7 @@ def shade_regimes(
 
     theme_style(theme)
     shading = {}
-    # Each sample's cell (half-way to its neighbours, the range's ends at the
-    # ends) as its own pair of points: a lone dead sample at the edge still
-    # shows, where step="mid" would give it no width.
     x = np.asarray(probe.x, dtype=float)
-    edges = np.concatenate([x[:1], (x[1:] + x[:-1]) / 2, x[-1:]])
-    cells = np.column_stack([edges[:-1], edges[1:]]).ravel()
     rounded = np.zeros(len(probe.x), dtype=bool)
     if saturation.rounded is not None:
         rounded = np.asarray(saturation.rounded, dtype=bool)
@@ -259,11 +430,12 @@ def shade_regimes(
         for label, mask, hatch in parts:
             if not mask.any():
                 continue
+            spans, covered = shaded_spans(x, mask, _joinable(saturation, regime))
             shading[label] = ax.fill_between(
-                cells,
+                spans,
                 0,
                 1,
-                where=np.repeat(mask, 2),
+                where=covered,
                 transform=ax.get_xaxis_transform(),
                 facecolor=color,
                 edgecolor=color if hatch else "none",
@@ -274,6 +446,71 @@ def shade_regimes(
                 zorder=0,
             )
     return shading
+
+
+def _joinable(saturation: Saturation, regime: str) -> np.ndarray | None:
+    """Per interval between samples: whether f′ inside it (float64, at its midpoint)
+    is of ``regime``'s kind, small (dead, saturated) or not; None: not measured."""
+    inside = saturation.interior_small
+    if inside is None:
+        return None
+    small = regime in ("dead", "saturated")
+    joinable: np.ndarray = inside == small
+    return joinable
+
+
+def shaded_spans(
+    x: np.ndarray, mask: np.ndarray, joinable: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """x values and a ``where`` mask for ``fill_between`` that shade only what the
+    samples show: from a sample to its neighbour where both are in the regime,
+    nothing between samples of different regimes (where the change happens is
+    not known: relu on -1, 0, 1 is dead on [-1, 0], not to 0.5), and a lone
+    sample a narrow band around it, a quarter of the way to its nearer neighbour
+    (so it still shows). ``joinable`` (per interval) says where f′ between two
+    samples is of their kind: where it is not (relu6 sampled only at its kinks,
+    0 at both and 1 between), the interval is not shaded either."""
+    import numpy as np
+
+    if joinable is not None:  # a run of the regime ends where its interval may not join
+        mask = np.asarray(mask, dtype=bool)
+        split = mask[:-1] & mask[1:] & ~np.asarray(joinable, dtype=bool)
+        runs = []
+        for start, stop in _mask_runs(mask):
+            cuts = [i + 1 for i in range(start, stop - 1) if split[i]]
+            edges = [start, *cuts, stop]
+            runs += list(itertools.pairwise(edges))
+    else:
+        runs = _mask_runs(mask)
+
+    xs: list[float] = []
+    covered: list[bool] = []
+    gaps = np.diff(x)
+    for start, stop in runs:
+        if stop - start > 1:
+            pieces = [float(v) for v in x[start:stop]]
+        else:
+            beside = gaps[max(start - 1, 0) : start + 1]
+            span = float(x[-1] - x[0])
+            half = min(float(beside.min()) / 4, span / 100) if len(beside) else 0.5
+            pieces = [max(float(x[0]), float(x[start]) - half),
+                      min(float(x[-1]), float(x[start]) + half)]  # fmt: skip
+        if xs:  # a break: nothing is shaded between this run and the last one
+            xs.append(pieces[0])
+            covered.append(False)
+        xs += pieces
+        covered += [True] * len(pieces)
+    return np.asarray(xs, dtype=float), np.asarray(covered, dtype=bool)
+
+
+def _mask_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each stretch of consecutive True in ``mask``."""
+    import numpy as np
+
+    padded = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]]).astype(np.int8)
+    starts = np.flatnonzero(np.diff(padded) == 1)
+    stops = np.flatnonzero(np.diff(padded) == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
 def mark_peak(ax: Axes, probe: Probe, saturation: Saturation, color: Any) -> Line2D:
@@ -351,6 +588,7 @@ def activation_figure(
     figsize: tuple[float, float] | None = None,
     xlim: Limits | None = None,
     ylim: Sequence[Limits | None] | None = None,
+    dpi: int = DEFAULT_DPI,
 ) -> Drawn:
     """A new Figure: value and gradient panels side by side (and f″ if ``second``).
 
@@ -361,7 +599,9 @@ def activation_figure(
     whole figure; by default each panel is 4.8 inches wide and the figure
     grows downwards with the legend. ``xlim`` applies to every panel (default:
     the probed range); ``ylim`` gives limits per panel in order (value,
-    gradient, f″), ``None`` keeping a panel's automatic limits.
+    gradient, f″), ``None`` keeping a panel's automatic limits. ``dpi`` is
+    the resolution the layout is measured at (text widths do not scale
+    exactly with it); saving at another dpi lays the figure out again.
     """
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -372,18 +612,22 @@ def activation_figure(
         raise UsageError("activation_figure needs at least one probe")
     panels = 3 if second else 2
     limits = check_limits(xlim, ylim, panels, figsize)
+    check_dpi(dpi)
+    check_pixels(figsize or (PANEL_SIZE[0] * panels, PANEL_SIZE[1]), dpi)
     with rc_context(theme_style(theme)):
-        fig = Figure(figsize=figsize or (PANEL_SIZE[0] * panels, PANEL_SIZE[1]))
+        fig = Figure(figsize=figsize or (PANEL_SIZE[0] * panels, PANEL_SIZE[1]), dpi=dpi)
         FigureCanvasAgg(fig)  # the renderer that measures the layout also draws the PNG
         axes = fig.subplots(1, panels)
         joins: list[Line2D] = []
-        values = draw_values(axes[0], probes)
-        grads = draw_gradients(axes[1], probes, joins=joins)
-        grad2s = draw_second(axes[2], probes, joins=joins) if second else []
+        handles: list[Line2D] = []  # what the legend shows for each curve
+        styles = coincident_styles(probes, ("y", "grad", "grad2") if second else ("y", "grad"))
+        values = draw_values(axes[0], probes, joins=joins, handles=handles, linestyles=styles)
+        grads = draw_gradients(axes[1], probes, joins=joins, linestyles=styles)
+        grad2s = draw_second(axes[2], probes, joins=joins, linestyles=styles) if second else []
         shading: dict[str, Any] = {}
         peaks: list[Line2D] = []
         underflow_lines: list[Line2D] = []
-        entries: list[Any] = list(values) if len(probes) > 1 or saturations is not None else []
+        entries: list[Any] = handles if len(probes) > 1 or saturations is not None else []
         if saturations is not None:
             if len(probes) == 1:
                 if shade:
@@ -398,16 +642,70 @@ def activation_figure(
                 peak_color = "0.8" if theme == "dark" else "0.35"
                 entries.append(Line2D([], [], marker="o", markersize=6, linestyle="none",
                                       color=peak_color, label=_peaks_label()))  # fmt: skip
-        for ax, panel_ylim in zip(axes, limits[1], strict=False):
+            if note := _coarse_label(probes, saturations):
+                entries.append(Line2D([], [], linestyle="none", label=note))
+        fields = ("y", "grad", "grad2")
+        for index, ax in enumerate(axes):
+            panel_ylim = limits[1][index] if index < len(limits[1]) else None
             if limits[0] is not None:
                 ax.set_xlim(*limits[0])
+                # y follows what is visible, not what the probe held beyond it
+                panel_ylim = panel_ylim or visible_limits(probes, fields[index], limits[0])
             if panel_ylim is not None:
                 ax.set_ylim(*panel_ylim)
         title = fig.suptitle(figure_title(probes), fontsize="large", fontweight="bold", va="top")
-        legend = _layout(fig, title, list(axes), entries, fixed_size=figsize is not None)
-    return Drawn(
+        texts = [(t, t.get_text()) for t in (title, *(ax.title for ax in axes))]
+        asked = tuple(fig.get_size_inches())
+        legend = _fitted_layout(fig, title, list(axes), entries, fixed_size=figsize is not None)
+    drawn = Drawn(
         fig, values, grads, grad2s, shading, peaks, underflow_lines, joins, title, legend, theme
     )
+
+    def relayout() -> None:
+        """The same layout measured at the figure's new dpi (text is wrapped afresh,
+        from the size asked for): the same as drawing it at that dpi to begin with."""
+        fig.set_size_inches(*asked)
+        for text, original in texts:
+            text.set_text(original)
+        if drawn.legend is not None:
+            drawn.legend.remove()
+        with rc_context(theme_style(theme)):
+            legend = _fitted_layout(fig, title, list(axes), entries, fixed_size=figsize is not None)
+        object.__setattr__(drawn, "legend", legend)  # Drawn is frozen to users, not to us
+
+    _RELAYOUT[fig] = relayout
+    return drawn
+
+
+# Figures laid out by measuring their text at one dpi, and how to lay them out
+# again: Agg's hinted glyphs are relatively wider at 100 dpi than at 150, so a
+# legend that fits at 150 runs past both edges at 100 unless measured again.
+_RELAYOUT: weakref.WeakKeyDictionary[Figure, Callable[[], None]] = weakref.WeakKeyDictionary()
+
+
+def _at_dpi(fig: Figure, dpi: int) -> None:
+    """Set ``fig``'s dpi to the one it is saved at, laying it out again if it changed."""
+    if fig.dpi != dpi and (relayout := _RELAYOUT.get(fig)) is not None:
+        fig.set_dpi(dpi)
+        relayout()
+
+
+def visible_limits(probes: Sequence[Probe], field: str, xlim: Limits) -> Limits | None:
+    """y limits for the samples of ``field`` with x inside ``xlim``, with matplotlib's
+    5 % margins (None: nothing finite is visible, keep the automatic limits)."""
+    import numpy as np
+
+    low, high = xlim
+    seen = [
+        np.asarray(getattr(p, field), dtype=float)[(p.x >= low) & (p.x <= high)] for p in probes
+    ]
+    values = np.concatenate(seen) if seen else np.array([])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    bottom, top = float(values.min()), float(values.max())
+    margin = 0.05 * (top - bottom) if top > bottom else 0.05 * max(abs(top), 1.0)
+    return bottom - margin, top + margin
 
 
 def check_limits(
@@ -432,14 +730,14 @@ def check_limits(
             )
     if figsize is not None:
         width, height = figsize
-        least = (round(panels * (MIN_PANEL[0] + 1.0), 2), round(MIN_PANEL[1] + 1.6, 2))
-        if not (math.isfinite(width) and math.isfinite(height)) or (
-            width < least[0] or height < least[1] or max(width, height) > MAX_INCHES
+        if not (math.isfinite(width) and math.isfinite(height)) or not (
+            min(width, height) > 0 and max(width, height) <= MAX_INCHES
         ):
             raise UsageError(
-                f"--figsize {width:g} {height:g} does not fit {panels} panels; use at least "
-                f"{least[0]:g} {least[1]:g} and at most {MAX_INCHES:g} {MAX_INCHES:g} (inches)"
+                f"--figsize {width:g} {height:g}: give a width and height in inches, "
+                f"above 0 and at most {MAX_INCHES:g}"
             )
+        # Too small for the panels is found by laying the figure out (_layout).
     return xlim, list(ylim or [])
 
 
@@ -465,8 +763,12 @@ def format_ticks(values: Sequence[float]) -> list[str]:
     scale = 0 if 1e-3 <= big < 1e5 else math.floor(math.log10(big))
     scaled = [v / 10.0**scale for v in values]
     top = big / 10.0**scale
+    # Close enough to each value, and to a thousandth of the spacing: ticks that
+    # differ in the 7th digit (sigmoid′ on [1e-3, 2e-3]) keep distinct labels.
+    spacing = min((abs(b - a) for a, b in itertools.pairwise(scaled) if b != a), default=top)
+    tolerance = min(1e-6 * top, 1e-3 * spacing)
     decimals = next(
-        (d for d in range(10) if all(abs(round(v, d) - v) <= 1e-6 * top for v in scaled)), 9
+        (d for d in range(16) if all(abs(round(v, d) - v) <= tolerance for v in scaled)), 15
     )
     labels = []
     for v in scaled:
@@ -556,15 +858,9 @@ def _layout(
     panel_w = (width - 2 * _PAD - sides - (panels - 1) * _GAP) / panels
     panel_h = height - top - bottom
     if panel_w < MIN_PANEL[0] or panel_h < MIN_PANEL[1]:
-        from actviz.errors import UsageError
-
         need_w = width + max(0.0, MIN_PANEL[0] - panel_w) * panels
         need_h = height + max(0.0, MIN_PANEL[1] - panel_h)
-        raise UsageError(
-            f"--figsize {width:g} {height:g} leaves no room for the panels next to their "
-            f"labels and legend; use at least {math.ceil(need_w * 10) / 10:g} "
-            f"{math.ceil(need_h * 10) / 10:g} (inches)"
-        )
+        raise _TooSmall((math.ceil(need_w * 10) / 10, math.ceil(need_h * 10) / 10))
     x = _PAD
     for ax, (left, right, _, _) in zip(axes, decorations, strict=True):
         x += left
@@ -574,6 +870,65 @@ def _layout(
     if legend is not None:
         legend.set_bbox_to_anchor((0.5, _PAD / height), transform=fig.transFigure)
     return legend
+
+
+class _TooSmall(UsageError):
+    """A figure size that leaves no room for the panels; ``need``: a size that may."""
+
+    def __init__(self, need: tuple[float, float]) -> None:
+        super().__init__(f"the figure needs at least {need[0]:g} × {need[1]:g} inches")
+        self.need = need
+
+
+def _fitted_layout(
+    fig: Figure, suptitle: Text, axes: list[Axes], entries: list[Any], *, fixed_size: bool
+) -> Legend | None:
+    """:func:`_layout`, or one error that names a size which does fit: each
+    estimate is laid out in turn until one works (wrapped titles and a legend
+    in fewer columns make a narrow figure taller than its first estimate)."""
+    width, height = fig.get_size_inches()
+    texts = [(t, t.get_text()) for t in (suptitle, *(ax.title for ax in axes))]
+    try:
+        return _layout(fig, suptitle, axes, entries, fixed_size=fixed_size)
+    except _TooSmall:
+        pass
+
+    def fits(size: tuple[float, float]) -> tuple[float, float] | None:
+        """None if ``size`` fits, else the size the layout asks for instead."""
+        for text, original in texts:
+            text.set_text(original)
+        for legend in list(fig.legends):
+            legend.remove()
+        fig.set_size_inches(*size)
+        try:
+            _layout(fig, suptitle, axes, entries, fixed_size=True)
+        except _TooSmall as again:
+            return again.need
+        return None
+
+    # The same answer whatever size was asked for: from the default size (grown
+    # until it fits), the least width at that height, then the least height at
+    # that width, and once more, to a tenth of an inch: a tenth less on either
+    # side does not fit.
+    need = (PANEL_SIZE[0] * len(axes), PANEL_SIZE[1])
+    for _ in range(6):
+        if (more := fits(need)) is None:
+            break
+        need = (max(need[0], more[0]), max(need[1], more[1]))
+    for side in (0, 1, 0, 1):  # twice: fewer y ticks on a lower panel need less width
+        low, high = 1, round(need[side] * 10)
+        while high - low > 1:
+            middle = (low + high) // 2
+            trial = (middle / 10, need[1]) if side == 0 else (need[0], middle / 10)
+            if fits(trial) is None:
+                high = middle
+            else:
+                low = middle
+        need = (high / 10, need[1]) if side == 0 else (need[0], high / 10)
+    raise UsageError(
+        f"--figsize {width:g} {height:g} leaves no room for the panels next to their "
+        f"labels and legend; use at least {need[0]:g} {need[1]:g} (inches)"
+    )
 
 
 _TEXT_SIZES: dict[tuple[str, Any, float], tuple[float, float]] = {}
@@ -657,16 +1012,9 @@ def figure_bytes(
         fig = fig.figure
     kind = check_format(fmt)
     check_dpi(dpi)
-    width, height = fig.get_size_inches()
-    if width * height * dpi * dpi > MAX_PIXELS:
-        from actviz.errors import UsageError
-
-        raise UsageError(
-            f"a {width:g} × {height:g} inch figure at {dpi} dpi is "
-            f"{width * dpi:,.0f} × {height * dpi:,.0f} pixels, above the cap of "
-            f"{MAX_PIXELS:,} pixels; use a smaller --figsize or --dpi"
-        )
+    check_pixels(tuple(fig.get_size_inches()), dpi)
     buffer = io.BytesIO()
+    _at_dpi(fig, dpi)
     with rc_context(theme_style(theme or DEFAULT_THEME)):
         fig.savefig(
             buffer, format=kind, dpi=dpi, metadata=_METADATA[kind], **_SAVE_OPTIONS.get(kind, {})
@@ -690,6 +1038,17 @@ def save_figure(
     check_dpi(dpi)
     data = figure_bytes(fig, fmt or target.suffix.lstrip(".") or "png", dpi=dpi, theme=theme)
     return write_bytes_atomically(target, data)
+
+
+def check_pixels(size: tuple[float, float], dpi: int) -> None:
+    """Refuse a figure of more than MAX_PIXELS before it is laid out or drawn."""
+    width, height = size
+    if width * height * dpi * dpi > MAX_PIXELS:
+        raise UsageError(
+            f"a {width:g} × {height:g} inch figure at {dpi} dpi is "
+            f"{width * dpi:,.0f} × {height * dpi:,.0f} pixels, above the cap of "
+            f"{MAX_PIXELS:,} pixels; use a smaller --figsize or --dpi"
+        )
 
 
 MIN_DPI, MAX_DPI = 10, 1200
@@ -718,6 +1077,18 @@ def check_file_path(path: str | Path) -> Path:
         raise UsageError(f"output {text!r} is a folder; give a file name such as {text}/plot.png")
     if target.exists() and not target.is_file():
         raise OutputError(f"cannot write {text}: it is not a regular file; choose another --out")
+    return target
+
+
+def check_out_folder(path: str | Path) -> Path:
+    """``path`` if the folder it names a file in exists: a file the user names is
+    written where they said, and a mistyped folder is not created on the way
+    (only folders actviz chooses, the default ``outputs/`` and ``--out-dir``, are)."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise OutputError(f"cannot write {target}: the folder {folder} {what}; create it first")
     return target
 
 

@@ -320,7 +320,8 @@ class Probe:
         from actviz.saturation import analyze
 
         saturation = analyze(self, dtypes=(UNDERFLOW_DTYPE,))
-        drawn = activation_figure([self], second=self.grad2 is not None, saturations=[saturation])
+        drawn = activation_figure([self], second=self.grad2 is not None, saturations=[saturation],
+                                  dpi=NOTEBOOK_DPI)  # fmt: skip
         return figure_bytes(drawn, "png", dpi=NOTEBOOK_DPI)
 
 

@@ -494,6 +494,11 @@ class Spec:
         changed = self.changed_params()
         return {k: v for k, v in self.params.items() if k in changed or k in self.swept}
 
+    def __repr__(self) -> str:
+        """``Spec(leaky_relu, negative_slope=0.2)``: not the registry entry with its lambdas."""
+        shown = [f"{k}={format_value(v)}" for k, v in self.shown_params().items()]
+        return f"Spec({', '.join([self.name, *shown])})"
+
     @property
     def label(self) -> str:
         """``leaky_relu(negative_slope=0.1)``; defaults are not repeated (unless swept)."""

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from actviz.defaults import DEFAULT_EPS
 from actviz.environment import Environment, environment
 from actviz.evaluation import evaluate
-from actviz.underflow import UNDERFLOW_DTYPES, Underflow, underflow
+from actviz.underflow import UNDERFLOW_DTYPES, Interval, Underflow, underflow, zero_by_definition
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,6 +53,11 @@ REFERENCE_POINTS = 4001
 # |f′| still growing at the window's edge by more than this factor (over its
 # inner half): f′ is unbounded, and the peak on the requested grid is used.
 UNBOUNDED_GROWTH = 1.01
+# A grid is too coarse when f′ between two samples departs from the line
+# joining them by more than this fraction of the peak; measured up to this many
+# samples (beyond, every sample is within 1/4000 of the range of the next).
+COARSE = 0.1
+COARSE_CHECK_POINTS = 4000
 # How far out a dead sample's exact f′ is asked for (see _rounded_to_zero):
 # every smooth activation's f′ is still a normal float64 at |x| = 30.
 TAIL_PROBE = 30.0
@@ -108,6 +113,23 @@ class Saturation:
     # float32 kernel returns f′ in steps of 2⁻²⁵ below x ≈ −5), and their share.
     rounded: np.ndarray | None = None
     rounded_share: float = 0.0
+    # How far f′ between samples departs from the straight line joining them,
+    # as a fraction of the reference peak (the largest over the midpoints of
+    # intervals without a kink; float64 autograd): above COARSE the grid is
+    # too coarse to show the activation. None: not measured (train mode, or
+    # more than COARSE_CHECK_POINTS samples).
+    between: float | None = None
+    # Where the function itself has f′ = 0 (whatever the grid and dtype).
+    definition: tuple[Interval, ...] = ()
+    # Per interval between neighbouring samples: |f′| at its midpoint (float64) is
+    # below the threshold. The shading fills an interval only where this agrees
+    # with its ends. None: not measured (see ``between``).
+    interior_small: np.ndarray | None = None
+
+    @property
+    def coarse(self) -> bool:
+        """The grid is too coarse to resolve f′: see ``between``."""
+        return self.between is not None and self.between > COARSE
 
     @property
     def reference_peak(self) -> float:
@@ -136,6 +158,9 @@ class Saturation:
             "fractions": self.fractions,
             "fractions_route_dependent": self.shares_route,
             "dead_by_rounding": self.rounded_share,
+            "zero_by_definition": [i.as_dict() for i in self.definition],
+            "between_samples": self.between,
+            "coarse": self.coarse,
             "underflow": {d: u.as_dict() for d, u in self.underflow.items()},
             "environment": None if self.environment is None else self.environment.as_dict(),
         }
@@ -155,6 +180,7 @@ class Saturation:
         from actviz.display import (
             MISSING,
             by_definition,
+            coarse_words,
             number,
             onset_words,
             peak_words,
@@ -165,7 +191,9 @@ class Saturation:
 
         s, dtype = self, self.dtype
         reference = reference_words(s)
+        coarse = coarse_words(s)
         rows = [
+            *([("grid", coarse)] if coarse else []),
             ("peak |f′|", peak_words(s).removeprefix("peak |f′| = ")),
             *([("judged against", reference)] if reference else []),
             ("f(0), f′(0)", f"{number(s.f0, dtype)}, {number(s.grad0, dtype)}"),
@@ -179,9 +207,9 @@ class Saturation:
         ]
         if s.rounded_share:
             rows.append((f"dead only by {dtype} rounding", percent(s.rounded_share)))
+        if (flat := by_definition(s)) != MISSING:
+            rows.append(("f′ = 0 by definition", flat))
         if s.underflow:
-            if (flat := by_definition(s)) != MISSING:
-                rows.append(("f′ = 0 by definition", flat))
             rows += [
                 (f"{d} rounds f′ to 0 beyond |x| (left / right)", underflow_pair(u, notes=True))
                 for d, u in s.underflow.items()
@@ -242,18 +270,23 @@ def analyze(
 
     regime = np.full(x.shape, "active", dtype=object)
     regime[_linear_runs(x, grad, eps)] = "linear"
-    regime[below_threshold(magnitude, threshold)] = "saturated"
+    small = below_threshold(magnitude, threshold)
+    regime[small] = "saturated"
     regime[magnitude == 0] = "dead"
+    regime[_crossings(x, grad, small, threshold)] = "active"  # f′ changes sign there
 
     rounded = _rounded_to_zero(probe.spec, x, magnitude == 0)
+    interior = _interior(probe, threshold / eps, threshold)
 
-    weights = _cell_widths(x)
-    total = weights.sum()
+    weights, unseen = _shares(x, regime, interior)
+    total = weights.sum() + sum(unseen.values())
 
-    def share(where: np.ndarray) -> float:
-        return float(weights[where].sum() / total) if total > 0 else float(where.mean())
+    def share(where: np.ndarray, regime_name: str = "") -> float:
+        if total <= 0:
+            return float(where.mean())
+        return float((weights[where].sum() + unseen.get(regime_name, 0.0)) / total)
 
-    fractions = {r: share(regime == r) for r in REGIMES}
+    fractions = {r: share(regime == r, r) for r in REGIMES}
     steps = np.diff(probe.y)
     monotonic = "increasing" if (steps >= 0).all() else "decreasing" if (steps <= 0).all() else "no"
     base = threshold / eps
@@ -278,13 +311,113 @@ def analyze(
         fractions=fractions,
         underflow=edges,
         reference=reference,
-        peak_runs=_runs(x, magnitude == peak),
+        peak_runs=_pieces(probe.spec, x, _runs(x, magnitude == peak), peak, interior),
         rounded=rounded,
         rounded_share=share(rounded),
         dtype=probe.dtype,
         environment=environment(probe.device),
         shares_route=_between_routes(x, edges.get(probe.dtype)),
+        between=None if interior is None else interior.between,
+        interior_small=None if interior is None else interior.small,
+        definition=zero_by_definition(probe.spec),
     )
+
+
+class _Interior(NamedTuple):
+    """f′ between neighbouring samples, in float64 (see :func:`_interior`)."""
+
+    middle: np.ndarray  # f′ at the midpoint of each interval
+    small: np.ndarray  # per interval: |f′| there is below the threshold (dead or saturated)
+    between: float  # the largest departure from what the samples show, / the peak
+
+
+def _interior(probe: Probe, peak: float, threshold: float) -> _Interior | None:
+    """What the samples do not show: f′ (float64 autograd, so the probe's dtype
+    rounding is not counted) at the midpoint of each interval and just inside
+    each kink, against the line joining the interval's ends.
+
+    An end that is a kink sample holds torch's one-sided value (relu′(0) = 0),
+    so the line starts from the limit on the interval's side instead; a kink
+    inside an interval (``kinks=False``) is looked at from both sides. Where
+    the midpoint's |f′| is small and both ends are not, or the other way round
+    (relu6 sampled only at its kinks 0 and 6, where torch's f′ is 0 and 1 lies
+    between), the samples cannot show that interval at all: it counts with its
+    whole departure from the nearer end. None when not measured (train mode,
+    more than COARSE_CHECK_POINTS samples).
+    """
+    import numpy as np
+
+    x = np.asarray(probe.x, dtype=np.float64)
+    if getattr(probe, "train", False) or not 2 <= len(x) <= COARSE_CHECK_POINTS or peak <= 0:
+        return None
+    exact = np.asarray(probe.spec.activation.kinks(probe.spec.params), dtype=np.float64)
+    at = _sampled(exact, probe.dtype)  # the kinks where the probe samples them
+    tiny = 1e-9 * np.maximum(1.0, np.abs(exact))
+    mids = (x[:-1] + x[1:]) / 2
+    points = np.concatenate([x, mids, exact - tiny, exact + tiny])
+    _, _, f1 = evaluate(probe.spec, points, dtype="float64")
+    n, k = len(x), len(exact)
+    ends, middle = f1[:n].copy(), f1[n : 2 * n - 1]
+    below, above = f1[2 * n - 1 : 2 * n - 1 + k], f1[2 * n - 1 + k :]
+    left_end, right_end = ends[:-1].copy(), ends[1:].copy()
+    gap = np.zeros(n - 1)
+    for j in range(k):
+        starts = np.flatnonzero(x[:-1] == at[j])  # the interval to the kink's right
+        stops = np.flatnonzero(x[1:] == at[j])  # and to its left
+        left_end[starts], right_end[stops] = above[j], below[j]
+        inside = np.flatnonzero((x[:-1] < at[j]) & (at[j] < x[1:]))
+        for i in inside:  # a jump within the interval: both sides against the line
+            line = left_end[i] + (right_end[i] - left_end[i]) * (exact[j] - x[i]) / (
+                x[i + 1] - x[i]
+            )
+            gap[i] = max(gap[i], abs(below[j] - line), abs(above[j] - line))
+    with np.errstate(invalid="ignore"):
+        gap = np.maximum(gap, np.abs(middle - (left_end + right_end) / 2))
+        small = np.abs(middle) < threshold
+        ends_small = np.abs(ends) < threshold
+        unseen = (small != ends_small[:-1]) & (small != ends_small[1:])
+        nearer = np.minimum(np.abs(middle - ends[:-1]), np.abs(middle - ends[1:]))
+        gap = np.where(unseen, np.maximum(gap, nearer), gap)
+    finite = gap[np.isfinite(gap)]
+    between = float(finite.max() / peak) if len(finite) else 0.0
+    return _Interior(middle, small, between)
+
+
+def _sampled(kinks: np.ndarray, dtype: str) -> np.ndarray:
+    """``kinks`` rounded to the probe's dtype, as the probe samples them."""
+    import torch
+
+    return torch.tensor(kinks, dtype=getattr(torch, dtype)).to(torch.float64).numpy()
+
+
+def _shares(
+    x: np.ndarray, regime: np.ndarray, interior: _Interior | None
+) -> tuple[np.ndarray, dict[str, float]]:
+    """How much of the range each sample stands for: half of each interval to
+    either end, but all of it to one end where f′ inside it is of that end's
+    kind (small or not) and not of the other's: relu's kink sample at 0 (f′ = 0)
+    does not stand for (0, 0.05], where relu′ = 1. An interval of neither end's
+    kind (hardtanh(-5, -4.5) sampled at its kinks, 0 there and 1 between) is
+    counted by its midpoint instead: dead, saturated or active (the second
+    dict)."""
+    import numpy as np
+
+    if interior is None or len(x) < 2:
+        return _cell_widths(x), {}
+    widths = np.diff(x)
+    small = np.isin(regime, ("dead", "saturated"))
+    to_left = np.full(len(widths), 0.5)
+    agrees_left = small[:-1] == interior.small
+    agrees_right = small[1:] == interior.small
+    to_left[agrees_left & ~agrees_right] = 1.0
+    to_left[~agrees_left & agrees_right] = 0.0
+    unseen = ~agrees_left & ~agrees_right
+    weights = np.zeros(len(x))
+    weights[:-1] += np.where(unseen, 0.0, widths * to_left)
+    weights[1:] += np.where(unseen, 0.0, widths * (1 - to_left))
+    kinds = np.where(interior.middle == 0, "dead", np.where(interior.small, "saturated", "active"))
+    extra = {r: float(widths[unseen & (kinds == r)].sum()) for r in ("dead", "saturated", "active")}
+    return weights, extra
 
 
 def _between_routes(x: np.ndarray, found: Underflow | None) -> bool:
@@ -365,6 +498,12 @@ class Stretch(NamedTuple):
     samples: int
     start: int  # sample indices: [start, stop)
     stop: int
+    # f′ is constant on the whole stretch (a piecewise-linear activation with no
+    # kink inside it), and it reaches on to the kink next to it on this side
+    # (threshold′ = 1 on (0.1, 0.5]: the sample at the kink has torch's one-sided 0).
+    one_piece: bool = False
+    open_before: bool = False
+    open_after: bool = False
 
 
 def _runs(x: np.ndarray, mask: np.ndarray) -> tuple[Stretch, ...]:
@@ -385,6 +524,70 @@ def _runs(x: np.ndarray, mask: np.ndarray) -> tuple[Stretch, ...]:
             int(e),
         )
         for s, e in zip(starts, ends, strict=True)
+    )
+
+
+def _pieces(
+    target: Spec,
+    x: np.ndarray,
+    runs: tuple[Stretch, ...],
+    peak: float,
+    interior: _Interior | None,
+) -> tuple[Stretch, ...]:
+    """``runs`` of samples at the peak, held to f′ between them and marked where
+    a piecewise-linear activation's f′ is constant over them and on to a
+    neighbouring kink sample (where the stretch really ends).
+
+    Where f′ was measured between the samples, a run is split wherever |f′|
+    at an interval's midpoint is not the peak: hardtanh sampled at -3, -1, 1, 3
+    has f′ = 0 at all four, but 1 between -1 and 1, so it is 0 on [-3, -1] and
+    [1, 3], not on [-3, 3]; relu6 sampled only at its kinks 0 and 6 is 0 at
+    x = 0 and x = 6, not on [0, 6].
+    """
+    import numpy as np
+
+    def holds(start: int, stop: int) -> bool:
+        """|f′| is the peak inside the intervals start..stop-1 (True if not measured,
+        or if there is no interval: one sample)."""
+        if interior is None or start >= stop or start < 0:
+            return True
+        inside = np.abs(interior.middle[start:stop])
+        return bool(np.allclose(inside, peak, rtol=1e-6, atol=0))
+
+    split: list[Stretch] = []
+    for run in runs:
+        cuts = [i + 1 for i in range(run.start, run.stop - 1) if not holds(i, i + 1)]
+        for a, b in itertools.pairwise([run.start, *cuts, run.stop]):
+            split.append(_stretch_of(x, a, b))
+    if not target.activation.piecewise_linear:
+        return tuple(split)
+    kinks = np.asarray(target.activation.kinks(target.params), dtype=np.float64)
+    step = float(np.min(np.abs(np.diff(x)))) if len(x) > 1 else 1.0
+
+    def is_kink(v: float | None) -> bool:
+        return v is not None and bool((np.abs(kinks - v) <= 1e-3 * step).any())
+
+    marked = []
+    for run in split:
+        if ((kinks > run.first) & (kinks < run.last)).any():
+            marked.append(run)
+            continue
+        before = is_kink(run.before) and holds(run.start - 1, run.start)
+        after = is_kink(run.after) and holds(run.stop - 1, run.stop)
+        marked.append(run._replace(one_piece=True, open_before=before, open_after=after))
+    return tuple(marked)
+
+
+def _stretch_of(x: np.ndarray, start: int, stop: int) -> Stretch:
+    """The stretch of samples start..stop-1 with its neighbours."""
+    return Stretch(
+        float(x[start]),
+        float(x[stop - 1]),
+        float(x[start - 1]) if start > 0 else None,
+        float(x[stop]) if stop < len(x) else None,
+        stop - start,
+        start,
+        stop,
     )
 
 
@@ -494,6 +697,35 @@ def _steady_segments(
         pieces.append((a, end))
         a = end
     return pieces
+
+
+def _crossings(x: np.ndarray, grad: np.ndarray, small: np.ndarray, threshold: float) -> np.ndarray:
+    """Small-|f′| samples that are only f′ passing through 0 (gelu′ at x ≈ −0.75,
+    hardswish′ at −1.5): neither dead nor saturated, since f′ changes sign there.
+
+    A stretch of small samples is a crossing when the samples just outside it
+    have opposite signs and the samples inside follow the straight line between
+    them to within a quarter of the threshold: a sign change passed at speed,
+    not a flat piece (f′ = 0 on an interval is dead however the borders lie)
+    nor a slow, flat-bottomed one (x³ near 0 is saturated). A single small
+    sample between opposite signs is always a crossing: one sample cannot show
+    more than that.
+    """
+    import numpy as np
+
+    crossing = np.zeros(x.shape, dtype=bool)
+    for run in _runs(x, small):
+        before, after = run.start - 1, run.stop
+        if before < 0 or after >= len(x):
+            continue
+        g0, g1 = float(grad[before]), float(grad[after])
+        if not (math.isfinite(g0) and math.isfinite(g1)) or g0 * g1 >= 0:
+            continue
+        inside = slice(run.start, run.stop)
+        line = g0 + (g1 - g0) * (x[inside] - x[before]) / (x[after] - x[before])
+        if run.samples == 1 or bool((np.abs(grad[inside] - line) <= 0.25 * threshold).all()):
+            crossing[inside] = True
+    return crossing
 
 
 def below_threshold(magnitude: np.ndarray, threshold: float) -> np.ndarray:

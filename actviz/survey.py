@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_EPS
 from actviz.display import (
+    MISSING,
     by_definition,
     coord,
     csv_text,
@@ -166,8 +167,7 @@ SURVEY_CSV_HEADER = [
     "onset_left",
     "onset_right",
     *(f"share_{r}" for r in ("dead", "saturated", "linear", "active")),
-    "zero_by_definition_left",
-    "zero_by_definition_right",
+    "zero_by_definition",
     *(f"{d}_underflow_{side}" for d in SURVEY_DTYPES for side in ("left", "right")),
 ]
 
@@ -175,8 +175,6 @@ SURVEY_CSV_HEADER = [
 def _survey_numbers(probe: Probe, saturation: Saturation) -> list[Any]:
     """One CSV row: numbers at full precision, an empty cell where there is none."""
     s = saturation
-    last = list(s.underflow.values())[-1:]
-    by_definition = [u.side(side, "definition") for u in last for side in ("left", "right")]
     edges = [
         s.underflow[d].side(side, "underflow") if d in s.underflow else None
         for d in SURVEY_DTYPES
@@ -190,7 +188,7 @@ def _survey_numbers(probe: Probe, saturation: Saturation) -> list[Any]:
         s.grad0,
         *s.onsets[s.eps],
         *(s.fraction(r) for r in ("dead", "saturated", "linear", "active")),
-        *(by_definition or [None, None]),
+        "" if (words := by_definition(s)) == MISSING else words,
         *edges,
     ]
 

@@ -15,6 +15,7 @@ from actviz.defaults import DEFAULT_EPS
 from actviz.display import (
     MISSING,
     by_definition,
+    coarse_words,
     coord,
     number,
     onset_words,
@@ -50,12 +51,12 @@ TABLE_FORMATS = ("table", "json", "csv")
 
 def zero_lines(saturation: Saturation) -> list[str]:
     """Where f′ is exactly 0: by the function's definition, then by each dtype's rounding."""
-    if not saturation.underflow:
-        return []
     lines = []
     flat = by_definition(saturation)
     if flat != MISSING:
         lines.append(f"f′ = 0 by definition: {flat}")
+    if not saturation.underflow:
+        return lines
     dtypes = ", ".join(saturation.underflow)
     pairs = ", ".join(
         f"{d} {underflow_pair(u, notes=True)}" for d, u in saturation.underflow.items()
@@ -76,7 +77,9 @@ def summary_lines(saturation: Saturation) -> list[str]:
     s, dtype = saturation, saturation.dtype
     centred = "zero-centred" if abs(s.f0) < 1e-6 else "not zero-centred"
     reference = reference_words(s)
+    coarse = coarse_words(s)
     lines = [
+        *([coarse] if coarse else []),
         peak_words(s),
         *([reference] if reference else []),
         f"f(0) = {number(s.f0, dtype)} ({centred}), f′(0) = {number(s.grad0, dtype)}",

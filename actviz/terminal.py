@@ -15,11 +15,12 @@ import math
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from actviz.defaults import DEFAULT_EPS
-from actviz.display import coord, peak_words
+from actviz.display import onset_words, peak_words, route_note, share
 from actviz.probing import DEFAULT_OPTIONS, ProbeOptions
 
 if TYPE_CHECKING:
@@ -34,6 +35,13 @@ MIN_HEIGHT = 8
 # Without colour, curves after the first need their own character to be told apart.
 PLAIN_MARKERS = ("braille", "•", "+", "x", "o", "*", "#", "%")
 PEAK_MARKER = "◆"
+# The curves' colours, from xterm's 6×6×6 colour cube (codes 16-231, the same RGB in
+# every terminal that has 256 colours): mid-tones with a contrast of at least 3:1
+# against black and against white, so they read on a dark and on a light terminal
+# alike. Only curves (and their peak marks and legend entries) are coloured; frame,
+# ticks and labels keep the terminal's own foreground and no background is painted.
+CURVE_COLORS = (33, 166, 28, 163, 30, 160, 136, 97)
+SUMMARY_INDENT = 2  # continuation lines of a wrapped summary
 
 
 def use_color(stream: TextIO | None = None) -> bool:
@@ -51,22 +59,88 @@ def terminal_size() -> tuple[int, int]:
     return size.columns, size.lines
 
 
-def summary_line(probe: Probe, saturation: Saturation) -> str:
-    """One line under the plot: the peak, where saturation starts, the dead share."""
+def tail_words(saturation: Saturation, x: Any) -> str:
+    """The flat tails in the regime words of ``actviz table``: ``dead for x ≤ 0`` where
+    every sample beyond the onset has f′ exactly 0, ``saturated for x ≤ -6 and x ≥ 6
+    (eps 0.01)`` where some are small but not 0, ``no saturation in range (eps 0.01)``.
+
+    ``x`` is the probe's grid (the samples ``saturation.regime`` describes); the
+    onsets are ``saturation.onsets[saturation.eps]``, written by :func:`onset_words`.
+    """
     left, right = saturation.onsets[saturation.eps]
-    span = saturation.span
-    if left is not None and right is not None and left >= right:
-        onset = "saturated over the whole range"
-    else:
-        sides = ([f"x ≤ {coord(left, span)}"] if left is not None else []) + (
-            [f"x ≥ {coord(right, span)}"] if right is not None else []
+    span, regime, eps = saturation.span, saturation.regime, f"(eps {saturation.eps:g})"
+
+    def word(beyond: Any) -> str:
+        return "dead" if bool((regime[beyond] == "dead").all()) else "saturated"
+
+    if left is None and right is None:
+        return f"no saturation in range {eps}"
+    if left is not None and right is not None and left >= right:  # below eps everywhere
+        whole = word(slice(None))
+        return f"{whole} over {onset_words((left, right), span)}" + (
+            f" {eps}" if whole == "saturated" else ""
         )
-        onset = f"saturated for {' and '.join(sides)}" if sides else "no saturation in range"
-    dead = saturation.fractions["dead"]
+    sides = [
+        (word(x <= left) if left is not None else None, (left, None)),
+        (word(x >= right) if right is not None else None, (None, right)),
+    ]
+    words = [w for w, _ in sides if w is not None]
+    if len(set(words)) == 1:  # one word for both sides: "saturated for x ≤ -6 and x ≥ 6"
+        phrase = f"{words[0]} for {onset_words((left, right), span)}"
+    else:
+        phrase = " and ".join(f"{w} for {onset_words(o, span)}" for w, o in sides if w)
+    return phrase + (f" {eps}" if "saturated" in words else "")
+
+
+def summary_line(probe: Probe, saturation: Saturation) -> str:
+    """One line under the plot: the peak, the flat tails, the dead share, ``; ``-separated."""
     return (
-        f"{probe.label}: {peak_words(saturation)}; {onset} (eps {saturation.eps:g}); "
-        f"dead {dead:.0%} of the range"
+        f"{probe.label}: {peak_words(saturation)}; {tail_words(saturation, probe.x)}; "
+        f"dead {share(saturation, 'dead')} of the range"
     )
+
+
+def wrap_phrases(text: str, width: int, indent: int = SUMMARY_INDENT) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, broken only between its
+    ``; ``-separated phrases (the ``;`` stays at the end of the line); continuation
+    lines are indented by ``indent``. A phrase wider than a line on its own is
+    broken at its spaces (and a word wider than that, within the word).
+    """
+    pieces = text.split("; ")
+    pieces = [piece + ";" for piece in pieces[:-1]] + pieces[-1:]
+    lines: list[str] = []  # without their indent
+    line: str | None = None
+    for piece in pieces:
+        room = width - (indent if lines else 0)
+        if line is not None and len(line) + 1 + len(piece) <= room:
+            line = f"{line} {piece}"
+            continue
+        if line is not None:
+            lines.append(line)
+        lead = " " * (indent if lines else 0)
+        chunks = textwrap.wrap(
+            piece,
+            width,
+            initial_indent=lead,
+            subsequent_indent=" " * indent,
+            break_on_hyphens=False,
+        ) or [lead]
+        cut = [lead, *[" " * indent] * (len(chunks) - 1)]
+        *done, last = [chunk[len(c) :] for chunk, c in zip(chunks, cut, strict=True)]
+        lines += done
+        line = last
+    if line is not None:
+        lines.append(line)
+    return [(" " * indent if k else "") + line for k, line in enumerate(lines)]
+
+
+def panel_grid(panels: int, width: int) -> tuple[int, int]:
+    """(rows, columns) of panels: as many across as get ``PANEL_WIDTH`` columns each and
+    fill every row, so no framed panel is left empty (3 panels: 3 across or 1)."""
+    across = max(1, min(panels, width // PANEL_WIDTH))
+    while panels % across:
+        across -= 1
+    return panels // across, across
 
 
 def terminal_plot(
@@ -81,10 +155,14 @@ def terminal_plot(
     """The value and gradient panels (and f″ with ``second``) as text, with a summary.
 
     ``width`` and ``height`` default to the terminal's (``COLUMNS``/``LINES``);
-    panels sit side by side when each gets ``PANEL_WIDTH`` columns, else one
-    above the other. ``color`` defaults to :func:`use_color` on stdout; without
-    it the text has no ANSI escapes and each curve its own marker. The peak of
-    |f′| is marked with ◆.
+    panels sit side by side when each gets ``PANEL_WIDTH`` columns and every row
+    is filled (:func:`panel_grid`), else one above the other. ``color``
+    defaults to :func:`use_color` on stdout; with it only the curves are
+    coloured (no background anywhere, frame and ticks in the terminal's own
+    colour), without it the text has no ANSI escapes and each curve its own
+    marker. The peak of |f′| is marked with ◆ in its curve's colour. The
+    summaries are wrapped to ``width`` between their phrases
+    (:func:`wrap_phrases`).
     """
     from actviz.errors import UsageError
     from actviz.saturation import analyze
@@ -100,11 +178,18 @@ def terminal_plot(
         raise UsageError("second=True needs probes made with second=True")
     color = use_color() if color is None else color
     saturations = [analyze(p, eps=eps) for p in probes]
-    summaries = [summary_line(p, s) for p, s in zip(probes, saturations, strict=True)]
+    note = route_note(saturations)
+    summaries = [
+        line
+        for text in [
+            *(summary_line(p, s) for p, s in zip(probes, saturations, strict=True)),
+            *([note] if note else []),
+        ]
+        for line in wrap_phrases(text, width)
+    ]
 
     panels = 3 if second else 2
-    across = max(1, min(panels, width // PANEL_WIDTH))
-    down = math.ceil(panels / across)
+    down, across = panel_grid(panels, width)
     if height is None:
         room = lines - len(summaries) - 2  # the summary and the shell's prompt stay in view
         height = max(MIN_HEIGHT, min(MAX_HEIGHT, room // down)) * down
@@ -115,8 +200,10 @@ def terminal_plot(
     figure.clear()
     limits = list(plotext.terminal._limit)  # a notebook's own plotext setting, put back below
     plotext.terminal.limit(False, False)  # our width and height, not plotext's guess
-    figure.theme("simple")  # colour on the curves only: readable on dark and light terminals
     figure.subplots(down, across)
+    # After subplots(): plotext's new panels start on its default white canvas. "simple"
+    # paints nothing: no background, frame and ticks in the terminal's own colours.
+    figure.theme("simple")
     figure.plot_size(width, height)
     fields = [("y", "f(x)"), ("grad", "f′(x)"), ("grad2", "f″(x)")][:panels]
     title = probes[0].title if len(probes) == 1 else ""
@@ -127,18 +214,19 @@ def terminal_plot(
         points = [_finite(probe.x, getattr(probe, field)) for probe in probes]
         _axis(panel.ruler("x"), [x for xs, _ in points for x in xs], width // across // 10, 0)
         _axis(panel.ruler("y"), [y for _, ys in points for y in ys], height // down // 4, 1)
+        inks = [plotext.pixel(foreground=curve_color(n)) for n in range(len(probes))]
         for number, (probe, (xs, ys)) in enumerate(zip(probes, points, strict=True)):
-            marker = "braille" if color else PLAIN_MARKERS[number % len(PLAIN_MARKERS)]
-            signal = panel.signal(xs, ys, marker=marker).lines()
+            symbol = _symbol(number, color)
+            signal = panel.signal(xs, ys, marker=plotext.marker(symbol, inks[number])).lines()
             if len(probes) > 1 and index == 0:
                 signal.label(probe.label)
             panel.draw(signal)
         if field == "grad":
-            for probe, saturation in zip(probes, saturations, strict=True):
+            for number, (probe, saturation) in enumerate(zip(probes, saturations, strict=True)):
                 peak = probe.grad[int(abs(probe.x - saturation.peak_at).argmin())]  # signed f′
                 if math.isfinite(saturation.peak_at) and math.isfinite(peak):
-                    panel.draw(panel.signal([saturation.peak_at], [float(peak)],
-                                            marker=PEAK_MARKER))  # fmt: skip
+                    mark = plotext.marker(PEAK_MARKER, inks[number])  # the curve's own colour
+                    panel.draw(panel.signal([saturation.peak_at], [float(peak)], marker=mark))
     try:
         text: str = figure.build().string(colorless=not color)
     finally:  # plotext keeps one global figure and terminal: leave them as we found them
@@ -173,6 +261,19 @@ def plot_names(
         raise UsageError(f"{first} is drawn as heatmaps; --term draws curves of f(x)")
     probes = probe_many(request.specs(), request.grid(), options)
     return terminal_plot(probes, second=options.second, eps=eps)
+
+
+def curve_color(number: int) -> int:
+    """The 256-colour code of curve ``number`` (0 first), for its line, legend and ◆."""
+    return CURVE_COLORS[number % len(CURVE_COLORS)]
+
+
+def _symbol(number: int, color: bool) -> str:
+    """Braille while colours tell the curves apart; after that (or without colour)
+    a character of each curve's own."""
+    if color:
+        return PLAIN_MARKERS[(number // len(CURVE_COLORS)) % len(PLAIN_MARKERS)]
+    return PLAIN_MARKERS[number % len(PLAIN_MARKERS)]
 
 
 def nice_ticks(low: float, high: float, count: int) -> list[float]:

@@ -27,6 +27,7 @@ is recorded with every result (:func:`actviz.environment.environment`).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,6 +109,111 @@ class Underflow:
             "value_right": self.value_right,
             "bound": self.bound,
         }
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A stretch of x (``low`` may be -inf, ``high`` inf; ``low == high``: a point)."""
+
+    low: float
+    high: float
+    low_closed: bool
+    high_closed: bool
+
+    def __contains__(self, x: float) -> bool:
+        above = x >= self.low if self.low_closed else x > self.low
+        below = x <= self.high if self.high_closed else x < self.high
+        return above and below
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.low,
+            "to": self.high,
+            "from_closed": self.low_closed,
+            "to_closed": self.high_closed,
+        }
+
+
+# Where a piece of the line between kinks is asked whether f′ is 0 all over it.
+_PIECE_FRACTIONS = tuple(i / 32 for i in range(1, 32))
+_TAIL_OFFSETS = tuple(10.0**e for e in range(-6, 5))  # beyond the outermost kink: to 10⁴
+
+
+def zero_by_definition(target: Spec) -> tuple[Interval, ...]:
+    """Where the function itself has f′ = 0: intervals of x, from the registry's
+    kinks and closed-form f′ (float64), whatever the parameters.
+
+    Between two kinks (and beyond the outermost ones) a piecewise-defined
+    activation is one smooth piece: f′ is 0 on the whole piece when it is 0
+    at 31 points across it (beyond a kink: from 10⁻⁶ to 10⁴ past it). At a
+    kink, torch's one-sided value (the registry's ``kink_grads``) decides
+    whether the kink itself belongs: threshold's f′ = 0 for x ≤ 0.1,
+    hardtanh(-5, -2)'s for x ≤ -5 and x ≥ -2, hardshrink's for -0.5 ≤ x ≤ 0.5.
+    An activation of your own has no closed form or kinks: its tails are
+    asked instead (float64 autograd beyond the float32 edge: see
+    :func:`underflow`), as ``x ≤ -edge`` / ``x ≥ edge``.
+    """
+    key = tuple(sorted(target.params.items()))
+    return _zero_by_definition(target.activation, key)
+
+
+@lru_cache(maxsize=512)
+def _zero_by_definition(activation: Any, key: tuple[tuple[str, Any], ...]) -> tuple[Interval, ...]:
+    from actviz.registry import Spec
+
+    target = Spec(activation, dict(key))
+    derivative = activation.derivative
+    if derivative is None:
+        return _custom_tails(target)
+    params = target.params
+    pairs = sorted(zip(activation.kinks(params), activation.kink_grads(params), strict=True))
+    kinks = [float(k) for k, _ in pairs]
+    bounds = [-math.inf, *kinks, math.inf]
+    # The line in order: (low, high, f′ = 0 there), pieces and kinks alternating.
+    parts: list[tuple[float, float, bool]] = []
+    for i, (low, high) in enumerate(itertools.pairwise(bounds)):
+        if low < high:  # two equal kinks (softshrink with lambd 0) leave no piece
+            parts.append((low, high, _zero_piece(derivative, params, low, high)))
+        if i < len(kinks):
+            parts.append((kinks[i], kinks[i], float(pairs[i][1]) == 0))
+    found: list[Interval] = []
+    for zero, run in itertools.groupby(parts, key=lambda part: part[2]):
+        if zero:
+            stretch = list(run)
+            found.append(_interval(stretch[0], stretch[-1]))
+    return tuple(found)
+
+
+def _interval(first: tuple[float, float, bool], last: tuple[float, float, bool]) -> Interval:
+    """The stretch from part ``first`` to part ``last``: closed at a kink, open at a
+    piece's end (a piece excludes its kinks)."""
+    # + 0.0: a kink at -0.0 (hardshrink with lambd 0) is the point 0, not "-0"
+    return Interval(first[0] + 0.0, last[1] + 0.0, first[0] == first[1], last[0] == last[1])
+
+
+def _zero_piece(derivative: Any, params: Any, low: float, high: float) -> bool:
+    """f′ = 0 all over the piece (low, high) of the line, by the closed form in float64."""
+    import torch
+
+    if math.isinf(low) and math.isinf(high):
+        points = [-v for v in reversed(_TAIL_OFFSETS)] + [0.0, *_TAIL_OFFSETS]
+    elif math.isinf(low):
+        points = [high - v for v in _TAIL_OFFSETS]
+    elif math.isinf(high):
+        points = [low + v for v in _TAIL_OFFSETS]
+    else:
+        points = [low + (high - low) * t for t in _PIECE_FRACTIONS]
+    exact = derivative(torch.tensor(points, dtype=torch.float64), params)
+    return bool((exact == 0).all())
+
+
+def _custom_tails(target: Spec) -> tuple[Interval, ...]:
+    """An activation of your own: the tails where float64 autograd says f′ = 0."""
+    found = underflow(target, "float32")
+    left, right = found.side("left", "definition"), found.side("right", "definition")
+    return tuple([Interval(-math.inf, -left, False, True)] if left is not None else []) + tuple(
+        [Interval(right, math.inf, True, False)] if right is not None else []
+    )
 
 
 def underflow(target: Spec, dtype: str, device: str = "cpu") -> Underflow:

@@ -20,6 +20,11 @@ and ``K`` = :data:`ULPS`:
   (``Reference.cancellations``), or the true value is below the dtype's
   smallest normal number and the error is too: a finding, not a failure;
 * **wrong** otherwise, and wherever torch returns nan or ±inf: the check fails.
+  Such a stretch of samples is reported from where it starts on the dtype's own
+  values, not at the first failing sample: the representable values between
+  the last finite sample and the first non-finite one are searched (by their
+  bit patterns) for the first x where torch's value is not finite
+  (:class:`NonFinite`).
 
 At each kink torch's f′ is compared with the value that PyTorch's autograd
 notes prescribe (:func:`actviz.reference.documented_kink_value`); the other
@@ -31,12 +36,13 @@ is a second opinion that can also fail the check.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from actviz.display import number
+from actviz.display import SIGNIFICANT, number
 from actviz.environment import environment
 from actviz.errors import UnknownFormatError
 from actviz.probing import Grid
@@ -63,6 +69,9 @@ FD_STEP = 1e-6
 FD_TOLERANCE = (1e-3, 1e-5)  # gradcheck's own defaults (rtol, atol)
 
 RUN_GAP = 8  # samples: a precision-loss region bridges this many accurate ones
+# Points per round of the search for where a non-finite stretch starts: each round
+# narrows the bracket of representable values 64-fold (float64's widest in 9 rounds).
+PROBES = 63
 WELL_CONDITIONED = 4  # |x·q′| ≤ 4·|q|: where the table's max ulps are taken
 # (bits of precision, smallest subnormal, smallest normal) per dtype:
 # ulp(v) = 2^(e − p), floored at the smallest subnormal.
@@ -102,6 +111,63 @@ def _span(start: float, stop: float) -> str:
 
 
 @dataclass(frozen=True)
+class NonFinite:
+    """A stretch of samples where torch's value is nan or ±inf, its ends moved onto
+    the dtype's own values.
+
+    ``start`` is the first value of the dtype where torch's value is not finite,
+    searched for between the last finite sample before the stretch (``finite_before``)
+    and its first sample; so the value of the dtype just below ``start`` gives a finite
+    value. ``stop`` likewise from the right (``finite_after``). Where the stretch
+    reaches the first or last sample, that end is the sample itself (and
+    ``finite_before`` or ``finite_after`` is None).
+    """
+
+    order: str
+    dtype: str
+    kind: str  # what torch returns on the stretch's samples: "nan", "inf", "-inf" or a mix
+    start: float
+    stop: float
+    samples: tuple[float, float]  # the stretch's first and last sample
+    finite_before: float | None
+    finite_after: float | None
+
+    def words(self, label: str) -> str:
+        """``mish f″, float64: nan from x = 709.7827128933841 (…)``."""
+        start, stop = representable(self.start, self.dtype), representable(self.stop, self.dtype)
+        first, last = (number(v) for v in self.samples)
+        head = f"{label} {self.order}, {self.dtype}: {self.kind}"
+        if self.finite_before is not None and self.finite_after is None:
+            return (
+                f"{head} from x = {start} on (the first {self.dtype} where it is; so is every "
+                f"sample up to x = {last})"
+            )
+        if self.finite_before is None and self.finite_after is not None:
+            return (
+                f"{head} up to x = {stop} (the last {self.dtype} where it is; so is every "
+                f"sample down to x = {first})"
+            )
+        if self.finite_before is not None and self.finite_after is not None:
+            return (
+                f"{head} from x = {start} to x = {stop} (the first and the last {self.dtype} "
+                f"where it is, around the samples [{first}, {last}])"
+            )
+        return f"{head} at every sample, from x = {first} to x = {last}"
+
+
+def representable(x: float, dtype: str) -> str:
+    """``x``, a value of ``dtype``, as the one formatter writes it where that names it
+    (4 significant digits that round back to it), else in the fewest digits that do:
+    an onset of 709.7827128933841 must not read as 709.8."""
+    text = number(x, dtype)
+    digits = SIGNIFICANT
+    while _round([float(text)], dtype)[0] != x and digits < 17:
+        digits += 1
+        text = f"{x:.{digits}g}"
+    return text
+
+
+@dataclass(frozen=True)
 class OrderResult:
     """One of f, f′, f″ in one dtype."""
 
@@ -113,6 +179,8 @@ class OrderResult:
     wrong: list[float]  # x where torch is wrong beyond the budget
     wrong_ulps: float  # the largest finite error there, in ulps
     non_finite: list[float]  # x where torch returns nan or ±inf (and the truth is finite)
+    # those samples as stretches, each end found on the dtype's values (see NonFinite)
+    non_finite_stretches: list[NonFinite] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -180,6 +248,10 @@ class Check:
         data["reference"] = "mpmath, 50 digits" if self.has_reference else "no reference"
         del data["has_reference"]
         data["findings"] = [f.words(self.label) for f in self.findings]
+        data["non_finite"] = [
+            n.words(self.label) for d in self.dtypes for o in d.orders
+            for n in o.non_finite_stretches
+        ]  # fmt: skip
         for d, raw in zip(self.dtypes, data["dtypes"], strict=True):
             raw["passed"] = d.passed
             raw["findings"] = [asdict(f) for f in d.findings]
@@ -294,6 +366,9 @@ def _check_dtype(target: Spec, ref: Reference, dtype: str) -> DtypeResult:
             scale,
             target.params,
         )
+        if result.non_finite:
+            stretches = non_finite_stretches(target, dtype, k, x, torch_values)
+            result = replace(result, non_finite_stretches=stretches)
         orders.append(result)
         findings.extend(finding)
     kink_results = [
@@ -385,6 +460,128 @@ def _runs(mask: np.ndarray) -> list[slice]:
         else:
             runs.append(slice(i, i + 1))
     return runs
+
+
+def order_values(target: Spec, dtype: str, order: int, xs: Sequence[float]) -> np.ndarray:
+    """torch's f (order 0), f′ (1) or f″ (2) at ``xs`` in ``dtype``, as the samples get
+    them: a padded contiguous batch, so every point takes the kernel's vector route."""
+    from actviz.evaluation import evaluate, second_at
+
+    if order == 2:
+        return second_at(target, xs, dtype=dtype)
+    return evaluate(target, xs, dtype=dtype)[order + 1]
+
+
+def non_finite_stretches(
+    target: Spec, dtype: str, order: int, x: np.ndarray, got: np.ndarray
+) -> list[NonFinite]:
+    """The runs of samples ``x`` (sorted) where ``got`` is not finite, each end that
+    borders a finite sample searched for on the dtype's values (:func:`first_non_finite`)."""
+    import numpy as np
+
+    def values_at(xs: Sequence[float]) -> np.ndarray:
+        return order_values(target, dtype, order, xs)
+
+    bad = ~np.isfinite(got)
+    stretches = []
+    for run in _exact_runs(bad):
+        i, j = run.start, run.stop - 1
+        before = float(x[i - 1]) if i > 0 else None
+        after = float(x[j + 1]) if j + 1 < len(x) else None
+        start = first_non_finite(values_at, dtype, before, float(x[i])) if before is not None \
+            else float(x[i])  # fmt: skip
+        stop = first_non_finite(values_at, dtype, after, float(x[j])) if after is not None \
+            else float(x[j])  # fmt: skip
+        kinds = sorted({"nan" if math.isnan(v) else "inf" if v > 0 else "-inf"
+                        for v in got[run].tolist()})  # fmt: skip
+        stretches.append(
+            NonFinite(
+                order=ORDERS[order],
+                dtype=dtype,
+                kind=" or ".join(kinds),
+                start=start,
+                stop=stop,
+                samples=(float(x[i]), float(x[j])),
+                finite_before=before,
+                finite_after=after,
+            )
+        )
+    return stretches
+
+
+def _exact_runs(mask: np.ndarray) -> list[slice]:
+    """Stretches of consecutive True samples (no gaps bridged)."""
+    runs: list[slice] = []
+    for i in [int(v) for v in mask.nonzero()[0]]:
+        if runs and runs[-1].stop == i:
+            runs[-1] = slice(runs[-1].start, i + 1)
+        else:
+            runs.append(slice(i, i + 1))
+    return runs
+
+
+def first_non_finite(
+    values_at: Callable[[Sequence[float]], np.ndarray], dtype: str, finite: float, bad: float
+) -> float:
+    """The value of ``dtype`` nearest ``finite`` (where ``values_at`` is finite), on the
+    way to ``bad`` (where it is not), at which ``values_at`` is not finite, its neighbour
+    towards ``finite`` giving a finite value.
+
+    Both ends are values of the dtype; the search runs over the integers that number
+    the dtype's values in order (:func:`ordinal`), :data:`PROBES` evenly spaced ones a
+    round, keeping the first non-finite probe and the one before it as the bracket.
+    """
+    import numpy as np
+
+    good, worse = ordinal(finite, dtype), ordinal(bad, dtype)
+    while abs(worse - good) > 1:
+        span = worse - good
+        probes = sorted(
+            {good + span * i // (PROBES + 1) for i in range(1, PROBES + 1)} - {good, worse},
+            key=lambda o: abs(o - good),
+        )
+        finite_there = np.isfinite(values_at([from_ordinal(o, dtype) for o in probes]))
+        first = next((i for i, ok in enumerate(finite_there.tolist()) if not ok), None)
+        if first is None:
+            good = probes[-1]
+            continue
+        worse = probes[first]
+        if first > 0:
+            good = probes[first - 1]
+    return from_ordinal(worse, dtype)
+
+
+# (struct code of the value, of its bits, bits) per dtype; bfloat16 is float32's top half.
+_LAYOUT = {"float64": ("<d", "<Q", 64), "float32": ("<f", "<I", 32), "float16": ("<e", "<H", 16)}
+
+
+def ordinal(x: float, dtype: str) -> int:
+    """Where ``x`` (a value of ``dtype``) stands among the dtype's values: neighbouring
+    values are consecutive integers, in the order of the values (±0 are both 0)."""
+    if dtype == "bfloat16":
+        wide = struct.unpack("<I", struct.pack("<f", x))[0]
+        if wide & 0xFFFF:
+            raise ValueError(f"{x!r} is not a bfloat16")
+        bits, width = wide >> 16, 16
+    else:
+        value, unsigned, width = _LAYOUT[dtype]
+        bits = struct.unpack(unsigned, struct.pack(value, x))[0]
+        if struct.unpack(value, struct.pack(unsigned, bits))[0] != x:
+            raise ValueError(f"{x!r} is not a {dtype}")
+    sign = 1 << (width - 1)
+    return -(bits ^ sign) if bits & sign else int(bits)
+
+
+def from_ordinal(place: int, dtype: str) -> float:
+    """The value of ``dtype`` at ``place`` (the inverse of :func:`ordinal`)."""
+    width = 16 if dtype == "bfloat16" else _LAYOUT[dtype][2]
+    bits = (-place) | (1 << (width - 1)) if place < 0 else place
+    if dtype == "bfloat16":
+        wide: float = struct.unpack("<f", struct.pack("<I", bits << 16))[0]
+        return wide
+    value, unsigned, _ = _LAYOUT[dtype]
+    found: float = struct.unpack(value, struct.pack(unsigned, bits))[0]
+    return found
 
 
 def _kink(ref: Reference, target: Spec, dtype: str, kink: float, got: float) -> Kink:

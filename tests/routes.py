@@ -158,17 +158,28 @@ DEFAULT_GRID = np.array([-8.0 + i * 0.1 for i in range(160)], dtype=np.float32)
 
 def shares(name: str, eps: float = 0.01) -> tuple[float, float]:
     """The dead and saturated shares of the float32 default grid, with plain torch:
-    f′ = 0, and 0 < |f′| < eps × the peak |f′| over linspace(-20, 20, 4001) in float64,
-    each sample standing for the cells half-way to its neighbours."""
+    f′ = 0, and 0 < |f′| < eps × the peak |f′| over linspace(-20, 20, 4001) in float64.
+    Each interval between samples goes half to either end, or all to the one end
+    whose kind (small |f′| or not) f′ has at its midpoint in float64 where the
+    other end's kind differs."""
     function = FUNCTIONS[name]
     grad = _grad(function, torch.from_numpy(DEFAULT_GRID), "batched").double().numpy()
     window = torch.linspace(-20, 20, 4001, dtype=torch.float64)
     peak = max(float(_grad(function, window, "batched").abs().max()), float(np.abs(grad).max()))
     x = DEFAULT_GRID.astype(np.float64)
-    cells = np.diff(np.concatenate([[x[0]], (x[1:] + x[:-1]) / 2, [x[-1]]]))
+    threshold = eps * peak
+    middle = _grad(function, torch.from_numpy((x[:-1] + x[1:]) / 2), "batched").numpy()
     dead = grad == 0
-    saturated = ~dead & (np.abs(grad) < eps * peak)
-    return float(cells[dead].sum() / cells.sum()), float(cells[saturated].sum() / cells.sum())
+    saturated = ~dead & (np.abs(grad) < threshold)
+    small, inside = dead | saturated, np.abs(middle) < threshold
+    left = np.where((small[:-1] == inside) & (small[1:] != inside), 1.0,
+                    np.where((small[:-1] != inside) & (small[1:] == inside), 0.0, 0.5))  # fmt: skip
+    widths = np.diff(x)
+    weights = np.zeros(len(x))
+    weights[:-1] += widths * left
+    weights[1:] += widths * (1 - left)
+    total = weights.sum()
+    return float(weights[dead].sum() / total), float(weights[saturated].sum() / total)
 
 
 def between_edges(name: str) -> bool:

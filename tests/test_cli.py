@@ -77,6 +77,7 @@ def test_plot_overlays_one_curve_per_name(drawn: list[plotting.Drawn], in_tmp: P
 
 
 def test_plot_param_range_points_and_second(drawn: list[plotting.Drawn], in_tmp: Path) -> None:
+    (in_tmp / "figs").mkdir()  # a folder you name is not created for you
     args = ["--range", "-3", "3", "--points", "50", "--out", "figs/lr.svg", "--second"]
     result = run("plot", "leaky_relu", "--param", "negative_slope=0.1", *args)
     assert result.exit_code == 0, result.output
@@ -129,7 +130,8 @@ def test_table_regimes_and_summary_for_relu_and_sigmoid() -> None:
     relu = run("table", "relu", "--range", "-1", "1", "--points", "10").stdout
     assert _regimes(relu) == ["dead"] * 6 + ["linear"] * 5  # the kink 0 is a sample
     assert "f(0) = 0 (zero-centred), f′(0) = 0" in relu
-    assert "share of the range: dead 52.8%, saturated 0.0%, linear 47.2%, active 0.0%" in relu
+    # x ≤ 0 is exactly half of [-1, 1]: the kink sample stands for its own side only
+    assert "share of the range: dead 50.0%, saturated 0.0%, linear 50.0%, active 0.0%" in relu
     assert "f′ = 0 by definition: x ≤ 0\n" in relu
     assert "f′ never underflows to exactly 0 within |x| ≤ 10⁴" in relu
     sigmoid = run("table", "sigmoid", "--range", "-100", "100", "--points", "10").stdout
@@ -205,7 +207,7 @@ def test_saturation_survey() -> None:
     assert header.startswith("activation,peak_grad,peak_at,reference_peak,grad0,onset_left,")
     # numbers only, one column per quantity; an empty cell where there is none
     assert relu.split(",")[:7] == ["relu", "1.0", "0.10000000149011612", "1.0", "0.0", "0.0", ""]
-    assert float(relu.split(",")[7]) == pytest.approx(80.5 / 159, abs=1e-6)  # x ≤ 0: 80½ steps
+    assert float(relu.split(",")[7]) == pytest.approx(80 / 159, abs=1e-6)  # x ≤ 0: 80 steps
 
 
 def test_table_json_schema() -> None:
@@ -324,7 +326,7 @@ def test_unwritable_output_is_a_runtime_error(in_tmp: Path) -> None:
     result = run("plot", "relu", "--out", "blocker/relu.png")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: cannot write blocker/relu.png: ")
-    assert result.stderr.endswith("; choose a writable folder with --out\n")
+    assert result.stderr.endswith("the folder blocker is a file, not a folder; create it first\n")
     assert len(result.stderr.splitlines()) == 1
 
 
@@ -451,7 +453,7 @@ def test_table_prints_positions_and_exact_values_as_people_read_them() -> None:
     rows = [line.split("│")[1:-1] for line in relu.splitlines() if line.startswith("│")]
     xs = [cells[0].strip() for cells in rows]
     assert xs.count("0") == 1  # the kink 0 is the grid's x[80], not a second sample
-    assert "peak |f′| = 1 on [0.1, 7.9]\n" in relu
+    assert "peak |f′| = 1 on (0, 7.9]\n" in relu  # relu′ = 1 on the whole piece after 0
     tiny = run("table", "relu", "--range", "-0.3", "0.25", "--step", "0.1").stdout
     rows = [line.split("│")[1:-1] for line in tiny.splitlines() if line.startswith("│")]
     xs = [cells[0].strip() for cells in rows]

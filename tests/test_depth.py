@@ -226,7 +226,7 @@ def test_depth_writes_the_figure_and_prints_tables_and_verdicts(in_tmp: Path) ->
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "wrote outputs/depth-tanh_relu.png"
-    assert png_size(in_tmp / "outputs" / "depth-tanh_relu.png") == (1350, 1650)
+    assert png_size(in_tmp / "outputs" / "depth-tanh_relu.png") == (1350, 1725)
     expected = depth(["tanh", "relu"], layers=4, width=32, batch=16)
     tanh = expected.runs[0]
     assert f"forward: {tanh.forward_text}" in lines

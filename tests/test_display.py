@@ -53,9 +53,17 @@ def test_positions_are_0_up_to_the_grids_rounding() -> None:
 
 
 def test_definition_words() -> None:
-    assert definition_words(3.0, 3.0) == "x ≤ -3, x ≥ 3"
-    assert definition_words(0.0, None) == "x ≤ 0"
-    assert definition_words(None, None) == "—"
+    from actviz.underflow import Interval
+
+    inf = math.inf
+    assert definition_words([Interval(-inf, -3, False, True), Interval(3, inf, True, False)]) == (
+        "x ≤ -3, x ≥ 3"
+    )
+    assert definition_words([Interval(-inf, 0.1, False, True)]) == "x ≤ 0.1"
+    assert definition_words([Interval(-0.5, 0.5, True, True)]) == "-0.5 ≤ x ≤ 0.5"
+    assert definition_words([Interval(0, 0, True, True)]) == "x = 0"
+    assert definition_words([Interval(-inf, 2, False, False)]) == "x < 2"
+    assert definition_words([]) == "—"
 
 
 def test_a_peak_reached_on_a_stretch_is_that_stretch() -> None:
@@ -65,11 +73,11 @@ def test_a_peak_reached_on_a_stretch_is_that_stretch() -> None:
         tiny = probe(name, start=-0.3, stop=0.25, step=0.1)
         assert peak_words(analyze(tiny, dtypes=())) == "peak |f′| = 1 on (0, 0.2]"
     # The d2l grid's x[80] is exactly 0 on every CPU (actviz's grid has no fused
-    # multiply-add): relu′(0) = 0, so the peak starts at the next sample.
-    assert peak_words(analyze(probe("relu"), dtypes=())) == "peak |f′| = 1 on [0.1, 7.9]"
+    # multiply-add): relu′(0) = 0, and relu′ = 1 on the whole piece after it.
+    assert peak_words(analyze(probe("relu"), dtypes=())) == "peak |f′| = 1 on (0, 7.9]"
     assert peak_words(analyze(probe("tanh"), dtypes=())) == "peak |f′| = 1 at x = 0"
     hardtanh = analyze(probe("hardtanh", start=-2, stop=2, points=41), dtypes=())
-    assert peak_words(hardtanh) == "peak |f′| = 1 on [-0.9, 0.9]"  # torch: 0 at both clamps
+    assert peak_words(hardtanh) == "peak |f′| = 1 on (-1, 1)"  # torch: 0 at both clamps
     two = analyze(probe("tanh", start=-1, stop=1, points=10), dtypes=())
     assert peak_words(two) == "peak |f′| = 0.9878 at x = -0.1111 and x = 0.1111"
 

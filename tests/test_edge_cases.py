@@ -47,8 +47,8 @@ def in_tmp(user_modules: UserModules) -> Path:
          "Error: hardshrink(lambd=1e+30): its gains overflow float64 at these settings (float "
          "division by zero); use smaller parameter values or --bias-std"),
         (["plot", "relu", "--figsize", "1e9", "1e9"], 2,
-         "Error: --figsize 1e+09 1e+09 does not fit 2 panels; use at least 4 2.4 and at most "
-         "200 200 (inches)"),
+         "Error: --figsize 1e+09 1e+09: give a width and height in inches, above 0 and at "
+         "most 200"),
         (["plot", "relu", "--figsize", "200", "200", "--dpi", "1200"], 2,
          "Error: a 200 × 200 inch figure at 1200 dpi is 240,000 × 240,000 pixels, above the cap "
          "of 100,000,000 pixels; use a smaller --figsize or --dpi"),

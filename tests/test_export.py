@@ -186,7 +186,7 @@ def test_gallery_prints_peaks_as_stretches_and_zeros_by_kind(tmp_path: Path) -> 
     page = (tmp_path / "index.html").read_text()
     cards = dict(re.findall(r'<figure id="([^"]+)">(.*?)</figure>', page, flags=re.S))
     # the d2l grid's x[80] is exactly 0 and relu′(0) = 0: a stretch from the next sample
-    assert "<dt>peak |f′|</dt><dd>1 on [0.1, 7.9]</dd>" in cards["relu"]
+    assert "<dt>peak |f′|</dt><dd>1 on (0, 7.9]</dd>" in cards["relu"]
     assert "<dt>peak |f′|</dt><dd>1 at x = 0</dd>" in cards["tanh"]
     assert "e-16" not in page and "4.441" not in page
     assert "<dt>f′ = 0 by definition</dt><dd>x ≤ -3, x ≥ 3</dd>" in cards["hardsigmoid"]

@@ -194,9 +194,10 @@ def test_phase_curve_and_its_drawing() -> None:
     assert relu.sigma_w2 == pytest.approx([2.0] * len(relu.sigma_b2), rel=1e-9)
     tanh = phase_curve(registry.spec("tanh"), (0.0, 0.25))
     assert tanh.sigma_w2[0] == pytest.approx(1.0, abs=2e-6)
-    fig = phase_figure([relu, tanh])
-    (ax,) = fig.axes
-    assert len(ax.lines) == 2
+    fig = phase_figure([relu, tanh])  # one panel per activation, each on its own scale
+    assert [a.get_title() for a in fig.axes] == ["relu", "tanh"]
+    assert [len(a.lines) for a in fig.axes] == [1, 1]
+    ax = fig.axes[1]
     lines = draw_phase(ax, [tanh])
     _close(lines[0].get_ydata(), tanh.sigma_w2)
     _close(lines[0].get_xdata(), tanh.sigma_b2)

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.errors import UsageError
+from actviz.defaults import GRAPH_EPS
+from actviz.display import number
+from actviz.errors import ActvizError, UsageError
 from actviz.graph import run
-from actviz.graph_drawing import to_dot
+from actviz.graph_drawing import Graph, html_tree, regime_colour, to_dot, tree
 from actviz.graph_expression import ExpressionError, parse, parse_assignments
 
 runner = CliRunner()
@@ -36,29 +45,197 @@ def test_seed_neuron_values_and_grads() -> None:
     assert graph.messages == []
 
 
-def test_seed_saturated_neuron() -> None:
+def plain_derivative(function: Callable[[torch.Tensor], torch.Tensor], at: float) -> float:
+    """f′(at) by plain torch autograd in float64, independent of actviz."""
+    x = torch.tensor(at, dtype=torch.float64, requires_grad=True)
+    (slope,) = torch.autograd.grad(function(x), x)
+    return float(slope)
+
+
+def plain_regime(slopes: list[float], eps: float = GRAPH_EPS) -> str | None:
+    """actviz's vocabulary, written out: dead where f′ is exactly 0 at every point,
+    saturated where 0 < |f′| < eps at every point that is not dead."""
+    if all(v == 0 for v in slopes):
+        return "dead"
+    return "saturated" if all(abs(v) < eps for v in slopes) else None
+
+
+def test_seed_neuron_in_the_far_tail_is_dead() -> None:
+    """σ(101.5) rounds to 1 in float64, so torch's σ′ = σ(1 − σ) is exactly 0: dead,
+    not saturated (the seed called it saturated)."""
     graph = run(NEURON, {"w": [5.0], "b": [1.0], "x": [20.1]}, const=["x"])
     leaves = [n for n in graph.nodes.values() if n.kind == "leaf"]
-    assert leaves and all(n.grad is not None and abs(n.grad[0]) < 1e-40 for n in leaves)
-    assert graph.messages[0].startswith("the neuron is saturated: sigmoid′(101.5) = ")
-    assert any(n.saturated and n.op == "sigmoid" for n in graph.nodes.values())
+    assert leaves and all(n.grad == [0.0] for n in leaves)
+    assert plain_derivative(torch.sigmoid, 5.0 * 20.1 + 1.0) == 0.0
+    (node,) = [n for n in graph.nodes.values() if n.op == "sigmoid"]
+    assert (node.regime, node.dead, node.saturated) == ("dead", True, False)
+    assert graph.messages == [
+        "the neuron is dead: sigmoid′(101.5) = 0 exactly (float64), so no gradient flows "
+        "back through it (largest |grad| of a variable: 0)"
+    ]
 
 
-def test_seed_dead_neuron_and_partly_saturated_data() -> None:
+def test_seed_dead_neuron_and_partly_dead_data() -> None:
     dead = run(NEURON, {"w": [50.0], "b": [20.0], "x": [1.3, 1.4]}, const=["x"])
     assert dead.data_points == 2
-    assert dead.messages[0].startswith(
-        "the neuron is dead for these data: its activation saturates at all 2 data points"
-    )
+    assert [plain_derivative(torch.sigmoid, 50 * x + 20) for x in (1.3, 1.4)] == [0.0, 0.0]
+    assert dead.messages == [
+        "the neuron is dead for these data: sigmoid′ is exactly 0 (float64) at all 2 data "
+        "points, so no gradient reaches the weights through it (largest |grad| of a "
+        "variable: 0)"
+    ]
     partly = run(NEURON, {"w": [50.0], "b": [20.0], "x": [1.1, -0.4]}, const=["x"])
+    assert plain_derivative(torch.sigmoid, 50 * 1.1 + 20) == 0.0  # σ(75) rounds to 1
     assert partly.messages == [
-        "1 of 2 data points saturate the activation (local derivative < 0.001); only the "
-        "others move the weights"
+        "1 of 2 data points is dead (sigmoid′ exactly 0); only the others move the weights in full"
     ]
     # the seed's drawing: b gets 0.25 from the x = −0.4 point, w gets −0.4 · 0.25 = −0.1
     assert _grads(NEURON, {"w": [50.0], "b": [20.0], "x": [1.1, -0.4]}, ["x"]) == pytest.approx(
         {"w": -0.1, "b": 0.25}, abs=1e-9
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "w", "function", "word"),
+    [
+        ("relu(w)", 0.0, torch.relu, "dead"),  # torch's one-sided relu′(0) = 0
+        ("relu(w)", -1.0, torch.relu, "dead"),
+        ("sigmoid(w)", 20.0, torch.sigmoid, "saturated"),  # σ′(20) ≈ 2.1e-9
+        ("tanh(w)", 0.5, torch.tanh, None),
+    ],
+)
+def test_one_vocabulary_dead_is_zero_saturated_is_below_eps(
+    expression: str, w: float, function: Callable[[torch.Tensor], torch.Tensor], word: str | None
+) -> None:
+    slope = plain_derivative(function, w)
+    assert plain_regime([slope]) == word  # the case is what it says, by plain torch
+    graph = run(expression, {"w": w})
+    (node,) = [n for n in graph.nodes.values() if n.kind == "output"]
+    assert (node.regime, node.local_derivative) == (word, [slope])
+    name = expression.split("(")[0]
+    if word is None:
+        assert graph.messages == []
+        return
+    assert graph.messages[0].startswith(f"the neuron is {word}: {name}′({number(w)}) = ")
+    other = "saturated" if word == "dead" else "dead"
+    assert other not in graph.messages[0]
+    assert graph.count(word) == 1 and f"({word})" in _tree_text(graph)
+    if word == "saturated":
+        assert f"= {number(slope)}, below eps 0.001" in graph.messages[0]
+
+
+PLAIN = {
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "elu": torch.nn.functional.elu,
+    "softplus": torch.nn.functional.softplus,
+    "gelu": torch.nn.functional.gelu,
+    "hardtanh": torch.nn.functional.hardtanh,
+    "relu6": torch.nn.functional.relu6,
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(sorted(PLAIN)),
+    xs=st.lists(
+        st.one_of(st.sampled_from([0.0, -1.0, 1.0, 6.0, 20.0, -20.0, 40.0, 800.0]),
+                  st.floats(-60, 60, allow_nan=False)),
+        min_size=1, max_size=4,
+    ),
+)  # fmt: skip
+def test_every_regime_word_is_plain_torchs_derivative(name: str, xs: list[float]) -> None:
+    """Node regimes and verdict lines, over activations × inputs × data-point counts,
+    against f′ from plain torch (torch.nn.functional, float64)."""
+    slopes = [plain_derivative(PLAIN[name], x) for x in xs]
+    graph = run(f"{name}(x * w)", {"x": xs, "w": 1.0}, const=["x"])
+    (node,) = [n for n in graph.nodes.values() if n.op == name]
+    assert node.local_derivative == slopes
+    assert node.regime == plain_regime(slopes)
+    text = " ".join(graph.messages)
+    dead, low = sum(v == 0 for v in slopes), sum(0 < abs(v) < GRAPH_EPS for v in slopes)
+    if not dead and not low:
+        assert graph.messages == []
+    elif len(xs) == 1:
+        assert text.startswith(f"the neuron is {'dead' if dead else 'saturated'}: ")
+    elif dead == len(xs):
+        assert text.startswith(f"the neuron is dead for these data: {name}′ is exactly 0")
+    elif dead + low == len(xs):
+        assert text.startswith(f"the neuron is saturated for these data: 0 < |{name}′| < eps")
+        assert f"at {low} of {len(xs)} data points" in text
+    else:
+        assert (f"{dead} of {len(xs)} data points" in text) == bool(dead)
+        assert (f"{low} of {len(xs)} data points saturate" in text) == bool(low)
+
+
+def test_the_regime_check_catches_a_wrong_word() -> None:
+    """The independent check above is not vacuous: a graph that calls relu's flat side
+    saturated (as graph once did) disagrees with plain torch."""
+    graph = run("relu(w)", {"w": -1.0})
+    (node,) = [n for n in graph.nodes.values() if n.op == "relu"]
+    slopes = [plain_derivative(torch.relu, -1.0)]
+    assert node.regime == plain_regime(slopes) == "dead"
+    node.regime = "saturated"  # the injected mistake
+    assert node.regime != plain_regime(slopes)
+
+
+def _tree_text(graph: Graph) -> str:
+    from rich.console import Console
+
+    console = Console(width=200, record=True, color_system=None)
+    console.print(tree(graph))
+    return console.export_text()
+
+
+def test_dot_shades_dead_grey_and_saturated_amber_as_plot_does_with_a_legend() -> None:
+    from matplotlib.colors import to_hex
+
+    from actviz.plotting import REGIME_STYLE
+
+    grey, amber = (to_hex(REGIME_STYLE["light"][r][0]) for r in ("dead", "saturated"))
+    assert (regime_colour("dead"), regime_colour("saturated")) == (grey, amber)
+    graph = run("relu(w) + sigmoid(v)", {"w": -1.0, "v": 20.0})
+    dot = to_dot(graph)
+    fills = dict(re.findall(r'\{(relu|sigmoid) \|[^"]*", fillcolor="(#[0-9a-f]{6})"', dot))
+    assert fills == {"relu": grey, "sigmoid": amber}
+    assert re.search(r"\{relu \| [^}]*\| dead\}", dot)
+    assert re.search(r"\{sigmoid \| [^}]*\| saturated\}", dot)
+    assert f'<td bgcolor="{grey}">dead: local f′ = 0</td>' in dot
+    assert f'<td bgcolor="{amber}">saturated: 0 &lt; |local f′| &lt; eps 0.001</td>' in dot
+    # only the regimes drawn get a legend entry; no flagged node, no legend
+    assert "saturated:" not in to_dot(run("relu(w)", {"w": -1.0}))
+    assert "legend" not in to_dot(run("relu(w)", {"w": 1.0}))
+    html = html_tree(graph)
+    assert f'<span style="background-color:{grey}"><b>relu</b>' in html and "(dead)</span>" in html
+    assert "(saturated)</span>" in html
+    value = number(float(torch.sigmoid(torch.tensor(20.0, dtype=torch.float64))))
+    assert value != "1"  # σ(20) < 1: the one formatter never rounds it onto 1
+    assert repr(graph) == (
+        f"Graph(expression='relu(w) + sigmoid(v)', value={value}, nodes=5, dead=1, saturated=1)"
+    )
+
+
+def test_every_regime_colour_converts_as_matplotlib_does() -> None:
+    from matplotlib.colors import to_hex
+
+    from actviz.graph_drawing import _hex
+    from actviz.plotting import REGIME_STYLE
+
+    for theme in REGIME_STYLE.values():
+        for colour, _, _ in theme.values():
+            assert _hex(colour) == to_hex(colour)
+    with pytest.raises(ValueError, match="not a grey level"):
+        _hex("1.5")
+
+
+def test_as_dict_names_each_nodes_regime_in_json() -> None:
+    graph = run("relu(w) + sigmoid(v) + tanh(u)", {"w": -1.0, "v": 20.0, "u": 0.5})
+    data = json.loads(json.dumps(graph.as_dict()))
+    regimes = {n["op"]: n["regime"] for n in data["nodes"] if n["local_derivative"]}
+    assert regimes == {"relu": "dead", "sigmoid": "saturated", "tanh": None}
+    assert data["eps"] == GRAPH_EPS and data["messages"] == graph.messages
+    assert {n["key"] for n in data["nodes"]} == set(graph.nodes)
 
 
 def test_grads_equal_a_hand_computation() -> None:
@@ -175,6 +352,43 @@ def test_bad_variables(call: object, message: str) -> None:
     with pytest.raises(UsageError) as caught:
         call()  # type: ignore[operator]
     assert str(caught.value) == message
+
+
+def test_a_number_is_one_data_point_and_tensors_and_arrays_are_data() -> None:
+    """In a notebook ``{"w": 5}`` is one data point, as ``--set w=5`` is."""
+    scalar = run(NEURON, {"w": 5, "b": 1.0, "x": 0.1}, const=["x"])
+    listed = run(NEURON, {"w": [5.0], "b": [1.0], "x": [0.1]}, const=["x"])
+    assert to_dot(scalar) == to_dot(listed) and scalar.messages == listed.messages == []
+    several = {"w": 50.0, "b": 20.0, "x": [1.1, -0.4]}
+    expected = to_dot(run(NEURON, several, const=["x"]))
+    for x in (torch.tensor([1.1, -0.4], dtype=torch.float64), np.array([1.1, -0.4]), (1.1, -0.4)):
+        assert to_dot(run(NEURON, {**several, "x": x}, const=["x"])) == expected
+    zero_d = run("relu(w)", {"w": torch.tensor(-1.0)})
+    assert zero_d.data_points == 1 and zero_d.nodes[zero_d.root].regime == "dead"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"w": "5"}, "values['w'] must be a number or a sequence of numbers (got str)"),
+        ({"w": None}, "values['w'] must be a number or a sequence of numbers (got NoneType)"),
+        ({"w": True}, "values['w'] must be a number or a sequence of numbers (got bool)"),
+        ({"w": []}, "values['w'] is empty; give it at least one number"),
+        ({"w": [1.0, "a"]}, "values['w'] must be a number or a flat sequence of numbers (got 'a' "
+                            "in it)"),
+        ({"w": [[1.0, 2.0]]}, "values['w'] must be a number or a flat sequence of numbers (got "
+                              "[1.0, 2.0] in it)"),
+        ({"w": np.ones((2, 2))}, "values['w'] must be a number or a flat sequence of numbers "
+                                 "(got [1.0, 1.0] in it)"),
+        ({"w": 1 + 2j}, "values['w'] must be a number or a sequence of numbers (got complex)"),
+        ([("w", 5.0)], "values must map each variable to its value(s), e.g. {'w': 5, "
+                       "'x': [1.1, -0.4]} (got list)"),
+    ],
+)  # fmt: skip
+def test_values_of_the_wrong_type_name_the_python_parameter(values: object, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        run("sigmoid(w)", values)  # type: ignore[arg-type]
+    assert str(caught.value) == message and isinstance(caught.value, ActvizError)
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")

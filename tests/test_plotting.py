@@ -177,10 +177,10 @@ def test_zero_by_definition_draws_no_underflow_line_and_peaks_read_as_stretches(
     drawn = activation_figure([p], saturations=[analyze(p)])
     assert drawn.underflow_lines == []  # f′ = 0 beyond ±3 is hardsigmoid itself
     (peak,) = drawn.peaks
-    assert peak.get_label() == "peak |f′| = 0.1667 on [-2.9, 2.9]"  # torch: 0 at ±3
+    assert peak.get_label() == "peak |f′| = 0.1667 on (-3, 3)"  # torch: 0 at ±3, 1/6 between
     relu = probe("relu")
     (marker,) = activation_figure([relu], saturations=[analyze(relu)]).peaks
-    assert marker.get_label() == "peak |f′| = 1 on [0.1, 7.9]"
+    assert marker.get_label() == "peak |f′| = 1 on (0, 7.9]"
     sigmoid = probe("sigmoid", start=-20, stop=20, points=401)
     lines = activation_figure([sigmoid], saturations=[analyze(sigmoid)]).underflow_lines
     assert [line.get_label() for line in lines] == ["float32 f′ underflows to 0 beyond |x| = 16.64"]
@@ -219,7 +219,7 @@ def test_hardsigmoid_peak_label_is_inside_the_figure() -> None:
     drawn = _drawn(["hardsigmoid"])
     (peak,) = drawn.peaks
     label = str(peak.get_label())
-    assert label == "peak |f′| = 0.1667 on [-2.9, 2.9]"
+    assert label == "peak |f′| = 0.1667 on (-3, 3)"
     assert label in _legend_texts(drawn)
     assert problems(drawn) == []
 
@@ -262,7 +262,11 @@ def test_sparse_grid_joins_derivative_samples_away_from_kinks() -> None:
     segments = [(a, b) for a, b in itertools.pairwise(x) if np.isfinite(a + b)]
     assert segments == [(2, 4)]  # x = -2, 0, 2, 4, 6, 8: every other interval touches 0 or 6
     dense = _drawn(["relu6"], Grid(-2, 8, points=50))
-    assert dense.joins == [] and dense.grads[0].get_linestyle() == "-"
+    # Many samples: joined, but broken where f′ jumps (0 → 1 at 0, 1 → 0 at 6)
+    (broken,) = dense.joins
+    assert dense.grads[0].get_linestyle() == "None"  # the samples, the line is the join
+    x = np.asarray(broken.get_xdata(), dtype=float)
+    assert [float(v) for v in x[np.flatnonzero(np.isnan(x)) - 1]] == [0.0, 6.0]
 
 
 def test_x_axis_is_the_probed_range_not_stretched_to_zero() -> None:
@@ -288,7 +292,7 @@ def test_limits_and_figsize() -> None:
         ({"xlim": (2, 1)}, "--xlim 2 1: give two finite numbers LOW HIGH with LOW < HIGH"),
         ({"ylim": [None, (0, math.inf)]}, "--grad-ylim 0 inf: give two finite numbers"),
         ({"ylim": [None, None, None]}, "3 y limits given for 2 panels; give one per panel"),
-        ({"figsize": (3, 3)}, "--figsize 3 3 does not fit 2 panels; use at least 4 2.4"),
+        ({"figsize": (3, 3)}, "--figsize 3 3 leaves no room for the panels next to their "),
     ],
 )
 def test_limit_errors(options: dict[str, Any], message: str) -> None:
@@ -375,7 +379,7 @@ def test_short_reprs() -> None:
     s = analyze(p, dtypes=("float32",))
     assert repr(s) == (
         "Saturation(eps=0.01, peak_grad=1.129, peak_at=1.42, f0=0, grad0=0.5, points=401, "
-        "fractions={'saturated': 0.126, 'linear': 0.119, 'active': 0.755}, underflow=['float32'])"
+        "fractions={'saturated': 0.123, 'linear': 0.119, 'active': 0.759}, underflow=['float32'])"
     )
 
 
@@ -425,8 +429,8 @@ def test_cli_plot_theme_figsize_and_limits(tmp_path: Path, monkeypatch: pytest.M
         ),
         (
             ["--figsize", "2", "2"],
-            "Error: --figsize 2 2 does not fit 2 panels; use at least 4 2.4 and at most 200 200 "
-            "(inches)",
+            "Error: --figsize 2 2 leaves no room for the panels next to their labels and legend; "
+            "use at least 4 2.9 (inches)",
         ),
         (
             ["--theme", "sepia"],

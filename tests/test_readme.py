@@ -106,6 +106,11 @@ def _matches(expected: list[str], actual: list[str]) -> bool:
 def _run(step: Step, folder: Path, runner: CliRunner) -> tuple[int, list[str]]:
     command = step.command
     words = shlex.split(command, comments=True)
+    if words[:2] == ["mkdir", "-p"] and "&&" in words:  # a folder made before the command
+        at = words.index("&&")
+        for name in words[2:at]:
+            (folder / name).mkdir(parents=True, exist_ok=True)
+        words = words[at + 1 :]
     target = None
     if ">" in words:
         at = words.index(">")

@@ -241,7 +241,7 @@ def test_table_sweep_prints_a_block_per_value_and_each_summary() -> None:
     out = result.stdout
     assert result.exit_code == 0
     assert "leaky_relu over negative_slope on cpu, 2 values" in out
-    assert "leaky_relu(negative_slope=0.1):\n  peak |f′| = 1 at x = 1 and x = 2\n" in out
+    assert "leaky_relu(negative_slope=0.1):\n  peak |f′| = 1 on (0, 2]\n" in out
     assert "leaky_relu(negative_slope=0.3):\n" in out
     assert "  f(0) = 0 (zero-centred), f′(0) = 0.3\n" in out
     row = next(line for line in out.splitlines() if line.startswith("│ -2 "))
@@ -455,6 +455,32 @@ def test_the_notebook_names() -> None:
 
     assert actviz.sweep is params.sweep and actviz.Sweep is params.Sweep
     assert actviz.weight_grads is weight_grads
+
+
+@pytest.mark.parametrize(
+    ("values", "fixed", "shown"),
+    [
+        ({"min_val": [-2, -1]}, {}, "Sweep(hardtanh, min_val=[-2, -1])"),
+        ({"min_val": [-2, -1], "max_val": [1, 2]}, {},
+         "Sweep(hardtanh, min_val=[-2, -1], max_val=[1, 2])"),
+        ({"min_val": [-2.5, -1]}, {"max_val": 3}, "Sweep(hardtanh, max_val=3, min_val=[-2.5, -1])"),
+        ({}, {"max_val": 1}, "Sweep(hardtanh)"),  # 1 is max_val's default: not repeated
+    ],
+)  # fmt: skip
+def test_a_sweep_prints_short_in_a_notebook(
+    values: dict[str, list[float]], fixed: dict[str, float], shown: str
+) -> None:
+    """Not the dataclass repr: that printed the registry entry with its lambdas."""
+    import actviz
+
+    found = actviz.sweep("hardtanh", values, fixed)
+    assert repr(found) == shown
+    # what it names is the sweep's own: its swept values and its non-default fixed ones
+    for key, swept in found.as_dict().items():
+        assert f"{key}=[{', '.join(f'{v:g}' for v in swept)}]" in shown
+    for key, value in found.params.items():
+        assert (f"{key}={value:g}" in shown) == (value != found.activation.defaults[key])
+    assert "lambda" not in shown and "Activation(" not in shown
 
 
 def test_several_sweeps_in_one_plot_are_each_named_once() -> None:

@@ -12,12 +12,23 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from actviz.cli import app
 from actviz.params import specs_from_cli
 from actviz.probing import Grid, Probe, ProbeOptions, probe_many
-from actviz.terminal import nice_ticks, terminal_plot, use_color
+from actviz.terminal import (
+    CURVE_COLORS,
+    PANEL_WIDTH,
+    nice_ticks,
+    panel_grid,
+    summary_line,
+    terminal_plot,
+    use_color,
+    wrap_phrases,
+)
 
 runner = CliRunner()
 ACTVIZ = str(Path(sys.executable).with_name("actviz"))
@@ -39,17 +50,332 @@ def _curve_columns(line: str, start: int, stop: int) -> list[int]:
     return [i for i in range(start, min(stop, len(line))) if "\u2801" <= line[i] <= "\u28ff"]
 
 
+def _summary(lines: list[str], name: str) -> list[str]:
+    """The summary of ``name`` under the plot, as printed (wrapped)."""
+    start = next(k for k, line in enumerate(lines) if line.startswith(f"{name}: peak |f′| ="))
+    end = next((k for k in range(start + 1, len(lines)) if not lines[k].startswith("  ")), None)
+    return lines[start:end]
+
+
+# --- reading colours back: SGR escapes → (character, foreground, background) cells ---
+
+CSI = re.compile(r"\x1b\[([0-9;:?]*)([A-Za-z])|(\n)|(.)", re.DOTALL)
+Cell = tuple[str, str | None, str | None]
+BOX = "┌┐└┘─│┤├┬┴"
+
+
+def _sgr(params: str, fg: str | None, bg: str | None) -> tuple[str | None, str | None, bool]:
+    """Apply one SGR escape; also say whether it set a background colour."""
+    codes = [int(c) if c else 0 for c in params.replace(":", ";").split(";")]
+    painted, i = False, 0
+    while i < len(codes):
+        c = codes[i]
+        if c == 0:
+            fg = bg = None
+        elif 30 <= c <= 37 or 90 <= c <= 97:
+            fg = str(c - 30 if c < 90 else c - 82)
+        elif c == 39:
+            fg = None
+        elif 40 <= c <= 47 or 100 <= c <= 107:
+            bg, painted = str(c - 40 if c < 100 else c - 92), True
+        elif c == 49:
+            bg = None
+        elif c in (38, 48) and i + 1 < len(codes):
+            if codes[i + 1] == 5:
+                colour = str(codes[i + 2])
+                i += 2
+            else:  # 2;r;g;b
+                colour = "#" + "".join(f"{v:02x}" for v in codes[i + 2 : i + 5])
+                i += 4
+            if c == 38:
+                fg = colour
+            else:
+                bg, painted = colour, True
+        i += 1
+    return fg, bg, painted
+
+
+def _cells(text: str) -> tuple[list[list[Cell]], list[str]]:
+    """The screen as rows of cells, and every escape that painted a background."""
+    rows: list[list[Cell]] = [[]]
+    fg: str | None = None
+    bg: str | None = None
+    painted: list[str] = []
+    for found in CSI.finditer(text):
+        params, final, newline, char = found.groups()
+        if newline:
+            rows.append([])
+        elif char is not None:
+            rows[-1].append((char, fg, bg))
+        elif final == "m":
+            fg, bg, paints = _sgr(params, fg, bg)
+            if paints:
+                painted.append(found.group(0))
+    return rows, painted
+
+
+def _plain(rows: list[list[Cell]]) -> list[str]:
+    return ["".join(ch for ch, _, _ in row) for row in rows]
+
+
+def _ink_problems(text: str) -> list[str]:
+    """What a dark (or light) terminal would not show as meant: any background colour,
+    or a colour on the frame, the y tick labels (left of ┤) or the x tick labels (the
+    row under a bottom border)."""
+    rows, painted = _cells(text)
+    problems = [f"background escape {code!r}" for code in painted]
+    problems += [f"background {bg} on {ch!r}" for row in rows for ch, _, bg in row if bg]
+    lines = _plain(rows)
+    for r, row in enumerate(rows):
+        labels: list[int] = []
+        for c in [c for c, (ch, _, _) in enumerate(row) if ch == "┤"]:
+            start = c  # the y tick label: what stands left of ┤ up to a space or a frame
+            while start > 0 and row[start - 1][0] not in " │┘└":
+                start -= 1
+            labels += range(start, c)
+        if r > 0 and "└" in lines[r - 1] and "┬" in lines[r - 1]:
+            labels += [c for c, (ch, _, _) in enumerate(row) if ch != " "]
+        labels += [c for c, (ch, _, _) in enumerate(row) if ch in BOX]
+        problems += [f"{row[c][0]!r} in colour {row[c][1]}" for c in labels if row[c][1]]
+    return problems
+
+
+def _braille(ch: str) -> bool:
+    return "\u2801" <= ch <= "\u28ff"
+
+
+# --- the panels: frames read back from the text ---------------------------------
+
+
+def _boxes(lines: list[str]) -> list[tuple[int, int, int, int]]:
+    """Every drawn frame (top row, left column, bottom row, right column) that holds no
+    other: the panels, not the legend boxes inside them."""
+    found = []
+    for r, line in enumerate(lines):
+        for c, ch in enumerate(line):
+            if ch != "┌":
+                continue
+            right = c + 1
+            while right < len(line) and line[right] in "─┬┴":
+                right += 1
+            if right == len(line) or line[right] != "┐":
+                continue
+            bottom = r + 1
+            while bottom < len(lines) and lines[bottom][c : c + 1] in ("│", "┤", "├"):
+                bottom += 1
+            edge = lines[bottom][c : right + 1] if bottom < len(lines) else ""
+            closed = len(edge) == right - c + 1 and edge[0] == "└" and edge[-1] == "┘"
+            if closed and set(edge[1:-1]) <= set("─┬┴"):
+                found.append((r, c, bottom, right))
+    return [box for box in found if not any(o != box and _inside(box, o) for o in found)]
+
+
+def _inside(box: tuple[int, int, int, int], other: tuple[int, int, int, int]) -> bool:
+    return other[0] <= box[0] and other[1] <= box[1] and box[2] <= other[2] and box[3] <= other[3]
+
+
+def _empty_panels(lines: list[str]) -> list[tuple[int, int, int, int]]:
+    """The frames with nothing drawn inside."""
+    return [
+        (top, left, bottom, right)
+        for top, left, bottom, right in _boxes(lines)
+        if not "".join(line[left + 1 : right] for line in lines[top + 1 : bottom]).strip()
+    ]
+
+
 def test_width_is_respected_and_plain_text_has_no_escapes() -> None:
     for width in (60, 100, 143):
         text = terminal_plot(_probes("sigmoid"), width=width, height=20, color=False)
-        plot = text.splitlines()[:-1]  # the summary line may be longer
-        assert max(len(line) for line in plot) == width
+        assert max(len(line) for line in text.splitlines()) == width  # the summary wraps
         assert not ANSI.search(text)
 
 
 def test_colour_adds_ansi_escapes() -> None:
     text = terminal_plot(_probes("sigmoid"), width=80, height=16, color=True)
     assert ANSI.search(text)
+
+
+@pytest.mark.parametrize(
+    ("names", "second", "width"),
+    [(("relu",), False, 100), (("sigmoid", "tanh", "gelu"), False, 80), (("tanh",), True, 130)],
+)
+def test_colour_is_on_the_curves_only(names: tuple[str, ...], second: bool, width: int) -> None:
+    """No background anywhere (plotext's own default paints colour 15 behind the plot);
+    frame and tick labels in the terminal's own foreground; every curve coloured."""
+    text = terminal_plot(_probes(*names, second=second), width=width, height=24, color=True,
+                         second=second)  # fmt: skip
+    assert _ink_problems(text) == []
+    for code in ("48;5;15", "\x1b[47m", "\x1b[107m"):
+        assert code not in text
+    rows, _ = _cells(text)
+    curve = [fg for row in rows for ch, fg, _ in row if _braille(ch) or ch == "◆"]
+    assert curve and None not in curve
+
+
+def _contrast(code: int, background: tuple[int, int, int]) -> float:
+    """WCAG contrast ratio of xterm colour ``code`` (its 6×6×6 cube) on ``background``."""
+    levels = (0, 95, 135, 175, 215, 255)
+    index = code - 16
+    rgb = (levels[index // 36], levels[index // 6 % 6], levels[index % 6])
+
+    def luminance(colour: tuple[int, ...]) -> float:
+        linear = [(v / 255 / 12.92) if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
+                  for v in colour]  # fmt: skip
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(rgb), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_curve_colours_read_on_black_and_on_white() -> None:
+    assert len(set(CURVE_COLORS)) == len(CURVE_COLORS)
+    for code in CURVE_COLORS:
+        assert 16 <= code <= 231  # the cube: the same RGB in every 256-colour terminal
+        assert _contrast(code, (0, 0, 0)) >= 3 and _contrast(code, (255, 255, 255)) >= 3
+    assert _contrast(231, (255, 255, 255)) < 3 and _contrast(16, (0, 0, 0)) < 3  # the check bites
+
+
+def test_the_ink_check_catches_a_painted_plot() -> None:
+    """plotext's default theme, as --term drew it before: white behind the plot."""
+    import plotext  # type: ignore[import-untyped]
+
+    figure = plotext.figure
+    figure.clear()
+    limits = list(plotext.terminal._limit)
+    plotext.terminal.limit(False, False)
+    try:
+        figure.plot_size(60, 12)
+        figure.draw(figure.signal([0, 1, 2], [0, 1, 4]))
+        painted = figure.build().string(colorless=False)
+    finally:
+        figure.clear()
+        plotext.terminal.limit(*limits)
+    assert any("background" in problem for problem in _ink_problems(painted))
+    assert _ink_problems("\x1b[47m x") and _ink_problems("\x1b[107mx")
+    assert _ink_problems("\x1b[38;5;15m  1\x1b[0m┤")  # a coloured tick label
+    assert _ink_problems("\x1b[38;5;33m0.5┤\x1b[0m")
+    assert _ink_problems("\x1b[0m └──┬──┘\n\x1b[34m   -5\x1b[0m")  # a coloured x tick
+    assert not _ink_problems("\x1b[38;5;47m⠁\x1b[39m")  # colour 47 as a foreground: fine
+
+
+def _legend_colour(rows: list[list[Cell]], label: str) -> str | None:
+    """The colour of the curve mark in front of ``label`` in the legend box."""
+    lines = _plain(rows)
+    (r, found), *_ = [
+        (r, m) for r, line in enumerate(lines) if (m := re.search(rf"│ (\S) {label}\s*│", line))
+    ]
+    return rows[r][found.start(1)][1]
+
+
+def _peak_problems(text: str, labels_by_peak: list[str]) -> list[str]:
+    """Whether each ◆, from the top of the f′ panel down, has the colour that the
+    legend gives its curve (``labels_by_peak``: the curves from highest peak |f′|)."""
+    rows, _ = _cells(text)
+    marks = [(r, fg) for r, row in enumerate(rows) for ch, fg, _ in row if ch == "◆"]
+    if len(marks) != len(labels_by_peak):
+        return [f"{len(marks)} peak marks for {len(labels_by_peak)} curves"]
+    legend = {label: _legend_colour(rows, label) for label in labels_by_peak}
+    problems = [] if len(set(legend.values())) == len(legend) else [f"legend colours {legend}"]
+    for (_, fg), label in zip(sorted(marks), labels_by_peak, strict=True):
+        if fg is None or fg != legend[label]:
+            problems.append(f"{label}'s ◆ is in colour {fg}, its curve in {legend[label]}")
+    return problems
+
+
+def test_each_peak_mark_is_in_its_curves_colour() -> None:
+    # tanh′ peaks at 1, sigmoid′ at 0.25 (both at x = 0): tanh's ◆ is the upper one
+    text = terminal_plot(_probes("sigmoid", "tanh"), width=100, height=20, color=True)
+    assert _peak_problems(text, ["tanh", "sigmoid"]) == []
+    text = terminal_plot(_probes("tanh", "sigmoid"), width=100, height=20, color=True)
+    assert _peak_problems(text, ["tanh", "sigmoid"]) == []
+    # one curve alone: the ◆ and the braille of the f′ panel share one colour
+    rows, _ = _cells(terminal_plot(_probes("relu"), width=100, height=20, color=True))
+    colours = {fg for row in rows for ch, fg, _ in row if _braille(ch) or ch == "◆"}
+    assert len(colours) == 1 and None not in colours
+
+
+def test_the_peak_check_catches_a_mark_in_another_colour() -> None:
+    text = terminal_plot(_probes("sigmoid", "tanh"), width=100, height=20, color=True)
+    rows, _ = _cells(text)
+    tanh, sigmoid = _legend_colour(rows, "tanh"), _legend_colour(rows, "sigmoid")
+    swapped = re.sub(
+        rf"\x1b\[38;5;({tanh}|{sigmoid})m◆",
+        lambda m: f"\x1b[38;5;{sigmoid if m.group(1) == tanh else tanh}m◆",
+        text,
+    )
+    assert swapped != text
+    assert len(_peak_problems(swapped, ["tanh", "sigmoid"])) == 2
+    assert _peak_problems(text, ["sigmoid", "tanh"])  # the marks in the wrong order
+
+
+@settings(max_examples=60, deadline=None)
+@given(width=st.integers(40, 200), second=st.booleans())
+def test_panels_fill_every_row_of_the_grid(width: int, second: bool) -> None:
+    panels = 3 if second else 2
+    down, across = panel_grid(panels, width)
+    assert down * across == panels  # no slot left over for an empty frame
+    assert across == 1 or across * PANEL_WIDTH <= width
+    text = terminal_plot(_probes("tanh", second=True), width=width, height=8 * down,
+                         color=False, second=second)  # fmt: skip
+    lines = text.splitlines()
+    assert len(_boxes(lines)) == panels and _empty_panels(lines) == []
+    assert len({top for top, *_ in _boxes(lines)}) == down
+
+
+@pytest.mark.parametrize(("columns", "rows"), [(80, 3), (120, 1)])
+def test_second_piped_has_no_empty_panel(columns: int, rows: int) -> None:
+    """``COLUMNS=80 actviz plot tanh --term --second | cat``: three framed panels, each
+    with a curve in it (3 in a column at 80, 3 across at 120), no fourth."""
+    env = _env(COLUMNS=str(columns))
+    done = subprocess.run([ACTVIZ, "plot", "tanh", "--term", "--second"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert not ANSI.search(done.stdout)
+    assert max(len(line) for line in lines) <= columns
+    boxes = _boxes(lines)
+    assert len(boxes) == 3 and _empty_panels(lines) == []
+    assert len({top for top, *_ in boxes}) == rows
+    for top, left, bottom, right in boxes:
+        inside = "".join(line[left + 1 : right] for line in lines[top + 1 : bottom])
+        assert any(_braille(ch) for ch in inside)
+    titles = " ".join(lines)
+    assert all(what in titles for what in ("tanh: f(x)", "f′(x)", "f″(x)"))
+
+
+def test_the_empty_panel_check_catches_a_two_by_two_grid_of_three() -> None:
+    """What ``--second`` drew at 80 columns before: a 2 × 2 grid with 3 panels."""
+    import plotext
+
+    figure = plotext.figure
+    figure.clear()
+    limits = list(plotext.terminal._limit)
+    plotext.terminal.limit(False, False)
+    try:
+        figure.subplots(2, 2)
+        figure.plot_size(80, 30)
+        for row, col in [(1, 1), (1, 2), (2, 1)]:
+            panel = figure.subplot(row, col)
+            panel.draw(panel.signal([0, 1, 2], [0, 1, 4], marker="braille").lines())
+        text = figure.build().string(colorless=True)
+    finally:
+        figure.clear()
+        plotext.terminal.limit(*limits)
+    lines = text.splitlines()
+    assert len(_boxes(lines)) == 4
+    ((top, left, _, _),) = _empty_panels(lines)
+    assert top > 5 and left > 30  # the bottom right one
+
+
+def test_the_summary_under_the_plot_is_wrapped_between_phrases() -> None:
+    probes = _probes("sigmoid", "relu")
+    lines = terminal_plot(probes, width=60, height=16, color=False).splitlines()
+    from actviz.saturation import analyze
+
+    for p in probes:
+        wrapped = wrap_phrases(summary_line(p, analyze(p)), 60)
+        assert len(wrapped) > 1 and _summary(lines, p.label) == wrapped
+    assert max(len(line) for line in lines) == 60
 
 
 def test_sigmoid_extremes_sit_on_the_right_rows() -> None:
@@ -67,7 +393,7 @@ def test_sigmoid_extremes_sit_on_the_right_rows() -> None:
     peak = _row(lines, "0.25")
     left, right = peak.rindex("┤"), peak.rindex("│")
     assert abs(peak.index("◆") - (left + right) / 2) <= 2
-    assert lines[-1].startswith("sigmoid: peak |f′| = 0.25 at x = 0; saturated for x ≤ -6")
+    assert _summary(lines, "sigmoid")[0].startswith("sigmoid: peak |f′| = 0.25 at x = 0;")
 
 
 def test_narrow_terminal_stacks_the_panels_and_too_narrow_is_refused() -> None:
@@ -83,7 +409,8 @@ def test_narrow_terminal_stacks_the_panels_and_too_narrow_is_refused() -> None:
 def test_plain_curves_get_their_own_markers_and_a_legend() -> None:
     text = terminal_plot(_probes("relu", "tanh"), width=100, height=20, color=False)
     assert "relu" in text and "• tanh" in text
-    assert text.splitlines()[-2].startswith("relu: peak |f′| = 1 on [0.1,")
+    assert _summary(text.splitlines(), "relu")[0].startswith("relu: peak |f′| = 1 on ")
+    assert _summary(text.splitlines(), "tanh")
 
 
 def test_use_color_follows_no_color_and_the_tty(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,9 +439,9 @@ def test_cli_term_prints_and_writes_nothing(
     done = runner.invoke(app, ["plot", "sigmoid", "--term"])
     assert done.exit_code == 0, done.output
     lines = done.output.splitlines()
-    assert max(len(line) for line in lines[:-1]) == 90
+    assert max(len(line) for line in lines) == 90
     assert not ANSI.search(done.output)  # CliRunner's stdout is not a terminal
-    assert lines[-1].startswith("sigmoid: peak |f′| = 0.25")
+    assert _summary(lines, "sigmoid")[0].startswith("sigmoid: peak |f′| = 0.25")
     assert not list(tmp_path.iterdir())
 
 
@@ -153,9 +480,13 @@ class Tmux:
                               capture_output=True, text=True, check=True)  # fmt: skip
         return done.stdout
 
-    def run(self, command: str, env: dict[str, str]) -> str:
-        """Run ``command`` in a shell in the pane as a person would; return the screen."""
+    def run(self, command: str, env: dict[str, str], style: str | None = None) -> str:
+        """Run ``command`` in a shell in the pane as a person would; return the screen.
+        ``style``: the pane's own colours (tmux window-style), e.g. a dark palette."""
         self("new-session", "-d", "-x", str(self.width), "-y", str(self.height), "sh")
+        if style is not None:
+            self("set", "-g", "window-style", style)
+            assert self("show", "-gv", "window-style").strip() == style
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         # env -i: only what we pass; COLUMNS from the test process would override the pane
         self("send-keys", f"clear; env -i {exports} {command}; echo DONE-$?", "Enter")
@@ -225,6 +556,28 @@ def test_tmux_pane_colour_and_no_color(tmux: object) -> None:
     assert not re.search(r"\x1b\[[0-9;]*m", plain.replace("\x1b[0m", "")), plain[:400]
 
 
+def test_tmux_dark_pane_gets_no_background_and_default_ticks(tmux: object) -> None:
+    """In a pane with white text on black, relu --term (colour on: the pane is a
+    TTY) paints no background, leaves the ticks and frame in the pane's foreground,
+    and draws the ◆ in the colour of the f′ curve."""
+    pane = tmux(100, 40)  # type: ignore[operator]
+    screen = pane.run(f"{ACTVIZ} plot relu --term", _env(), style="bg=black,fg=white")
+    assert "DONE-0" in screen
+    shown = pane("capture-pane", "-p", "-e")
+    for code in ("48;5;15", "\x1b[47m", "\x1b[107m"):
+        assert code not in shown
+    assert _ink_problems(shown) == []
+    rows, _ = _cells(shown)
+    lines = _plain(rows)
+    assert any(re.search(r"0\.5┤|0\.4┤", line) for line in lines)  # tick labels were read
+    curves = {fg for row in rows for ch, fg, _ in row if _braille(ch)}
+    peaks = [fg for row in rows for ch, fg, _ in row if ch == "◆"]
+    assert len(curves) == 1 and None not in curves  # colour is on
+    assert peaks == list(curves)
+    assert any(line.startswith("relu: peak |f′| = 1") and "; dead for x ≤ 0;" in line
+               for line in lines)  # fmt: skip
+
+
 def test_tmux_narrow_pane_stacks_panels(tmux: object) -> None:
     pane = tmux(64, 60)  # type: ignore[operator]
     screen = pane.run(f"{ACTVIZ} plot relu --term", _env())
@@ -236,7 +589,7 @@ def test_tmux_narrow_pane_stacks_panels(tmux: object) -> None:
 
 
 def test_plotext_global_state_is_left_as_found() -> None:
-    import plotext  # type: ignore[import-untyped]
+    import plotext
 
     plotext.terminal.limit(True, False)  # a notebook's own setting
     terminal_plot(_probes("relu"), width=80, height=16, color=False)
@@ -252,7 +605,8 @@ def test_term_draws_a_sweep_with_a_summary_per_value() -> None:
 
     request = ProbeRequest(("leaky_relu",), sweeps=("negative_slope=0.1,0.5",), start=-2, stop=2)
     lines = plot_names(request).splitlines()
-    assert [line.split(":")[0] for line in lines[-2:]] == [
+    firsts = [line for line in lines if re.match(r"\S+: peak", line)]  # summaries may wrap
+    assert [line.split(":")[0] for line in firsts] == [
         "leaky_relu(negative_slope=0.1)",
         "leaky_relu(negative_slope=0.5)",
     ]

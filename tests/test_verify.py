@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from actviz import registry, verify
@@ -270,3 +272,176 @@ def test_parameter_variants_pass_in_float64_and_float32(name: str, given: dict[s
     # (gelu's approximate=tanh f″ is nan in float16 for |x| ≥ 128: x³ overflows)
     check = verify.verify(registry.spec(name, given), ["float64", "float32"])
     assert check.passed, check.failures()
+
+
+# --- where a nan starts: on the dtype's values, not at a sample ---------------------------
+
+TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32,
+                "bfloat16": torch.bfloat16, "float16": torch.float16}  # fmt: skip
+
+
+def plain_mish_second(x: torch.Tensor) -> torch.Tensor:
+    """mish″ by plain torch double backward, padded so every point takes the vector route
+    (as the samples do); independent of actviz's evaluation."""
+    leaf = torch.cat([x, x[-1:].expand(128)]).detach().requires_grad_(True)
+    (slope,) = torch.autograd.grad(torch.nn.functional.mish(leaf).sum(), leaf, create_graph=True)
+    (second,) = torch.autograd.grad(slope.sum(), leaf)
+    return second[: len(x)].detach()
+
+
+def values_between(low: float, high: float, dtype: str, most: int = 1 << 23) -> torch.Tensor:
+    """Every value of ``dtype`` in [low, high] (0 < low < high), from their bit patterns;
+    ``most`` evenly spaced ones where there are more (float64)."""
+    if dtype == "float64":
+        bits = torch.tensor([low, high], dtype=torch.float64).view(torch.int64).tolist()
+        step = max(1, (bits[1] - bits[0]) // most)
+        return torch.arange(bits[0], bits[1] + 1, step, dtype=torch.int64).view(torch.float64)
+    wide = {"float32": torch.int32, "bfloat16": torch.int16, "float16": torch.int16}[dtype]
+    ends = torch.tensor([low, high]).to(TORCH_DTYPES[dtype]).view(wide).tolist()
+    every = torch.arange(ends[0], ends[1] + 1, dtype=torch.int64).to(wide)
+    return every.view(TORCH_DTYPES[dtype])
+
+
+def onset_problems(dtype: str, claimed: float, finite_sample: float, bad: float) -> list[str]:
+    """What is wrong with "mish″ is nan from x = ``claimed``" by brute force with plain
+    torch: it must be nan there, finite on every value of the dtype from the last finite
+    sample up to it (float64: on 2¹⁸ evenly spaced ones, and the one just below it)."""
+    problems = []
+    dt = TORCH_DTYPES[dtype]
+    here = plain_mish_second(torch.tensor([claimed], dtype=dt))
+    if torch.isfinite(here).all():
+        problems.append(f"finite at {claimed!r}")
+    below = torch.nextafter(torch.tensor([claimed], dtype=torch.float64),
+                            torch.tensor([-math.inf], dtype=torch.float64))  # fmt: skip
+    before = values_between(finite_sample, claimed, dtype, most=1 << 18)
+    before = before[before < claimed]
+    if dtype == "float64":
+        before = torch.cat([before, below])
+    second = plain_mish_second(before)
+    if not torch.isfinite(second).all():
+        first = float(before[~torch.isfinite(second)][0])
+        problems.append(f"already non-finite at {first!r}, before {claimed!r}")
+    if claimed > bad:
+        problems.append(f"{claimed!r} is beyond the first non-finite sample {bad!r}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def mish_check() -> verify.Check:
+    return verify.verify(registry.spec("mish"))
+
+
+def _mish_stretch(check: verify.Check, dtype: str) -> verify.NonFinite:
+    (found,) = [d for d in check.dtypes if d.dtype == dtype]
+    (stretch,) = found.orders[2].non_finite_stretches
+    return stretch
+
+
+@pytest.mark.parametrize(
+    "dtype", ["float64", pytest.param("float32", marks=pytest.mark.slow), "bfloat16", "float16"]
+)
+def test_mish_second_derivative_nan_starts_where_plain_torch_says(
+    dtype: str, mish_check: verify.Check
+) -> None:
+    """The onset is the first value of the dtype where mish″ is nan, searched between
+    the samples; checked by brute force (float16, bfloat16 and float32 exhaustively)."""
+    stretch = _mish_stretch(mish_check, dtype)
+    assert (stretch.order, stretch.kind, stretch.finite_after) == ("f″", "nan", None)
+    before, first_bad = stretch.finite_before, stretch.samples[0]
+    assert before is not None and before < stretch.start <= first_bad
+    samples = torch.tensor(verify.spread_points(), dtype=torch.float64).to(TORCH_DTYPES[dtype])
+    plain = plain_mish_second(samples).double()
+    xs = samples.double()
+    # the stretch's samples are the samples plain torch finds nan, the one before finite
+    assert xs[~torch.isfinite(plain)].tolist() == [x for x in xs.tolist() if x >= first_bad]
+    assert max(x for x in xs.tolist() if x < first_bad) == before
+    assert onset_problems(dtype, stretch.start, before, first_bad) == []
+    if dtype != "float64":  # the first nan in the bracket, found exhaustively
+        bracket = values_between(before, first_bad, dtype)
+        nan = bracket[torch.isnan(plain_mish_second(bracket))]
+        assert float(nan[0]) == stretch.start
+    if dtype in ("bfloat16", "float16"):  # "from x on": every value up to the last sample
+        rest = values_between(stretch.start, stretch.samples[1], dtype)
+        assert bool(torch.isnan(plain_mish_second(rest)).all())
+    line = f"mish f″, {dtype}: nan from x = {verify.representable(stretch.start, dtype)} on"
+    assert stretch.words("mish").startswith(line)
+    shown = float(line.split("x = ")[1].split()[0])  # the printed onset names the value
+    assert torch.tensor(shown, dtype=torch.float64).to(TORCH_DTYPES[dtype]).item() == stretch.start
+
+
+@pytest.mark.parametrize("dtype", ["float64", "bfloat16", "float16"])
+def test_a_wrong_onset_is_caught(dtype: str, mish_check: verify.Check) -> None:
+    """The brute-force check above has teeth: the first failing sample (what check used
+    to report), and the values of the dtype either side of the onset, are all refused."""
+    stretch = _mish_stretch(mish_check, dtype)
+    assert stretch.finite_before is not None
+    args = (stretch.finite_before, stretch.samples[0])
+    place = verify.ordinal(stretch.start, dtype)
+    wrong = [
+        stretch.samples[0],  # 768, 96, 96, 11.375: the grid point
+        verify.from_ordinal(place + 1, dtype),  # one value too late
+        verify.from_ordinal(place - 1, dtype),  # one value too early
+    ]
+    for claimed in wrong:
+        assert onset_problems(dtype, claimed, *args), claimed
+    assert onset_problems(dtype, stretch.start, *args) == []
+
+
+def test_the_search_finds_an_injected_onset_exactly() -> None:
+    """first_non_finite on a made-up function that is nan from a chosen value on, in every
+    dtype, from either side, across 0, and between neighbouring values."""
+    import numpy as np
+
+    for dtype in verify.DTYPES:
+        for onset, finite in [(3.0, 1.0), (-2.5, -1000.0), (0.375, -7.0), (-0.375, 7.0)]:
+            place = verify.ordinal(onset, dtype) + 5
+            target = verify.from_ordinal(place, dtype)
+            side = 1 if target > finite else -1
+
+            def values_at(xs: Any, target: float = target, side: int = side) -> np.ndarray:
+                x = np.array(xs, dtype=np.float64)
+                return np.where(side * x >= side * target, np.nan, x)
+
+            bad = 1000.0 * side
+            assert verify.first_non_finite(values_at, dtype, finite, bad) == target
+            neighbour = verify.from_ordinal(place - side, dtype)
+            assert verify.first_non_finite(values_at, dtype, neighbour, target) == target
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.floats(allow_nan=False, allow_infinity=False, width=32), dtype=st.sampled_from(
+    ["float64", "float32", "bfloat16", "float16"]))  # fmt: skip
+def test_ordinals_number_the_values_of_each_dtype_in_order(value: float, dtype: str) -> None:
+    x = torch.tensor(value, dtype=torch.float64).to(TORCH_DTYPES[dtype])
+    up = torch.nextafter(x, torch.tensor(math.inf, dtype=x.dtype))
+    down = torch.nextafter(x, torch.tensor(-math.inf, dtype=x.dtype))
+    place = verify.ordinal(x.item(), dtype)
+    assert verify.from_ordinal(place, dtype) == x.item()
+    if math.isfinite(up.item()):
+        assert verify.ordinal(up.item(), dtype) == place + 1
+    if math.isfinite(down.item()):
+        assert verify.ordinal(down.item(), dtype) == place - 1
+    shown = verify.representable(x.item(), dtype)
+    back = torch.tensor(float(shown), dtype=torch.float64).to(TORCH_DTYPES[dtype]).item()
+    assert back == x.item() or (back == 0 == x.item())
+
+
+def test_check_prints_where_the_nan_starts_and_json_keeps_it(mish_check: verify.Check) -> None:
+    from rich.console import Console
+
+    from actviz.check_report import check_table
+
+    console = Console(width=400, record=True, color_system=None)
+    console.print(check_table([mish_check]))
+    text = console.export_text()
+    for dtype in verify.DTYPES:
+        stretch = _mish_stretch(mish_check, dtype)
+        assert f"  {stretch.words('mish')}" in text.splitlines()
+        assert f"nan from x = {verify.representable(stretch.start, dtype)} on" in text
+    row = next(line for line in text.splitlines() if line.startswith("│ mish"))
+    assert [c.strip() for c in row.split("│")[3:6]][2] == "nan ✗"
+    data = json.loads(json.dumps(mish_check.as_dict()))
+    assert data["non_finite"] == [_mish_stretch(mish_check, d).words("mish") for d in verify.DTYPES]
+    f16 = data["dtypes"][3]["orders"][2]["non_finite_stretches"][0]
+    assert f16["start"] == _mish_stretch(mish_check, "float16").start
+    assert f16["start"] < f16["samples"][0]  # before the first failing sample
