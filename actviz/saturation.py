@@ -278,7 +278,7 @@ def analyze(
     rounded = _rounded_to_zero(probe.spec, x, magnitude == 0)
     interior = _interior(probe, threshold / eps, threshold)
 
-    weights, unseen = _shares(x, regime, interior)
+    weights, unseen = _shares(x, grad, small, interior)
     total = weights.sum() + sum(unseen.values())
 
     def share(where: np.ndarray, regime_name: str = "") -> float:
@@ -391,7 +391,7 @@ def _sampled(kinks: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def _shares(
-    x: np.ndarray, regime: np.ndarray, interior: _Interior | None
+    x: np.ndarray, grad: np.ndarray, small: np.ndarray, interior: _Interior | None
 ) -> tuple[np.ndarray, dict[str, float]]:
     """How much of the range each sample stands for: half of each interval to
     either end, but all of it to one end where f′ inside it is of that end's
@@ -399,13 +399,13 @@ def _shares(
     does not stand for (0, 0.05], where relu′ = 1. An interval of neither end's
     kind (hardtanh(-5, -4.5) sampled at its kinks, 0 there and 1 between) is
     counted by its midpoint instead: dead, saturated or active (the second
-    dict)."""
+    dict); a small midpoint between ends of opposite sign is f′ crossing 0 there,
+    which is active (see :func:`_crossings`)."""
     import numpy as np
 
     if interior is None or len(x) < 2:
         return _cell_widths(x), {}
-    widths = np.diff(x)
-    small = np.isin(regime, ("dead", "saturated"))
+    widths = np.diff(x)  # ``small``: |f′| below the threshold at each sample
     to_left = np.full(len(widths), 0.5)
     agrees_left = small[:-1] == interior.small
     agrees_right = small[1:] == interior.small
@@ -415,7 +415,9 @@ def _shares(
     weights = np.zeros(len(x))
     weights[:-1] += np.where(unseen, 0.0, widths * to_left)
     weights[1:] += np.where(unseen, 0.0, widths * (1 - to_left))
+    crossing = np.sign(grad[:-1]) * np.sign(grad[1:]) < 0
     kinds = np.where(interior.middle == 0, "dead", np.where(interior.small, "saturated", "active"))
+    kinds = np.where(crossing, "active", kinds)
     extra = {r: float(widths[unseen & (kinds == r)].sum()) for r in ("dead", "saturated", "active")}
     return weights, extra
 

@@ -172,14 +172,21 @@ def shares(name: str, eps: float = 0.01) -> tuple[float, float]:
     dead = grad == 0
     saturated = ~dead & (np.abs(grad) < threshold)
     small, inside = dead | saturated, np.abs(middle) < threshold
-    left = np.where((small[:-1] == inside) & (small[1:] != inside), 1.0,
-                    np.where((small[:-1] != inside) & (small[1:] == inside), 0.0, 0.5))  # fmt: skip
+    agree_l, agree_r = small[:-1] == inside, small[1:] == inside
+    left = np.where(agree_l & ~agree_r, 1.0, np.where(~agree_l & agree_r, 0.0, 0.5))
+    unseen = ~agree_l & ~agree_r  # neither end's kind: counted by the midpoint itself
     widths = np.diff(x)
     weights = np.zeros(len(x))
-    weights[:-1] += widths * left
-    weights[1:] += widths * (1 - left)
-    total = weights.sum()
-    return float(weights[dead].sum() / total), float(weights[saturated].sum() / total)
+    weights[:-1] += np.where(unseen, 0.0, widths * left)
+    weights[1:] += np.where(unseen, 0.0, widths * (1 - left))
+    crossing = np.sign(grad[:-1]) * np.sign(grad[1:]) < 0
+    extra_dead = widths[unseen & (middle == 0)].sum()
+    extra_saturated = widths[unseen & inside & (middle != 0) & ~crossing].sum()
+    total = widths.sum()
+    return (
+        float((weights[dead].sum() + extra_dead) / total),
+        float((weights[saturated].sum() + extra_saturated) / total),
+    )
 
 
 def between_edges(name: str) -> bool:

@@ -67,7 +67,8 @@ def test_saturation_shows_a_compact_escaped_table() -> None:
     assert rows["f(0), f′(0)"] == "0.5, 0.25"
     assert rows["output range"] == "[0, 1]"
     assert rows["peak |f′|"] == "1.494e-5 at x = -11.11"
-    assert rows["share of the range"] == "dead 44.4%, saturated 55.6%, linear 0.0%, active 0.0%"
+    # the interval between -11.1 and 11.1 holds σ′(0) = 0.25: active, not saturated
+    assert rows["share of the range"] == "dead 44.4%, saturated 44.4%, linear 0.0%, active 11.1%"
     assert rows["float32 rounds f′ to 0 beyond |x| (left / right)"] == "88.72 / 16.64"
     assert "saturation onset, eps 0.01" in rows
     assert list(rows.items()) == s.summary_rows()
@@ -202,14 +203,14 @@ def test_tour_saturation_table(tour: list[Any]) -> None:
     _, data = _outputs(tour[1])
     rows = dict(_table(data["text/html"]))
     assert rows["f(0), f′(0)"] == "0.5, 0.25"
-    assert rows["share of the range"].startswith("dead 44.4%, saturated 55.6%")
+    assert rows["share of the range"].startswith("dead 44.4%, saturated 44.4%")
 
 
 def test_tour_tanh_versus_relu(tour: list[Any]) -> None:
     text, _ = _outputs(tour[2])
     assert text == (
-        "tanh: peak |f′| = 1, f′(0) = 1, saturated 62.9%, dead 0.0%\n"
-        "relu: peak |f′| = 1, f′(0) = 0, saturated 0.0%, dead 50.6%\n"
+        "tanh: peak |f′| = 1, f′(0) = 1, saturated 62.3%, dead 0.0%\n"
+        "relu: peak |f′| = 1, f′(0) = 0, saturated 0.0%, dead 50.3%\n"
     )
     _, data = _outputs(tour[3])
     assert _png_size(base64.b64decode(data["image/png"]))[0] == 960
