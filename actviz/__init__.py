@@ -19,11 +19,13 @@ Notebook use::
 Nothing here imports torch, numpy or matplotlib until a function needs them.
 """
 
-from __future__ import annotations
-
+# Only modules `python -m actviz` has loaded before this runs (importlib, os): the
+# working folder is still first on sys.path here (see __main__.py), so a typing.py
+# there would be imported in place of typing.
+import os
 from importlib import import_module
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 
 __version__ = "0.1.0"
 
@@ -124,12 +126,13 @@ if TYPE_CHECKING:
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         # A submodule by attribute (actviz.jacobian.jacobian(...)), as after
         # `import actviz.jacobian`; the lazy names above win over module names.
-        if not name.startswith("_") and (Path(__file__).parent / f"{name}.py").is_file():
+        here = os.path.dirname(__file__)
+        if not name.startswith("_") and os.path.isfile(os.path.join(here, f"{name}.py")):
             return import_module(f"actviz.{name}")
         raise AttributeError(f"module 'actviz' has no attribute {name!r}")
     value = getattr(import_module(module), name)

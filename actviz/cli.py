@@ -23,7 +23,7 @@ import typer
 from typer._types import TyperChoice
 from typer.core import TyperCommand, TyperGroup
 
-from actviz import __version__, params, registry
+from actviz import __version__, custom, params, registry
 from actviz.defaults import (
     DEFAULT_DPI,
     DEFAULT_DTYPE,
@@ -903,11 +903,12 @@ def main() -> None:
     a notebook importing actviz keeps its own handlers (and its own sys.path).
     """
     sys.unraisablehook = _quiet_interrupts
-    # A console script does not put the working folder on sys.path; users expect
-    # `actviz plot mymodule:fn` to find mymodule.py right here, as `python -m` would.
-    # Done here, not in the library, which leaves a notebook's sys.path alone.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    # Users expect `actviz plot mymodule:fn` to find mymodule.py right here. The
+    # working folder is searched for that module only, and last (custom.py): a
+    # numpy.py there never runs in place of numpy. Done here, not in the library,
+    # which leaves a notebook's search path alone.
+    with contextlib.suppress(OSError):  # a working folder deleted: none to search
+        custom.set_module_folder(os.getcwd())
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:

@@ -9,14 +9,23 @@ be swept and exported like a built-in's. The probe checks that it behaves like
 an activation (see :func:`checked_output`).
 
 The module is imported from ``sys.path`` as it stands, which this library never
-changes: the ``actviz`` command puts the working folder first (``cli.main``), and
-a notebook's or script's own folder is already there.
+changes (a notebook's or script's own folder is already there), and, once
+:func:`set_module_folder` names a folder (the ``actviz`` command names the
+working folder, ``cli.main``), from that folder too, searched last: the folder
+is on ``sys.path``, at its end, only while the module named is imported, so
+that a file there (``numpy.py``) never shadows an installed package or the
+standard library. A module of the folder whose name is taken by one of those
+is refused, never imported.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import inspect
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +36,80 @@ from actviz.errors import CustomActivationError, UnknownActivationError
 if TYPE_CHECKING:
     import torch
     from torch import nn
+
+
+_FOLDER: list[str] = []  # the folder set_module_folder named, if any
+
+
+def set_module_folder(folder: str | os.PathLike[str] | None) -> None:
+    """Search ``folder`` too (after ``sys.path``) for ``module:callable``'s module; None: stop.
+
+    The folder goes at the end of ``sys.path`` only while such a module is
+    imported, and a module there is refused if the name is already that of a
+    module found elsewhere (``numpy.py``): installed packages and the standard
+    library are never shadowed, and nothing else is ever imported from it.
+    """
+    _FOLDER[:] = [] if folder is None else [os.path.abspath(os.fspath(folder))]
+    load.cache_clear()
+
+
+def module_folder() -> str | None:
+    """The folder :func:`set_module_folder` named, or None."""
+    return _FOLDER[0] if _FOLDER else None
+
+
+def _import(module_name: str, path: str) -> Any:
+    """``importlib.import_module(module_name)``, looking in :func:`module_folder` last."""
+    folder = module_folder()
+    top = module_name.partition(".")[0]
+    here = importlib.machinery.PathFinder.find_spec(top, [folder]) if folder else None
+    if folder is None or here is None or here.origin is None:  # none there (or a bare folder)
+        return importlib.import_module(module_name)
+    elsewhere = _found_elsewhere(top)
+    if elsewhere is None:
+        import torch  # noqa: F401  # first: its own imports must not look in the folder
+
+        sys.path.append(folder)
+        try:
+            return importlib.import_module(module_name)
+        finally:
+            if sys.path and sys.path[-1] == folder:
+                del sys.path[-1]
+            elif folder in sys.path:
+                sys.path.remove(folder)
+    if _same_file(elsewhere, here.origin):  # imported from there already, or on sys.path
+        return importlib.import_module(module_name)
+    kind = "a standard-library module" if top in sys.stdlib_module_names else "an installed module"
+    shown = os.path.relpath(here.origin, folder)
+    raise UnknownActivationError(
+        f"{shown} in the working folder is not imported for {path}: {top!r} is {kind} "
+        f"({elsewhere}), which the working folder never shadows; rename {shown}"
+    )
+
+
+def _found_elsewhere(top: str) -> str | None:
+    """Where the module ``top`` comes from without the folder: its file, "built into
+    Python", "frozen into Python" or "a namespace package"; None if it is not found."""
+    module = sys.modules.get(top)
+    spec = getattr(module, "__spec__", None) if module is not None else None
+    if module is not None and spec is None:
+        return getattr(module, "__file__", None) or "built into Python"
+    if spec is None:
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            return None
+    if spec is None:
+        return None
+    built = {"built-in": "built into Python", "frozen": "frozen into Python"}
+    return built.get(spec.origin or "", spec.origin or "a namespace package")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=64)
@@ -42,7 +125,9 @@ def load(path: str) -> Activation:
             f"{path!r} is a relative import path; write the absolute one, e.g. mypkg.acts:my_fn"
         )
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = _import(module_name, path)
+    except UnknownActivationError:  # the folder's module is refused
+        raise
     except ImportError as error:
         raise UnknownActivationError(f"cannot import {module_name!r} for {path}: {error}") from None
     except SyntaxError as error:

@@ -564,11 +564,12 @@ def _render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None
     if workers == 1 or len(todo) == 1:
         yield from map(render, todo)
         return
-    executor = _pool(min(workers, len(todo)))
+    with _no_working_folder_in_children():
+        executor = _pool(min(workers, len(todo)))
     try:
         # The workers start here; holding the signals until they have set up
         # keeps a Ctrl-C from reaching one before it ignores it (_worker_init).
-        with held_signals():
+        with held_signals(), _no_working_folder_in_children():
             results = executor.map(render, todo)
         yield from results
     except BaseException:
@@ -588,6 +589,27 @@ def _terminate(executor: ProcessPoolExecutor) -> None:
             process.terminate()
 
 
+@contextlib.contextmanager
+def _no_working_folder_in_children() -> Iterator[None]:
+    """Python processes started in here do not put the working folder first on sys.path.
+
+    A spawned worker, and multiprocessing's resource tracker, start as ``python -c``,
+    which puts the working folder first on sys.path: a ``multiprocessing.py`` there would
+    run before the worker's own code. ``PYTHONSAFEPATH`` (Python ≥ 3.11) keeps it off;
+    a spawned worker then has this process's sys.path, and finds your modules through
+    :func:`actviz.custom.module_folder` (:func:`_worker_init`), as this process does.
+    """
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     import multiprocessing
     import sys
@@ -604,17 +626,25 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     # switch (a notebook may have turned it off), so that its files are made on the
     # same kernel route as this process would make them, for any number of jobs.
     onednn = None if fork else bool(sys.modules["torch"].backends.mkldnn.enabled)
+    from actviz.custom import module_folder
+
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_worker_init,
-        initargs=(onednn, os.getpid()),
+        initargs=(onednn, os.getpid(), module_folder()),
     )
 
 
-def _worker_init(onednn: bool | None = None, parent: int | None = None) -> None:
+def _worker_init(
+    onednn: bool | None = None, parent: int | None = None, folder: str | None = None
+) -> None:
     import signal
     import sys
+
+    from actviz.custom import set_module_folder
+
+    set_module_folder(folder)  # where this process finds your modules (a spawned one starts bare)
 
     # Ctrl-C reaches the whole process group: the parent alone decides (stops
     # the pool, says what it wrote). SIGTERM, the parent's way to stop a

@@ -24,9 +24,10 @@ UserModules = Callable[..., Path]
 @pytest.fixture()
 def user_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UserModules]:
     """Write modules of a user's own activations into a fresh working folder:
-    ``user_modules(myacts=SOURCE, ...)``. The folder goes on sys.path as
-    ``cli.main`` puts it for the ``actviz`` command; the modules and the
-    custom-activation cache are forgotten afterwards, so each test imports afresh."""
+    ``user_modules(myacts=SOURCE, ...)``. The folder goes on sys.path, as a
+    notebook's own folder is (the ``actviz`` command searches it last instead:
+    tests/test_working_folder.py); the modules and the custom-activation cache
+    are forgotten afterwards, so each test imports afresh."""
     names: list[str] = []
 
     def write(**sources: str) -> Path:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import functools
 import re
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from actviz import custom
 from actviz.cli import app
 from tests import routes
 
@@ -172,7 +174,18 @@ def test_readme_console_examples(
     block: list[Step], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))  # `cat myacts.py` makes an importable module
+    # `cat myacts.py` makes a module of the working folder, searched as cli.main has it.
+    custom.set_module_folder(tmp_path)
+    try:
+        _run_block(block, tmp_path)
+    finally:
+        custom.set_module_folder(None)
+        for name, module in list(sys.modules.items()):
+            if str(tmp_path) in str(getattr(module, "__file__", "")):
+                del sys.modules[name]
+
+
+def _run_block(block: list[Step], tmp_path: Path) -> None:
     runner = CliRunner()
     for step in block:
         if step.command.startswith("cat "):
