@@ -22,7 +22,11 @@ def _working_folder() -> str | None:
 
 
 _source = os.path.dirname(os.path.dirname(os.path.abspath(actviz.__file__)))
-if sys.path and sys.path[0] == _working_folder() != _source and not sys.flags.safe_path:
+if (
+    sys.path
+    and sys.path[0] == _working_folder() != _source
+    and not getattr(sys.flags, "safe_path", False)
+):
     del sys.path[0]
 
 from actviz.cli import main  # noqa: E402  # after the working folder is off sys.path

@@ -642,10 +642,6 @@ def _worker_init(
     import signal
     import sys
 
-    from actviz.custom import set_module_folder
-
-    set_module_folder(folder)  # where this process finds your modules (a spawned one starts bare)
-
     # Ctrl-C reaches the whole process group: the parent alone decides (stops
     # the pool, says what it wrote). SIGTERM, the parent's way to stop a
     # worker, kills it quietly even if the fork copied cli.main's handler.
@@ -664,6 +660,9 @@ def _worker_init(
     # A parent killed between our fork and the prctl above sent no signal: look.
     if parent is not None and os.getppid() != parent:
         os._exit(1)
+    from actviz.custom import set_module_folder
+
+    set_module_folder(folder)  # where this process finds your modules (a spawned one starts bare)
     import matplotlib.figure  # noqa: F401
     import torch
 
