@@ -25,13 +25,20 @@ import hashlib
 import html
 import json
 import os
+import stat
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actviz.atomic import held_signals, write_bytes_atomically
+from actviz.atomic import (
+    check_inside,
+    check_own,
+    held_signals,
+    read_own,
+    write_bytes_atomically,
+)
 from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_THEME
 from actviz.display import MISSING, number, percent
 from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError
@@ -369,12 +376,18 @@ def export(
         for s in sorted(specs, key=lambda s: s.slug)
     ]  # fmt: skip
     report = Report(jobs=min(workers, usable_cores()), folder=out, check=check)
+    # Every name this run reads or writes: inside the folder, and no fifo among them
+    # (refused now, not after minutes of rendering; a link there is replaced).
+    names = [f"{s.slug}.{fmt}" for s in specs for fmt in chosen]
+    own = [check_inside(out, out / name) for name in [*names, MANIFEST, INDEX]]
     if on_total is not None:
         on_total(len(todo) * len(chosen) + 2)  # the images, the manifest and the gallery
     emit = on_file or (lambda path, status: None)
     with contextlib.ExitStack() as stack:
         if not check:
             stack.enter_context(_locked_folder(out))
+        for path in own:
+            check_own(path)
         document = _read_document(out)
         previous = _files_of(document)
         entries: dict[str, dict[str, Any]] = {}
@@ -465,14 +478,26 @@ def _lock(out: Path) -> int | None:
     except ImportError:  # not POSIX: no lock
         return None
     path = out / LOCK
+    # Not through a link (a planted one is removed, as atomic writes replace it),
+    # and without blocking on a fifo.
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(path, flags, 0o666)
         except OSError as error:
+            if os.path.islink(path):  # O_NOFOLLOW's ELOOP: replace the link by our file
+                with contextlib.suppress(FileNotFoundError):
+                    _unlink(path)
+                continue
+            check_own(path)  # a folder there: not a regular file
             raise OutputError(
                 f"cannot write to {out}: {error.strerror or error}; "
                 "choose a writable folder with --out"
             ) from error
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a fifo or a device: refused
+            os.close(fd)
+            check_own(path)
+            raise OutputError(f"cannot use {path}: it is not a regular file; remove it")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -482,11 +507,22 @@ def _lock(out: Path) -> int | None:
                 "or choose another --out"
             ) from None
         try:
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+            if os.lstat(path).st_ino == os.fstat(fd).st_ino:
                 return fd
         except FileNotFoundError:
             pass
         os.close(fd)  # the previous holder removed the file as it finished: lock the new one
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise OutputError(
+            f"cannot replace the link {path}: {error.strerror or error}; remove it by hand"
+        ) from error
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -517,10 +553,9 @@ def _stopped(reason: str, report: Report) -> str:
 
 
 def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes() if path.is_file() else None
-    except OSError:
-        return None
+    """The file actviz wrote at ``path``: None if there is none or a link is there
+    (replaced on writing); a fifo or a device is refused, never opened to block."""
+    return read_own(path)
 
 
 def _deliver(
@@ -544,8 +579,9 @@ def _deliver(
         report.route[path] = route
         emit(path, "route")
     elif check:
-        (report.stale if existing is not None else report.missing).append(path)
-        emit(path, "stale" if existing is not None else "missing")
+        there = existing is not None or os.path.lexists(path)  # a link there is stale too
+        (report.stale if there else report.missing).append(path)
+        emit(path, "stale" if there else "missing")
     else:
         # Written is reported written, on both channels (the `written` line and the
         # list in the stop message), even if a signal is waiting.
@@ -862,10 +898,14 @@ def manifest(files: Mapping[str, dict[str, Any]]) -> bytes:
 
 
 def _read_document(out: Path) -> dict[str, Any] | None:
-    """``OUT/manifest.json``, or None if there is none (or it is unreadable)."""
+    """``OUT/manifest.json``, or None if there is none (or it is unreadable, or a
+    symlink: not a manifest actviz wrote). A fifo there is refused (OutputError)."""
+    data = read_own(out / MANIFEST)
+    if data is None:
+        return None
     try:
-        document = json.loads((out / MANIFEST).read_text())
-    except (OSError, ValueError):
+        document = json.loads(data.decode())
+    except ValueError:
         return None
     return document if isinstance(document, dict) else None
 
@@ -879,10 +919,12 @@ def _files_of(document: Mapping[str, Any] | None) -> dict[str, dict[str, Any]] |
 
 
 def _sha256(path: Path) -> str | None:
+    """The sha256 of the regular file at ``path``; None for nothing, a link or a fifo."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        data = read_own(path)
+    except OutputError:
         return None
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _merge(

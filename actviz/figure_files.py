@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from actviz import plotting
+from actviz.atomic import check_inside, check_own
 from actviz.defaults import (
     DEFAULT_DPI,
     DEFAULT_DTYPE,
@@ -22,6 +23,7 @@ from actviz.defaults import (
     DEFAULT_THEME,
 )
 from actviz.errors import UnknownFormatError, UsageError
+from actviz.file_names import MAX_STEM, cap
 from actviz.plotting import (
     UNDERFLOW_DTYPE,
     Limits,
@@ -169,7 +171,7 @@ def plot_file(
     drawn = plotting.activation_figure(probes, second=second, saturations=saturations,
                                        shade=shade, theme=theme, figsize=figsize, xlim=xlim,
                                        ylim=ylim, dpi=dpi)  # fmt: skip
-    return save_figure(drawn, path, fmt=kind, dpi=dpi)
+    return save_figure(drawn, path, fmt=kind, dpi=dpi, follow_links=out is not None)
 
 
 def default_stem(probes: Sequence[Probe]) -> str:
@@ -177,19 +179,22 @@ def default_stem(probes: Sequence[Probe]) -> str:
     ``leaky_relu-sweep-negative_slope``."""
     slugs = [s.slug if s else group[0].spec.slug for s, group in sweep_runs(probes)]
     stem = "_vs_".join(slugs)
-    if len(slugs) > 4 or len(stem) > 120:  # readable, and inside file-name limits
+    if len(slugs) > 4 or (len(stem) > MAX_STEM and len(slugs) > 3):  # readable
         stem = f"{'_vs_'.join(slugs[:3])}_and_{len(slugs) - 3}_more"
-    return stem
+    return cap(stem)  # inside file-name limits, however long each slug is
 
 
 def _writable_path(
     stem: str, *, out: str | Path | None, out_dir: str | Path, fmt: str | None
 ) -> tuple[Path, str]:
     """:func:`output_path`, refused early when ``out`` names a folder that does not
-    exist (a folder you name is not created for you; ``out_dir`` is)."""
+    exist (a folder you name is not created for you; ``out_dir`` is), or when a
+    fifo, a device or a folder sits at the default name."""
     path, kind = output_path(stem, out=out, out_dir=out_dir, fmt=fmt)
     if out is not None:
         check_out_folder(path)
+    else:  # a name actviz chose: a link there is replaced, a fifo refused before any work
+        check_own(path)
     return path, kind
 
 
@@ -199,7 +204,8 @@ def output_path(
     """Where a figure goes and in which format: ``--out`` wins, else OUT_DIR/STEM.FMT."""
     if out is None:
         kind = check_format(fmt or "png")
-        return Path(out_dir) / f"{stem}.{kind}", kind
+        # Stems are slugs (actviz/file_names.py); whatever made one, it stays inside.
+        return check_inside(out_dir, Path(out_dir) / f"{cap(stem)}.{kind}"), kind
     out = check_file_path(out)
     suffix = Path(out).suffix.lstrip(".")
     if fmt and suffix and suffix.lower() != fmt.lower():
@@ -226,7 +232,7 @@ def glu_file(
 
     path, kind = _writable_path(NAME, out=out, out_dir=out_dir, fmt=fmt)
     figure = glu_figure(probe_glu(grid, dtype=dtype, device=device, second=second))
-    return save_figure(figure, path, fmt=kind, dpi=dpi)
+    return save_figure(figure, path, fmt=kind, dpi=dpi, follow_links=out is not None)
 
 
 def depth_file(
@@ -243,7 +249,7 @@ def depth_file(
 
     stem = _prefixed_stem("depth", [r.spec.slug for r in result.runs])
     path, kind = _writable_path(stem, out=out, out_dir=out_dir, fmt=fmt)
-    return save_figure(depth_figure(result), path, fmt=kind, dpi=dpi)
+    return save_figure(depth_figure(result), path, fmt=kind, dpi=dpi, follow_links=out is not None)
 
 
 def phase_file(
@@ -260,10 +266,13 @@ def phase_file(
 
     stem = _prefixed_stem("phase", [c.spec.slug for c in curves])
     path, kind = _writable_path(stem, out=out, out_dir=out_dir, fmt=fmt)
-    return save_figure(phase_figure(curves), path, fmt=kind, dpi=dpi)
+    return save_figure(phase_figure(curves), path, fmt=kind, dpi=dpi, follow_links=out is not None)
 
 
 def _prefixed_stem(prefix: str, slugs: Sequence[str]) -> str:
-    """``depth-relu_tanh``; past 120 characters ``depth-relu_and_9_more`` (file-name limits)."""
+    """``depth-relu_tanh``; past 120 characters ``depth-relu_and_9_more``, and never
+    past :data:`~actviz.file_names.MAX_STEM` bytes (file-name limits)."""
     stem = f"{prefix}-" + "_".join(slugs)
-    return stem if len(stem) <= 120 else f"{prefix}-{slugs[0]}_and_{len(slugs) - 1}_more"
+    if len(stem) > MAX_STEM and len(slugs) > 1:
+        stem = f"{prefix}-{slugs[0]}_and_{len(slugs) - 1}_more"
+    return cap(stem)

@@ -225,16 +225,20 @@ class Written:
 def write(graph: Graph, out: str | Path) -> Written:
     """Write ``.dot`` next to ``out``; render ``out`` with Graphviz's ``dot`` if installed.
 
-    Both files are written atomically. ``dot`` reads the graph on stdin and
+    Both files are written atomically; a symlink at ``out`` is written through to its
+    target, one at the ``.dot`` beside it is replaced. ``dot`` reads the graph on stdin and
     writes to stdout, so no file name (``-V.svg``, say) can reach it as an
     option; what it writes is checked before it replaces ``out``.
     """
-    from actviz.atomic import write_atomically, write_bytes_atomically
+    from actviz.atomic import check_inside, write_atomically, write_bytes_atomically
 
     target = check_out(out)
     source = to_dot(graph).encode()
-    dot_path = write_bytes_atomically(target.with_suffix(".dot"), source)
     fmt = target.suffix.lstrip(".")
+    # The .dot beside an image is a name actviz chose: a link there is replaced, not
+    # followed; --out itself (the image, or a .dot you named) is written through.
+    dot_path = check_inside(target.parent, target.with_suffix(".dot"))
+    dot_path = write_bytes_atomically(dot_path, source, follow_links=fmt == "dot")
     program = shutil.which("dot")
     if fmt == "dot":
         return Written(dot_path, None, f"wrote {dot_path}")
@@ -256,7 +260,7 @@ def write(graph: Graph, out: str | Path) -> Written:
         if done.returncode != 0 or _MAGIC[fmt] not in os.pread(handle.fileno(), 1024, 0):
             raise RuntimeFailure(_graphviz_error(done.stderr.decode(errors="replace"), target))
 
-    write_atomically(target, render)
+    write_atomically(target, render, follow_links=True)
     return Written(dot_path, target, f"wrote {dot_path} and {target}")
 
 

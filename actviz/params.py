@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actviz.errors import InvalidParameterError
+from actviz.file_names import safe_stem
 from actviz.registry import (
     Activation,
     ParamValue,
@@ -70,7 +71,7 @@ class Sweep:
     def slug(self) -> str:
         """The file stem of the sweep's figure: ``leaky_relu-sweep-negative_slope``."""
         stem = self.name.replace(":", "-")
-        return "-".join([stem, *self._fixed_words(), "sweep", *self.keys])
+        return safe_stem("-".join([stem, *self._fixed_words(), "sweep", *self.keys]))
 
     def as_dict(self) -> dict[str, Any]:
         """The swept values by key (JSON, the export manifest)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actviz.atomic import write_bytes_atomically
+from actviz.atomic import check_own, write_bytes_atomically
 from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
 from actviz.errors import OutputError, UnknownFormatError, UsageError
 
@@ -1029,15 +1029,18 @@ def save_figure(
     fmt: str | None = None,
     dpi: int = DEFAULT_DPI,
     theme: str | None = None,
+    follow_links: bool = True,
 ) -> Path:
     """Write ``fig`` (a Figure, or what :func:`activation_figure` returns) atomically.
 
-    The format comes from ``fmt`` or the file suffix.
+    The format comes from ``fmt`` or the file suffix. A symlink at ``path`` is
+    written through to its target, as for any file you name; ``follow_links=False``
+    (a name actviz chose: ``outputs/relu.png``) replaces the link instead.
     """
-    target = check_file_path(path)
+    target = check_file_path(path, follow_links=follow_links)
     check_dpi(dpi)
     data = figure_bytes(fig, fmt or target.suffix.lstrip(".") or "png", dpi=dpi, theme=theme)
-    return write_bytes_atomically(target, data)
+    return write_bytes_atomically(target, data, follow_links=follow_links)
 
 
 def check_pixels(size: tuple[float, float], dpi: int) -> None:
@@ -1063,16 +1066,20 @@ def check_dpi(dpi: object) -> int:
     return dpi
 
 
-def check_file_path(path: str | Path) -> Path:
+def check_file_path(path: str | Path, *, follow_links: bool = True) -> Path:
     """``path`` as a Path if it can name a file (not '', '.', '..', a folder, a device
     or a fifo: a name without a suffix gets one, so the device itself must be refused
-    here, before ``/dev/full`` becomes a new ``/dev/full.png``)."""
+    here, before ``/dev/full`` becomes a new ``/dev/full.png``). With
+    ``follow_links=False`` (a name actviz chose) a symlink there is not looked
+    through: it will be replaced."""
     if not isinstance(path, (str, os.PathLike)):
         raise UsageError(f"output must be a file path such as figs/plot.png (got {path!r})")
     text = os.fspath(path)
     target = Path(text)
     if not text.strip() or target.name in ("", ".", "..") or text.endswith(("/", "\\")):
         raise UsageError(f"output {text!r} is not a file name; give one such as figs/plot.png")
+    if not follow_links:
+        return check_own(target)  # a link is replaced; a fifo, a device, a folder refused
     if target.is_dir():
         raise UsageError(f"output {text!r} is a folder; give a file name such as {text}/plot.png")
     if target.exists() and not target.is_file():

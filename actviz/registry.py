@@ -33,6 +33,7 @@ from actviz.errors import (
     TwoInputActivationError,
     UnknownActivationError,
 )
+from actviz.file_names import safe_stem
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -511,7 +512,9 @@ class Spec:
     def slug(self) -> str:
         """A stable, readable file stem: ``leaky_relu-negative_slope=0.1``."""
         stem = self.name.replace(":", "-")  # mypkg.acts:fn → mypkg.acts-fn, portable
-        return "-".join([stem, *(f"{k}={format_value(v)}" for k, v in self.shown_params().items())])
+        words = [stem, *(f"{k}={format_value(v)}" for k, v in self.shown_params().items())]
+        # A text parameter can be anything (../../x): only safe characters, capped.
+        return safe_stem("-".join(words))
 
 
 def format_value(value: ParamValue) -> str:
