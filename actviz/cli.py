@@ -68,11 +68,11 @@ class _Boundary(TyperGroup):
     """
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
-        with _one_line():
+        with _one_line(), _signals_raise():
             return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
-        with _one_line():
+        with _one_line(), _signals_raise():
             try:
                 result = super().invoke(ctx)
                 sys.stdout.flush()  # a full disk shows here, not at interpreter exit
@@ -92,6 +92,20 @@ class _Boundary(TyperGroup):
 
 
 @contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """Inside: a signal raises (KeyboardInterrupt, Terminated) to stop the work at once.
+    Outside (Click's own wrapping, the teardown in main) it is only recorded, and
+    :func:`_leave` reports it. One that came before the work starts stops it here."""
+    _live.append(True)
+    try:
+        if _signalled:
+            raise Terminated if _signalled[0] == signal.SIGTERM else KeyboardInterrupt
+        yield
+    finally:
+        _live.pop()
+
+
+@contextlib.contextmanager
 def _one_line() -> Iterator[None]:
     from typer._click.exceptions import NoArgsIsHelpError
     from typer._click.exceptions import UsageError as ClickUsageError
@@ -100,6 +114,8 @@ def _one_line() -> Iterator[None]:
         yield
     except ActvizError as error:
         _fail(str(error), error.exit_code)
+    except KeyboardInterrupt as stop:  # while the arguments are read
+        _stop(isinstance(stop, Terminated))
     except NoArgsIsHelpError:
         raise  # `actviz plot` alone: the help, as asked for by no_args_is_help
     except ClickUsageError as error:
@@ -120,10 +136,16 @@ def _one_line() -> Iterator[None]:
 
 
 def _fail(message: str, code: int) -> NoReturn:
+    _tell(message)
+    raise typer.Exit(code) from None
+
+
+def _tell(message: str) -> None:
+    """The one red ``Error:`` line on stderr."""
     # One line, even when a user's exception brings several.
     line = "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    _told.append(line)
     typer.secho(f"Error: {line}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code) from None
 
 
 def _stop(terminated: bool) -> NoReturn:
@@ -876,16 +898,24 @@ for _info in app.registered_commands:  # every command above, without touching e
 
 
 _signalled: list[int] = []  # the signal that stopped this process, once one has
+_live: list[bool] = []  # non-empty while a command runs (_signals_raise)
+_told: list[str] = []  # the Error: line printed, once one has been
 
 
 def _on_signal(signum: int, frame: Any) -> None:
-    """Stop the work as Ctrl-C does; the command reports it (exit 130, or 143 for SIGTERM)."""
+    """Stop the work as Ctrl-C does; the command reports it (exit 130, or 143 for SIGTERM).
+
+    Outside a command (before Click calls it, during the teardown) the signal is
+    only recorded: :func:`_leave` reports it, so that no phase ends by the signal
+    itself or with exit 0.
+    """
     # Only the first signal counts: a second one must not cut short the
     # clean-up the first started (stopping workers, mending the manifest).
     if _signalled:
         return
     _signalled.append(signum)
-    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    if _live:
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def _quiet_interrupts(report: Any, default: Callable[[Any], None] = sys.unraisablehook) -> None:
@@ -911,14 +941,65 @@ def main() -> None:
         custom.set_module_folder(os.getcwd())
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    code: object = 0
     try:
         app(prog_name="actviz")
     except SystemExit as done:
-        if not _signalled:
-            raise
-        # Leave now, with the code reported: a KeyboardInterrupt that a library
-        # swallowed on its way through C code makes CPython kill itself with
-        # SIGINT at the end of a normal teardown, which also waits on torch.
+        code = done.code
+    _leave(code if isinstance(code, int) else 0 if code is None else _say(code))
+
+
+def _say(message: object) -> int:
+    """``sys.exit(text)``: print the text, exit 1, as Python would."""
+    print(message, file=sys.stderr)
+    return 1
+
+
+def _leave(code: int) -> NoReturn:
+    """End the process: every signal that has arrived, up to the very end, is reported
+    with its exit code (130, 143) and one line; nothing ends it by the signal itself.
+
+    The interpreter's own teardown cannot promise that (it puts the default handlers
+    back, and waits on torch), so this runs the exit handlers (temporary folders,
+    multiprocessing's clean-up), flushes the output and leaves with ``os._exit``.
+    A signal during all this is only recorded (:func:`_on_signal` outside a command).
+    """
+    import atexit
+
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is not None:
+        run_exit_handlers()
+    code = _flush(code)
+    held = {signal.SIGINT, signal.SIGTERM}
+    if hasattr(signal, "pthread_sigmask"):
+        # From here a signal stays pending: look at what is pending, then leave.
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        pending = signal.sigpending() & held
+        if pending and not _signalled:
+            _signalled.append(signal.SIGINT if signal.SIGINT in pending else signal.SIGTERM)
+    if _signalled:
+        terminated = _signalled[0] == signal.SIGTERM
+        if not _told:  # one line: a line already printed (the stop, a failure) stands
+            with contextlib.suppress(OSError, ValueError):
+                _tell("terminated" if terminated else "interrupted")
+        code = 143 if terminated else 130
+        code = _flush(code)
+    os._exit(code)
+
+
+def _flush(code: int) -> int:
+    """Flush stdout and stderr; a stdout that cannot take the rest is a failure (exit 1)
+    with one line, as :func:`_one_line` says it, or none for a closed pipe."""
+    try:
         sys.stdout.flush()
+    except (OSError, ValueError) as error:
+        errno_ = getattr(error, "errno", None)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+        if errno_ != errno.EPIPE and not _told:
+            with contextlib.suppress(OSError, ValueError):
+                _tell(f"cannot write the output: {getattr(error, 'strerror', None) or error}")
+        code = code or 1
+    with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
-        os._exit(done.code if isinstance(done.code, int) else 1)
+    return code

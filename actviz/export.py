@@ -351,6 +351,7 @@ def export(
     """
     from actviz.plotting import THEMES, check_dpi, check_limits
 
+    _leave_if_rerun()
     started = time.perf_counter()
     workers = default_jobs() if jobs is None else jobs
     if workers < 1:
@@ -426,9 +427,15 @@ def export(
             _mend(out, previous, entries, check)
             reason = "terminated" if terminated else "interrupted"
             raise Interrupted(_stopped(reason, report), terminated=terminated) from None
+        except WorkerDied as death:
+            mended = _mend(out, previous, entries, check)
+            raise WorkerDied(_died(str(death), report, mended)) from None
         except RuntimeFailure as error:
             _mend(out, previous, entries, check)
             raise RuntimeFailure(_stopped(str(error), report)) from error
+        except BaseException:  # anything else still leaves a manifest true to the disk
+            _mend(out, previous, entries, check)
+            raise
     report.seconds = time.perf_counter() - started
     return report
 
@@ -547,6 +554,18 @@ def _check_writable(out: Path) -> None:
         )
 
 
+def _died(reason: str, report: Report, mended: bool) -> str:
+    """The line for an export whose worker died: what died, and what the folder holds now."""
+    images = len(report.written)
+    if mended:
+        if not images:
+            return f"{reason}; no file was written"
+        files = "file" if images == 1 else "files"
+        return f"{reason}; the manifest lists the {images} {files} written"
+    written = ", ".join(p.name for p in report.written) or "none"
+    return f"{reason}; files written before it stopped: {written}"
+
+
 def _stopped(reason: str, report: Report) -> str:
     written = ", ".join(p.name for p in report.written) or "none"
     return f"export stopped ({reason}); files written before it stopped: {written}"
@@ -591,28 +610,123 @@ def _deliver(
             emit(path, "written")
 
 
+class WorkerDied(RuntimeFailure):
+    """A worker process ended without handing back its result (an OOM kill, a segfault,
+    ``os._exit`` in an activation of your own): the message names how and what it drew."""
+
+
+# A spawned worker that finds itself re-running the caller's script (an export at the
+# top level of a script without `if __name__ == "__main__":`) leaves with this code.
+RERUN_EXIT = 86
+
+
+def _leave_if_rerun() -> None:
+    """In a worker that is still starting (spawn re-runs the caller's main script),
+    leave quietly, as multiprocessing's own check would with a traceback: the parent
+    reads the exit code and says what to do in one line."""
+    import multiprocessing
+
+    # Set while a spawned process unpickles its start-up data (multiprocessing's own check).
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit(RERUN_EXIT)
+
+
 def _render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None]:
     """Yield :class:`Rendered` in job order, in this process or in ``workers`` processes.
 
     If the caller stops early (Ctrl-C, SIGTERM, a failed render or file), the
-    workers are terminated at once rather than left to finish their jobs.
+    workers are terminated at once rather than left to finish their jobs. A
+    worker that dies (the pool breaks) raises :class:`WorkerDied`, naming the
+    worker's exit code or signal and the job it was drawing; the results
+    yielded before it are all that this export delivers.
     """
     if workers == 1 or len(todo) == 1:
         yield from map(render, todo)
         return
+    from concurrent.futures.process import BrokenProcessPool
+
     with _no_working_folder_in_children():
-        executor = _pool(min(workers, len(todo)))
+        executor, claims = _pool(min(workers, len(todo)), len(todo))
+    # pid → Process, read after a death; the pool keeps it up to date (private, so optional).
+    processes = getattr(executor, "_processes", None)
     try:
-        # The workers start here; holding the signals until they have set up
-        # keeps a Ctrl-C from reaching one before it ignores it (_worker_init).
-        with held_signals(), _no_working_folder_in_children():
-            results = executor.map(render, todo)
-        yield from results
-    except BaseException:
-        _terminate(executor)
-        raise
+        try:
+            # The workers start here; holding the signals until they have set up
+            # keeps a Ctrl-C from reaching one before it ignores it (_worker_init).
+            with held_signals(), _no_working_folder_in_children():
+                futures = [executor.submit(_render_claimed, i, job) for i, job in enumerate(todo)]
+            for future in futures:
+                yield future.result()
+        except BrokenProcessPool:
+            executor.shutdown(wait=True)  # every worker has exited: their exit codes are known
+            raise _death(dict(processes or {}), list(claims), todo) from None
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        # Every result is in, or none is wanted: stop the workers rather than ask them
+        # to leave. One killed while idle may have died holding the queue's lock, and
+        # the pool's polite shutdown would then wait on the others for ever (CPython
+        # 3.11, when the kill and the shutdown come together). A signal lands once the
+        # workers are gone, not halfway.
+        with held_signals():
+            _terminate(executor)
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _death(processes: Mapping[int, Any], claims: Sequence[int], todo: list[Job]) -> Exception:
+    """What broke the pool, as the error to raise.
+
+    ``claims[i]``: the pid of the worker drawing job ``i`` (negative once it is done,
+    0 before it starts). The pool stops every other worker with SIGTERM once one
+    has died, so the dead one is the worker with another exit code; if all of them
+    ended by SIGTERM (someone sent one to a worker), the one drawing the first job.
+    """
+    import signal
+
+    exits = {pid: process.exitcode for pid, process in processes.items()}
+    drawing = {pid: i for i, pid in reversed(list(enumerate(claims))) if pid > 0}
+    if not drawing and RERUN_EXIT in exits.values():
+        return UsageError(
+            "the export's worker processes re-ran this script: torch was imported, so they "
+            "are spawned, and spawning imports the main script, which called export again; "
+            'put the call under `if __name__ == "__main__":`, or pass jobs=1'
+        )
+
+    def order(pid: int) -> tuple[bool, bool, int]:
+        telling = exits.get(pid) not in (None, -signal.SIGTERM)
+        return (not telling, pid not in drawing, drawing.get(pid, len(claims)))
+
+    candidates = sorted({*exits, *drawing}, key=order)
+    dead = candidates[0] if candidates else None
+    code = exits.get(dead) if dead is not None else None
+    how = ""
+    if code is not None and code >= 0:
+        how = f" (exit code {code})"
+    elif code is not None:
+        try:
+            how = f" (killed by {signal.Signals(-code).name})"
+        except ValueError:
+            how = f" (killed by signal {-code})"
+    if dead in drawing:
+        where = f"while drawing {todo[drawing[dead]].name}"
+    elif dead is not None and -dead in claims:
+        where = "between two drawings"
+    else:
+        where = "while starting"
+    return WorkerDied(f"a worker process died{how} {where}")
+
+
+_claims: Any = None  # in a worker: the pool's shared claims (_render_all), set by _worker_init
+
+
+def _render_claimed(index: int, job: Job) -> Rendered:
+    """:func:`render`, with the worker's pid in the shared claims while it draws job ``index``."""
+    pid = os.getpid()
+    if _claims is not None:
+        _claims[index] = pid
+    try:
+        return render(job)
+    finally:
+        if _claims is not None:
+            _claims[index] = -pid
 
 
 def _terminate(executor: ProcessPoolExecutor) -> None:
@@ -646,7 +760,8 @@ def _no_working_folder_in_children() -> Iterator[None]:
             os.environ["PYTHONSAFEPATH"] = before
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def _pool(workers: int, jobs: int) -> tuple[ProcessPoolExecutor, Any]:
+    """The worker pool, and its claims: a shared array of ``jobs`` pids (see :func:`_death`)."""
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor
@@ -664,19 +779,27 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     onednn = None if fork else bool(sys.modules["torch"].backends.mkldnn.enabled)
     from actviz.custom import module_folder
 
-    return ProcessPoolExecutor(
+    claims = context.RawArray("q", jobs)
+    executor = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_worker_init,
-        initargs=(onednn, os.getpid(), module_folder()),
+        initargs=(onednn, os.getpid(), claims, module_folder()),
     )
+    return executor, claims
 
 
 def _worker_init(
-    onednn: bool | None = None, parent: int | None = None, folder: str | None = None
+    onednn: bool | None = None,
+    parent: int | None = None,
+    claims: Any = None,
+    folder: str | None = None,
 ) -> None:
     import signal
     import sys
+
+    global _claims
+    _claims = claims
 
     # Ctrl-C reaches the whole process group: the parent alone decides (stops
     # the pool, says what it wrote). SIGTERM, the parent's way to stop a
@@ -958,13 +1081,14 @@ def _mend(
     previous: Mapping[str, dict[str, Any]] | None,
     entries: Mapping[str, dict[str, Any]],
     check: bool,
-) -> None:
+) -> bool:
     """After a failure: make an existing manifest (and gallery) describe the files on disk.
 
     A fresh folder gets none: a manifest marks an export that has completed once.
+    Returns whether a manifest describing the files on disk was written.
     """
     if check or previous is None:
-        return
+        return False
     files = _merge(out, previous, entries, check=False)
     try:
         write_bytes_atomically(out / MANIFEST, manifest(files))
@@ -972,6 +1096,8 @@ def _mend(
     except OutputError:  # a full disk, say: better no manifest than a wrong one
         with contextlib.suppress(OSError):
             (out / MANIFEST).unlink()
+        return False
+    return True
 
 
 def _prune(

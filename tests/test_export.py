@@ -336,7 +336,7 @@ def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.Mon
     import sys
 
     def method() -> str:
-        pool = export_module._pool(2)
+        pool, _ = export_module._pool(2, 2)
         pool.shutdown()
         assert pool._mp_context is not None
         return pool._mp_context.get_start_method()

@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import queue
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,14 +33,25 @@ NAMES = ["celu", "elu", "gelu", "relu", "sigmoid", "silu", "softplus", "tanh"]
 CLOSE_WITHIN = 30.0  # seconds: generous for a loaded machine, far below "indefinitely"
 
 
+_DRIVER = """\
+import os, signal, sys
+{hook}
+from actviz.cli import main
+sys.argv[0] = "actviz"
+main()
+"""
+
+
 class Running:
     """``python -m actviz ARGS`` in a new session, its stdout read line by line."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
+    def __init__(self, args: list[str], cwd: Path, hook: str | None = None) -> None:
         env = {**os.environ, "CI": "true", "MPLBACKEND": "Agg"}
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+        # hook: Python run first, in the parent and (forked) in its workers; then actviz.
+        command = ["-m", "actviz"] if hook is None else ["-c", _DRIVER.format(hook=hook)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "actviz", *args],
+            [sys.executable, *command, *args],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
@@ -235,3 +248,153 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     run.signal(signal.SIGKILL, group=False)  # no handler runs: the workers must go by themselves
     exit_code, _, _ = run.finish()
     assert exit_code == -signal.SIGKILL
+
+
+# Each phase of an export and of the process's end, as a hook that signals the export
+# itself (or, "while drawing", a worker signals it) at that moment.
+def _fire(signum: int) -> str:
+    return (
+        f"SIGNUM = {int(signum)}\nFIRE = lambda: os.kill(os.getpid(), SIGNUM)\n"
+        "import actviz.export as ex\n"
+    )
+
+
+def _when_writing(name: str) -> str:  # a file actviz writes (held: it lands after the write)
+    return (
+        "real = ex.write_bytes_atomically\n"
+        "def write(path, data):\n"
+        "    written = real(path, data)\n"
+        f"    if os.path.basename(path) == {name!r} and not hasattr(ex, 'FIRED'):\n"
+        "        ex.FIRED = True; FIRE()\n"
+        "    return written\n"
+        "ex.write_bytes_atomically = write\n"
+    )
+
+
+def _before(target: str, attribute: str) -> str:  # a call: the signal lands before it runs
+    return (
+        f"real = {target}.{attribute}\n"
+        "def hooked(*args, **kwargs):\n"
+        "    FIRE()\n"
+        "    return real(*args, **kwargs)\n"
+        f"{target}.{attribute} = hooked\n"
+    )
+
+
+_DRAWING = """\
+real = ex.render
+def render(job):
+    if job.name == "relu":  # in a worker: signal the parent and keep drawing
+        os.kill(os.getppid(), SIGNUM)
+        import time; time.sleep(1.0)
+    return real(job)
+ex.render = render
+"""
+
+THREE = ["gelu", "relu", "tanh"]
+ALL = [f"{name}.png" for name in THREE]
+_STOPPED = "Error: export stopped ({reason}); files written before it stopped: {files}\n"
+PHASES = {
+    # phase: (hook, signal, exit code, stderr (None: see the test), images rewritten at 45 dpi)
+    "before the workers start": (
+        _before("ex", "_pool"), signal.SIGINT, 130,
+        _STOPPED.format(reason="interrupted", files="none"), [],
+    ),
+    "while drawing": (_DRAWING, signal.SIGTERM, 143, None, None),
+    "while writing an image": (
+        _when_writing("relu.png"), signal.SIGINT, 130,
+        _STOPPED.format(reason="interrupted", files="gelu.png, relu.png"), ALL[:2],
+    ),
+    "while stopping the workers": (
+        "import concurrent.futures as cf\n" + _before("cf.ProcessPoolExecutor", "shutdown"),
+        signal.SIGTERM, 143, _STOPPED.format(reason="terminated", files=", ".join(ALL)), ALL,
+    ),
+    "while writing the manifest": (
+        _when_writing("manifest.json"), signal.SIGTERM, 143,
+        _STOPPED.format(reason="terminated", files=", ".join([*ALL, "manifest.json"])), ALL,
+    ),
+    "while making the manifest and gallery": (
+        _before("ex", "gallery"), signal.SIGINT, 130,
+        _STOPPED.format(reason="interrupted", files=", ".join(ALL)), ALL,
+    ),
+    "after the lock is released": (
+        _before("ex", "_remove_empty"), signal.SIGINT, 130, "Error: interrupted\n", ALL,
+    ),
+    "while printing the summary": (
+        _before("ex.Report", "summary"), signal.SIGTERM, 143, "Error: terminated\n", ALL,
+    ),
+    "in the exit handlers": (
+        "import atexit; atexit.register(FIRE)\n", signal.SIGINT, 130, "Error: interrupted\n",
+        ALL,
+    ),
+    "while flushing the output at exit": (
+        "import actviz.cli\n" + _before("actviz.cli", "_flush"), signal.SIGTERM, 143,
+        "Error: terminated\n", ALL,
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def three_at_40(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("three") / "out"
+    export(specs_from_cli(THREE), out, grid=Grid(-8, 8, points=201), dpi=40, jobs=1)
+    return out
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_a_signal_in_any_phase_is_one_line_its_code_and_a_true_manifest(
+    tmp_path: Path, three_at_40: Path, phase: str
+) -> None:
+    """A re-export into a full folder, signalled at one moment of its life: before its
+    workers start, while they draw, while it writes images, makes the manifest and the
+    gallery and writes them, as it stops its workers, after it let go of the folder, while it prints
+    its summary, and in the process's own end (exit handlers, the last flush)."""
+    from tests.manifest_truth import leftovers, mismatches
+
+    hook, signum, code, line, rewritten = PHASES[phase]
+    out = tmp_path / "out"
+    shutil.copytree(three_at_40, out)
+    setup = _fire(signum)
+    args = ["export", *THREE, "--points", "201", "--dpi", "45", "--jobs", "2", "--out", "out"]
+    run = Running(args, tmp_path, hook=setup + hook)
+    exit_code, stderr, stdout = run.finish()
+    reason = "terminated" if signum == signal.SIGTERM else "interrupted"
+    assert exit_code == code, stderr
+    if line is None:  # while drawing: what was written by then depends on the timing
+        prefix = f"Error: export stopped ({reason}); files written before it stopped: "
+        assert re.fullmatch(re.escape(prefix) + r"(none|gelu\.png)\n", stderr), stderr
+    else:
+        assert stderr == line
+    assert mismatches(out) == [] and leftovers(out) == []
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    at_45 = sorted(name for name, entry in files.items() if entry["dpi"] == 45)
+    assert sorted(files) == ALL
+    if rewritten is not None:
+        assert at_45 == rewritten
+    summary = [line for line in stdout if "files written" in line]
+    assert len(summary) == (1 if phase in ("in the exit handlers",
+                                           "while flushing the output at exit") else 0)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("signum", "line"),
+    [(signal.SIGINT, "Error: interrupted\n"), (signal.SIGTERM, "Error: terminated\n")],
+)
+def test_a_signal_after_the_summary_is_never_the_signal_itself(
+    tmp_path: Path, three_at_40: Path, signum: int, line: str
+) -> None:
+    """A signal as the process ends (`export | cat`, signalled once the summary is out):
+    either it came after the process was gone (0, nothing) or it is reported."""
+    from tests.manifest_truth import mismatches
+
+    out = tmp_path / "out"
+    shutil.copytree(three_at_40, out)
+    args = ["export", *THREE, "--points", "201", "--dpi", "45", "--jobs", "2", "--out", "out"]
+    run = Running(args, tmp_path)
+    while "files written" not in run.wait_for_line(""):
+        pass  # up to the summary: the export is done, the process is ending
+    run.signal(signum, group=False)
+    exit_code, stderr, _ = run.finish()
+    code = 143 if signum == signal.SIGTERM else 130
+    assert (exit_code, stderr) in ((0, ""), (code, line))
+    assert mismatches(out) == []
