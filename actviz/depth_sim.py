@@ -457,9 +457,9 @@ def _measure(
         if target.activation.custom:
             out_all = checked_output(target.activation, pre_all, out_all)
         (local_all,) = torch.autograd.grad(out_all, pre_all, torch.ones_like(out_all))
-    except ActvizError:
+    except (ActvizError, KeyboardInterrupt):
         raise
-    except Exception as error:
+    except BaseException as error:
         if not target.activation.custom:
             raise
         raise CustomActivationError(
