@@ -407,9 +407,7 @@ def check_bias_std(sigma_b: float) -> None:
             f"bias_std must be a number, not {type(sigma_b).__name__} {sigma_b!r}"
         )
     if not (math.isfinite(sigma_b) and 0 <= sigma_b <= MAX_BIAS_STD):
-        raise InvalidParameterError(
-            f"bias std must be a number from 0 to 1e150 (got {sigma_b:g})"
-        )
+        raise InvalidParameterError(f"bias std must be a number from 0 to 1e150 (got {sigma_b:g})")
 
 
 def gain_of(target: Spec, *, sigma_b: float = 0.0) -> Gain:
