@@ -950,7 +950,7 @@ def main() -> None:
         )
         sys.exit(1)
     if sys.stdout is None:  # started with file descriptor 1 closed (`actviz list >&-`)
-        sys.stdout = _ClosedStdout()  # type: ignore[assignment]
+        sys.stdout = _ClosedStdout()
     # Users expect `actviz plot mymodule:fn` to find mymodule.py right here. The
     # working folder is searched for that module only, and last (custom.py): a
     # numpy.py there never runs in place of numpy. Done here, not in the library,
