@@ -76,6 +76,12 @@ class _Boundary(TyperGroup):
             try:
                 result = super().invoke(ctx)
                 sys.stdout.flush()  # a full disk shows here, not at interpreter exit
+                if isinstance(sys.stdout, _ClosedStdout) and sys.stdout.wanted:
+                    _fail(
+                        "stdout is closed, so the output was not printed; run again with "
+                        "stdout open",
+                        1,
+                    )
             except ActvizError as error:
                 if _signalled and not isinstance(error, Interrupted):
                     _stop(_signalled[0] == signal.SIGTERM)  # the failure came from the signal
@@ -125,6 +131,12 @@ def _one_line() -> Iterator[None]:
         pieces = error.ctx.command.collect_usage_pieces(error.ctx)
         _fail(f"{message}; usage: {' '.join([error.ctx.command_path, *pieces])}", 2)
     except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:  # a name over 255 bytes, a path over PATH_MAX
+            _fail(
+                f"cannot use {_shortened(error.filename)}: File name too long (each name "
+                "at most 255 bytes, the whole path at most 4095); choose a shorter path",
+                1,
+            )
         if error.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG):
             raise
         # The rest of stdout cannot be written either: drop it quietly at exit.
@@ -133,6 +145,30 @@ def _one_line() -> Iterator[None]:
         if error.errno == errno.EPIPE:  # `actviz list | head`: the reader is done, not us
             raise typer.Exit(code) from None
         _fail(f"cannot write the output: {error.strerror or error}", code)
+
+
+def _shortened(name: object) -> str:
+    text = os.fsdecode(name) if isinstance(name, (str, bytes)) else "a path"
+    return text if len(text) <= 120 else f"{text[:60]}…{text[-50:]}"
+
+
+class _ClosedStdout:
+    """sys.stdout when file descriptor 1 is closed (``actviz list >&-``): swallows what
+    is printed and remembers that something was, for the one line at the end."""
+
+    wanted = False
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        if text:
+            self.wanted = True
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -933,12 +969,23 @@ def main() -> None:
     a notebook importing actviz keeps its own handlers (and its own sys.path).
     """
     sys.unraisablehook = _quiet_interrupts
+    try:
+        os.getcwd()
+    except OSError:  # torch and others fail in odd ways without one: refuse before any work
+        typer.secho(
+            "Error: the working folder no longer exists (deleted or moved away); cd to a "
+            "folder that exists and run again",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        sys.exit(1)
+    if sys.stdout is None:  # started with file descriptor 1 closed (`actviz list >&-`)
+        sys.stdout = _ClosedStdout()
     # Users expect `actviz plot mymodule:fn` to find mymodule.py right here. The
     # working folder is searched for that module only, and last (custom.py): a
     # numpy.py there never runs in place of numpy. Done here, not in the library,
     # which leaves a notebook's search path alone.
-    with contextlib.suppress(OSError):  # a working folder deleted: none to search
-        custom.set_module_folder(os.getcwd())
+    custom.set_module_folder(os.getcwd())
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     code: object = 0

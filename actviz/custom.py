@@ -135,7 +135,9 @@ def load(path: str) -> Activation:
         raise CustomActivationError(
             f"cannot import {module_name!r} for {path}: syntax error in {where}: {error.msg}"
         ) from None
-    except (Exception, SystemExit) as error:  # the module's own code failed at import time
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # the module's own code failed (or exited) at import time
         raise CustomActivationError(
             f"cannot import {module_name!r} for {path}: importing it raised "
             f"{type(error).__name__}: {error}"
@@ -276,13 +278,16 @@ def _factory(path: str, target: Any) -> Any:
             arguments = _arguments(target, params)
             try:
                 module: nn.Module = target(**arguments)
-            except Exception as error:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # sys.exit(7) in __init__ too: one line, exit 1
                 given = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
                 raise CustomActivationError(
                     f"{path}: could not build the module with ({given}): "
                     f"{type(error).__name__}: {error}"
                     if given
-                    else f"{path}: could not build the module without arguments: {error}"
+                    else f"{path}: could not build the module without arguments: "
+                    f"{type(error).__name__}: {error}"
                 ) from None
             return module
 

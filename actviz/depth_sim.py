@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from actviz.defaults import DEFAULT_EPS
 from actviz.environment import environment, one_thread
 from actviz.errors import InvalidParameterError, UsageError
+from actviz.init_gain import check_bias_std
 from actviz.registry import Spec, spec
 
 if TYPE_CHECKING:
@@ -303,8 +304,7 @@ def _check(layers: int, width: int, batch: int, init: str, bias_std: float, eps:
         )
     if init not in INITS:
         raise UsageError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
-    if not (math.isfinite(bias_std) and bias_std >= 0):
-        raise InvalidParameterError(f"bias std must be a number ≥ 0 (got {bias_std:g})")
+    check_bias_std(bias_std)
     if not 0 < eps < 1:
         raise InvalidParameterError(f"eps must be between 0 and 1 (got {eps:g})")
 
@@ -457,9 +457,9 @@ def _measure(
         if target.activation.custom:
             out_all = checked_output(target.activation, pre_all, out_all)
         (local_all,) = torch.autograd.grad(out_all, pre_all, torch.ones_like(out_all))
-    except ActvizError:
+    except (ActvizError, KeyboardInterrupt):
         raise
-    except Exception as error:
+    except BaseException as error:
         if not target.activation.custom:
             raise
         raise CustomActivationError(

@@ -280,7 +280,9 @@ def _differentiate(
         raise RuntimeFailure(
             f"{target.label} failed in {x.dtype} on {x.device}: {first_line}"
         ) from error
-    except (Exception, SystemExit) as error:  # sys.exit() in a user's callable too
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # sys.exit(), GeneratorExit, a BaseException of its own
         if not target.activation.custom:
             raise  # a bug in actviz: let it show
         raise CustomActivationError(

@@ -397,9 +397,16 @@ def torch_gain(target: Spec) -> float | None:
         return None
 
 
-def _check_sigma_b(sigma_b: float) -> None:
-    # Above 1e150 its square (a variance) overflows float64.
-    if not (math.isfinite(sigma_b) and 0 <= sigma_b <= 1e150):
+MAX_BIAS_STD = 1e150  # above it its square (a variance) overflows float64
+
+
+def check_bias_std(sigma_b: float) -> None:
+    """The one cap on the bias std, shared by ``gain`` and ``depth``."""
+    if isinstance(sigma_b, bool) or not isinstance(sigma_b, (int, float)):
+        raise InvalidParameterError(
+            f"bias_std must be a number, not {type(sigma_b).__name__} {sigma_b!r}"
+        )
+    if not (math.isfinite(sigma_b) and 0 <= sigma_b <= MAX_BIAS_STD):
         raise InvalidParameterError(f"bias std must be a number from 0 to 1e150 (got {sigma_b:g})")
 
 
@@ -407,7 +414,7 @@ def gain_of(target: Spec, *, sigma_b: float = 0.0) -> Gain:
     """All the numbers of :class:`Gain` for one activation."""
     import numpy as np
 
-    _check_sigma_b(sigma_b)
+    check_bias_std(sigma_b)
     try:
         with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
             found = _gain_of(target, sigma_b)

@@ -640,9 +640,9 @@ def _custom_gradchecks(target: Spec) -> tuple[bool, bool | None]:
     autograd_checked(target, gradcheck_points(target).requires_grad_(True))
     try:
         return _gradchecks(target)
-    except ActvizError:
+    except (ActvizError, KeyboardInterrupt):
         raise
-    except Exception as error:
+    except BaseException as error:  # sys.exit(), GeneratorExit in a user's callable
         raise CustomActivationError(
             f"{target.name} raised {type(error).__name__}: {error}"
         ) from error

@@ -307,7 +307,7 @@ def test_depth_json_and_csv(in_tmp: Path) -> None:
             "Error: layers × width × batch = 2,000,000,000 is above the cap of 50,000,000 "
             "(autograd keeps every layer); use fewer layers, a smaller width or a smaller batch",
         ),
-        (["--bias-std", "-0.5"], "Error: bias std must be a number ≥ 0 (got -0.5)"),
+        (["--bias-std", "-0.5"], "Error: bias std must be a number from 0 to 1e150 (got -0.5)"),
         (["--eps", "2"], "Error: eps must be between 0 and 1 (got 2)"),
         (["--json", "--csv"], "Error: give --json or --csv, not both"),
         (["--format", "gif"], "Error: unknown format 'gif'; choose one of png, svg, pdf"),
