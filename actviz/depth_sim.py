@@ -362,8 +362,9 @@ def check_cost(
             runs += " and their baselines" if names > 1 else " and its baseline"
         ortho = " and orthogonal's QR" if init == "orthogonal" else ""
         raise InvalidParameterError(
-            f"{runs} at {layers:,} layers × width {width:,} × batch {batch:,}{ortho} "
-            f"take about {work:.2g} multiply-adds, above the cap of {MAX_WORK:.0e}; use "
+            f"{runs} at {layers:,} layer{'s' if layers != 1 else ''} × width {width:,} × "
+            f"batch {batch:,}{ortho} "
+            f"take {work:,} multiply-adds, above the cap of {MAX_WORK:,}; use "
             "fewer activations, fewer layers (--layers), a smaller width (--width) or batch "
             "(--batch), or baseline=False (--no-baseline)"
         )

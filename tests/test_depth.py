@@ -361,18 +361,18 @@ def test_a_forward_pass_that_overflows_is_the_verdict_not_nan_statistics() -> No
             ["--layers", "1001", "--width", "1", "--batch", "1"],
             "Error: layers (--layers) = 1,001 is above the cap of 1,000",
         ),
-        (  # width × batch under the unit cap, but 3·10¹¹ multiply-adds
+        (  # width × batch under the unit cap, but 1.9·10¹¹ multiply-adds
             ["--layers", "1", "--width", "3200", "--batch", "3100"],
-            "Error: 1 activation and its baseline at 1 layers × width 3,200 × batch 3,100 "
-            "take about 1.9e+11 multiply-adds, above the cap of 1e+11; use fewer activations, "
-            "fewer layers (--layers), a smaller width (--width) or batch (--batch), or "
-            "baseline=False (--no-baseline)",
+            "Error: 1 activation and its baseline at 1 layer × width 3,200 × batch 3,100 "
+            "take 190,564,000,000 multiply-adds, above the cap of 100,000,000,000; use fewer "
+            "activations, fewer layers (--layers), a smaller width (--width) or batch "
+            "(--batch), or baseline=False (--no-baseline)",
         ),
         (  # orthogonal's QR: 60 s before
             ["--init", "orthogonal", "--width", "3700", "--batch", "1", "--layers", "1"],
-            "Error: 1 activation and its baseline at 1 layers × width 3,700 × batch 1 and "
-            "orthogonal's QR take about 1e+11 multiply-adds, above the cap of 1e+11; use fewer "
-            "activations, fewer layers (--layers), a smaller width (--width) or batch "
+            "Error: 1 activation and its baseline at 1 layer × width 3,700 × batch 1 and "
+            "orthogonal's QR take 101,488,140,000 multiply-adds, above the cap of 100,000,000,000; "
+            "use fewer activations, fewer layers (--layers), a smaller width (--width) or batch "
             "(--batch), or baseline=False (--no-baseline)",
         ),
     ],
@@ -396,7 +396,7 @@ def test_depth_counts_every_activation_name(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(depth_sim, "_run", lambda *a, **k: pytest.fail("a run started"))
     # 1000 layers of one activation fit; of 23 they do not (Python time per layer)
-    depth_sim.check_cost(1000, 8, 8, "kaiming", names=1, baseline=True)
+    depth_sim.check_cost(1000, 8, 8, "kaiming", names=1, baseline=False)
     with pytest.raises(errors.InvalidParameterError, match=r"^23 activations and their"):
         depth([*registry.names()][:23], layers=1000, width=8, batch=8)
 
