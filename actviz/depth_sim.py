@@ -20,7 +20,7 @@ from actviz.defaults import DEFAULT_EPS
 from actviz.environment import environment, one_thread
 from actviz.errors import InvalidParameterError, UsageError
 from actviz.init_gain import check_bias_std
-from actviz.registry import Spec, spec
+from actviz.registry import Spec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,7 +31,17 @@ INITS = ("kaiming", "xavier", "orthogonal", "default")
 GAIN_MODES = ("auto", "backward", "critical", "torch")
 HIST_BINS = 61
 STABLE_FACTOR = 2.0  # gradient at layer 1 within this factor of layer L: stable
-MAX_UNITS = 50_000_000  # layers × width × batch: memory for autograd grows with it
+# The caps keep every `depth` under 1 GB and 30 s on a loaded 2-core machine
+# (bench/caps.py measures them); they are counted before anything is built.
+MAX_LAYERS = 1_000  # each layer costs Python time (statistics, histograms) however small
+MAX_UNITS = 10_000_000  # layers × width × batch: autograd keeps ~12 floats per unit
+MAX_WEIGHTS = 16_000_000  # layers × width²: weights and their gradients, 8 bytes each
+# Multiply-adds of all the runs together (one thread runs them, about 2·10¹⁰ a
+# second): 3 × width² × batch per layer (forward and backward), 2 × width³ per
+# layer for orthogonal's QR, and 5·10⁷ for each layer's own statistics (measured:
+# Python time, not flops).
+MAX_WORK = 100_000_000_000
+LAYER_OVERHEAD = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -292,21 +302,74 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check(layers: int, width: int, batch: int, init: str, bias_std: float, eps: float) -> None:
+def _check(
+    layers: int,
+    width: int,
+    batch: int,
+    init: str,
+    bias_std: float,
+    eps: float,
+    *,
+    names: int = 1,
+    baseline: bool = False,
+) -> None:
     for name, value in (("layers", layers), ("width", width), ("batch", batch)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidParameterError(f"{name} must be a whole number (got {value!r})")
         if value < 1:
             raise InvalidParameterError(f"{name} must be at least 1 (got {value})")
-    if layers * width * batch > MAX_UNITS:
-        raise InvalidParameterError(
-            f"layers × width × batch = {layers * width * batch:,} is above the cap of "
-            f"{MAX_UNITS:,} (autograd keeps every layer); use fewer layers, a smaller width "
-            "or a smaller batch"
-        )
     if init not in INITS:
         raise UsageError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+    check_cost(layers, width, batch, init, names=names, baseline=baseline)
     check_bias_std(bias_std)
     if not 0 < eps < 1:
         raise InvalidParameterError(f"eps must be between 0 and 1 (got {eps:g})")
+
+
+def depth_work(
+    layers: int, width: int, batch: int, init: str, *, names: int = 1, baseline: bool = False
+) -> int:
+    """Multiply-adds of :func:`depth` for these sizes (compared with :data:`MAX_WORK`)."""
+    runs = names * (2 if baseline and init != "default" else 1)
+    work = runs * layers * (3 * width * width * batch + LAYER_OVERHEAD)
+    if init == "orthogonal":
+        work += names * layers * 2 * width**3  # QR of each weight matrix
+    return work
+
+
+def check_cost(
+    layers: int, width: int, batch: int, init: str, *, names: int = 1, baseline: bool = False
+) -> None:
+    """Refuse sizes above the caps (:data:`MAX_LAYERS`, :data:`MAX_UNITS`,
+    :data:`MAX_WEIGHTS`, :data:`MAX_WORK`) before anything is allocated."""
+    if layers > MAX_LAYERS:
+        raise InvalidParameterError(
+            f"layers (--layers) = {layers:,} is above the cap of {MAX_LAYERS:,}"
+        )
+    if layers * width * batch > MAX_UNITS:
+        raise InvalidParameterError(
+            f"layers × width × batch = {layers * width * batch:,} is above the cap of "
+            f"{MAX_UNITS:,} (autograd keeps every layer); use fewer layers (--layers), a "
+            "smaller width (--width) or a smaller batch (--batch)"
+        )
+    if layers * width * width > MAX_WEIGHTS:
+        raise InvalidParameterError(
+            f"layers × width² = {layers * width * width:,} weights, above the cap of "
+            f"{MAX_WEIGHTS:,}; use fewer layers (--layers) or a smaller width (--width)"
+        )
+    work = depth_work(layers, width, batch, init, names=names, baseline=baseline)
+    if work > MAX_WORK:
+        runs = f"{names} activation{'s' if names > 1 else ''}"
+        if baseline and init != "default":
+            runs += " and their baselines" if names > 1 else " and its baseline"
+        ortho = " and orthogonal's QR" if init == "orthogonal" else ""
+        raise InvalidParameterError(
+            f"{runs} at {layers:,} layer{'s' if layers != 1 else ''} × width {width:,} × "
+            f"batch {batch:,}{ortho} "
+            f"take {work:,} multiply-adds, above the cap of {MAX_WORK:,}; use "
+            "fewer activations, fewer layers (--layers), a smaller width (--width) or batch "
+            "(--batch), or baseline=False (--no-baseline)"
+        )
 
 
 def depth(
@@ -335,17 +398,16 @@ def depth(
         run.verdict.text, [s.act_std for s in run.layers]
     """
     from actviz.evaluation import check_seed
+    from actviz.registry import specs_of
 
-    _check(layers, width, batch, init, bias_std, eps)
+    specs = specs_of(activations)
+    _check(layers, width, batch, init, bias_std, eps, names=len(specs), baseline=baseline)
     seed = check_seed(seed)
     if init == "default" and (gain is not None or bias_std):
         raise UsageError(
             "--init default keeps nn.Linear's own weights and biases; "
             "--gain and --bias-std apply to kaiming, xavier and orthogonal"
         )
-    if isinstance(activations, (str, Spec)):
-        activations = [activations]
-    specs = [a if isinstance(a, Spec) else spec(a) for a in activations]
 
     def run(
         target: Spec, init: str, value: float | None, mode: str, bias: float, hist: bool = True

@@ -365,6 +365,9 @@ def export(
     # One probe per worker at a time, but a batch at the cap on every
     # activation would take minutes: the whole export shares one sample budget.
     (grid or Grid()).check_total(sum(len(getattr(s, "specs", [s])) for s in specs))
+    for target in specs:  # GLU's N × N plane too, before a worker imports torch
+        if isinstance(target, TwoInputActivation):
+            _grid_for(target, grid).check_square()
     chosen = parse_formats(formats)
     if not isinstance(out_dir, (str, os.PathLike)) or not os.fspath(out_dir).strip():
         raise UsageError(f"the output folder must be a path such as outputs (got {out_dir!r})")

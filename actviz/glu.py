@@ -66,6 +66,9 @@ def probe_glu(
     its own (a, b) only, so the gradient of the summed ∂/∂a (∂/∂b) holds the
     second partials of every point.
     """
+    axes = plane(grid)
+    axes.check_square()  # N × N samples: the 1-D cap alone would allow 10¹² of them
+
     import torch
     import torch.nn.functional as F
 
@@ -74,8 +77,6 @@ def probe_glu(
 
     torch_type = torch_dtype(dtype)
     check_device(device)
-    axes = plane(grid)
-    axes.check_square()  # N × N samples: the 1-D cap alone would allow 10¹² of them
     axis = axes.tensor(torch_type, device)
     b, a = torch.meshgrid(axis, axis, indexing="ij")
     halves = torch.stack([a, b], dim=-1).requires_grad_(True)  # last dim: [a, b]

@@ -462,13 +462,11 @@ def gain(
         import actviz
         [g.forward for g in actviz.gain(["relu", "gelu"])]  # [1.41421…, 1.5…]
     """
-    from actviz.registry import names
+    from actviz.registry import names, specs_of
 
-    if activations is None:
-        activations = names()
-    if isinstance(activations, (str, Spec)):
-        activations = [activations]
-    return [gain_of(a if isinstance(a, Spec) else spec(a), sigma_b=bias_std) for a in activations]
+    check_bias_std(bias_std)
+    specs = specs_of(list(names()) if activations is None else activations)
+    return [gain_of(s, sigma_b=bias_std) for s in specs]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ Like the registry, this module must stay importable without torch.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,11 @@ from actviz.registry import (
     get,
     two_input,
 )
+
+# Curves of one command's sweeps together: each is its own probe and saturation
+# analysis (about 0.1 s each on a quiet 2-core machine, three times that loaded),
+# so the count is capped before any value is parsed or any curve expanded.
+MAX_CURVES = 100
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,13 @@ def sweep(
     """``activation`` at every combination of ``values`` (key → list of values), with
     ``params`` fixed; e.g. ``sweep("leaky_relu", {"negative_slope": [0.01, 0.1, 0.3]})``."""
     act = activation if isinstance(activation, Activation) else get(activation)
+    for name, given in (("values", values), ("params", params)):
+        if not isinstance(given, Mapping) and not (name == "params" and given is None):
+            raise InvalidParameterError(
+                f"{name} must be a mapping such as {{'negative_slope': [0.01, 0.1]}} "
+                f"(got {given!r:.60})"
+            )
+    check_curves([(act.name, [len(v) for v in values.values() if isinstance(v, Sequence)])])
     fixed = dict(params or {})
     index = {p.name: p for p in act.params}
     axes: list[tuple[str, tuple[ParamValue, ...]]] = []
@@ -121,6 +134,21 @@ def sweep(
         for combo in itertools.product(*(vs for _, vs in axes))
     )
     return Sweep(act, fixed, tuple(axes), specs)
+
+
+def check_curves(sweeps: Sequence[tuple[str, Sequence[int]]]) -> None:
+    """Refuse sweeps (activation name, number of values of each swept key) that make
+    more than :data:`MAX_CURVES` curves together, before they are expanded."""
+    counts = [(name, sizes, math.prod(sizes)) for name, sizes in sweeps if sizes]
+    total = sum(count for _, _, count in counts)
+    if total > MAX_CURVES:
+        parts = " + ".join(
+            f"{' × '.join(f'{n:,}' for n in sizes)} ({name})" for name, sizes, _ in counts
+        )
+        raise InvalidParameterError(
+            f"the sweeps make {parts} = {total:,} curves, above the cap of {MAX_CURVES} for "
+            "one command; give fewer values (--sweep, sweep()'s values)"
+        )
 
 
 def sweep_of(specs: Sequence[Spec]) -> Sweep | None:
@@ -224,6 +252,12 @@ def sweeps_from_cli(
                     f"{before[0]} and {option} both set {activations[i].name}'s {key}{hint}"
                 )
             given[i][key] = (option, values, swept)
+    check_curves(
+        [
+            (act.name, [len(vs) for _, vs, swept in g.values() if swept])
+            for act, g in zip(activations, given, strict=True)
+        ]
+    )
     return [
         sweep(
             act,

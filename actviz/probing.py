@@ -547,6 +547,10 @@ def weight_grads(found: Probe) -> list[WeightGrad]:
     """
     import torch
 
+    if not isinstance(found, Probe):
+        raise UsageError(
+            f"weight_grads takes one Probe, e.g. weight_grads(probe('prelu')) (got {found!r:.60})"
+        )
     target = found.spec
     torch_type = torch_dtype(found.dtype)
     module = target.activation.build(target.params, train=found.train)

@@ -32,6 +32,7 @@ from actviz.errors import (
     InvalidParameterError,
     TwoInputActivationError,
     UnknownActivationError,
+    UsageError,
 )
 from actviz.file_names import safe_stem
 
@@ -519,6 +520,24 @@ class Spec:
 
 def format_value(value: ParamValue) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def specs_of(activations: object, parameter: str = "activations") -> list[Spec]:
+    """``activations`` as Specs: a name (or alias, or ``module:callable``), a
+    :class:`Spec`, or a list of them; anything else is a usage error naming
+    ``parameter``."""
+    if isinstance(activations, (str, Spec)):
+        activations = [activations]
+    if (
+        not isinstance(activations, (list, tuple))
+        or not activations
+        or not all(isinstance(a, (str, Spec)) for a in activations)
+    ):
+        raise UsageError(
+            f"{parameter} must be an activation name, a Spec, or a non-empty list of them, "
+            f"e.g. ['relu', 'tanh'] (got {activations!r:.60})"
+        )
+    return [a if isinstance(a, Spec) else spec(a) for a in activations]
 
 
 def spec(name: str | Activation, params: Mapping[str, object] | None = None) -> Spec:

@@ -32,6 +32,16 @@ MIN_WIDTH = 40  # below this the tick labels leave no room for a curve
 PANEL_WIDTH = 40  # panels side by side need at least this many columns each
 MAX_HEIGHT = 24  # rows per panel: more only stretches the curve
 MIN_HEIGHT = 8
+# What a terminal can show: a larger COLUMNS or LINES is taken as this much (plotext
+# builds a canvas of width × height cells in Python, and COLUMNS=1000000 ran it out
+# of memory); a larger width or height given to terminal_plot is refused.
+MAX_COLUMNS = 1_000
+MAX_LINES = 500
+# Each curve is handed to plotext as at most this many points per column of the
+# figure: the lowest and highest value of each of four runs of neighbours per
+# column (a braille cell is two dots wide), so the drawing is the same and
+# plotext's Python loop stays short.
+POINTS_PER_COLUMN = 8
 # Without colour, curves after the first need their own character to be told apart.
 PLAIN_MARKERS = ("braille", "•", "+", "x", "o", "*", "#", "%")
 PEAK_MARKER = "◆"
@@ -168,6 +178,10 @@ def terminal_plot(
     from actviz.saturation import analyze
 
     columns, lines = terminal_size()
+    for name, given, most in (("width", width, MAX_COLUMNS), ("height", height, MAX_LINES)):
+        if given is not None and given > most:
+            raise UsageError(f"{name} must be at most {most:,} (got {given:,})")
+    columns, lines = min(columns, MAX_COLUMNS), min(lines, MAX_LINES)
     width = columns if width is None else width
     if width < MIN_WIDTH:
         raise UsageError(
@@ -211,7 +225,10 @@ def terminal_plot(
         panel = figure.subplot(index // across + 1, index % across + 1)
         panel.title(f"{title}: {what}" if title and index == 0 else what)
         panel.label("x")
-        points = [_finite(probe.x, getattr(probe, field)) for probe in probes]
+        points = [
+            _finite(probe.x, getattr(probe, field), width * POINTS_PER_COLUMN // across)
+            for probe in probes
+        ]
         _axis(panel.ruler("x"), [x for xs, _ in points for x in xs], width // across // 10, 0)
         _axis(panel.ruler("y"), [y for _, ys in points for y in ys], height // down // 4, 1)
         inks = [plotext.pixel(foreground=curve_color(n)) for n in range(len(probes))]
@@ -305,9 +322,18 @@ def _axis(ruler: Any, values: list[float], count: int, outward: int) -> None:
     ruler.ticks(ticks, [f"{t:g}" for t in ticks])
 
 
-def _finite(x: Any, values: Any) -> tuple[list[float], list[float]]:
-    """The points plotext can place: NaN and ±inf (a custom activation's) are left out."""
+def _finite(x: Any, values: Any, most: int) -> tuple[list[float], list[float]]:
+    """The points plotext can place: NaN and ±inf (a custom activation's) are left out,
+    and above ``most`` points each of ``most // 2`` runs of neighbours gives its lowest
+    and highest value (at the run's middle x), which draw the same column of dots."""
     import numpy as np
 
     keep = np.isfinite(x) & np.isfinite(values)
-    return [float(v) for v in x[keep]], [float(v) for v in values[keep]]
+    x, values = x[keep], values[keep]
+    if len(x) > most:
+        starts = np.linspace(0, len(x), most // 2, endpoint=False).astype(np.int64)
+        middle = x[np.minimum((starts + np.append(starts[1:], len(x))) // 2, len(x) - 1)]
+        low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
+        x = np.repeat(middle, 2)
+        values = np.stack([low, high], axis=1).reshape(-1)
+    return [float(v) for v in x], [float(v) for v in values]

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from actviz import registry
 from actviz.jacobian import MAX_SIZE
+from actviz.params import MAX_CURVES
 from actviz.probing import MAX_AXIS_POINTS, MAX_POINTS
 from actviz.tables import MAX_TABLE_ROWS
 
@@ -40,6 +41,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def commands(out: str) -> list[tuple[str, list[str]]]:
     n, half = str(MAX_POINTS), str(MAX_POINTS // 2)
+    curves = "max_val=" + ",".join(str(v) for v in range(1, MAX_CURVES + 1))
     each = str(MAX_POINTS // len(registry.names()))  # the shared budget, split over all
     return [
         ("plot, 1-D cap", ["plot", "relu", "--points", n, "--out", f"{out}/a.png"]),
@@ -72,7 +74,60 @@ def commands(out: str) -> list[tuple[str, list[str]]]:
         ),
         ("table printed, row cap", ["table", "tanh", "--points", str(MAX_TABLE_ROWS)]),
         ("saturation --all, cap/23 each", ["saturation", "--all", "--points", each]),
-        ("export --all, cap/23 each", ["export", "--all", "--points", each, "--out", out]),
+        # export --all holds GLU too: its per-axis cap (1,000) is the lower one
+        (
+            "export --all, GLU's axis cap",
+            ["export", "--all", "--points", str(MAX_AXIS_POINTS), "--out", out],
+        ),
+        ("plot --term, 1-D cap", ["plot", "relu", "--points", n, "--term"]),
+        (
+            "table sweep, curve cap",
+            [
+                "table",
+                "hardtanh",
+                "--sweep",
+                curves,
+                "--points",
+                str(MAX_POINTS // MAX_CURVES),
+                "--csv",
+            ],
+        ),
+        ("check sweep, curve cap", ["check", "hardtanh", "--sweep", curves]),
+        (
+            "depth, layer and unit caps",
+            [
+                "depth",
+                "tanh",
+                "--layers",
+                "1000",
+                "--width",
+                "100",
+                "--batch",
+                "100",
+                "--no-baseline",
+                "--no-plot",
+            ],
+        ),
+        (
+            "depth, weight cap",
+            ["depth", "tanh", "--layers", "1", "--width", "4000", "--batch", "1000", "--no-plot"],
+        ),
+        (
+            "depth orthogonal",
+            [
+                "depth",
+                "tanh",
+                "--init",
+                "orthogonal",
+                "--layers",
+                "1",
+                "--width",
+                "3000",
+                "--batch",
+                "1",
+                "--no-plot",
+            ],
+        ),
         (
             "jacobian, size cap",
             ["jacobian", "softmax", "--random", str(MAX_SIZE), "--out", f"{out}/j.png"],

@@ -304,8 +304,9 @@ def test_depth_json_and_csv(in_tmp: Path) -> None:
         (["--layers", "0"], "Error: layers must be at least 1 (got 0)"),
         (
             ["--width", "100000", "--batch", "1000"],
-            "Error: layers × width × batch = 2,000,000,000 is above the cap of 50,000,000 "
-            "(autograd keeps every layer); use fewer layers, a smaller width or a smaller batch",
+            "Error: layers × width × batch = 2,000,000,000 is above the cap of 10,000,000 "
+            "(autograd keeps every layer); use fewer layers (--layers), a smaller width "
+            "(--width) or a smaller batch (--batch)",
         ),
         (["--bias-std", "-0.5"], "Error: bias std must be a number from 0 to 1e150 (got -0.5)"),
         (["--eps", "2"], "Error: eps must be between 0 and 1 (got 2)"),
@@ -337,3 +338,83 @@ def test_a_forward_pass_that_overflows_is_the_verdict_not_nan_statistics() -> No
     )
     (huge,) = depth("relu", layers=3, width=8, batch=8, bias_std=1e300, baseline=False).runs
     assert huge.verdict.text == "exploding: the activations overflow at layer 1"
+
+
+# --- caps counted before any work (issue 19) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (  # width² alone: 17 s / 4.9 GB before
+            ["--layers", "1", "--width", "20000", "--batch", "1"],
+            "Error: layers × width² = 400,000,000 weights, above the cap of 16,000,000; use "
+            "fewer layers (--layers) or a smaller width (--width)",
+        ),
+        (  # 12 s / 2.5 GB before
+            ["--layers", "762"],
+            "Error: layers × width × batch = 49,938,432 is above the cap of 10,000,000 "
+            "(autograd keeps every layer); use fewer layers (--layers), a smaller width "
+            "(--width) or a smaller batch (--batch)",
+        ),
+        (
+            ["--layers", "1001", "--width", "1", "--batch", "1"],
+            "Error: layers (--layers) = 1,001 is above the cap of 1,000",
+        ),
+        (  # width × batch under the unit cap, but 1.9·10¹¹ multiply-adds
+            ["--layers", "1", "--width", "3200", "--batch", "3100"],
+            "Error: 1 activation and its baseline at 1 layer × width 3,200 × batch 3,100 "
+            "take 190,564,000,000 multiply-adds, above the cap of 100,000,000,000; use fewer "
+            "activations, fewer layers (--layers), a smaller width (--width) or batch "
+            "(--batch), or baseline=False (--no-baseline)",
+        ),
+        (  # orthogonal's QR: 60 s before
+            ["--init", "orthogonal", "--width", "3700", "--batch", "1", "--layers", "1"],
+            "Error: 1 activation and its baseline at 1 layer × width 3,700 × batch 1 and "
+            "orthogonal's QR take 101,488,140,000 multiply-adds, above the cap of 100,000,000,000; "
+            "use fewer activations, fewer layers (--layers), a smaller width (--width) or batch "
+            "(--batch), or baseline=False (--no-baseline)",
+        ),
+    ],
+)
+def test_depth_above_a_cap_is_refused_before_torch_runs(
+    args: list[str], line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actviz import depth_sim
+
+    def no_work(*_: object, **__: object) -> None:
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(depth_sim, "_run", no_work)
+    monkeypatch.setattr(depth_sim, "resolve_gain", no_work)
+    result = run("depth", "tanh", "--no-plot", *args)
+    assert (result.exit_code, result.stderr) == (2, line + "\n")
+
+
+def test_depth_counts_every_activation_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from actviz import depth_sim, errors
+
+    monkeypatch.setattr(depth_sim, "_run", lambda *a, **k: pytest.fail("a run started"))
+    # 1000 layers of one activation fit; of 23 they do not (Python time per layer)
+    depth_sim.check_cost(1000, 8, 8, "kaiming", names=1, baseline=False)
+    with pytest.raises(errors.InvalidParameterError, match=r"^23 activations and their"):
+        depth([*registry.names()][:23], layers=1000, width=8, batch=8)
+
+
+@pytest.mark.parametrize(
+    ("layers", "width", "batch", "init", "baseline"),
+    [
+        (1, 4000, 1000, "kaiming", True),  # MAX_WEIGHTS exactly (16,000,000)
+        (1000, 100, 100, "kaiming", False),  # MAX_LAYERS and MAX_UNITS exactly
+        (1, 3000, 1, "orthogonal", True),
+    ],
+)
+def test_depth_at_its_caps_is_accepted(
+    layers: int, width: int, batch: int, init: str, baseline: bool
+) -> None:
+    from actviz import depth_sim
+
+    depth_sim.check_cost(layers, width, batch, init, names=1, baseline=baseline)
+    assert depth_sim.depth_work(layers, width, batch, init, baseline=baseline) <= (
+        depth_sim.MAX_WORK
+    )

@@ -720,3 +720,65 @@ def test_help_usage_names_the_arguments(command: str, usage: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == usage
+
+
+# --- export's whole cost, counted before a worker starts (issue 19) -------------
+
+
+@pytest.mark.parametrize(
+    ("points", "line"),
+    [
+        (  # refused by GLU's per-axis cap only after 4 s of rendering before
+            "1001",
+            "Error: 1,001 points per axis make a 1,001 × 1,001 plane, above the cap of 1,000 per "
+            "axis for two-input activations; use fewer points or a larger step",
+        ),
+        (  # the README promised 43,478 points each: 24 × 43,478 is over the cap
+            "43478",
+            "Error: 24 activations × 43,478 points = 1,043,472 samples, above the cap of "
+            "1,000,000 for one command; use fewer points or fewer activations",
+        ),
+    ],
+)
+def test_export_all_above_a_cap_is_refused_before_rendering(
+    points: str, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actviz import export as export_module
+
+    def no_render(*_: object, **__: object) -> None:
+        raise AssertionError("rendering started")
+
+    monkeypatch.setattr(export_module, "_render_all", no_render)
+    result = run("export", "--all", "--points", points, "--out", str(tmp_path / "out"))
+    assert (result.exit_code, result.stderr) == (2, line + "\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_glu_above_its_axis_cap_is_refused_before_torch_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from actviz import evaluation
+
+    monkeypatch.setattr(evaluation, "torch_dtype", lambda *_: pytest.fail("torch was used"))
+    with pytest.raises(errors.InvalidGridError, match=r"^1,001 points per axis make"):
+        probe_glu(Grid(-8.0, 8.0, points=1001))
+
+
+def test_export_all_at_the_glu_axis_cap_reaches_rendering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actviz import export as export_module
+    from actviz.params import targets_from_cli
+    from actviz.registry import all_names
+
+    class Rendering(Exception):
+        pass
+
+    def reached(*_: object, **__: object) -> None:
+        raise Rendering
+
+    monkeypatch.setattr(export_module, "_render_all", reached)
+    with pytest.raises(Rendering):
+        export(
+            targets_from_cli(all_names(), []), tmp_path / "out", grid=Grid(-8.0, 8.0, points=1000)
+        )

@@ -521,3 +521,69 @@ def test_write_table_writes_each_format_and_refuses_before_probing() -> None:
         write_table(ProbeRequest(("no_such_activation",), points=5001), out)  # before the name
     with pytest.raises(UsageError, match="^unknown table format 'xml'; choose one of table"):
         write_table(ProbeRequest(("relu",)), out, fmt="xml")
+
+
+# --- the curve cap, counted before any value is parsed (issue 19) --------------
+
+
+def _values(start: int, count: int) -> str:
+    return ",".join(str(start + i) for i in range(count))
+
+
+@pytest.mark.parametrize(
+    ("command", "sweeps", "line"),
+    [
+        (  # two 700-value sweeps with --points 2 ran past 180 s
+            ["table", "hardtanh", "--points", "2", "--csv"],
+            ["max_val=" + _values(1, 700), "min_val=" + _values(-700, 700)],
+            "Error: the sweeps make 700 × 700 (hardtanh) = 490,000 curves, above the cap of "
+            "100 for one command; give fewer values (--sweep, sweep()'s values)",
+        ),
+        (  # check had no cap: a 100 × 100 grid ran past 120 s
+            ["check", "hardtanh"],
+            ["max_val=" + _values(1, 100), "min_val=" + _values(-100, 100)],
+            "Error: the sweeps make 100 × 100 (hardtanh) = 10,000 curves, above the cap of "
+            "100 for one command; give fewer values (--sweep, sweep()'s values)",
+        ),
+        (  # refused only after 52 s before
+            ["plot", "leaky_relu"],
+            ["negative_slope=" + ",".join(f"{i / 1000:g}" for i in range(1, 6001))],
+            "Error: the sweeps make 6,000 (leaky_relu) = 6,000 curves, above the cap of 100 "
+            "for one command; give fewer values (--sweep, sweep()'s values)",
+        ),
+        (  # the cap is for the command: every activation's curves together
+            ["check", "elu", "celu"],
+            ["alpha=" + _values(1, 51)],
+            "Error: the sweeps make 51 (elu) + 51 (celu) = 102 curves, above the cap "
+            "of 100 for one command; give fewer values (--sweep, sweep()'s values)",
+        ),
+    ],
+)
+def test_too_many_curves_are_refused_before_any_is_expanded(
+    command: list[str], sweeps: list[str], line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_expansion(*_: object, **__: object) -> None:
+        raise AssertionError("a curve was expanded")
+
+    monkeypatch.setattr(params, "Spec", no_expansion)
+    args = [*command, *(a for s in sweeps for a in ("--sweep", s))]
+    result = run(*args)
+    assert (result.exit_code, result.stderr) == (2, line + "\n")
+
+
+def test_the_library_sweep_counts_its_curves_first() -> None:
+    with pytest.raises(InvalidParameterError) as caught:
+        params.sweep("hardtanh", {"max_val": list(range(1, 12)), "min_val": list(range(-10, 0))})
+    assert str(caught.value) == (
+        "the sweeps make 11 × 10 (hardtanh) = 110 curves, above the cap of 100 for one "
+        "command; give fewer values (--sweep, sweep()'s values)"
+    )
+
+
+def test_a_sweep_at_the_curve_cap_is_accepted() -> None:
+    found = params.sweep(
+        "hardtanh", {"max_val": list(range(1, 11)), "min_val": list(range(-10, 0))}
+    )
+    assert len(found.specs) == params.MAX_CURVES == 100
+    (cli,) = params.sweeps_from_cli(["hardtanh"], [], ["max_val=" + _values(1, 100)])
+    assert len(cli.specs) == 100

@@ -610,3 +610,75 @@ def test_term_draws_a_sweep_with_a_summary_per_value() -> None:
         "leaky_relu(negative_slope=0.1)",
         "leaky_relu(negative_slope=0.5)",
     ]
+
+
+# --- what a terminal can show caps what is drawn (issue 19) ---------------------
+
+
+def test_a_million_points_reach_plotext_as_what_the_columns_can_show(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from actviz import terminal
+
+    (probe,) = probe_many(specs_from_cli(["gelu"], []), Grid(-8.0, 8.0, points=1_000_000))
+    handed: list[int] = []
+    finite = terminal._finite
+
+    def spy(x: object, values: object, most: int) -> tuple[list[float], list[float]]:
+        xs, ys = finite(x, values, most)
+        handed.append(len(xs))
+        return xs, ys
+
+    monkeypatch.setattr(terminal, "_finite", spy)
+    text = terminal_plot([probe], width=80, height=24, color=False)
+    assert handed == [320, 320]  # 80 columns × 8 points ÷ 2 panels, per panel
+    assert "gelu: peak |f′| =" in text
+
+
+def test_resampling_keeps_each_runs_lowest_and_highest_value() -> None:
+    import numpy as np
+
+    from actviz.terminal import _finite
+
+    x = np.linspace(-1.0, 1.0, 100_001)
+    values = np.sin(40 * x)
+    values[777] = 5.0  # one spike: a stride would skip it
+    xs, ys = _finite(x, values, 200)
+    assert (len(xs), len(ys)) == (200, 200)
+    assert xs == sorted(xs)
+    assert (max(ys), min(ys)) == (5.0, float(values.min()))
+    assert _finite(x[:150], values[:150], 200) == (x[:150].tolist(), values[:150].tolist())
+
+
+def test_a_huge_terminal_is_drawn_at_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from actviz import terminal
+
+    monkeypatch.setattr(terminal, "terminal_size", lambda: (1_000_000, 1_000_000))
+    lines = terminal_plot(_probes("relu"), color=False).splitlines()
+    assert max(len(line) for line in lines) == terminal.MAX_COLUMNS == 1_000
+
+
+def test_columns_of_a_million_draw_the_plot() -> None:
+    result = runner.invoke(app, ["plot", "relu", "--term"], env={"CI": "1", "COLUMNS": "1000000"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) == 1_000
+
+
+@pytest.mark.parametrize(
+    ("size", "line"),
+    [
+        ({"width": 1_001}, "width must be at most 1,000 (got 1,001)"),
+        ({"height": 501}, "height must be at most 500 (got 501)"),
+    ],
+)
+def test_a_width_or_height_above_the_cap_is_refused(size: dict[str, int], line: str) -> None:
+    from actviz.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        terminal_plot(_probes("relu"), color=False, **size)  # type: ignore[arg-type]
+    assert str(caught.value) == line
+
+
+def test_a_width_and_height_at_the_cap_are_drawn() -> None:
+    lines = terminal_plot(_probes("relu"), width=1_000, height=500, color=False).splitlines()
+    assert max(len(line) for line in lines) == 1_000
