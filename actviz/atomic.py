@@ -55,7 +55,11 @@ def held_signals() -> Iterator[None]:
 
 
 def write_atomically(
-    path: str | Path, write: Callable[[BinaryIO], None], *, follow_links: bool = False
+    path: str | Path,
+    write: Callable[[BinaryIO], None],
+    *,
+    follow_links: bool = False,
+    interruptible: bool = False,
 ) -> Path:
     """Call ``write`` with a binary file object, then move the result to ``path``.
 
@@ -64,10 +68,52 @@ def write_atomically(
     for a file the user named (``--out FILE``), whose link is written through to
     its target. Anything at ``path`` that is neither a regular file nor a link (a
     fifo, a device, a folder) is refused.
+
+    SIGINT and SIGTERM are held back for the whole write, so that a Ctrl-C never
+    leaves a temporary file behind, unless ``interruptible``: for a ``write`` that
+    may take long (graph's Graphviz render), they are held only while the
+    temporary file is made and while it replaces ``path``; one that lands during
+    ``write`` stops it at once, and the temporary file is removed.
     """
+    target = check_target(path, follow_links=follow_links)
+    followed = follow_links and Path(path).is_symlink()
+    temp: str | None = None
+    # Held throughout, or (interruptible) only around making and moving the temporary file.
+    whole = contextlib.nullcontext() if interruptible else held_signals()
+    try:
+        with whole:
+            with held_signals():
+                if not followed:  # a link's folder is where it points: not ours to create
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                fd, temp = tempfile.mkstemp(
+                    dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+                )
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+            with held_signals():
+                # mkstemp makes the file private (0600); give it the usual permissions.
+                os.chmod(temp, 0o666 & ~_umask())
+                os.replace(temp, target)  # a rename: over a link, it replaces the link
+                temp = None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise OutputError(
+            f"cannot write {target}: {reason}; choose a writable folder with --out"
+        ) from error
+    finally:
+        if temp is not None:
+            with held_signals(), contextlib.suppress(OSError):
+                os.unlink(temp)
+    return target
+
+
+def check_target(path: str | Path, *, follow_links: bool = False) -> Path:
+    """Where :func:`write_atomically` would write ``path``: the file a symlink points
+    to where ``follow_links``, else ``path`` itself. Anything there that is not a
+    regular file (nor, unfollowed, a link) is refused with an :class:`OutputError`,
+    so a caller can check before it writes anything else (graph's ``.dot``)."""
     target = Path(path)
-    followed = follow_links and target.is_symlink()
-    if followed:  # write the file it points to, not over the link
+    if follow_links and target.is_symlink():  # write the file it points to, not over the link
         target = target.resolve()
     if not follow_links:
         check_own(target)  # a link is replaced; a fifo, a device or a folder refused
@@ -75,27 +121,6 @@ def write_atomically(
         # os.replace would swap a device (/dev/full, /dev/null as root) or a
         # fifo for our file: refuse instead.
         raise OutputError(f"cannot write {target}: it is not a regular file; choose another --out")
-    temp: str | None = None
-    with held_signals():
-        try:
-            if not followed:  # a link's folder is where it points: not ours to create
-                target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                write(handle)
-            # mkstemp makes the file private (0600); give it the usual permissions.
-            os.chmod(temp, 0o666 & ~_umask())
-            os.replace(temp, target)  # a rename: over a link, it replaces the link
-            temp = None
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise OutputError(
-                f"cannot write {target}: {reason}; choose a writable folder with --out"
-            ) from error
-        finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
     return target
 
 

@@ -387,6 +387,7 @@ def export(
     if on_total is not None:
         on_total(len(todo) * len(chosen) + 2)  # the images, the manifest and the gallery
     emit = on_file or (lambda path, status: None)
+    fresh = not check and not os.path.lexists(out)  # a folder this run creates
     with contextlib.ExitStack() as stack:
         if not check:
             stack.enter_context(_locked_folder(out))
@@ -434,6 +435,8 @@ def export(
             mended = _mend(out, previous, entries, check)
             raise WorkerDied(_died(str(death), report, mended)) from None
         except RuntimeFailure as error:
+            if fresh:  # a failed export into a new folder leaves no folder behind
+                raise RuntimeFailure(_undone(str(error), out, report)) from error
             _mend(out, previous, entries, check)
             raise RuntimeFailure(_stopped(str(error), report)) from error
         except BaseException:  # anything else still leaves a manifest true to the disk
@@ -567,6 +570,20 @@ def _died(reason: str, report: Report, mended: bool) -> str:
         return f"{reason}; the manifest lists the {images} {files} written"
     written = ", ".join(p.name for p in report.written) or "none"
     return f"{reason}; files written before it stopped: {written}"
+
+
+def _undone(reason: str, out: Path, report: Report) -> str:
+    """After a failure in a folder this export created: remove the files it wrote there
+    (the folder itself goes once the lock is released, if nothing else was put in it),
+    and say so."""
+    if not report.written:
+        return _stopped(reason, report)
+    with held_signals():
+        for path in report.written:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    report.written.clear()
+    return f"export stopped ({reason}); {out} was new, so it was removed with the files written"
 
 
 def _stopped(reason: str, report: Report) -> str:

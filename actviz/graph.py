@@ -44,6 +44,9 @@ __all__ = [
 ]
 
 
+MAX_DATA_POINTS = 100  # values of one variable; Graphviz refuses a label past 16,384 characters
+
+
 def run(
     expression: str,
     values: Mapping[str, float | Sequence[float] | Any],
@@ -59,6 +62,12 @@ def run(
     import torch
 
     points = _data_points(values)
+    most = max((len(v) for v in points.values()), default=1)
+    if most > MAX_DATA_POINTS:  # each node's label lists every value: counted before any work
+        raise UsageError(
+            f"graph draws at most {MAX_DATA_POINTS} data points (got {most:,}); each node "
+            "shows every value, so give fewer values in --set"
+        )
     unknown = sorted(set(const) - set(points))
     if unknown:
         raise UsageError(f"--const {unknown[0]}: no such variable; give it a value with --set")

@@ -192,15 +192,20 @@ def _escape(text: str) -> str:
     return text
 
 
+DOT_TIMEOUT = 60  # seconds Graphviz's dot may take to render one graph
 RENDERED = ("svg", "png", "pdf")  # what Graphviz renders for us; .dot we write ourselves
 _MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}  # found in a file's first 1 KiB
 
 
 def check_out(out: str | Path) -> Path:
-    """``out`` as a Path if actviz can write it (.svg, .png, .pdf or .dot), else a usage error.
+    """``out`` as a Path if actviz can write it (.svg, .png, .pdf or .dot), else a usage error;
+    a folder, a fifo or a device at ``out`` (or at the ``.dot`` beside it) is refused
+    with an :class:`~actviz.errors.OutputError`.
 
     Called before anything is computed or written.
     """
+    from actviz.atomic import check_own, check_target
+
     target = Path(out)
     fmt = target.suffix.lstrip(".")
     if not fmt:
@@ -209,6 +214,9 @@ def check_out(out: str | Path) -> Path:
         )
     if fmt != "dot" and fmt not in RENDERED:
         raise UsageError(f"cannot render .{fmt}; use .svg, .png, .pdf or .dot")
+    check_target(target, follow_links=True)  # --out is written through a link
+    if fmt != "dot":
+        check_own(target.with_suffix(".dot"))  # a name actviz chose: a link there is replaced
     return target
 
 
@@ -228,7 +236,13 @@ def write(graph: Graph, out: str | Path) -> Written:
     Both files are written atomically; a symlink at ``out`` is written through to its
     target, one at the ``.dot`` beside it is replaced. ``dot`` reads the graph on stdin and
     writes to stdout, so no file name (``-V.svg``, say) can reach it as an
-    option; what it writes is checked before it replaces ``out``.
+    option; what it writes is checked before it replaces ``out``. ``out`` is checked
+    before the ``.dot`` is written, so a folder there leaves nothing behind.
+
+    SIGINT and SIGTERM stop the render at once: ``dot`` is killed and its temporary
+    file removed (the signal's KeyboardInterrupt goes on up); they are held back only
+    while the image replaces ``out``. A ``dot`` that runs past :data:`DOT_TIMEOUT`
+    seconds is killed, and that is a :class:`~actviz.errors.RuntimeFailure`.
     """
     from actviz.atomic import check_inside, write_atomically, write_bytes_atomically
 
@@ -250,18 +264,39 @@ def write(graph: Graph, out: str | Path) -> Written:
 
     def render(handle: BinaryIO) -> None:
         try:
-            done = subprocess.run(
-                [program, f"-T{fmt}"], input=source, stdout=handle, stderr=subprocess.PIPE,
-                check=False, timeout=120,
-            )  # fmt: skip
+            done = _run_dot([program, f"-T{fmt}"], source, handle)
         except subprocess.TimeoutExpired:
-            raise RuntimeFailure(f"Graphviz's dot took over 2 minutes on {dot_path}") from None
+            raise RuntimeFailure(
+                f"Graphviz's dot took over {DOT_TIMEOUT} s to render {target} and was stopped; "
+                f"the graph is in {dot_path}"
+            ) from None
         # Its exit status alone missed a full disk (a 0-byte file): look at what it wrote.
         if done.returncode != 0 or _MAGIC[fmt] not in os.pread(handle.fileno(), 1024, 0):
             raise RuntimeFailure(_graphviz_error(done.stderr.decode(errors="replace"), target))
 
-    write_atomically(target, render, follow_links=True)
+    write_atomically(target, render, follow_links=True, interruptible=True)
     return Written(dot_path, target, f"wrote {dot_path} and {target}")
+
+
+def _run_dot(
+    command: list[str], source: bytes, stdout: BinaryIO | int
+) -> subprocess.CompletedProcess[bytes]:
+    """Run Graphviz's ``dot`` on ``source`` for at most :data:`DOT_TIMEOUT` seconds.
+
+    Past the timeout (``subprocess.TimeoutExpired``) or on any exception while it runs
+    (the KeyboardInterrupt of a SIGINT or SIGTERM) dot is killed and waited for, so
+    none is left running after actviz.
+    """
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE
+    ) as process:
+        try:
+            out, err = process.communicate(source, timeout=DOT_TIMEOUT)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def _graphviz_error(stderr: str, target: Path) -> str:
@@ -313,12 +348,11 @@ def svg(graph: Graph) -> str | None:
     if program is None:
         return None
     try:
-        done = subprocess.run(
-            [program, "-Tsvg"], input=to_dot(graph).encode(), capture_output=True, check=False,
-            timeout=120,
-        )  # fmt: skip
+        done = _run_dot([program, "-Tsvg"], to_dot(graph).encode(), subprocess.PIPE)
     except subprocess.TimeoutExpired:
-        raise RuntimeFailure("Graphviz's dot took over 2 minutes to render the graph") from None
+        raise RuntimeFailure(
+            f"Graphviz's dot took over {DOT_TIMEOUT} s to render the graph and was stopped"
+        ) from None
     if done.returncode != 0 or b"<svg" not in done.stdout:
         lines = done.stderr.decode(errors="replace").strip().splitlines() or ["it wrote no SVG"]
         raise RuntimeFailure(f"Graphviz's dot failed to render the graph: {lines[0]}")

@@ -385,3 +385,69 @@ def test_formats_as_text_and_the_planned_file_count(tmp_path: Path) -> None:
         f"{tmp_path} is not current: missing {tmp_path / 'relu.png'}; "
         f"stale {tmp_path / 'tanh.svg'}; run actviz export"
     )
+
+
+def _full_disk_after(monkeypatch: pytest.MonkeyPatch, files: int) -> list[Path]:
+    """Writes succeed for ``files`` files, then fail as a full disk does (ENOSPC while
+    the bytes are written); returns the paths written."""
+    import errno
+
+    from actviz import atomic
+
+    done: list[Path] = []
+
+    def write_bytes(path: Path, data: bytes, *, follow_links: bool = False) -> Path:
+        if len(done) < files:
+            done.append(Path(path))
+            return atomic.write_bytes_atomically(path, data, follow_links=follow_links)
+
+        def full(handle: Any) -> None:
+            handle.write(data[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        return atomic.write_atomically(path, full, follow_links=follow_links)
+
+    monkeypatch.setattr(export_module, "write_bytes_atomically", write_bytes)
+    return done
+
+
+def test_a_failed_export_into_a_new_folder_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's promise: the disk fills up at the third image; the two finished
+    images go, and the folder this export created (and its new parent) with them:
+    one line, exit 1."""
+    written = _full_disk_after(monkeypatch, 2)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(
+        app, ["export", "relu", "tanh", "sigmoid", "--out", "new/o", "--dpi", "20", "--jobs", "1"]
+    )
+    assert [p.name for p in written] == ["relu.png", "sigmoid.png"]  # finished, then removed
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: export stopped (cannot write new/o/tanh.png: No space left on device; choose a "
+        "writable folder with --out); new/o was new, so it was removed with the files written\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_export_into_an_existing_folder_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a folder this run created is removed: in one that was there (empty, here),
+    the finished images stay and are named, and nothing else of the folder is touched."""
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "notes.txt").write_text("mine")
+    _full_disk_after(monkeypatch, 2)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(
+        app, ["export", "relu", "tanh", "sigmoid", "--out", "o", "--dpi", "20", "--jobs", "1"]
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: export stopped (cannot write o/tanh.png: No space left on device; choose a "
+        "writable folder with --out); files written before it stopped: relu.png, sigmoid.png\n",
+    )
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "notes.txt", "relu.png", "sigmoid.png"
+    ]  # fmt: skip

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +31,8 @@ from actviz.graph_drawing import Graph, html_tree, regime_colour, to_dot, tree
 from actviz.graph_expression import ExpressionError, parse, parse_assignments
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+SIGNAL_WITHIN = 3.0  # seconds from the signal to the exit, with dot still hanging
 NEURON = "sigmoid(w*x + b)"
 
 
@@ -501,3 +508,152 @@ def test_a_graph_that_overflows_is_refused(
     result = CliRunner().invoke(app, ["graph", expression, "--set", f"w={value}"])
     assert (result.exit_code, result.stderr) == (1, line)
     assert not (tmp_path / "outputs").exists()
+
+
+def _slow_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``dot`` that reads the graph, writes its pid to the file returned, and hangs."""
+    started = tmp_path / "dot.pid"
+    _fake_dot(tmp_path, monkeypatch, f'echo $$ > "{started}.part"; mv "{started}.part" "{started}"'
+              "\nexec sleep 60")  # fmt: skip
+    return started
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "code", "line"),
+    [(signal.SIGINT, 130, "Error: interrupted\n"), (signal.SIGTERM, 143, "Error: terminated\n")],
+)
+def test_a_signal_stops_a_hanging_graphviz_at_once(
+    signum: int, code: int, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signals are not held back while dot renders: SIGINT or SIGTERM (to actviz alone,
+    as `kill` sends it) kills dot, removes the temporary file and exits 130 or 143 with
+    one line, within seconds, leaving the complete .dot and no image."""
+    started = _slow_dot(tmp_path, monkeypatch)
+    (tmp_path / "out").mkdir()
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "actviz", "graph", "w*w", "--set", "w=3", "--out", "out/g.svg"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists():
+            assert process.poll() is None and time.monotonic() < deadline, "dot never started"
+            time.sleep(0.05)
+        dot_pid = int(started.read_text())
+        sent = time.monotonic()
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert (process.returncode, stderr) == (code, line)
+    assert took < SIGNAL_WITHIN, f"exited {took:.1f} s after the signal"
+    with pytest.raises(ProcessLookupError):  # dot was killed (and reaped), not left running
+        os.kill(dot_pid, 0)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g.dot"]
+    assert (tmp_path / "out" / "g.dot").read_text().rstrip().endswith("}")
+
+
+def test_a_dot_past_its_timeout_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dot is given DOT_TIMEOUT seconds (60); past them it is killed: one line, exit 1,
+    the .dot kept, no image and no temporary file."""
+    from actviz import graph_drawing
+
+    assert graph_drawing.DOT_TIMEOUT == 60
+    monkeypatch.setattr(graph_drawing, "DOT_TIMEOUT", 1)
+    _slow_dot(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    result = runner.invoke(app, ["graph", "w*w", "--set", "w=3", "--out", "out/g.svg"])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: Graphviz's dot took over 1 s to render out/g.svg and was stopped; the graph "
+        "is in out/g.dot\n",
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g.dot"]
+
+
+def test_svg_past_the_timeout_is_a_runtime_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actviz import graph_drawing
+    from actviz.errors import RuntimeFailure
+
+    monkeypatch.setattr(graph_drawing, "DOT_TIMEOUT", 1)
+    _slow_dot(tmp_path, monkeypatch)
+    graph = run("w*w", {"w": 3})
+    with pytest.raises(RuntimeFailure) as caught:
+        graph_drawing.svg(graph)
+    assert str(caught.value) == "Graphviz's dot took over 1 s to render the graph and was stopped"
+
+
+@pytest.mark.parametrize(
+    ("folder", "out", "line"),
+    [
+        ("g.svg", "out/g.svg", "Error: cannot write out/g.svg: it is not a regular file; "
+                               "choose another --out\n"),
+        ("g.dot", "out/g.dot", "Error: cannot write out/g.dot: it is not a regular file; "
+                               "choose another --out\n"),
+        ("g.dot", "out/g.png", "Error: cannot use out/g.dot: it is not a regular file; remove "
+                               "it or choose another --out\n"),
+    ],
+)  # fmt: skip
+def test_a_folder_at_the_target_is_refused_before_any_file(
+    folder: str, out: str, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder where graph would write (--out, or the .dot beside it) is refused before
+    the .dot is written: one line, exit 1, nothing left behind."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out" / folder).mkdir(parents=True)
+    result = runner.invoke(app, ["graph", "w*w", "--set", "w=3", "--out", out])
+    assert (result.exit_code, result.stderr) == (1, line)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [folder]
+    assert list((tmp_path / "out" / folder).iterdir()) == []
+
+
+def test_a_folder_at_the_target_is_refused_by_write_too(tmp_path: Path) -> None:
+    from actviz.errors import OutputError
+    from actviz.graph_drawing import write
+
+    (tmp_path / "g.svg").mkdir()
+    with pytest.raises(OutputError):
+        write(run("w*w", {"w": 3}), tmp_path / "g.svg")
+    assert [p.name for p in tmp_path.iterdir()] == ["g.svg"]
+
+
+def test_data_points_are_capped_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every node's label lists every value, and Graphviz refuses a label past 16,384
+    characters: more than MAX_DATA_POINTS (100) values are refused in one line, exit 2,
+    before anything is computed or written; 100 are drawn."""
+    from actviz.graph import MAX_DATA_POINTS
+
+    assert MAX_DATA_POINTS == 100
+    assert run("w*x", {"w": 2, "x": [0.5] * 100}, const=["x"]).data_points == 100
+    with pytest.raises(UsageError) as caught:
+        run("w*x", {"w": 2, "x": [0.5] * 101})
+    assert str(caught.value) == (
+        "graph draws at most 100 data points (got 101); each node shows every value, so give "
+        "fewer values in --set"
+    )
+    monkeypatch.chdir(tmp_path)
+    values = ",".join(str(i / 1000) for i in range(20_000))
+    result = runner.invoke(
+        app, ["graph", "sigmoid(w*x+b)", "--set", "w=5", "--set", "b=1", "--set", f"x={values}",
+              "--out", "out/g.svg"],
+    )  # fmt: skip
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2,
+        "",
+        "Error: graph draws at most 100 data points (got 20,000); each node shows every value, "
+        "so give fewer values in --set\n",
+    )
+    assert list(tmp_path.iterdir()) == []
