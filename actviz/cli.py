@@ -23,7 +23,7 @@ import typer
 from typer._types import TyperChoice
 from typer.core import TyperCommand, TyperGroup
 
-from actviz import __version__, custom, params, registry
+from actviz import __version__, custom, params, registry, startup
 from actviz.defaults import (
     DEFAULT_DPI,
     DEFAULT_DTYPE,
@@ -70,6 +70,24 @@ class _Boundary(TyperGroup):
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         with _one_line(), _signals_raise():
             return super().make_context(*args, **kwargs)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        for param in self.params:  # Typer adds these two after the group is made
+            if param.name in ("install_completion", "show_completion"):
+                param.callback = _checked_completion_option(param.callback)
+        return super().parse_args(ctx, args)
+
+    def _main_shell_completion(self, *args: Any, **kwargs: Any) -> None:
+        """A shell's completion request (``_ACTVIZ_COMPLETE``), checked first: a
+        malformed one is one ``Error:`` line and exit 2, not Typer's traceback."""
+        instruction = os.environ.get("_ACTVIZ_COMPLETE")
+        if instruction:  # empty: no request, as Typer reads it
+            try:
+                with _one_line():
+                    startup.check_completion_request(instruction, os.environ)
+            except typer.Exit as done:
+                sys.exit(done.exit_code)
+        super()._main_shell_completion(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
         with _one_line(), _signals_raise():
@@ -169,6 +187,39 @@ class _ClosedStdout:
 
     def isatty(self) -> bool:
         return False
+
+
+def _detected_shell() -> str | None:
+    """The shell running actviz, as Typer detects it (None where it cannot tell)."""
+    from typer._completion_shared import _get_shell_name
+
+    return _get_shell_name()
+
+
+def _checked_completion_option(callback: Any) -> Any:
+    """``--install-completion``/``--show-completion`` with the shell checked first (named,
+    or detected) and a home that cannot be written as one ``Error:`` line (exit 1)."""
+    if getattr(callback, "actviz_checked", False):
+        return callback
+
+    def checked(ctx: Any, param: Any, value: Any) -> Any:
+        if not value or ctx.resilient_parsing:
+            return callback(ctx, param, value)
+        named = value if isinstance(value, str) else None
+        shell = startup.completion_shell(named, None if named else _detected_shell())
+        try:
+            return callback(ctx, param, shell)
+        except OSError as error:
+            where = os.fsdecode(error.filename) if error.filename else "the home folder"
+            _fail(
+                f"cannot install {shell} completion: {error.strerror or error} ({where}); "
+                "make the home folder writable, or add the script yourself: "
+                f"`_ACTVIZ_COMPLETE=source_{shell} actviz`",
+                1,
+            )
+
+    checked.actviz_checked = True  # type: ignore[attr-defined]
+    return checked
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -979,6 +1030,9 @@ def main() -> None:
             fg=typer.colors.RED,
         )
         sys.exit(1)
+    # A read-only HOME: matplotlib gets a private folder, or it warns on every import
+    # (and in every export worker, which inherits the variable).
+    startup.private_matplotlib_folder()
     if sys.stdout is None:  # started with file descriptor 1 closed (`actviz list >&-`)
         sys.stdout = _ClosedStdout()
     # Users expect `actviz plot mymodule:fn` to find mymodule.py right here. The

@@ -324,6 +324,11 @@ def _check(
     check_bias_std(bias_std)
     if not 0 < eps < 1:
         raise InvalidParameterError(f"eps must be between 0 and 1 (got {eps:g})")
+    if width * batch == 1:  # every std below is over width × batch values per layer
+        raise InvalidParameterError(
+            "width 1 and batch 1 leave one value per layer, which has no spread to measure "
+            "(each std is over width × batch values); use --batch 2 or more"
+        )
 
 
 def depth_work(
@@ -536,7 +541,7 @@ def _measure(
         pre_std, pre_mean = (v.tolist() for v in torch.std_mean(pre_all, dim=(1, 2)))
         act_std, act_mean = (v.tolist() for v in torch.std_mean(outs_all, dim=(1, 2)))
         grad_in_std = grads_in.std(dim=(1, 2)).tolist()
-        grad_w_std = [float(_grad(linear.weight).std()) for linear in linears]
+        grad_w_std = [_weight_grad_std(linear.weight) for linear in linears]
         for i in range(len(linears)):
             saturated, dead = _regimes(target, pre_all[i], local_all[i], eps)
             stats.append(
@@ -570,6 +575,16 @@ def _measure(
         gradients=tuple(grad_hists),
         note=forward_note(moments(target)) if mode == "auto" else None,
     )
+
+
+def _weight_grad_std(weight: torch.Tensor) -> float:
+    """The std of a weight's gradient (n − 1 in the denominator, as every std here);
+    NaN for width 1, where the weight is one number and has no spread (said so, not
+    warned about: torch's "degrees of freedom is <= 0" warning is not printed)."""
+    grad = _grad(weight)
+    if grad.numel() == 1:
+        return math.nan
+    return float(grad.std())
 
 
 def _grad(t: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from actviz.defaults import DEFAULT_START, DEFAULT_STEP, DEFAULT_STOP
 from actviz.display import SIGNIFICANT, number
 from actviz.environment import environment
 from actviz.errors import UnknownFormatError
@@ -633,11 +634,20 @@ def _gradchecks(target: Spec) -> tuple[bool, bool | None]:
 def _custom_gradchecks(target: Spec) -> tuple[bool, bool | None]:
     """A user's activation first gets the probe's own checks (a real tensor of
     x's shape, inside autograd, finite), then gradcheck; anything it raises is
-    one clear error, never a traceback."""
+    one clear error, never a traceback.
+
+    The checks run on gradcheck's grid and on the grid ``plot`` and ``export``
+    draw by default (which holds x = 0, where gradcheck's grid is offset from),
+    in float32 and float64: an f′ that is inf or NaN there (√|x| at 0) is
+    refused here as it is there, not passed."""
+    import torch
+
     from actviz.errors import ActvizError, CustomActivationError
     from actviz.evaluation import autograd_checked
 
-    autograd_checked(target, gradcheck_points(target).requires_grad_(True))
+    drawn = torch.from_numpy(Grid(DEFAULT_START, DEFAULT_STOP, step=DEFAULT_STEP).values())
+    autograd_checked(target, drawn.to(torch.float32).requires_grad_(True))
+    autograd_checked(target, torch.cat([drawn, gradcheck_points(target)]).requires_grad_(True))
     try:
         return _gradchecks(target)
     except (ActvizError, KeyboardInterrupt):
