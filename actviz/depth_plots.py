@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_THEME
-from actviz.plotting import curve_colors, format_ticks, theme_style
+from actviz.plotting import curve_colors, theme_style, tick_formatter
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -321,7 +321,7 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
             ax.grid(False)
             for axis in (ax.xaxis, ax.yaxis):
                 axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-                axis.set_major_formatter(_ticks())
+                axis.set_major_formatter(tick_formatter())
             missing = sum(w is None for w in curve.sigma_w2)
             title = curve.spec.label
             if missing:
@@ -348,17 +348,3 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
             fontsize="medium",
         )
     return fig
-
-
-def _ticks() -> Any:
-    """actviz's tick labels (plotting.format_ticks): the shortest that tell them apart."""
-    from matplotlib.ticker import Formatter
-
-    class Ticks(Formatter):
-        def __call__(self, x: float, pos: int | None = None) -> str:
-            return format_ticks([x])[0]
-
-        def format_ticks(self, values: Sequence[float]) -> list[str]:
-            return format_ticks(list(values))
-
-    return Ticks()

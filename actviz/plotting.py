@@ -741,7 +741,7 @@ def check_limits(
     return xlim, list(ylim or [])
 
 
-def _tick_formatter() -> Any:
+def tick_formatter() -> Any:
     """Tick labels that carry their own scale: no offset text to collide with titles."""
     from matplotlib.ticker import Formatter
 
@@ -803,8 +803,8 @@ def _set_locators(ax: Axes, width: float, height: float) -> None:
     ax.xaxis.set_major_locator(locator)
     bins = max(2, min(8, int(height / 0.32)))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))
-    ax.xaxis.set_major_formatter(_tick_formatter())
-    ax.yaxis.set_major_formatter(_tick_formatter())
+    ax.xaxis.set_major_formatter(tick_formatter())
+    ax.yaxis.set_major_formatter(tick_formatter())
 
 
 def _wrap(text: Any, width: float, renderer: Any) -> None:
