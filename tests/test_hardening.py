@@ -303,8 +303,9 @@ ERRORS: list[tuple[list[str], int, str]] = [
     (
         ["check", "h9acts:nan"],
         1,
-        "Error: h9acts:nan is not finite on this range in float64: f(x) = nan at x = -7.9629 (33 "
-        "of 33 samples); an activation must return finite values with finite gradients",
+        # check probes your activation on plot's grid first (float32), as plot would
+        "Error: h9acts:nan is not finite on this range in float32: f(x) = nan at x = -8 (160 of "
+        "160 samples); an activation must return finite values with finite gradients",
     ),
     (
         ["check", "os:system"],
@@ -314,7 +315,7 @@ ERRORS: list[tuple[list[str], int, str]] = [
     (
         ["check", "h9acts:complex_out"],
         1,
-        "Error: h9acts:complex_out returned complex values (torch.complex128); an activation must "
+        "Error: h9acts:complex_out returned complex values (torch.complex64); an activation must "
         "return real numbers",
     ),
     (
