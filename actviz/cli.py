@@ -1040,6 +1040,7 @@ def main() -> None:
     # numpy.py there never runs in place of numpy. Done here, not in the library,
     # which leaves a notebook's search path alone.
     custom.set_module_folder(os.getcwd())
+    startup.hold_signals_while_importing()  # a Ctrl-C during torch's import aborts it
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     code: object = 0

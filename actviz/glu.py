@@ -141,6 +141,9 @@ SECOND_PANELS = (
 )
 
 
+ROW_SIZE = (14.4, 4.6)  # inches: one row of three heatmaps
+
+
 def glu_figure(probe: GluProbe, *, theme: str = DEFAULT_THEME) -> Figure:
     """Three heatmaps: a·σ(b), ∂/∂a and ∂/∂b; a second row with the second
     partials when the probe has them."""
@@ -151,7 +154,7 @@ def glu_figure(probe: GluProbe, *, theme: str = DEFAULT_THEME) -> Figure:
 
     panels = [PANELS] if probe.grad_aa is None else [PANELS, SECOND_PANELS]
     with rc_context(theme_style(theme)):
-        fig = Figure(figsize=(14.4, 4.6 * len(panels)))
+        fig = Figure(figsize=(ROW_SIZE[0], ROW_SIZE[1] * len(panels)))
         axes = fig.subplots(len(panels), 3, squeeze=False)
         for row, fields in zip(axes, panels, strict=True):
             for ax, (field, title) in zip(row, fields, strict=True):

@@ -1,6 +1,6 @@
 """What the ``actviz`` command sets up around a command, before any heavy import.
 
-Two things, each a rule of the command line (a notebook importing actviz is left
+Three things, each a rule of the command line (a notebook importing actviz is left
 alone):
 
 - **matplotlib's folder.** matplotlib keeps its config and font cache in
@@ -10,6 +10,13 @@ alone):
   import, once per export worker too. :func:`private_matplotlib_folder` then
   points ``MPLCONFIGDIR`` at one private temporary folder, made once, inherited
   by the workers and removed at exit: no warning, and each figure the same.
+- **signals while torch is imported.** torch's import runs C++ that calls back into
+  Python; a Ctrl-C raised inside one of those calls cannot unwind through it, and
+  the process aborts (``terminate called after throwing an instance of
+  'pybind11::error_already_set'``, exit -6, the export's lock left behind: 2 of 212
+  interrupted start-ups in an audit). :func:`hold_signals_while_importing` holds
+  SIGINT and SIGTERM for the length of that import; one that arrives meanwhile
+  lands right after it, as any other interrupt (exit 130 or 143, one line).
 - **shell completion.** Typer answers a malformed completion request with a
   traceback or a bare line; :func:`check_completion_request` and
   :func:`completion_shell` refuse it first, as an :class:`ActvizError`.
@@ -19,13 +26,18 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+import types
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from actviz.atomic import held_signals
 from actviz.errors import UsageError
 
 MPLCONFIGDIR = "MPLCONFIGDIR"
@@ -73,6 +85,61 @@ def private_matplotlib_folder() -> Path | None:
 def _remove(folder: Path) -> None:
     with contextlib.suppress(OSError):
         shutil.rmtree(folder)
+
+
+# Imported with signals held: the C++ extensions whose import cannot be interrupted.
+HELD_IMPORTS = ("torch",)
+
+
+class _HeldLoader(importlib.abc.Loader):
+    """The module's own loader, run with SIGINT and SIGTERM held."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> object:  # its resources, its code, …
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__loader__ = self._loader  # what it would have been: torch reads its own
+        with held_signals():
+            self._loader.exec_module(module)
+
+
+class _HoldSignals(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: hands the first import of each held name to its own
+    finder, then wraps the loader found (and steps aside for later imports)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._names = set(names)
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if name not in self._names:
+            return None
+        self._names.discard(name)
+        if not self._names and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _HeldLoader(spec.loader)
+        return spec
+
+
+def hold_signals_while_importing(names: Sequence[str] = HELD_IMPORTS) -> None:
+    """Make the first import of each of ``names`` run with SIGINT and SIGTERM held.
+
+    Nothing is imported now (``--help`` and ``list`` never import torch); a module
+    already imported is left as it is.
+    """
+    waiting = [name for name in names if name not in sys.modules]
+    if waiting:
+        sys.meta_path.insert(0, _HoldSignals(waiting))
 
 
 def check_completion_request(instruction: str, environ: Mapping[str, str]) -> None:

@@ -79,6 +79,27 @@ def commands(out: str) -> list[tuple[str, list[str]]]:
             "export --all, GLU's axis cap",
             ["export", "--all", "--points", str(MAX_AXIS_POINTS), "--out", out],
         ),
+        (
+            "export --all at 600 dpi, under the export pixel cap",
+            ["export", "--all", "--dpi", "600", "--out", f"{out}/px"],
+        ),
+        (
+            "export 4 figures at the figure pixel cap (the export pixel cap)",
+            [
+                "export",
+                "relu",
+                "gelu",
+                "tanh",
+                "sigmoid",
+                "--figsize",
+                "200",
+                "50",
+                "--dpi",
+                "100",
+                "--out",
+                f"{out}/px4",
+            ],
+        ),
         ("plot --term, 1-D cap", ["plot", "relu", "--points", n, "--term"]),
         (
             "table sweep, curve cap",
@@ -135,6 +156,7 @@ def commands(out: str) -> list[tuple[str, list[str]]]:
         ("refused: table 10⁷ points", ["table", "tanh", "--points", "10000000", "--csv"]),
         ("refused: plot 2·10⁷ points", ["plot", "relu", "--range", "-1e6", "1e6"]),
         ("refused: glu 20,000²", ["plot", "glu", "--points", "20000"]),
+        ("refused: export --all at 700 dpi", ["export", "--all", "--dpi", "700", "--out", out]),
     ]
 
 

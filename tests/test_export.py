@@ -451,3 +451,46 @@ def test_a_failed_export_into_an_existing_folder_keeps_it(
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
         "notes.txt", "relu.png", "sigmoid.png"
     ]  # fmt: skip
+
+
+class _Reached(Exception):
+    """Raised where an export would start drawing."""
+
+
+@pytest.mark.parametrize(
+    ("args", "dpi", "refused"),
+    [
+        (["--all"], 700, True),
+        (["--all"], 600, False),  # 310 million pixels: under the cap
+        (["--all", "--figsize", "200", "50"], 100, True),  # 24 figures at one figure's cap
+        (["relu", "--figsize", "200", "50"], 100, False),  # one such figure is allowed
+        (["relu", "gelu", "tanh", "sigmoid", "--figsize", "200", "50"], 100, False),  # at the cap
+        (["relu", "gelu", "tanh", "sigmoid", "silu", "--figsize", "200", "50"], 100, True),
+    ],
+)
+def test_an_export_over_its_pixel_budget_is_refused_before_anything_is_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], dpi: int, refused: bool
+) -> None:
+    from actviz import registry
+
+    def reached(*_: Any) -> None:
+        raise _Reached
+
+    monkeypatch.setattr(export_module, "_render_all", reached)
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["export", *args, "--dpi", str(dpi), "--out", str(out)])
+    if not refused:
+        assert isinstance(result.exception, _Reached), result.output
+        return
+    # Counted here from the sizes the README gives: 9.6 × 3.6 inches a figure (or
+    # --figsize), GLU's heatmaps 14.4 × 4.6 whatever --figsize says.
+    names = registry.all_names() if "--all" in args else [a for a in args if a.isalpha()]
+    size = (200 * 50) if "--figsize" in args else 9.6 * 3.6
+    total = sum(14.4 * 4.6 if n == "glu" else size for n in names) * dpi**2
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: this export draws {len(names)} figures of {total:,.0f} pixels in all at "
+        f"{dpi} dpi, above the cap of 400,000,000 for one export; use a smaller --dpi or "
+        "--figsize, or export fewer activations at a time\n",
+    )
+    assert not out.exists()  # refused before the folder, its lock or a worker
