@@ -24,10 +24,11 @@ def check_table(checks: Sequence[Any]) -> Group:
     from rich.table import Table
     from rich.text import Text
 
-    from actviz.verify import ULPS, WELL_CONDITIONED
+    from actviz.verify import REFERENCE_EXACT, ULPS, WELL_CONDITIONED
 
     table = Table(
-        title="torch against mpmath (50 digits): max error in ulps of the dtype where "
+        title="torch against the reference (mpmath, 50 digits, unless said below): max error "
+        "in ulps of the dtype where "
         f"|x·q′| ≤ {WELL_CONDITIONED}·|q|",
         caption=f"wrong: more than {ULPS} ulps of q plus what rounding x by {ULPS} ulps "
         "moves it, and not explained by torch's own formula (listed below); kinks: "
@@ -40,6 +41,8 @@ def check_table(checks: Sequence[Any]) -> Group:
         table.add_column(header, justify="left" if header == "activation" else "right")
     notes: list[str] = []
     failures: list[str] = []
+    references: list[str] = []
+    unresolved: list[str] = []
     for c in checks:
         label = escape(c.label)
         grad = f"{_verdict(c.gradcheck)} / {_verdict(c.gradgradcheck)}"
@@ -62,12 +65,21 @@ def check_table(checks: Sequence[Any]) -> Group:
             )
         notes.extend(finding_lines(c))
         failures.extend(non_finite_lines(c))
+        failures.extend(wrong_lines(c))
+        if c.reference != REFERENCE_EXACT:
+            references.append(reference_line(c))
+        unresolved.extend(u.words(c.label) for u in c.unresolved)
     parts: list[Any] = [table]
+    parts.extend(Text(line) for line in references)
+    if unresolved:
+        parts.append(Text("where the numeric reference cannot tell (neither passed nor failed):"))
+        parts.extend(Text(f"  {line}") for line in unresolved)
     if failures:
         parts.append(
             Text(
-                "where torch returns nan or ±inf though the true value is finite (failures), "
-                "from where it starts on the dtype's own values:"
+                "failures: where torch is wrong beyond the budget, and where it returns nan or "
+                "±inf though the true value is finite (from where that starts on the dtype's "
+                "own values):"
             )
         )
         parts.extend(Text(f"  {line}") for line in failures)
@@ -86,6 +98,43 @@ def non_finite_lines(check: Any) -> list[str]:
         for o in d.orders
         for stretch in o.non_finite_stretches
     ]
+
+
+def wrong_lines(check: Any) -> list[str]:
+    """One line per order and dtype where torch is wrong: how far (relative and in ulps),
+    how many samples, and from where to where."""
+    lines = []
+    for d in check.dtypes:
+        for o in d.orders:
+            if not o.wrong:
+                continue
+            span = (
+                f"x = {number(o.wrong[0])}"
+                if len(o.wrong) == 1
+                else (f"{len(o.wrong)} samples in [{number(min(o.wrong))}, {number(max(o.wrong))}]")
+            )
+            size = (
+                "no correct digit"
+                if o.wrong_relative >= 1
+                else (f"relative error up to {number(o.wrong_relative)}")
+            )
+            lines.append(
+                f"{check.label} {o.order}, {d.dtype}: wrong at {span}; {size} "
+                f"({number(o.wrong_ulps)} ulps)"
+            )
+    return lines
+
+
+def reference_line(check: Any) -> str:
+    """What ``check`` was measured against, and (numeric) how fine it can see."""
+    text = f"{check.label}: reference {check.reference}"
+    if check.resolution:
+        limits = ", ".join(f"{order} {number(v)}" for order, v in check.resolution.items())
+        text += (
+            f"; its estimated relative error where it resolves the value: at most {limits} "
+            "(twice that is added to every budget)"
+        )
+    return text
 
 
 def finding_lines(check: Any) -> list[str]:
@@ -129,6 +178,8 @@ def _ulps_cell(order: Any) -> str:
     if order.wrong:
         where = number(order.wrong[0]) if len(order.wrong) == 1 else f"{len(order.wrong)} x"
         return f"[red]{number(order.wrong_ulps)} ✗ ({where})[/]"
+    if order.at is None:  # no sample where the reference resolves the dtype's ulps
+        return MISSING
     return number(round(order.max_ulps, 1))
 
 

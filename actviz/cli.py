@@ -572,19 +572,38 @@ def check_command(
             help="Only this dtype, repeatable [default: all].",
         ),
     ] = None,
+    formula: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            metavar="EXPR",
+            help="Your activation's exact formula in x, e.g. \"x * sigmoid(x)\" (graph's "
+            "language), evaluated at 50 digits: the reference instead of a numeric one.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Check torch's f, f′ and f″ against a 50-digit mpmath reference, in ulps of each
     dtype, over [−1000, 1000] and at the kinks; gradcheck in full mode as a second opinion.
 
-    Names the regions where torch's own formula loses the digits (findings, not
-    failures). Exits 1 on a genuine error.
+    Your own activation (module:callable) is checked against derivatives of its
+    float64 f (Ridders-extrapolated differences, each with its error estimate), or
+    against --reference EXPR at 50 digits. Names the regions where torch's own
+    formula loses the digits (findings, not failures). Exits 1 on a genuine error.
+
+    Example: actviz check mymod:act --reference "x * sigmoid(x)"
     """
     from actviz import verify
     from actviz.check_report import check_table
 
-    # verify_all checks the dtypes before any work
-    checks = verify.verify_all(_named_or_all(names, all_, param, sweep), dtype)
+    specs = _named_or_all(names, all_, param, sweep)
+    if formula is not None and len(specs) != 1:
+        raise UsageError(
+            f"--reference is the formula of one activation; {len(specs)} are named "
+            "(name one, without --all or --sweep)"
+        )
+    # verify_all checks the dtypes (and the formula) before any work
+    checks = verify.verify_all(specs, dtype, formula=formula)
     _emit(_output_format(as_json), lambda: check_table(checks),
           lambda: [c.as_dict() for c in checks])  # fmt: skip
     if failed := verify.failure_message(checks):

@@ -465,6 +465,16 @@ REFERENCES: dict[str, Reference] = {
 }
 
 
+# A formula actviz does not know (your own activation's): where the function is
+# ill-conditioned, its loss is taken as rounding in terms of this size.
+GENERIC_TERMS = "(your own; its terms taken as max(1, |f|, |x|))"
+
+
+def generic_terms(f: Mpf, x: Mpf) -> Mpf:
+    """The size of the terms an unknown formula for f, f′ or f″ is taken to sum."""
+    return max(_mp().mpf(1), abs(f), abs(x))
+
+
 def reference(name: str) -> Reference | None:
     """The reference of the registered activation ``name``; None for one without
     (an activation imported from ``module:callable``)."""
@@ -492,12 +502,20 @@ def _terms(name: str, params: tuple[tuple[str, Any], ...], x: float, order: int)
 def evaluate(ref: Reference, params: Params, x: float) -> Four:
     """``(f, f′, f″, f‴)`` at the float ``x`` (exactly). Cached: the dtypes share
     points, and so do repeated checks in one process."""
+    if REFERENCES.get(ref.name) is not ref:  # a formula of the user's (expression_reference)
+        mp = _mp()
+        with mp.workdps(DPS):
+            return ref.exact(mp.mpf(float(x)), params)
     return _values(ref.name, _key(params), float(x))
 
 
 def terms(ref: Reference, params: Params, x: float, order: int) -> Mpf:
     """The magnitude of the terms torch's formula for ``order`` sums at ``x`` (an
     order in ``ref.cancellations``). Cached; asked only where torch is off."""
+    if REFERENCES.get(ref.name) is not ref:  # a formula of the user's (expression_reference)
+        mp = _mp()
+        with mp.workdps(DPS):
+            return ref.cancellations[order].magnitude(mp.mpf(float(x)), params)
     return _terms(ref.name, _key(params), float(x), order)
 
 

@@ -46,6 +46,7 @@ from actviz.defaults import DEFAULT_START, DEFAULT_STEP, DEFAULT_STOP
 from actviz.display import SIGNIFICANT, number
 from actviz.environment import environment
 from actviz.errors import UnknownFormatError
+from actviz.numeric_reference import RESOLVED
 from actviz.probing import Grid
 from actviz.reference import Reference, documented_kink_value, one_sided, reference
 from actviz.reference import evaluate as exact_values
@@ -179,6 +180,7 @@ class OrderResult:
     worst_abs_at: float | None
     wrong: list[float]  # x where torch is wrong beyond the budget
     wrong_ulps: float  # the largest finite error there, in ulps
+    wrong_relative: float  # ... and relative to the true value (inf where that is 0)
     non_finite: list[float]  # x where torch returns nan or ±inf (and the truth is finite)
     # those samples as stretches, each end found on the dtype's values (see NonFinite)
     non_finite_stretches: list[NonFinite] = field(default_factory=list)
@@ -213,16 +215,40 @@ class DtypeResult:
 
 
 @dataclass(frozen=True)
+class Unresolved:
+    """A stretch where a numeric reference is not good to RESOLVED of the value:
+    there it checks the order only to ``error`` (absolute), which it says."""
+
+    order: str
+    start: float
+    stop: float
+    error: float  # the largest estimated error of the reference on the stretch
+
+    def words(self, label: str) -> str:
+        return (
+            f"{label} {self.order}: the reference resolves it only to ±{number(self.error)} "
+            f"on {_span(self.start, self.stop)} (f flat or kinked at float64's resolution), "
+            f"not to {number(RESOLVED)} of its value: a smaller error there passes unseen"
+        )
+
+
+@dataclass(frozen=True)
 class Check:
     """The verdict for one activation."""
 
     activation: str
     label: str
-    has_reference: bool  # False: an imported activation, checked by gradcheck alone
+    has_reference: bool  # False: no reference at all, gradcheck alone
     dtypes: list[DtypeResult]
     gradcheck: bool
     gradgradcheck: bool | None  # None: f″ is 0 by construction (piecewise linear)
     findings: list[Finding] = field(default_factory=list)
+    # what the values were checked against (REFERENCE_EXACT, an expression, REFERENCE_NUMERIC)
+    reference: str = ""
+    # a numeric reference: where it cannot resolve an order, and the largest relative
+    # error it leaves (per order) where it can: the smallest error the check can see
+    unresolved: list[Unresolved] = field(default_factory=list)
+    resolution: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -246,9 +272,10 @@ class Check:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["passed"] = self.passed
-        data["reference"] = "mpmath, 50 digits" if self.has_reference else "no reference"
+        data["reference"] = self.reference or "no reference"
         del data["has_reference"]
         data["findings"] = [f.words(self.label) for f in self.findings]
+        data["unresolved"] = [u.words(self.label) for u in self.unresolved]
         data["non_finite"] = [
             n.words(self.label) for d in self.dtypes for o in d.orders
             for n in o.non_finite_stretches
@@ -389,8 +416,12 @@ def _compare(
     slope: np.ndarray,
     terms: Callable[[int], float],
     params: Params,
+    uncertainty: np.ndarray | None = None,
 ) -> tuple[OrderResult, list[Finding]]:
-    """Classify every sample of one order: accurate, torch's loss, or wrong."""
+    """Classify every sample of one order: accurate, torch's loss, or wrong.
+
+    ``uncertainty``: the reference's own estimated absolute error at each sample
+    (a numeric reference); twice it is added to every budget."""
     import numpy as np
 
     tiny = _FORMAT[dtype][2]
@@ -400,6 +431,9 @@ def _compare(
         swing = np.abs(x * slope)  # what a relative change of x does to q, per unit
         ulps = error / ulp(hi, dtype)
         budget = ULPS * (ulp(hi, dtype) + np.where(swing > 0, ulp(swing, dtype), 0.0))
+        if uncertainty is not None:
+            budget = budget + 2 * uncertainty
+        relative = np.where(hi != 0, error / np.abs(hi), np.where(error > 0, math.inf, 0.0))
         accurate = error <= budget
         cancelling = np.zeros_like(accurate)
         if k in ref.cancellations:
@@ -413,6 +447,8 @@ def _compare(
         underflow = ~accurate & ~cancelling & (np.abs(hi) < tiny) & (error <= tiny)
     wrong = ~accurate & ~cancelling & ~underflow
     good = accurate & (swing <= WELL_CONDITIONED * np.abs(hi))
+    if uncertainty is not None:  # ulps mean something only where the reference is that good
+        good &= 2 * uncertainty <= ulp(hi, dtype)
     finite = np.isfinite(error)
     best = int(np.argmax(np.where(good, ulps, -1.0))) if good.any() else None
     worst = int(np.argmax(np.where(finite, error, -1.0))) if finite.any() else None
@@ -424,6 +460,7 @@ def _compare(
         worst_abs_at=float(x[worst]) if worst is not None else None,
         wrong=[float(v) for v in x[wrong]],
         wrong_ulps=float(ulps[wrong & finite].max()) if (wrong & finite).any() else 0.0,
+        wrong_relative=float(relative[wrong & finite].max()) if (wrong & finite).any() else 0.0,
         non_finite=[float(v) for v in x[~finite]],
     )
     causes = [(underflow, f"the true value is below the smallest normal {dtype}, {tiny:.4g}")]
@@ -658,33 +695,152 @@ def _custom_gradchecks(target: Spec) -> tuple[bool, bool | None]:
         ) from error
 
 
-def verify(target: Spec, dtypes: Sequence[str] | None = None) -> Check:
-    """torch's f, f′, f″ against the 50-digit reference in each dtype, the kinks
-    against their documented values, and gradcheck in full mode."""
+REFERENCE_EXACT = "mpmath, 50 digits"
+REFERENCE_NUMERIC = "numeric: Ridders-extrapolated differences of your float64 f (and f′)"
+
+
+def verify(
+    target: Spec, dtypes: Sequence[str] | None = None, *, formula: str | None = None
+) -> Check:
+    """torch's f, f′, f″ against a reference in each dtype, the kinks against their
+    documented values, and gradcheck in full mode.
+
+    The reference: ``formula`` (a formula in x in ``actviz graph``'s language,
+    evaluated at 50 digits: :mod:`actviz.expression_reference`) if given; else the
+    registered activation's 50-digit one; else, for an activation of your own, a
+    numeric one from its float64 f (:mod:`actviz.numeric_reference`), which also
+    reports where it cannot resolve the derivatives.
+    """
+    chosen = check_dtypes(dtypes)
     ref = reference(target.name)
-    results = []
+    kind = REFERENCE_EXACT
+    if formula is not None:
+        from actviz.expression_reference import expression_reference
+
+        ref = expression_reference(formula)
+        kind = f"{formula.strip()} ({REFERENCE_EXACT})"
+    # A user's activation first gets the probe's own checks (a clear error, not a table).
+    custom_checks = _custom_gradchecks(target) if target.activation.custom else None
+    unresolved: list[Unresolved] = []
+    resolution: dict[str, float] = {}
     if ref is not None:
-        results = [_check_dtype(target, ref, d) for d in check_dtypes(dtypes)]
-    if target.activation.custom:
-        gradcheck, gradgradcheck = _custom_gradchecks(target)
+        results = [_check_dtype(target, ref, d) for d in chosen]
     else:
-        gradcheck, gradgradcheck = _gradchecks(target)
+        numeric = _numeric_reference(target)
+        results = [_check_numeric(target, numeric, d) for d in chosen]
+        unresolved, resolution = numeric.unresolved, numeric.resolution
+        kind = REFERENCE_NUMERIC
+    gradcheck, gradgradcheck = custom_checks or _gradchecks(target)
     findings = [f for d in results for f in d.findings]
     return Check(
         activation=target.name,
         label=target.label,
-        has_reference=ref is not None,
+        has_reference=True,
         dtypes=results,
         gradcheck=gradcheck,
         gradgradcheck=gradgradcheck,
         findings=findings,
+        reference=kind,
+        unresolved=unresolved,
+        resolution=resolution,
     )
 
 
-def verify_all(specs: Sequence[Spec], dtypes: Sequence[str] | None = None) -> list[Check]:
-    """One :func:`verify` per spec, in order."""
+def verify_all(
+    specs: Sequence[Spec], dtypes: Sequence[str] | None = None, *, formula: str | None = None
+) -> list[Check]:
+    """One :func:`verify` per spec, in order (``formula``: for exactly one spec)."""
+    from actviz.errors import UsageError
+
     chosen = check_dtypes(dtypes)
-    return [verify(s, chosen) for s in specs]
+    if formula is not None and len(specs) != 1:
+        raise UsageError(f"formula is the reference of one activation; {len(specs)} are named")
+    return [verify(s, chosen, formula=formula) for s in specs]
+
+
+@dataclass(frozen=True)
+class _Numeric:
+    """The float64 references of an activation without an exact one, shared by the dtypes."""
+
+    x: np.ndarray
+    f: np.ndarray  # torch's own float64 f: the reference for the other dtypes' f
+    orders: list[Any]  # numeric_reference.Estimate of f′, then of f″ (if not piecewise linear)
+    unresolved: list[Unresolved]
+    resolution: dict[str, float]
+
+
+def _numeric_reference(target: Spec) -> _Numeric:
+    import numpy as np
+
+    from actviz.evaluation import evaluate
+    from actviz.numeric_reference import derivative
+
+    xs, _ = _points(target, "float64")
+    x = np.array(xs)
+    _, f, _ = evaluate(target, xs, dtype="float64")
+
+    def float64(order: int) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda v: evaluate(target, v, dtype="float64")[order]
+
+    orders = [derivative(float64(1), x)]
+    if not target.activation.piecewise_linear:
+        orders.append(derivative(float64(2), x))
+    unresolved, resolution = [], {}
+    for k, estimate in enumerate(orders, start=1):
+        good = estimate.resolved()
+        for run in _runs(~good):
+            unresolved.append(
+                Unresolved(ORDERS[k], float(x[run][0]), float(x[run][-1]),
+                           float(estimate.error[run][~good[run]].max()))
+            )  # fmt: skip
+        if good.any():
+            with np.errstate(all="ignore"):
+                ratio = estimate.error[good] / np.abs(estimate.values[good])
+            resolution[ORDERS[k]] = float(ratio.max())
+    return _Numeric(x, f, orders, unresolved, resolution)
+
+
+def _check_numeric(target: Spec, numeric: _Numeric, dtype: str) -> DtypeResult:
+    """One dtype of an activation without an exact reference: f against its float64 f,
+    f′ and f″ against the numeric derivatives, each with the reference's own error
+    estimate added to the budget. Where the function is ill-conditioned, an error
+    within ULPS ulps of max(1, |f|, |x|) (the size of the terms such formulas sum)
+    is the formula losing digits: a finding, as for torch's own."""
+    import numpy as np
+
+    from actviz.evaluation import evaluate, second_at
+    from actviz.numeric_reference import NOISE
+    from actviz.reference import GENERIC_TERMS, Cancellation
+
+    x = numeric.x
+    _, f, grad = evaluate(target, x.tolist(), dtype=dtype)
+    got = [f, grad]
+    if not target.activation.piecewise_linear:
+        got.append(second_at(target, x.tolist(), dtype=dtype))
+    eps = float(np.finfo(np.float64).eps)
+    references = [(numeric.f, NOISE * eps * np.maximum(np.abs(numeric.f), np.abs(x)))]
+    references += [(e.values, e.error) for e in numeric.orders]
+    scale = np.maximum(1.0, np.maximum(np.abs(numeric.f), np.abs(x)))
+    generic = Cancellation(GENERIC_TERMS, lambda *_: 0)  # the sizes: ``scale`` below
+    ref = Reference("numeric", lambda *_: (0, 0, 0, 0), {k: generic for k in range(3)})
+    orders, findings = [], []
+    for k, torch_values in enumerate(got):
+        hi, uncertainty = references[k]
+        if k + 1 < len(references):
+            slope = references[k + 1][0]
+        else:  # f‴ is not estimated: the steepest neighbouring slope of f″
+            steep = np.abs(np.gradient(hi, x))
+            slope = np.maximum(steep, np.maximum(np.roll(steep, 1), np.roll(steep, -1)))
+        result, found = _compare(
+            ref, k, dtype, x, torch_values, hi, np.zeros_like(hi), slope,
+            lambda i: float(scale[i]), target.params, uncertainty,
+        )  # fmt: skip
+        if result.non_finite:
+            stretches = non_finite_stretches(target, dtype, k, x, torch_values)
+            result = replace(result, non_finite_stretches=stretches)
+        orders.append(result)
+        findings.extend(found)
+    return DtypeResult(dtype, len(x), orders, findings, [])
 
 
 def failure_message(checks: Sequence[Check]) -> str | None:

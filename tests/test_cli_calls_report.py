@@ -108,10 +108,10 @@ def test_check_passes_names_and_dtypes_to_verify_all(monkeypatch: pytest.MonkeyP
     args = ["check", "relu", "--dtype", "float16", "--dtype", "float64", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert fake.calls == [(([spec("relu")], ["float16", "float64"]), {})]
+    assert fake.calls == [(([spec("relu")], ["float16", "float64"]), {"formula": None})]
     assert result.stdout == strict_json([checks[0].as_dict()]) + "\n"
     result = runner.invoke(app, ["check", "relu"])
-    assert fake.calls[1] == (([spec("relu")], None), {})
+    assert fake.calls[1] == (([spec("relu")], None), {"formula": None})
     assert "relu" in result.stdout and "no reference" in result.stdout
 
 

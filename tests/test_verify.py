@@ -138,14 +138,14 @@ def test_selu_takes_the_other_side_at_its_kink_without_failing() -> None:
     assert kink.torch == pytest.approx(float(SELU_SCALE) * 1.6732632423543772, rel=1e-15)
 
 
-def test_no_reference_is_reported_not_a_crash() -> None:
+def test_an_activation_without_a_reference_gets_a_numeric_one() -> None:
     own = Activation("mypkg.acts:relu", "relu", "relu(x)", "autograd only", None,
                      factory=lambda p: torch.nn.ReLU())  # fmt: skip
     check = verify.verify(Spec(own, {}))
-    assert (check.has_reference, check.dtypes, check.gradcheck, check.passed) == (
-        False, [], True, True,
+    assert (check.has_reference, len(check.dtypes), check.gradcheck, check.passed) == (
+        True, 4, True, True,
     )  # fmt: skip
-    assert check.as_dict()["reference"] == "no reference"
+    assert check.as_dict()["reference"] == verify.REFERENCE_NUMERIC
     from rich.console import Console
 
     from actviz.check_report import check_table
@@ -153,7 +153,7 @@ def test_no_reference_is_reported_not_a_crash() -> None:
     console = Console(width=200, record=True)
     console.print(check_table([check]))
     row = next(line for line in console.export_text().splitlines() if "mypkg" in line)
-    assert [c.strip() for c in row.split("│")[1:4]] == ["mypkg.acts:relu", "—", "no reference"]
+    assert [c.strip() for c in row.split("│")[1:3]] == ["mypkg.acts:relu", "float64"]
 
 
 # --- the machinery --------------------------------------------------------------------
@@ -237,9 +237,10 @@ def test_cli_dtype_must_be_known() -> None:
 def test_cli_exits_1_naming_the_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     real = verify.verify_all
 
-    def broken(specs: list[Spec], dtypes: Any) -> Any:
+    def broken(specs: list[Spec], dtypes: Any, **options: Any) -> Any:
         return [
-            dataclasses.replace(c, gradcheck=c.activation != "tanh") for c in real(specs, dtypes)
+            dataclasses.replace(c, gradcheck=c.activation != "tanh")
+            for c in real(specs, dtypes, **options)
         ]
 
     monkeypatch.setattr(verify, "verify_all", broken)
