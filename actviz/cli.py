@@ -573,21 +573,43 @@ def check_command(
         ),
     ] = None,
     as_json: AsJson = False,
+    accept: Annotated[
+        Path | None,
+        typer.Option(
+            "--accept",
+            metavar="FILE",
+            help="Known failures (a --write-baseline file): reported, not failed; new ones fail.",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-baseline",
+            metavar="FILE",
+            help="Write this run's failures to FILE (for --accept) and exit 0.",
+        ),
+    ] = None,
 ) -> None:
     """Check torch's f, f′ and f″ against a 50-digit mpmath reference, in ulps of each
     dtype, over [−1000, 1000] and at the kinks; gradcheck in full mode as a second opinion.
 
     Names the regions where torch's own formula loses the digits (findings, not
-    failures). Exits 1 on a genuine error.
+    failures). Exits 1 on a genuine error, or with --accept FILE on one not listed there.
     """
     from actviz import verify
+    from actviz.baseline import Gate
     from actviz.check_report import check_table
 
+    gate = Gate.open(accept, write_baseline)  # the baseline read, or its place checked, first
+    output = _output_format(as_json)
     # verify_all checks the dtypes before any work
     checks = verify.verify_all(_named_or_all(names, all_, param, sweep), dtype)
-    _emit(_output_format(as_json), lambda: check_table(checks),
-          lambda: [c.as_dict() for c in checks])  # fmt: skip
-    if failed := verify.failure_message(checks):
+    verdict = gate.judge(checks)
+    _emit(output, lambda: check_table(checks, verdict, gate.source),
+          lambda: gate.data(checks, verdict))  # fmt: skip
+    if wrote := gate.finish(checks):
+        typer.echo(wrote, err=output != "table")
+    if failed := gate.failure_message(checks, verdict):
         raise RuntimeFailure(failed)
 
 
