@@ -970,7 +970,11 @@ EXAMPLES = {
         "actviz saturation --all --sort peak --reverse",
         "actviz saturation sigmoid tanh --json",
     ],
-    "check": ["actviz check sigmoid", "actviz check gelu silu --dtype float32"],
+    "check": [
+        "actviz check sigmoid",
+        "actviz check gelu silu --dtype float32",
+        "actviz check --all --accept known.json",
+    ],
     "jacobian": [
         "actviz jacobian softmax",
         "actviz jacobian log_softmax --input 0.5 -1 2 --out outputs/jacobian.png",
