@@ -60,6 +60,7 @@ _LAZY_MODULES = {
     "actviz.init_gain": ("Gain", "gain", "phase_curve"),
     "actviz.depth_sim": ("Depth", "DepthRun", "depth"),
     "actviz.depth_plots": ("depth_figure", "phase_figure"),
+    "actviz.baseline": ("Baseline", "Verdict", "judge"),
     "actviz.errors": (
         "ActvizError",
         "UsageError",
@@ -71,17 +72,22 @@ _LAZY_MODULES = {
         "DeviceUnavailableError",
         "CustomActivationError",
         "OutputError",
+        "BaselineError",
     ),
 }
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 if TYPE_CHECKING:
+    from actviz.baseline import Baseline as Baseline
+    from actviz.baseline import Verdict as Verdict
+    from actviz.baseline import judge as judge
     from actviz.depth_plots import depth_figure as depth_figure
     from actviz.depth_plots import phase_figure as phase_figure
     from actviz.depth_sim import Depth as Depth
     from actviz.depth_sim import DepthRun as DepthRun
     from actviz.depth_sim import depth as depth
     from actviz.errors import ActvizError as ActvizError
+    from actviz.errors import BaselineError as BaselineError
     from actviz.errors import CustomActivationError as CustomActivationError
     from actviz.errors import DeviceUnavailableError as DeviceUnavailableError
     from actviz.errors import InvalidGridError as InvalidGridError

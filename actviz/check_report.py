@@ -14,11 +14,18 @@ from actviz.display import MISSING, number
 if TYPE_CHECKING:
     from rich.console import Group
 
+    from actviz.baseline import Verdict
 
-def check_table(checks: Sequence[Any]) -> Group:
+
+def check_table(checks: Sequence[Any], verdict: Verdict | None = None,
+                source: str | None = None) -> Group:  # fmt: skip
     """``actviz check``: per activation and dtype, torch's worst error in ulps against
     the 50-digit reference, the kinks, gradcheck; then torch's precision-loss
-    regions and the kinks where torch takes the other one-sided value."""
+    regions and the kinks where torch takes the other one-sided value.
+
+    With a ``verdict`` against the baseline ``source`` (``--accept FILE``), a row
+    whose failures are all known reads "known", not FAIL, and two lines say which
+    failures are known and which listed ones no longer fail."""
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
@@ -46,9 +53,10 @@ def check_table(checks: Sequence[Any]) -> Group:
     for c in checks:
         label = escape(c.label)
         grad = f"{_verdict(c.gradcheck)} / {_verdict(c.gradgradcheck)}"
+        known = _known_rows(c, verdict)
         if not c.has_reference:
             table.add_row(label, "—", "no reference", "", "", "", "", grad,
-                          _passed(c.passed), end_section=True)  # fmt: skip
+                          _passed(c.passed, None in known), end_section=True)  # fmt: skip
             continue
         for i, d in enumerate(c.dtypes):
             cells = {o.order: _ulps_cell(o) for o in d.orders}
@@ -60,7 +68,10 @@ def check_table(checks: Sequence[Any]) -> Group:
                 _kinks_cell(d.kinks),
                 " ".join(lossy) or MISSING,
                 grad if i == 0 else "",
-                _passed(d.passed and (i > 0 or (c.gradcheck and c.gradgradcheck is not False))),
+                _passed(
+                    d.passed and (i > 0 or (c.gradcheck and c.gradgradcheck is not False)),
+                    d.dtype in known and (i > 0 or None in known),
+                ),
                 end_section=i == len(c.dtypes) - 1,
             )
         notes.extend(finding_lines(c))
@@ -86,7 +97,25 @@ def check_table(checks: Sequence[Any]) -> Group:
     if notes:
         parts.append(Text("torch's own precision loss and choices (findings, not failures):"))
         parts.extend(Text(f"  {line}") for line in notes)
+    if verdict is not None:
+        where = source or "the baseline"
+        parts.extend(Text(line) for line in (verdict.known_line(where), verdict.fixed_line(where))
+                     if line is not None)  # fmt: skip
     return Group(*parts)
+
+
+def _known_rows(check: Any, verdict: Verdict | None) -> set[str | None]:
+    """The rows of ``check`` whose failures are all known: their dtypes, and None for
+    the failures that name no dtype (gradcheck: the first row) where those are."""
+    if verdict is None:
+        return set()
+    from actviz.baseline import dtype_of
+
+    new = {dtype_of(item) for item in verdict.new.get(check.label, ())}
+    rows = {d.dtype for d in check.dtypes} | {None}
+    if not check.has_reference:  # one row: every failure counts
+        return set() if new else rows
+    return rows - new
 
 
 def non_finite_lines(check: Any) -> list[str]:
@@ -196,5 +225,8 @@ def _verdict(ok: bool | None) -> str:
     return MISSING if ok is None else "[green]ok[/]" if ok else "[red]FAIL[/]"
 
 
-def _passed(ok: bool) -> str:
-    return "[green]pass[/]" if ok else "[red]FAIL[/]"
+def _passed(ok: bool, known: bool = False) -> str:
+    """pass, FAIL, or known: failed, but every failure on the row is accepted."""
+    if ok:
+        return "[green]pass[/]"
+    return "[yellow]known[/]" if known else "[red]FAIL[/]"

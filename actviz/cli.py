@@ -582,6 +582,22 @@ def check_command(
         ),
     ] = None,
     as_json: AsJson = False,
+    accept: Annotated[
+        Path | None,
+        typer.Option(
+            "--accept",
+            metavar="FILE",
+            help="Known failures (a --write-baseline file): reported, not failed; new ones fail.",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-baseline",
+            metavar="FILE",
+            help="Write this run's failures to FILE (for --accept) and exit 0.",
+        ),
+    ] = None,
 ) -> None:
     """Check torch's f, f′ and f″ against a 50-digit mpmath reference, in ulps of each
     dtype, over [−1000, 1000] and at the kinks; gradcheck in full mode as a second opinion.
@@ -589,24 +605,27 @@ def check_command(
     Your own activation (module:callable) is checked against derivatives of its
     float64 f (Ridders-extrapolated differences, each with its error estimate), or
     against --reference EXPR at 50 digits. Names the regions where torch's own
-    formula loses the digits (findings, not failures). Exits 1 on a genuine error.
-
-    Example: actviz check mymod:act --reference "x * sigmoid(x)"
+    formula loses the digits (findings, not failures). Exits 1 on a genuine error,
+    or with --accept FILE on one not listed there.
     """
     from actviz import verify
+    from actviz.baseline import Gate
     from actviz.check_report import check_table
 
+    gate = Gate.open(accept, write_baseline)  # the baseline read, or its place checked, first
+    output = _output_format(as_json)
     specs = _named_or_all(names, all_, param, sweep)
     if formula is not None and len(specs) != 1:
-        raise UsageError(
-            f"--reference is the formula of one activation; {len(specs)} are named "
-            "(name one, without --all or --sweep)"
-        )
+        raise UsageError(f"--reference is the formula of one activation; {len(specs)} are "
+                         "named (name one, without --all or --sweep)")  # fmt: skip
     # verify_all checks the dtypes (and the formula) before any work
     checks = verify.verify_all(specs, dtype, formula=formula)
-    _emit(_output_format(as_json), lambda: check_table(checks),
-          lambda: [c.as_dict() for c in checks])  # fmt: skip
-    if failed := verify.failure_message(checks):
+    verdict = gate.judge(checks)
+    _emit(output, lambda: check_table(checks, verdict, gate.source),
+          lambda: gate.data(checks, verdict))  # fmt: skip
+    if wrote := gate.finish(checks):
+        typer.echo(wrote, err=output != "table")
+    if failed := gate.failure_message(checks, verdict):
         raise RuntimeFailure(failed)
 
 
@@ -967,7 +986,11 @@ EXAMPLES = {
         "actviz saturation --all --sort peak --reverse",
         "actviz saturation sigmoid tanh --json",
     ],
-    "check": ["actviz check sigmoid", "actviz check gelu silu --dtype float32"],
+    "check": [
+        "actviz check sigmoid",
+        "actviz check gelu silu --dtype float32",
+        "actviz check --all --accept known.json",
+    ],
     "jacobian": [
         "actviz jacobian softmax",
         "actviz jacobian log_softmax --input 0.5 -1 2 --out outputs/jacobian.png",

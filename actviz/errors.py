@@ -41,6 +41,11 @@ class UnknownFormatError(UsageError):
     """An output format or dtype that actviz cannot produce."""
 
 
+class BaselineError(UsageError):
+    """A baseline of known ``check`` failures (``--accept FILE``) is missing,
+    unreadable or not one."""
+
+
 class RuntimeFailure(ActvizError):
     """The request was fine but could not be carried out here."""
 
