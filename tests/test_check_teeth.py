@@ -193,9 +193,8 @@ FORMULAS = {
     "sigmoid(x)**2": lambda t: 1 / (1 + mpmath.exp(-t)) ** 2,
     "tanh(2*x - 1) / (1 + x**2)": lambda t: mpmath.tanh(2 * t - 1) / (1 + t**2),
     "exp(-x**2) + sqrt(1 + x**2)": lambda t: mpmath.exp(-(t**2)) + mpmath.sqrt(1 + t**2),
-    "log(1 + exp(x)) - softplus(x)": lambda t: (
-        mpmath.log(1 + mpmath.exp(t)) - mpmath.log1p(mpmath.exp(t))
-    ),
+    # silu's own 50-digit reference inside a formula (softplus would bring its threshold)
+    "silu(x) - x * sigmoid(x) + exp(-x**2)": lambda t: mpmath.exp(-(t**2)),
 }
 
 
