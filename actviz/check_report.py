@@ -30,7 +30,8 @@ def check_table(checks: Sequence[Any]) -> Group:
         title="torch against mpmath (50 digits): max error in ulps of the dtype where "
         f"|x·q′| ≤ {WELL_CONDITIONED}·|q|",
         caption=f"wrong: more than {ULPS} ulps of q plus what rounding x by {ULPS} ulps "
-        "moves it, and not explained by torch's own formula (listed below); kinks: "
+        "moves it, and not excused as torch's loss (listed below; only where "
+        f"|x·q′| > {WELL_CONDITIONED}·|q|); kinks: "
         "torch's f′ at each kink against the value PyTorch's autograd notes prescribe; "
         "gradcheck: full mode, float64 (— : f″ is 0 by construction)",
         caption_justify="left",
@@ -128,7 +129,7 @@ def _ulps_cell(order: Any) -> str:
         return f"[red]{' / '.join(sorted(kinds))} ✗[/]"
     if order.wrong:
         where = number(order.wrong[0]) if len(order.wrong) == 1 else f"{len(order.wrong)} x"
-        return f"[red]{number(order.wrong_ulps)} ✗ ({where})[/]"
+        return f"[red]{number(round(order.wrong_ulps, 1))} ✗ ({where})[/]"
     return number(round(order.max_ulps, 1))
 
 
