@@ -38,7 +38,8 @@ def check_table(checks: Sequence[Any], verdict: Verdict | None = None,
         "in ulps of the dtype where "
         f"|x·q′| ≤ {WELL_CONDITIONED}·|q|",
         caption=f"wrong: more than {ULPS} ulps of q plus what rounding x by {ULPS} ulps "
-        "moves it, and not explained by torch's own formula (listed below); kinks: "
+        "moves it, and not excused as torch's loss (listed below; only where "
+        f"|x·q′| > {WELL_CONDITIONED}·|q|); kinks: "
         "torch's f′ at each kink against the value PyTorch's autograd notes prescribe; "
         "gradcheck: full mode, float64 (— : f″ is 0 by construction)",
         caption_justify="left",
@@ -135,8 +136,8 @@ def wrong_lines(check: Any) -> list[str]:
     lines = []
     for d in check.dtypes:
         for o in d.orders:
-            if not o.wrong:
-                continue
+            if not o.wrong or (o.wrong_ulps == 0 and o.non_finite):
+                continue  # only nan or ±inf: said where that starts, below
             span = (
                 f"x = {number(o.wrong[0])}"
                 if len(o.wrong) == 1
@@ -149,7 +150,7 @@ def wrong_lines(check: Any) -> list[str]:
             )
             lines.append(
                 f"{check.label} {o.order}, {d.dtype}: wrong at {span}; {size} "
-                f"({number(o.wrong_ulps)} ulps)"
+                f"({number(round(o.wrong_ulps, 1))} ulps)"
             )
     return lines
 
@@ -206,7 +207,7 @@ def _ulps_cell(order: Any) -> str:
         return f"[red]{' / '.join(sorted(kinds))} ✗[/]"
     if order.wrong:
         where = number(order.wrong[0]) if len(order.wrong) == 1 else f"{len(order.wrong)} x"
-        return f"[red]{number(order.wrong_ulps)} ✗ ({where})[/]"
+        return f"[red]{number(round(order.wrong_ulps, 1))} ✗ ({where})[/]"
     if order.at is None:  # no sample where the reference resolves the dtype's ulps
         return MISSING
     return number(round(order.max_ulps, 1))

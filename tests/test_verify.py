@@ -206,13 +206,22 @@ def test_cli_json() -> None:
     assert any("none correct on [-48, -9.312]" in f for f in tanh["findings"])
 
 
+@pytest.mark.route
 def test_cli_all_fails_for_torch_genuine_errors_and_lists_its_losses() -> None:
     result = runner.invoke(app, ["check", "--all"])
     assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: derivative check failed for gelu (float16 f″); mish (float64 f″, float32 f″, "
-        "bfloat16 f″, float16 f″); hardsigmoid (float64 f′)\n"
+    # torch's three defects, and where it loses more than LOSS × the budget on
+    # well-conditioned samples (issue 20, tests/test_check_conditioning.py)
+    expected = (
+        r"Error: derivative check failed for gelu \(float16 f″\); "
+        r"mish \(float64 f″, float32 f″, bfloat16 f″, float16 f″\); "
+        r"hardsigmoid \(float64 f′\); "
+        r"sigmoid \(float64 f″, float32 f″, bfloat16 f″, float16 f″\); "
+        r"softsign \(float64 f′, float64 f″, float32 f′, float32 f″, bfloat16 f′\); "
+        r"tanhshrink \(float64 f, float64 f′, float32 f, float32 f′, bfloat16 f′, float16 f, "
+        r"float16 f′\)\n"
     )
+    assert re.fullmatch(expected, result.stderr), result.stderr
     out = result.stdout
     for name in registry.names():
         assert f"│ {name} " in out
@@ -244,7 +253,7 @@ def test_cli_exits_1_naming_the_failures(monkeypatch: pytest.MonkeyPatch) -> Non
         ]
 
     monkeypatch.setattr(verify, "verify_all", broken)
-    result = runner.invoke(app, ["check", "tanh", "sigmoid", "--dtype", "float64"])
+    result = runner.invoke(app, ["check", "tanh", "elu", "--dtype", "float64"])
     assert result.exit_code == 1
     assert result.stderr == "Error: derivative check failed for tanh (gradcheck)\n"
     assert "FAIL" in result.stdout
@@ -270,7 +279,9 @@ def test_rounding_is_not_a_miracle() -> None:
 
 @pytest.mark.parametrize(("name", "given"), VARIANTS, ids=str)
 def test_parameter_variants_pass_in_float64_and_float32(name: str, given: dict[str, Any]) -> None:
-    # (gelu's approximate=tanh f″ is nan in float16 for |x| ≥ 128: x³ overflows)
+    # (gelu's approximate=tanh f″ is nan in float16 for |x| ≥ 128: x³ overflows; in
+    # float64 and float32 its f′ and f″ lose at most a few bits where well conditioned,
+    # within LOSS × the budget: tests/test_check_conditioning.py)
     check = verify.verify(registry.spec(name, given), ["float64", "float32"])
     assert check.passed, check.failures()
 
