@@ -1038,6 +1038,9 @@ def _on_signal(signum: int, frame: Any) -> None:
     only recorded: :func:`_leave` reports it, so that no phase ends by the signal
     itself or with exit 0.
     """
+    if startup.holding():  # torch is being imported: it cannot unwind from here
+        startup.defer(signum)
+        return
     # Only the first signal counts: a second one must not cut short the
     # clean-up the first started (stopping workers, mending the manifest).
     if _signalled:

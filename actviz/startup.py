@@ -15,7 +15,8 @@ alone):
   the process aborts (``terminate called after throwing an instance of
   'pybind11::error_already_set'``, exit -6, the export's lock left behind: 2 of 212
   interrupted start-ups in an audit). :func:`hold_signals_while_importing` holds
-  SIGINT and SIGTERM for the length of that import; one that arrives meanwhile
+  SIGINT and SIGTERM for the length of that import (the thread's mask, and the
+  command's handler deferring while :func:`holding`); one that arrives meanwhile
   lands right after it, as any other interrupt (exit 130 or 143, one line).
 - **shell completion.** Typer answers a malformed completion request with a
   traceback or a bare line; :func:`check_completion_request` and
@@ -31,6 +32,7 @@ import importlib.machinery
 import importlib.util
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import types
@@ -104,9 +106,35 @@ class _HeldLoader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module: types.ModuleType) -> None:
+        global _holding
         module.__loader__ = self._loader  # what it would have been: torch reads its own
-        with held_signals():
-            self._loader.exec_module(module)
+        _holding += 1
+        try:
+            with held_signals():
+                self._loader.exec_module(module)
+        finally:
+            _holding -= 1
+            if not _holding and _deferred:  # it lands now, as if it had just arrived
+                signal.raise_signal(_deferred.pop())
+
+
+# The mask holds the signals back from this (the main) thread only. Threads that
+# started before (OpenBLAS's, from numpy's import) still take a signal sent to the
+# process, and Python then runs its handler here, in the middle of the import: so
+# the command's handler also asks holding() and, while it is true, defers().
+_holding = 0
+_deferred: list[int] = []
+
+
+def holding() -> bool:
+    """Whether a held import is running: a signal handler should defer() instead."""
+    return _holding > 0
+
+
+def defer(signum: int) -> None:
+    """Deliver ``signum`` again once the held import is done (the first one counts)."""
+    if not _deferred:
+        _deferred.append(signum)
 
 
 class _HoldSignals(importlib.abc.MetaPathFinder):
