@@ -6,6 +6,7 @@ The verdicts themselves are computed in :mod:`actviz.verify`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -148,10 +149,13 @@ def wrong_lines(check: Any) -> list[str]:
                 if o.wrong_relative >= 1
                 else (f"relative error up to {number(o.wrong_relative)}")
             )
-            lines.append(
-                f"{check.label} {o.order}, {d.dtype}: wrong at {span}; {size} "
-                f"({number(round(o.wrong_ulps, 1))} ulps)"
+            # a true value of 0 or far below the dtype's ulps: the absolute error says it
+            scale = (
+                f"{number(round(o.wrong_ulps, 1))} ulps"
+                if math.isfinite(o.wrong_ulps)
+                else f"absolute error up to {number(o.max_abs_error)}"
             )
+            lines.append(f"{check.label} {o.order}, {d.dtype}: wrong at {span}; {size} ({scale})")
     return lines
 
 

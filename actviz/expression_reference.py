@@ -13,6 +13,7 @@ precision without any differencing. A registered activation inside the formula
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +37,10 @@ def expression_reference(expression: str) -> Reference:
     """The :class:`~actviz.reference.Reference` that ``expression`` (a formula in x)
     defines; raises :class:`~actviz.graph_expression.ExpressionError` (a usage error)
     for anything outside the language, or for ``sum``/``mean``, which are not elementwise."""
-    tree = parse(expression, [VARIABLE])
+    try:
+        tree = parse(expression, [VARIABLE])
+    except ExpressionError as error:  # graph's words (--set, its example) made a reference's
+        raise ExpressionError(_reference_words(str(error), expression)) from None
     _elementwise(tree.body, expression)
     text = expression.strip()
 
@@ -48,12 +52,26 @@ def expression_reference(expression: str) -> Reference:
                 f"the reference {text!r} is not defined at x = {float(x):g} ({error}); "
                 "give a formula defined on all of [-1000, 1000]"
             ) from None
+        except OverflowError as error:
+            raise ExpressionError(
+                f"the reference {text!r} overflows at x = {float(x):g} ({error}); give a "
+                "formula whose values and derivatives fit float64 on all of [-1000, 1000]"
+            ) from None
 
     def magnitude(x: Mpf, params: Any) -> Mpf:
         return generic_terms(exact(x, params)[0], x)
 
     loses = Cancellation(GENERIC_TERMS, magnitude)
     return Reference(f"reference {text}", exact, {order: loses for order in range(3)})
+
+
+def _reference_words(message: str, expression: str) -> str:
+    if not expression.strip():
+        return 'the reference is empty; give a formula in x, e.g. --reference "x * sigmoid(x)"'
+    if message.startswith("unknown name"):
+        where = message.split(" at column ", 1)[1]
+        return f"unknown name at column {where}: a reference is a formula of x alone"
+    return message
 
 
 def _elementwise(node: ast.AST, text: str) -> None:
@@ -76,7 +94,19 @@ def _mp() -> Any:
     return mpmath
 
 
+# Beyond float64's range a value cannot be compared with torch's, and mpmath would
+# spend minutes on exp(exp(exp(1000))): each node of the formula is refused there.
+LIMIT = sys.float_info.max
+
+
 def _jet(node: ast.AST, x: Mpf) -> Jet:
+    jet = _node_jet(node, x)
+    if any(abs(part) > LIMIT for part in jet):
+        raise OverflowError("a value or derivative beyond float64's range")
+    return jet
+
+
+def _node_jet(node: ast.AST, x: Mpf) -> Jet:
     mp = _mp()
     zero, one = mp.mpf(0), mp.mpf(1)
     if isinstance(node, ast.Name):  # parse() allowed only x
@@ -162,6 +192,8 @@ def _falling(c: Any, k: int) -> Any:
 
 
 def _exp(v: Mpf) -> Four:
+    if v > 710:  # e^710 is beyond float64: refused before mpmath works on it
+        raise OverflowError(f"exp({_mp().nstr(v, 6)}) is beyond float64's range")
     e = _mp().exp(v)
     return e, e, e, e
 

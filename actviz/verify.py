@@ -234,9 +234,10 @@ class Unresolved:
 
     def words(self, label: str) -> str:
         return (
-            f"{label} {self.order}: the reference resolves it only to ±{number(self.error)} "
-            f"on {_span(self.start, self.stop)} (f flat or kinked at float64's resolution), "
-            f"not to {number(RESOLVED)} of its value: a smaller error there passes unseen"
+            f"{label} {self.order}: on {_span(self.start, self.stop)} the reference is not "
+            f"good to {number(RESOLVED)} of the value everywhere (f flat or kinked at "
+            f"float64's resolution); its estimate there is up to ±{number(self.error)}, and "
+            "an error below the estimate at a sample passes unseen"
         )
 
 

@@ -119,6 +119,12 @@ def test_a_wrong_tail_fails(formula: str | None) -> None:
     grad = check.dtypes[0].orders[1]
     assert grad.wrong and min(grad.wrong) > 20 and grad.wrong_relative >= 1
     assert "float64 f′" in check.failures()
+    # where tanh′ is 0 in float64 the ulps overflow: the line gives the absolute error
+    from actviz.check_report import wrong_lines
+
+    (line, *_) = wrong_lines(check)
+    assert line.startswith("teeth:wrong_tail f′, float64: wrong at ")
+    assert re.search(r"; no correct digit \(absolute error up to 1(\.0+\d*)?e-6\)$", line), line
 
 
 @pytest.mark.parametrize("formula", [None, "tanh(x)"])
@@ -178,7 +184,23 @@ def test_a_wrong_reference_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
          "Error: unknown function (activations, exp, log, sqrt, sum, mean) at column 1: "
          "'__import__'"),
         (["check", "teeth:exact", "--reference", "tanh(y)"],
-         "Error: unknown name; give it a value with --set y=… at column 6: 'y'"),
+         "Error: unknown name at column 6: 'y': a reference is a formula of x alone"),
+        (["check", "teeth:exact", "--reference", " "],
+         'Error: the reference is empty; give a formula in x, e.g. --reference "x * sigmoid(x)"'),
+        # beyond float64: refused at once (it hung for minutes, then a traceback)
+        (["check", "teeth:exact", "--reference", "exp(exp(exp(x)))"],
+         "Error: the reference 'exp(exp(exp(x)))' overflows at x = 2.03125 (exp(2045.93) is "
+         "beyond float64's range); give a formula whose values and derivatives fit float64 "
+         "on all of [-1000, 1000]"),
+        # (not torch's nan: the formula's e^768 that no float64 holds)
+        (["check", "teeth:exact", "--reference", "exp(x)"],
+         "Error: the reference 'exp(x)' overflows at x = 768 (exp(768.0) is beyond float64's "
+         "range); give a formula whose values and derivatives fit float64 on all of "
+         "[-1000, 1000]"),
+        (["check", "teeth:exact", "--reference", "x**64 * x**64"],
+         "Error: the reference 'x**64 * x**64' overflows at x = -1000 (a value or derivative "
+         "beyond float64's range); give a formula whose values and derivatives fit float64 on "
+         "all of [-1000, 1000]"),
     ],
 )  # fmt: skip
 def test_a_bad_reference_is_one_line(args: list[str], line: str) -> None:
