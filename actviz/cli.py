@@ -864,7 +864,7 @@ def gain_command(
         path = phase_file(init_gain.phase_curves(specs), out=out, out_dir=out_dir, fmt=fmt,
                           dpi=dpi)  # fmt: skip
         typer.echo(f"wrote {path}", err=output != "table")
-    _emit(output, lambda: depth_tables.gain_table(gains), lambda: [g.as_dict() for g in gains],
+    _emit(output, lambda: depth_tables.gain_report(gains), lambda: [g.as_dict() for g in gains],
           lambda: depth_tables.gain_csv(gains))  # fmt: skip
 
 

@@ -499,7 +499,6 @@ def _measure(
 
     from actviz.custom import checked_output
     from actviz.errors import ActvizError, CustomActivationError
-    from actviz.init_gain import forward_note, moments
 
     act = target.activation.build(target.params)
     x.requires_grad_(True)
@@ -573,8 +572,20 @@ def _measure(
         layers=tuple(stats),
         activations=tuple(act_hists),
         gradients=tuple(grad_hists),
-        note=forward_note(moments(target)) if mode == "auto" else None,
+        note=_note(target, mode, gain, bias_std),
     )
+
+
+def _note(target: Spec, mode: str, gain: float | None, bias_std: float) -> str | None:
+    """Why the auto gain cannot hold the signal, or what the critical gain really is
+    (a jump of χ₁, or the trivial fixed point q* = 0), where either applies."""
+    from actviz.init_gain import critical_note, forward_note, moments
+
+    if mode == "auto":
+        return forward_note(moments(target))
+    if mode == "critical" and gain is not None:
+        return critical_note(moments(target), gain, bias_std)
+    return None
 
 
 def _weight_grad_std(weight: torch.Tensor) -> float:

@@ -24,7 +24,7 @@ def _approx(value: float | None) -> str:
 
 
 def gain_table(gains: Sequence[Any]) -> Table:
-    """``actviz gain``: one row per activation."""
+    """``actviz gain``: one row per activation (:func:`gain_report` adds its notes)."""
     from rich import box
     from rich.markup import escape
     from rich.table import Table
@@ -37,8 +37,10 @@ def gain_table(gains: Sequence[Any]) -> Table:
         caption=escape(
             "forward: 1/sqrt(E[f(z)²]) keeps the signal's second moment; backward: "
             "1/sqrt(E[f′(z)²]) keeps the gradient's. torch: nn.init.calculate_gain (* : a "
-            "convention, not the second-moment value). critical σ_w: χ₁ = 1, the edge of chaos, "
-            f"with q* reached from q = 1. χ₁ at default: nn.Linear's init, σ_w² = "
+            "convention, not the second-moment value; ‡: from the exact f′, torch's is wrong). "
+            "critical σ_w: where χ₁ first reaches 1 as σ_w grows, with q* reached from q = 1: "
+            "the edge of chaos (χ₁ = 1), or 'jump' where χ₁ jumps across 1 and there is none; "
+            "'q*→0': the edge is the trivial fixed point. χ₁ at default: nn.Linear's init, σ_w² = "
             f"{TORCH_DEFAULT_SIGMA_W**2:.3g}, σ_b = 0 (< 1: gradients vanish). q = 1 under the "
             "forward gain: stable, marginal (finite width drifts) or unstable."
         ),
@@ -55,13 +57,45 @@ def gain_table(gains: Sequence[Any]) -> Table:
         table.add_row(
             escape(g.label),
             _approx(g.forward),
-            _approx(g.backward),
+            _approx(g.backward) + (" ‡" if g.backward_note else ""),
             torch_cell,
-            _approx(g.critical_sigma_w),
+            _critical_cell(g),
             _approx(g.default_chi1),
             g.stability,
         )
     return table
+
+
+def _critical_cell(g: Any) -> str:
+    cell = _approx(g.critical_sigma_w)
+    if g.critical is not None and g.critical.kind == "jump":
+        return f"{cell} jump"
+    if g.critical is not None and g.critical.trivial:
+        return f"{cell} q*→0"
+    return cell
+
+
+def gain_notes(gains: Sequence[Any]) -> list[str]:
+    """The lines under the gain table: each jump of χ₁ (with the smallest σ_b that has a
+    true edge of chaos), each edge at q* → 0, each backward gain from the exact f′."""
+    lines = []
+    for g in gains:
+        c = g.critical
+        if c is not None and (c.kind == "jump" or c.trivial):
+            lines.append(f"{g.label}: {c.text}")
+    lines.extend(f"{g.label}: ‡ {g.backward_note}" for g in gains if g.backward_note)
+    return lines
+
+
+def gain_report(gains: Sequence[Any]) -> Group:
+    """``actviz gain``: the table, then its notes."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.text import Text
+
+    notes = gain_notes(gains)
+    return Group(gain_table(gains), *([Text("")] if notes else []),
+                 *(Text(escape(line)) for line in notes))  # fmt: skip
 
 
 GAIN_CSV_HEADER = [

@@ -45,6 +45,16 @@ MEAN_SHARE_LIMIT = 0.5
 PHASE_SIGMA_B2 = (0.0, 0.0025, 0.01, 0.025, 0.05, 0.1, *(i / 10 for i in range(2, 11)))
 
 
+# Registered activations whose f′ torch gets wrong in float64 (found by `actviz check`
+# against actviz.reference's 50-digit values): their gains take f′ from the reference
+# instead, wherever torch's differs from it on the quadrature's nodes by more than
+# GRAD_RTOL, and say so.
+TORCH_GRAD_DEFECTS = {
+    "hardsigmoid": "torch's float64 f′ on (-3, 3) is float32's 1/6",
+}
+GRAD_RTOL = 1e-14
+
+
 @dataclass(frozen=True, eq=False)
 class Moments:
     """f and f′ of one activation on a fixed quadrature rule over the real line.
@@ -59,6 +69,8 @@ class Moments:
     weights: np.ndarray  # Gauss–Legendre weights of each node's panel
     f: np.ndarray
     grad: np.ndarray
+    # where grad is the exact f′ rather than torch's: why, and how far torch's is off
+    grad_note: str | None = None
 
     def expect(self, values: np.ndarray, q: float) -> float:
         import numpy as np
@@ -132,7 +144,33 @@ def _moments(activation: Activation, params: tuple[tuple[str, Any], ...]) -> Mom
             f"{target.label} is not finite at x = {bad:g}; a gain needs f and f′ finite "
             f"on the whole real line (|x| ≤ {X_OUTER:g})"
         )
-    return Moments(target, x, weights, f, grad)
+    torch_moments = Moments(target, x, weights, f, grad)
+    exact, note = exact_grad(target, x, grad)
+    if note is None:
+        return torch_moments
+    with_torch = 1 / math.sqrt(torch_moments.grad2())
+    note += f" (torch's own f′ would give a backward gain of {with_torch:.9g})"
+    return Moments(target, x, weights, f, exact, note)
+
+
+def exact_grad(target: Spec, x: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """``grad`` (torch's f′ at ``x``), or the exact f′ from :mod:`actviz.reference` where
+    torch's is known wrong (:data:`TORCH_GRAD_DEFECTS`) and differs from the exact one
+    here; with a note saying which, and by how much, or None."""
+    import numpy as np
+
+    from actviz import reference
+
+    defect = TORCH_GRAD_DEFECTS.get(target.name)
+    ref = reference.reference(target.name)
+    if target.activation.custom or defect is None or ref is None:
+        return grad, None
+    exact = np.array([float(reference.evaluate(ref, target.params, float(v))[1]) for v in x])
+    off = np.abs(grad - exact)
+    worst = float(off.max())
+    if worst <= GRAD_RTOL * max(1.0, float(np.abs(exact).max())):
+        return grad, None  # torch is right here after all (a fixed torch)
+    return exact, f"f′ from its exact form, as {defect}, off by up to {worst:.2g}"
 
 
 # --- the mean-field map ---------------------------------------------------------
@@ -247,6 +285,170 @@ def critical_sigma_w(m: Moments, sigma_b: float = 0.0) -> float | None:
     return None
 
 
+# χ₁ either side of a critical σ_w, at σ_w·(1 ∓ SIDE_STEP): both within CHI1_TOLERANCE
+# of 1 is an edge of chaos (a continuous crossing, or χ₁ = 1 on a whole range as for
+# relu); otherwise χ₁ jumps across 1 there (q* falls to 0 on one side and runs off
+# on the other) and there is no edge of chaos at that σ_b.
+SIDE_STEP = 1e-9
+CHI1_TOLERANCE = 1e-6
+# Where a jump is found, the smallest σ_b with a true edge of chaos is looked for
+# on this log grid, then narrowed by bisection to EDGE_BIAS_RTOL.
+SIGMA_B_SCAN = (1e-3, 100.0)
+SIGMA_B_STEPS = 12
+EDGE_BIAS_RTOL = 1e-3
+# At σ_b = 0 a critical point with q* below this is the trivial fixed point q* = 0
+# (tanh at σ_w = 1): the signal's variance decays to 0, only slower than exponentially.
+TRIVIAL_Q = 1e-6
+
+
+def _chi(value: float) -> str:
+    """χ₁ in words: 4 digits, and 0 where it is the q → 0 limit of an f′(0) = 0 (the
+    quadrature's smallest q, 1e-14, leaves ~1e-27 there)."""
+    return "0" if abs(value) < 1e-12 else f"{value:.4g}"
+
+
+@dataclass(frozen=True)
+class Critical:
+    """Where χ₁ first reaches 1 as σ_w grows, at one σ_b, and what happens there.
+
+    ``kind`` is ``"edge"`` (χ₁ = 1 there: the edge of chaos) or ``"jump"`` (χ₁
+    jumps from ``chi1_below`` < 1 to ``chi1_above`` > 1 at ``sigma_w``: the fixed
+    point reached from q = 1 switches from one branch to another, and no σ_w has
+    χ₁ = 1). For a jump, ``edge_sigma_b`` is the smallest σ_b (searched over
+    :data:`SIGMA_B_SCAN`, to :data:`EDGE_BIAS_RTOL`) at which a true edge exists,
+    ``edge_sigma_w`` the edge's σ_w there; both None where the scan finds none.
+    """
+
+    sigma_w: float
+    sigma_b: float
+    chi1_below: float  # χ₁ at σ_w·(1 − SIDE_STEP)
+    chi1_above: float  # χ₁ at σ_w·(1 + SIDE_STEP)
+    q_star: float  # the fixed point reached from q = 1 at sigma_w
+    edge_sigma_b: float | None = None
+    edge_sigma_w: float | None = None
+
+    @property
+    def kind(self) -> str:
+        off = max(abs(self.chi1_below - 1), abs(self.chi1_above - 1))
+        return "edge" if off <= CHI1_TOLERANCE else "jump"
+
+    @property
+    def trivial(self) -> bool:
+        """An edge at the trivial fixed point q* = 0 (σ_b = 0, f(0) = 0, σ_w·|f′(0)| = 1)."""
+        return self.kind == "edge" and self.sigma_b == 0 and self.q_star < TRIVIAL_Q
+
+    @property
+    def text(self) -> str:
+        """What ``actviz gain`` and ``actviz depth --gain critical`` say about it."""
+        at = f"σ_b = {self.sigma_b:g}"
+        if self.kind == "jump":
+            words = (
+                f"χ₁ jumps from {_chi(self.chi1_below)} to {_chi(self.chi1_above)} at "
+                f"σ_w = {self.sigma_w:.4g}: no edge of chaos at {at}"
+            )
+            if self.edge_sigma_b is None:
+                low, high = SIGMA_B_SCAN
+                return f"{words}, nor at any σ_b from {low:g} to {high:g}"
+            assert self.edge_sigma_w is not None
+            return (
+                f"{words}; a true one (χ₁ = 1) from σ_b ≈ {self.edge_sigma_b:.3g} "
+                f"(σ_w = {self.edge_sigma_w:.4g} there)"
+            )
+        if self.trivial:
+            return (
+                f"q* → 0 at σ_w = {self.sigma_w:.4g}, {at}: the edge of chaos is the trivial "
+                "fixed point; the signal's variance decays to 0 (slower than exponentially) "
+                "and the gradient with it; a bias σ_b > 0 gives q* > 0"
+            )
+        return (
+            f"χ₁ = 1 at σ_w = {self.sigma_w:.4g}, {at} (q* = {self.q_star:.4g}): the edge of chaos"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "sigma_w": self.sigma_w,
+            "sigma_b": self.sigma_b,
+            "chi1_below": self.chi1_below,
+            "chi1_above": self.chi1_above,
+            "q_star": None if math.isinf(self.q_star) else self.q_star,
+            "trivial": self.trivial,
+            "edge_sigma_b": self.edge_sigma_b,
+            "edge_sigma_w": self.edge_sigma_w,
+            "text": self.text,
+        }
+
+
+def critical_point(m: Moments, sigma_b: float = 0.0, *, search: bool = True) -> Critical | None:
+    """The :class:`Critical` point of ``m`` at ``sigma_b`` (None: χ₁ never reaches 1 in
+    :data:`SIGMA_W_SCAN`). With ``search``, a jump comes with the smallest σ_b at which
+    a true edge of chaos exists."""
+    w = critical_sigma_w(m, sigma_b)
+    if w is None:
+        return None
+    found = Critical(
+        sigma_w=w,
+        sigma_b=sigma_b,
+        chi1_below=chi1(m, w * (1 - SIDE_STEP), sigma_b)[1],
+        chi1_above=chi1(m, w * (1 + SIDE_STEP), sigma_b)[1],
+        q_star=fixed_point(m, w, sigma_b),
+    )
+    if found.kind == "edge" or not search:
+        return found
+    edge = edge_bias(m, sigma_b)
+    if edge is None:
+        return found
+    return Critical(
+        **{**found.__dict__, "edge_sigma_b": edge.sigma_b, "edge_sigma_w": edge.sigma_w}
+    )
+
+
+def edge_bias(m: Moments, above: float = 0.0) -> Critical | None:
+    """The edge of chaos (with a finite q*) at the smallest σ_b > ``above`` that has one:
+    the first σ_b on
+    a log grid over :data:`SIGMA_B_SCAN` whose critical point is an edge, narrowed by
+    bisection (in log σ_b) against the grid point before it to :data:`EDGE_BIAS_RTOL`.
+    The σ_b returned is the bracket's upper end, where the edge was found."""
+    import numpy as np
+
+    def edge_at(b: float) -> Critical | None:
+        # an edge with q* = ∞ (χ₁ → 1 only as the signal grows without bound) is none
+        c = critical_point(m, b, search=False)
+        return c if c is not None and c.kind == "edge" and math.isfinite(c.q_star) else None
+
+    low, high = max(SIGMA_B_SCAN[0], above), SIGMA_B_SCAN[1]
+    if low >= high:
+        return None
+    grid = np.geomspace(low, high, SIGMA_B_STEPS)
+    previous = above
+    for b in (float(v) for v in grid):
+        found = edge_at(b)
+        if found is not None:
+            lo, hi = previous, b
+            while hi - lo > EDGE_BIAS_RTOL * hi:
+                mid = math.sqrt(lo * hi) if lo > 0 else hi / 2
+                at_mid = edge_at(mid)
+                if at_mid is not None:
+                    hi, found = mid, at_mid
+                else:
+                    lo = mid
+            return found
+        previous = b
+    return None
+
+
+def critical_note(m: Moments, sigma_w: float, sigma_b: float) -> str | None:
+    """What a network run at the critical σ_w should say: where it is a jump rather than
+    an edge of chaos, or an edge at the trivial fixed point q* = 0. None for a true edge
+    with q* > 0 (or where ``sigma_w`` is not the critical σ_w at ``sigma_b``)."""
+    found = critical_point(m, sigma_b)
+    if found is None or found.sigma_w != sigma_w:
+        return None
+    if found.kind == "jump" or found.trivial:
+        return found.text
+    return None
+
+
 def variance_slope(m: Moments) -> float:
     """d/dq of the variance map ``q ← g²·E[f(√q·z)²]`` at q = 1, with g the forward gain.
 
@@ -311,6 +513,9 @@ class Gain:
     default_chi1: float
     slope: float  # of the variance map at q = 1 under the forward gain (variance_slope)
     note: str | None  # why the forward gain cannot hold a deep signal, where it cannot
+    # what happens at critical_sigma_w: an edge of chaos or a jump of χ₁ across 1
+    critical: Critical | None = None
+    backward_note: str | None = None  # where f′ is the exact one, not torch's
 
     @property
     def stability(self) -> str:
@@ -320,7 +525,9 @@ class Gain:
         return (
             f"Gain(activation={self.label!r}, forward={self.forward:.6g}, "
             f"backward={self.backward:.6g}, torch={_short(self.torch)}, "
-            f"critical_sigma_w={_short(self.critical_sigma_w)}, q1={self.stability!r})"
+            f"critical_sigma_w={_short(self.critical_sigma_w)}, "
+            + ("critical='jump', " if self.critical and self.critical.kind == "jump" else "")
+            + f"q1={self.stability!r})"
         )
 
     def _repr_html_(self) -> str:
@@ -334,6 +541,8 @@ class Gain:
             ("backward gain 1/√E[f′(z)²]", number(self.backward)),
             ("torch calculate_gain", number(self.torch)),
             (f"critical σ_w at σ_b = {self.sigma_b:g}", number(self.critical_sigma_w)),
+            *([("critical point", self.critical.text)] if self.critical else []),
+            *([("backward gain's f′", self.backward_note)] if self.backward_note else []),
             ("χ₁ at nn.Linear's default init", number(self.default_chi1)),
             ("q = 1 under the forward gain", self.stability),
             *([("note", self.note)] if self.note else []),
@@ -367,6 +576,8 @@ class Gain:
             "torch_agrees": self.torch_agrees,
             "sigma_b": self.sigma_b,
             "critical_sigma_w": self.critical_sigma_w,
+            "critical": None if self.critical is None else self.critical.as_dict(),
+            "backward_note": self.backward_note,
             "variance_slope": self.slope,
             "stability": self.stability,
             "note": self.note,
@@ -434,6 +645,7 @@ def _gain_of(target: Spec, sigma_b: float) -> Gain:
     m = moments(target)
     f2, g2 = m.f2(), m.grad2()
     default_q, default_chi = chi1(m, TORCH_DEFAULT_SIGMA_W, 0.0)
+    critical = critical_point(m, sigma_b)
     return Gain(
         spec=target,
         forward=1 / math.sqrt(f2) if f2 > 0 else math.inf,
@@ -441,11 +653,13 @@ def _gain_of(target: Spec, sigma_b: float) -> Gain:
         mean=m.mean(),
         torch=torch_gain(target),
         sigma_b=sigma_b,
-        critical_sigma_w=critical_sigma_w(m, sigma_b),
+        critical_sigma_w=None if critical is None else critical.sigma_w,
         default_q=default_q,
         default_chi1=default_chi,
         slope=variance_slope(m),
         note=forward_note(m),
+        critical=critical,
+        backward_note=m.grad_note,
     )
 
 

@@ -308,3 +308,223 @@ def test_torch_is_the_one_used() -> None:
     """calculate_gain is asked, not copied: its leaky_relu answer follows the slope."""
     g = gain(registry.spec("leaky_relu", {"negative_slope": 0.5}))[0]
     assert g.torch == torch.nn.init.calculate_gain("leaky_relu", 0.5)
+
+
+# --- jumps of χ₁, the trivial edge, the exact f′ --------------------------------------
+# Independent of actviz: the mean-field map by mpmath quadrature of closed-form f, f′.
+
+
+def _mp_pieces() -> dict[str, tuple[Any, Any, list[float]]]:
+    """f, f′ and kinks of the activations whose χ₁ jumps at σ_b = 0, from their definitions."""
+    import mpmath as mp
+
+    def sig(x: Any) -> Any:
+        return 1 / (1 + mp.exp(-x))
+
+    def gelu(x: Any) -> Any:
+        return x * mp.ncdf(x)
+
+    def softplus(x: Any) -> Any:
+        return mp.log1p(mp.exp(x)) if x < 30 else x + mp.log1p(mp.exp(-x))
+
+    def mish1(x: Any) -> Any:
+        t = mp.tanh(softplus(x))
+        return t + x * sig(x) * (1 - t * t)
+
+    return {
+        "gelu": (gelu, lambda x: mp.ncdf(x) + x * mp.npdf(x), []),
+        "silu": (lambda x: x * sig(x), lambda x: sig(x) * (1 + x * (1 - sig(x))), []),
+        "mish": (lambda x: x * mp.tanh(softplus(x)), mish1, []),
+        "hardswish": (
+            lambda x: 0 if x <= -3 else (x if x >= 3 else x * (x + 3) / 6),
+            lambda x: 0 if x < -3 else (1 if x > 3 else (2 * x + 3) / 6),
+            [-3.0, 3.0],
+        ),
+        "tanhshrink": (lambda x: x - mp.tanh(x), lambda x: mp.tanh(x) ** 2, []),
+        "softshrink": (
+            lambda x: x - 0.5 if x > 0.5 else (x + 0.5 if x < -0.5 else 0),
+            lambda x: 1 if abs(x) > 0.5 else 0,
+            [-0.5, 0.5],
+        ),
+    }
+
+
+def _mp_expect(fn: Any, q: float, kinks: list[float]) -> float:
+    """E[fn(x)] for x ~ N(0, q) by mpmath quadrature, split at 0 and the kinks."""
+    import mpmath as mp
+
+    with mp.workdps(30):
+        s = mp.sqrt(mp.mpf(q))
+        cuts = sorted({0.0, *(k / float(s) for k in kinks)})
+        edges = [-mp.inf, *cuts, mp.inf]
+        return float(mp.quad(lambda z: fn(s * z) * mp.npdf(z), edges))
+
+
+JUMPS = {  # σ_b = 0: χ₁ below (q* → 0: σ_w²·f′(0)²) and above (q* → ∞: σ_w²·E[f′²] there)
+    "gelu": (0.25, 0.5),
+    "silu": (0.25, 0.5),
+    "mish": (0.36, 0.5),  # f′(0) = tanh(log 2) = 3/5
+    "hardswish": (0.25, 0.5),
+    "tanhshrink": (0.0, 1.0),
+}
+
+
+def _check_jump(name: str, sigma_w: float, below: float, above: float) -> None:
+    """The verifier: a jump at σ_w (σ_b = 0) against mpmath. σ_w is where q = 1 is a fixed
+    point (σ_w²·E[f²] = 1); E[f²]/q grows with q (so that is the only fixed point but 0 and
+    ∞: q* → 0 below σ_w, → ∞ above); χ₁ is σ_w²·E[f′(√q z)²] at those limits."""
+    f, grad, kinks = _mp_pieces()[name]
+    f2 = _mp_expect(lambda x: f(x) ** 2, 1.0, kinks)
+    assert sigma_w**2 * f2 == pytest.approx(1.0, rel=1e-9)
+    ratios = [_mp_expect(lambda x: f(x) ** 2, q, kinks) / q for q in (1e-6, 1e-2, 0.5, 2, 1e2, 1e6)]
+    assert ratios == sorted(ratios)
+    low = sigma_w**2 * _mp_expect(lambda x: grad(x) ** 2, 1e-14, kinks)
+    high = sigma_w**2 * _mp_expect(lambda x: grad(x) ** 2, 1e12, kinks)
+    assert below == pytest.approx(low, rel=1e-8, abs=1e-12)  # at σ_w·(1 − 1e-9)
+    assert above == pytest.approx(high, rel=1e-8)
+    below_limit, above_limit = JUMPS[name]
+    assert low == pytest.approx(sigma_w**2 * below_limit, abs=1e-9)
+    assert high == pytest.approx(sigma_w**2 * above_limit, rel=1e-5)  # q = 1e12 ≈ ∞
+    assert below < 1 < above
+
+
+@pytest.mark.parametrize("name", sorted(JUMPS))
+def test_chi1_jumps_across_one_at_zero_bias(name: str) -> None:
+    g = gain(name)[0]
+    c = g.critical
+    assert c is not None and c.kind == "jump" and c.trivial is False
+    assert g.critical_sigma_w == c.sigma_w
+    _check_jump(name, c.sigma_w, c.chi1_below, c.chi1_above)
+    assert c.text.startswith("χ₁ jumps from ") and "no edge of chaos at σ_b = 0" in c.text
+    assert g.as_dict()["critical"]["kind"] == "jump"
+
+
+def test_the_jump_check_catches_a_wrong_answer() -> None:
+    c = gain("gelu")[0].critical
+    assert c is not None
+    for wrong in (
+        (c.sigma_w * (1 + 1e-6), c.chi1_below, c.chi1_above),
+        (c.sigma_w, c.chi1_below + 1e-6, c.chi1_above),
+        (c.sigma_w, c.chi1_below, 1.0),  # an edge of chaos where there is none
+    ):
+        with pytest.raises(AssertionError):
+            _check_jump("gelu", *wrong)
+
+
+def test_a_critical_point_is_a_jump_only_where_chi1_is_off_one_on_a_side() -> None:
+    from actviz.init_gain import Critical
+
+    assert Critical(1.4, 0.0, 0.9999999, 1.0000001, 1.0).kind == "edge"
+    assert Critical(1.4, 0.0, 0.9, 1.0000001, 1.0).kind == "jump"
+    assert Critical(1.4, 0.0, 0.9999999, 1.1, 1.0).kind == "jump"
+    assert Critical(1.0, 0.0, 1.0, 1.0, 1e-9).trivial
+    assert not Critical(1.0, 0.1, 1.0, 1.0, 1e-9).trivial  # a bias: q* ≥ σ_b² > 0
+
+
+def _check_edge(name: str, sigma_w: float, sigma_b: float, q_star: float) -> None:
+    """The verifier of an edge of chaos: a finite q* solves q = σ_w²·E[f²] + σ_b² (mpmath), the map
+    moves from q = 1 towards it (no other fixed point between), and χ₁ = 1 there."""
+    f, grad, kinks = _mp_pieces()[name]
+
+    def h(q: float) -> float:
+        return sigma_w**2 * _mp_expect(lambda x: f(x) ** 2, q, kinks) + sigma_b**2 - q
+
+    q = q_star
+    assert 0 < q < math.inf
+    assert h(q * (1 - 1e-6)) * h(q * (1 + 1e-6)) < 0  # a root within 1e-6 of q*
+    toward = 1 if q > 1 else -1
+    between = np.geomspace(min(1.0, q) * 1.001, max(1.0, q) / 1.001, 6)
+    assert all(h(float(v)) * toward > 0 for v in between)
+    chi = sigma_w**2 * _mp_expect(lambda x: grad(x) ** 2, q, kinks)
+    assert chi == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", ["gelu", "mish"])
+def test_the_smallest_bias_with_a_true_edge_of_chaos(name: str) -> None:
+    from actviz.init_gain import EDGE_BIAS_RTOL, chi1, critical_point
+
+    m = moments(name)
+    c = critical_point(m, 0.0)
+    assert c is not None and c.edge_sigma_b is not None and c.edge_sigma_w is not None
+    edge = critical_point(m, c.edge_sigma_b)
+    assert edge is not None and edge.kind == "edge" and edge.sigma_w == c.edge_sigma_w
+    q, _ = chi1(m, edge.sigma_w, edge.sigma_b)
+    _check_edge(name, edge.sigma_w, edge.sigma_b, q)
+    # just below it, χ₁ still jumps: the smallest, to the bisection's tolerance
+    before = critical_point(m, c.edge_sigma_b * (1 - 2 * EDGE_BIAS_RTOL), search=False)
+    assert before is not None and before.kind == "jump"
+    assert f"from σ_b ≈ {c.edge_sigma_b:.3g}" in c.text
+
+
+def test_the_edge_check_catches_a_wrong_answer() -> None:
+    from actviz.init_gain import chi1, critical_point
+
+    m = moments("gelu")
+    c = critical_point(m, 0.0)
+    assert c is not None and c.edge_sigma_b is not None and c.edge_sigma_w is not None
+    q, _ = chi1(m, c.edge_sigma_w, c.edge_sigma_b)
+    with pytest.raises(AssertionError):
+        _check_edge("gelu", c.edge_sigma_w * 1.001, c.edge_sigma_b, q)  # χ₁ ≠ 1 there
+
+
+def test_tanh_at_its_critical_gain_and_zero_bias_is_the_trivial_fixed_point() -> None:
+    g = gain("tanh")[0]
+    assert g.critical is not None and g.critical.kind == "edge" and g.critical.trivial
+    assert g.critical.text.startswith("q* → 0 at σ_w = 1, σ_b = 0")
+    biased = gain("tanh", bias_std=0.3)[0].critical
+    assert biased is not None and biased.kind == "edge" and not biased.trivial
+    relu = gain("relu")[0].critical
+    assert relu is not None and relu.kind == "edge"
+    hardshrink = gain("hardshrink")[0].critical  # χ₁ → 1 there only as q* → ∞ (or jumps)
+    assert hardshrink is not None and hardshrink.edge_sigma_b is None
+    assert hardshrink.text.endswith("nor at any σ_b from 0.001 to 100")
+
+
+def test_depth_at_the_critical_gain_says_when_it_is_trivial_or_a_jump() -> None:
+    d = actviz.depth(["tanh", "gelu", "relu"], layers=3, width=8, batch=8, gain="critical",
+                     baseline=False)  # fmt: skip
+    notes = {r.label: r.note for r in d.runs}
+    assert notes["tanh"] is not None and notes["tanh"].startswith("q* → 0 at σ_w = 1")
+    assert notes["gelu"] is not None and notes["gelu"].startswith("χ₁ jumps from 0.5879")
+    assert notes["relu"] is None
+    result = run("depth", "tanh", "--gain", "critical", "--layers", "3", "--width", "8",
+                 "--batch", "8", "--no-plot", "--no-baseline")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "note: q* → 0 at σ_w = 1, σ_b = 0: the edge of chaos is the trivial" in result.stdout
+
+
+HARDSIGMOID_BACKWARD = "6.0081158251966812227295531782"  # 6/√(Φ(3) − Φ(−3)), 30 digits
+
+
+def _check_hardsigmoid(backward: float) -> None:
+    import mpmath as mp
+
+    with mp.workdps(40):
+        exact = 1 / mp.sqrt((mp.ncdf(3) - mp.ncdf(-3)) / 36)
+        assert mp.nstr(exact, 29) == HARDSIGMOID_BACKWARD
+        assert abs(backward - float(exact)) <= 1e-12
+
+
+def test_hardsigmoid_backward_gain_from_the_exact_derivative() -> None:
+    g = gain("hardsigmoid")[0]
+    _check_hardsigmoid(g.backward)
+    assert g.backward_note is not None and "float32's 1/6" in g.backward_note
+    assert g.as_dict()["backward_note"] == g.backward_note
+    assert "6.00811" in g.backward_note  # what torch's own f′ would have given
+    assert gain("relu")[0].backward_note is None  # torch's f′ is right there
+    result = run("gain", "hardsigmoid")
+    assert "6.008 ‡" in result.stdout and "hardsigmoid: ‡ f′ from its exact form" in result.stdout
+
+
+def test_the_hardsigmoid_check_catches_torchs_derivative(monkeypatch: pytest.MonkeyPatch) -> None:
+    from actviz import init_gain
+
+    monkeypatch.setattr(init_gain, "TORCH_GRAD_DEFECTS", {})
+    init_gain._moments.cache_clear()
+    try:
+        torchs = gain("hardsigmoid")[0]
+        assert torchs.backward_note is None
+        with pytest.raises(AssertionError):
+            _check_hardsigmoid(torchs.backward)
+    finally:
+        init_gain._moments.cache_clear()
