@@ -802,6 +802,15 @@ def depth_command(
     no_baseline: Annotated[
         bool, typer.Option("--no-baseline", help="Skip the run at nn.Linear's default init.")
     ] = False,
+    output_grad: Annotated[
+        str,
+        typer.Option(
+            "--output-grad",
+            help="random (seeded N(0, 1): what mean-field theory and training see) | ones "
+            "(backward(ones_like(out)): the gradient of Σ outputs) | loss (MSE to a seeded "
+            "random target)",
+        ),
+    ] = "random",
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no figure.")] = False,
     out: OutFile = None,
     out_dir: OutDir = Path("outputs"),
@@ -823,7 +832,7 @@ def depth_command(
     _check_figure_format(fmt, wanted=not no_plot)
     result = depth_sim.depth(specs, layers=layers, width=width, batch=batch, init=init,
                              gain=gain, bias_std=bias_std, seed=seed, eps=eps,
-                             baseline=not no_baseline)  # fmt: skip
+                             baseline=not no_baseline, output_grad=output_grad)  # fmt: skip
     if not no_plot:
         from actviz.figure_files import depth_file
 

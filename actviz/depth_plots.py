@@ -186,7 +186,7 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
         forward.set_title("forward: activation std")
         draw_std(backward, runs, "grad_input_std", baselines=result.baselines)
         backward.set_ylabel("gradient std at the layer's input")
-        backward.set_title("backward: gradient std (out.backward(ones))")
+        backward.set_title(f"backward: gradient std ({runs[0].probe_words})")
         handles, _ = forward.get_legend_handles_labels()
         if result.baselines:
             handles += [

@@ -2,18 +2,22 @@
 
 ``L`` blocks of ``nn.Linear(width, width)`` + the activation, weights drawn by
 an init scheme with a gain, fed a seeded batch of N(0, 1) inputs; forward,
-then ``out.backward(torch.ones_like(out))`` as everywhere in actviz. Each layer
-reports its pre-activation and activation statistics, the share of saturated
-and dead units (against the activation's own peak |f′|, as ``actviz
+then backward from an output gradient (:data:`OUTPUT_GRADS`): by default a
+seeded random N(0, 1) one, what mean-field theory assumes and training sees;
+``ones`` (``out.backward(torch.ones_like(out))``, the gradient of Σ outputs) or
+``loss`` (the gradient of an MSE loss against a seeded random target). Each
+layer reports its pre-activation and activation statistics, the share of
+saturated and dead units (against the activation's own peak |f′|, as ``actviz
 saturation`` judges them) and the gradient std flowing back into its input and
-its weights.
+its weights. The gradient's ratio from layer L to layer 1 is compared with
+mean-field theory's prediction (:func:`mean_field_ratio`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_EPS
@@ -31,6 +35,13 @@ INITS = ("kaiming", "xavier", "orthogonal", "default")
 GAIN_MODES = ("auto", "backward", "critical", "torch")
 HIST_BINS = 61
 STABLE_FACTOR = 2.0  # gradient at layer 1 within this factor of layer L: stable
+# What the last layer's output is differentiated with: a seeded random N(0, 1)
+# gradient (the default), torch.ones_like (the gradient of Σ outputs) or an MSE
+# loss against a seeded random N(0, 1) target.
+OUTPUT_GRADS = ("random", "ones", "loss")
+# The measured gradient ratio agrees with mean-field's prediction when within this
+# factor of it (finite width: relu/He at width 256 over 30 layers, 0.8–1.2×).
+MEAN_FIELD_FACTOR = 1.5
 # The caps keep every `depth` under 1 GB and 30 s on a loaded 2-core machine
 # (bench/caps.py measures them); they are counted before anything is built.
 MAX_LAYERS = 1_000  # each layer costs Python time (statistics, histograms) however small
@@ -116,10 +127,22 @@ class DepthRun:
     gradients: tuple[LogHistogram, ...]
     # (both empty for the default-init baselines, whose histograms are not drawn)
     note: str | None = None  # where the gain cannot keep the signal as it is
+    output_grad: str = "random"  # one of OUTPUT_GRADS
+    # mean-field's gradient ratio, layer 1 / layer L (None where q leaves the quadrature's range)
+    predicted_ratio: float | None = None
+    # the same network's ratio under a random output gradient (measured when
+    # output_grad is not "random": whether a difference is the probe)
+    random_ratio: float | None = None
 
     @property
     def label(self) -> str:
         return self.spec.label
+
+    @property
+    def probe_words(self) -> str:
+        """The output gradient in a figure's few words."""
+        return {"random": "random output grad", "ones": "out.backward(ones)",
+                "loss": "MSE loss"}[self.output_grad]  # fmt: skip
 
     @property
     def setting(self) -> str:
@@ -132,6 +155,10 @@ class DepthRun:
     @property
     def verdict(self) -> Verdict:
         return verdict(self.layers)
+
+    @property
+    def mean_field(self) -> MeanField:
+        return compare_mean_field(self)
 
     @property
     def forward_text(self) -> str:
@@ -178,6 +205,8 @@ class DepthRun:
                 "text": v.text,
             },
             "note": self.note,
+            "output_grad": self.output_grad,
+            "mean_field": self.mean_field.as_dict(),
             "per_layer": [s.as_dict() for s in self.layers],
         }
 
@@ -257,6 +286,136 @@ def verdict(layers: Sequence[LayerStats]) -> Verdict:
         kind = "stable"
         text = f"stable within {spread:.3g}× over {depth} layers"
     return Verdict(kind, ratio, spread, text)
+
+
+def mean_field_ratio(target: Spec, layers: int, *, sigma_w: float, sigma_b: float) -> float | None:
+    """Mean-field theory's gradient std at layer 1 over layer ``layers``.
+
+    Inputs ~ N(0, 1) give layer 1 the pre-activation variance q₁ = σ_w² + σ_b²;
+    then q ← σ_w²·E[f(√q·z)²] + σ_b², and each layer the gradient passes back
+    through multiplies its second moment by σ_w²·E[f′(√q·z)²] (χ₁ where q = q*),
+    by :mod:`actviz.init_gain`'s quadrature. From layer L's input to layer 1's
+    it passes layers 1 … L − 1. None where q leaves the quadrature's range
+    (above :data:`~actviz.init_gain.Q_MAX`: the signal diverges) or f is not
+    finite on the whole real line."""
+    from actviz.errors import CustomActivationError
+    from actviz.init_gain import Q_MAX, moments
+
+    try:
+        m = moments(target)
+    except CustomActivationError:
+        return None
+    w2 = sigma_w * sigma_w
+    q = w2 + sigma_b * sigma_b
+    log_ratio2 = 0.0
+    for _ in range(layers - 1):
+        if not q <= Q_MAX:
+            return None
+        factor = w2 * m.grad2(q)
+        if factor == 0:
+            return 0.0
+        log_ratio2 += math.log(factor)
+        q = w2 * m.f2(q) + sigma_b * sigma_b
+    try:
+        return math.exp(log_ratio2 / 2)
+    except OverflowError:
+        return math.inf
+
+
+def positively_homogeneous(target: Spec) -> bool:
+    """f(c·x) = c·f(x) for c > 0 (relu, leaky relu): checked in float64 on a grid."""
+    import numpy as np
+
+    from actviz.errors import ActvizError
+    from actviz.evaluation import evaluate
+
+    x = np.linspace(-4.0, 4.0, 81)
+    try:
+        _, f1, _ = evaluate(target, x, dtype="float64")
+        _, f3, _ = evaluate(target, 3 * x, dtype="float64")
+    except ActvizError:
+        return False
+    return bool(np.allclose(f3, 3 * f1, rtol=1e-9, atol=1e-12))
+
+
+@dataclass(frozen=True)
+class MeanField:
+    """The measured gradient ratio (layer 1 / layer L) beside mean-field's."""
+
+    predicted: float | None
+    measured: float
+    random: float | None  # the same network under a random output gradient
+    agrees: bool | None  # None: nothing to compare
+    probe: bool  # the difference is the output gradient: random agrees, it does not
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "predicted_ratio": None if self.predicted is None else _finite(self.predicted),
+            "measured_ratio": _finite(self.measured),
+            "random_ratio": None if self.random is None else _finite(self.random),
+            "agrees": self.agrees,
+            "probe": self.probe,
+            "text": self.text,
+        }
+
+
+def _times(value: float) -> str:
+    return f"{value:.3g}×"
+
+
+def within(measured: float, predicted: float, factor: float = MEAN_FIELD_FACTOR) -> bool:
+    """``measured`` within ``factor`` of ``predicted`` (both positive and finite)."""
+    if not (0 < measured < math.inf and 0 < predicted < math.inf):
+        return measured == predicted
+    return abs(math.log(measured / predicted)) <= math.log(factor)
+
+
+def _probe_reason(run: DepthRun) -> str:
+    homogeneous = positively_homogeneous(run.spec)
+    why = f" ({run.label} is positively homogeneous)" if homogeneous else ""
+    if run.output_grad == "ones":
+        if homogeneous:
+            return f"the all-ones gradient keeps a component along the activations{why}"
+        return "the all-ones gradient (of Σ outputs) is correlated with the forward signal"
+    return (
+        "the MSE gradient 2(y − t)/n contains the output y itself, a component along "
+        f"the activations{why}"
+    )
+
+
+def compare_mean_field(run: DepthRun) -> MeanField:
+    """Say whether ``run``'s gradient ratio is mean-field's, and when it is not,
+    whether the output gradient (the probe) is why."""
+    v = run.verdict
+    depth = len(run.layers)
+    p, r, rr = run.predicted_ratio, v.ratio, run.random_ratio
+    under = "" if run.output_grad == "random" else f" under --output-grad {run.output_grad}"
+    if p is None:
+        text = (
+            "mean-field: no prediction (the variance map leaves the quadrature's range, "
+            "or f is not finite everywhere)"
+        )
+        return MeanField(None, r, rr, None, False, text)
+    head = f"mean-field predicts {_times(p)} (layer 1 / layer {depth})"
+    if not (0 < r < math.inf) or not (0 < p < math.inf):
+        text = f"{head}; measured {v.kind}{under}, no ratio to compare"
+        return MeanField(p, r, rr, True if r == p else None, False, text)
+    if within(r, p):
+        return MeanField(p, r, rr, True, False, f"{head}; measured {_times(r)}{under}: agrees")
+    if run.output_grad != "random" and rr is not None and within(rr, p):
+        text = (
+            f"{head}; measured {_times(r)}{under}: {_probe_reason(run)}; with a random output "
+            f"gradient it is {_times(rr)} on this network, as mean-field predicts"
+        )
+        return MeanField(p, r, rr, False, True, text)
+    random = "" if rr is None else f" (with a random output gradient, {_times(rr)})"
+    text = (
+        f"{head}; measured {_times(r)}{under}{random}: not the probe; mean-field is the "
+        f"infinite-width limit, and at width {run.width} its fluctuations compound over "
+        f"{depth} layers"
+    )
+    return MeanField(p, r, rr, False, False, text)
 
 
 def resolve_gain(target: Spec, init: str, gain: str | float, bias_std: float) -> tuple[float, str]:
@@ -389,6 +548,7 @@ def depth(
     seed: int = 0,
     eps: float = DEFAULT_EPS,
     baseline: bool = True,
+    output_grad: str = "random",
 ) -> Depth:
     """Run the MLP for each activation and measure every layer.
 
@@ -396,7 +556,14 @@ def depth(
     ``"backward"`` (1/sqrt(E[f′(z)²])), ``"critical"`` (the edge of chaos at
     ``bias_std``), ``"torch"`` (``calculate_gain``) or a number; ``init="default"``
     keeps nn.Linear's own initialisation and takes no gain. With ``baseline``
-    each network is also run at nn.Linear's default init, for comparison::
+    each network is also run at nn.Linear's default init, for comparison.
+
+    ``output_grad``: what the last layer is differentiated with: ``"random"``
+    (a seeded N(0, 1) gradient, what mean-field theory and training see; the
+    default), ``"ones"`` (``backward(ones_like(out))``, the gradient of Σ
+    outputs, which keeps a component along the activations) or ``"loss"`` (an
+    MSE loss against a seeded N(0, 1) target). Each run's ``mean_field``
+    compares its gradient ratio with mean-field's prediction::
 
         import actviz
         run = actviz.depth("tanh", layers=30).runs[0]
@@ -408,6 +575,10 @@ def depth(
     specs = specs_of(activations)
     _check(layers, width, batch, init, bias_std, eps, names=len(specs), baseline=baseline)
     seed = check_seed(seed)
+    if output_grad not in OUTPUT_GRADS:
+        raise UsageError(
+            f"unknown output_grad {output_grad!r}; choose one of {', '.join(OUTPUT_GRADS)}"
+        )
     if init == "default" and (gain is not None or bias_std):
         raise UsageError(
             "--init default keeps nn.Linear's own weights and biases; "
@@ -418,7 +589,8 @@ def depth(
         target: Spec, init: str, value: float | None, mode: str, bias: float, hist: bool = True
     ) -> DepthRun:
         return _run(target, init=init, gain=value, mode=mode, bias_std=bias, layers=layers,
-                    width=width, batch=batch, seed=seed, eps=eps, histograms=hist)  # fmt: skip
+                    width=width, batch=batch, seed=seed, eps=eps, histograms=hist,
+                    output_grad=output_grad)  # fmt: skip
 
     runs = []
     for target in specs:
@@ -467,19 +639,32 @@ def _run(
     seed: int,
     eps: float,
     histograms: bool = True,
+    output_grad: str = "random",
 ) -> DepthRun:
     import torch
+
+    from actviz.init_gain import TORCH_DEFAULT_SIGMA_W
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x = torch.randn(batch, width)
         linears = [_linear(width, init, gain, bias_std) for _ in range(layers)]
+        # drawn after the weights, whatever the probe: the weights stay as they were
+        random_grad = torch.randn(batch, width)
+        goal = torch.randn(batch, width)
     # Layers this small gain nothing from threads, and on a busy machine torch's
     # spinning workers make the run ten times slower (measured: 7.9 s vs 0.6 s);
     # one thread also keeps the bits independent of the caller's thread count.
     with one_thread():
-        return _measure(target, x, linears, init=init, gain=gain, mode=mode,
-                        bias_std=bias_std, seed=seed, eps=eps, histograms=histograms)  # fmt: skip
+        run = _measure(target, x, linears, init=init, gain=gain, mode=mode,
+                       bias_std=bias_std, seed=seed, eps=eps, histograms=histograms,
+                       output_grad=output_grad, random_grad=random_grad, goal=goal)  # fmt: skip
+    if gain is None:  # nn.Linear's own: σ_w² = 1/3, biases U(±1/√width), variance 1/(3·width)
+        sigma_w, sigma_b = TORCH_DEFAULT_SIGMA_W, 1 / math.sqrt(3 * width)
+    else:  # kaiming, xavier (square) and orthogonal all give weights of variance gain²/width
+        sigma_w, sigma_b = gain, bias_std
+    predicted = mean_field_ratio(target, layers, sigma_w=sigma_w, sigma_b=sigma_b)
+    return replace(run, predicted_ratio=predicted)
 
 
 def _measure(
@@ -494,6 +679,9 @@ def _measure(
     seed: int,
     eps: float,
     histograms: bool,
+    output_grad: str,
+    random_grad: torch.Tensor,
+    goal: torch.Tensor,
 ) -> DepthRun:
     import torch
 
@@ -514,7 +702,21 @@ def _measure(
             pres.append(pre)
             outs.append(out)
             signal = out
-        torch.autograd.backward(signal, torch.ones_like(signal))
+        random_ratio = None
+        if output_grad != "random":
+            # the same network under a random output gradient: is a difference the probe?
+            ends = [x] if len(outs) == 1 else [x, outs[-2]]
+            found = torch.autograd.grad(signal, ends, random_grad, retain_graph=True)
+            first, last = float(found[0].std()), float(found[-1].std())
+            random_ratio = first / last if last > 0 and math.isfinite(first / last) else None
+            for out in outs:  # autograd.grad fills retained grads too: they start again empty
+                out.grad = None
+        if output_grad == "ones":
+            torch.autograd.backward(signal, torch.ones_like(signal))
+        elif output_grad == "loss":
+            torch.autograd.backward(torch.nn.functional.mse_loss(signal, goal))
+        else:
+            torch.autograd.backward(signal, random_grad)
         inputs.extend(outs[:-1])
         # f′ at every unit of every layer in one pass: out = f(pre) elementwise,
         # so the gradient of f(pre) with ones is f′(pre) itself.
@@ -573,6 +775,8 @@ def _measure(
         activations=tuple(act_hists),
         gradients=tuple(grad_hists),
         note=_note(target, mode, gain, bias_std),
+        output_grad=output_grad,
+        random_ratio=random_ratio,
     )
 
 

@@ -142,7 +142,10 @@ def depth_table(run: Any) -> Table:
     from rich.table import Table
 
     table = Table(
-        title=escape(f"{run.label}: {run.setting}, width {run.width}, batch {run.batch}"),
+        title=escape(
+            f"{run.label}: {run.setting}, width {run.width}, batch {run.batch}, "
+            f"output grad {run.output_grad}"
+        ),
         box=box.SIMPLE_HEAD,
     )
     for header, _ in DEPTH_COLUMNS:
@@ -161,7 +164,11 @@ def depth_table(run: Any) -> Table:
 
 def depth_lines(run: Any, baseline: Any | None = None) -> list[str]:
     """The verdicts under one network's table."""
-    lines = [f"forward: {run.forward_text}", f"backward: {run.verdict.text}"]
+    lines = [
+        f"forward: {run.forward_text}",
+        f"backward: {run.verdict.text}",
+        run.mean_field.text,
+    ]
     if baseline is not None:
         lines.append(
             f"at nn.Linear's default init: {baseline.forward_text}; {baseline.verdict.text}"

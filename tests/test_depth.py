@@ -231,6 +231,7 @@ def test_depth_writes_the_figure_and_prints_tables_and_verdicts(in_tmp: Path) ->
     tanh = expected.runs[0]
     assert f"forward: {tanh.forward_text}" in lines
     assert f"backward: {tanh.verdict.text}" in lines
+    assert tanh.mean_field.text in lines
     base = expected.baselines[0]
     assert f"at nn.Linear's default init: {base.forward_text}; {base.verdict.text}" in lines
     assert sum(line.strip().startswith("4 ") for line in lines) == 2  # a row for layer 4 each
@@ -310,6 +311,10 @@ def test_depth_json_and_csv(in_tmp: Path) -> None:
         ),
         (["--bias-std", "-0.5"], "Error: bias std must be a number from 0 to 1e150 (got -0.5)"),
         (["--eps", "2"], "Error: eps must be between 0 and 1 (got 2)"),
+        (
+            ["--output-grad", "sum"],
+            "Error: unknown output_grad 'sum'; choose one of random, ones, loss",
+        ),
         (["--json", "--csv"], "Error: give --json or --csv, not both"),
         (["--format", "gif"], "Error: unknown format 'gif'; choose one of png, svg, pdf"),
     ],

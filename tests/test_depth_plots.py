@@ -67,7 +67,8 @@ TORCH_ACTS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
 def raw_gradients(run: DepthRun) -> list[np.ndarray]:
     """The gradient at each layer's input of ``run``'s network, rebuilt here: the
     seeded N(0, 1) batch, then each layer's weights N(0, gain²/width) and zero bias
-    from the same generator, forward, ``out.backward(ones)``."""
+    from the same generator, then the output gradient as ``run.output_grad`` names it
+    (a N(0, 1) draw after the weights, or ones), forward, backward."""
     width, batch = run.width, run.batch
     assert run.init == "kaiming" and run.gain is not None and run.bias_std == 0
     with torch.random.fork_rng(devices=[]):
@@ -78,6 +79,8 @@ def raw_gradients(run: DepthRun) -> list[np.ndarray]:
             w = torch.empty(width, width)
             nn.init.normal_(w, 0.0, run.gain / math.sqrt(width))
             weights.append(w)
+        random_grad = torch.randn(batch, width)
+    assert run.output_grad in ("random", "ones")
     act = TORCH_ACTS[run.spec.name]
     with one_thread():  # as the simulation runs: the same matmul bits
         x.requires_grad_(True)
@@ -86,7 +89,8 @@ def raw_gradients(run: DepthRun) -> list[np.ndarray]:
             signal = act(nn.functional.linear(signal, w, torch.zeros(width)))
             signal.retain_grad()
             inputs.append(signal)
-        torch.autograd.backward(signal, torch.ones_like(signal))
+        ones = run.output_grad == "ones"
+        torch.autograd.backward(signal, torch.ones_like(signal) if ones else random_grad)
     grads = []
     for t in inputs[:-1]:
         assert t.grad is not None
