@@ -59,6 +59,7 @@ _LAZY_MODULES = {
     "actviz.tables": ("probe_report", "probe_table", "registry_listing"),
     "actviz.init_gain": ("Gain", "gain", "phase_curve"),
     "actviz.depth_sim": ("Depth", "DepthRun", "depth"),
+    "actviz.cmap.kernel": ("CorrelationMap", "correlation_map"),
     "actviz.depth_plots": ("depth_figure", "phase_figure"),
     "actviz.baseline": ("Baseline", "Verdict", "judge"),
     "actviz.errors": (
@@ -81,6 +82,8 @@ if TYPE_CHECKING:
     from actviz.baseline import Baseline as Baseline
     from actviz.baseline import Verdict as Verdict
     from actviz.baseline import judge as judge
+    from actviz.cmap.kernel import CorrelationMap as CorrelationMap
+    from actviz.cmap.kernel import correlation_map as correlation_map
     from actviz.depth_plots import depth_figure as depth_figure
     from actviz.depth_plots import phase_figure as phase_figure
     from actviz.depth_sim import Depth as Depth
@@ -138,7 +141,10 @@ def __getattr__(name: str) -> object:
         # A submodule by attribute (actviz.jacobian.jacobian(...)), as after
         # `import actviz.jacobian`; the lazy names above win over module names.
         here = os.path.dirname(__file__)
-        if not name.startswith("_") and os.path.isfile(os.path.join(here, f"{name}.py")):
+        found = os.path.isfile(os.path.join(here, f"{name}.py")) or os.path.isfile(
+            os.path.join(here, name, "__init__.py")  # a command's package: actviz.cmap
+        )
+        if not name.startswith("_") and found:
             return import_module(f"actviz.{name}")
         raise AttributeError(f"module 'actviz' has no attribute {name!r}")
     value = getattr(import_module(module), name)

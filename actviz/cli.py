@@ -877,6 +877,36 @@ def gain_command(
           lambda: depth_tables.gain_csv(gains))  # fmt: skip
 
 
+@app.command("cmap")
+def cmap_command(
+    names: SomeNames = None,
+    all_: AllOpt = False,
+    param: ParamsOpt = None,
+    layers: Annotated[
+        int, typer.Option("--layers", help="Layers composed in the network's map C∘…∘C.")
+    ] = 10,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no figure.")] = False,
+    out: OutFile = None,
+    out_dir: OutDir = Path("outputs"),
+    fmt: FigFormat = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
+    as_json: AsJson = False,
+) -> None:
+    """The correlation map C(c) of mean-field theory: how one layer (and --layers of
+    them) changes the correlation c of two inputs, with C(0), C′(1) and C″(1) for
+    input variance 1 (the DKS convention) and a figure of C and of C∘…∘C."""
+    from actviz.cmap import kernel, report
+
+    output = _output_format(as_json)
+    specs = _named_or_all(names, all_, param)
+    _check_figure_format(fmt, wanted=not no_plot)
+    maps = kernel.cmap(specs, layers=layers)
+    if not no_plot:
+        path = report.cmap_file(maps, out=out, out_dir=out_dir, fmt=fmt, dpi=dpi)
+        typer.echo(f"wrote {path}", err=output != "table")
+    _emit(output, lambda: report.cmap_table(maps), lambda: [m.as_dict() for m in maps])
+
+
 @app.command("env")
 def env_command(as_json: AsJson = False) -> None:
     """Show the kernel route actviz measures on here: torch, ATen's CPU capability,
@@ -1019,6 +1049,7 @@ EXAMPLES = {
         "actviz depth relu --init kaiming --no-plot --json",
     ],
     "gain": ["actviz gain --all", "actviz gain tanh --plot"],
+    "cmap": ["actviz cmap relu tanh gelu --layers 20", "actviz cmap --all --no-plot --json"],
     "env": ["actviz env", "actviz env --json"],
 }
 

@@ -21,7 +21,7 @@ from actviz.evaluation import DTYPES
 
 ACTVIZ = str(Path(sys.executable).with_name("actviz"))
 COMMANDS = ["list", "plot", "table", "saturation", "check", "jacobian", "graph", "export", "depth",
-            "gain", "env"]  # fmt: skip
+            "gain", "cmap", "env"]  # fmt: skip
 
 
 def _complete(shell: str, words: str, **extra: str) -> list[str]:
