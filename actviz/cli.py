@@ -31,6 +31,9 @@ from actviz.defaults import (
     DEFAULT_RANGE,
     DEFAULT_THEME,
     GRAPH_EPS,
+    SHAPE_ETA,
+    SHAPE_TAU,
+    SHAPE_ZETA,
 )
 from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, UsageError
 
@@ -40,6 +43,7 @@ from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, 
 DtypeName = Literal["float16", "bfloat16", "float32", "float64"]
 FormatName = Literal["png", "svg", "pdf"]
 ThemeName = Literal["light", "dark"]
+ShapeMethod = Literal["dks", "tat"]
 SortKey = Literal[
     "name", "peak", "grad0", "onset", "dead", "saturated", "float16", "bfloat16", "float32"
 ]
@@ -907,6 +911,46 @@ def cmap_command(
     _emit(output, lambda: report.cmap_table(maps), lambda: [m.as_dict() for m in maps])
 
 
+@app.command("shape")
+def shape_command(
+    depth: Annotated[
+        int, typer.Option("--depth", help="Layers of the vanilla MLP the shape is for.")
+    ],
+    names: SomeNames = None,
+    all_: AllOpt = False,
+    param: ParamsOpt = None,
+    method: Annotated[ShapeMethod, typer.Option("--method", help="DKS or TAT.")] = "dks",
+    zeta: Annotated[
+        float, typer.Option("--zeta", help="DKS: the network's C′(1) (> 1).")
+    ] = SHAPE_ZETA,
+    eta: Annotated[
+        float, typer.Option("--eta", help="TAT, leaky relu: the network's C(0) (0 < η < 1).")
+    ] = SHAPE_ETA,
+    tau: Annotated[
+        float, typer.Option("--tau", help="TAT, smooth: the network's C″(1) (> 0).")
+    ] = SHAPE_TAU,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also draw the figure to this file.")
+    ] = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
+    theme: ThemeOpt = DEFAULT_THEME,
+    as_json: AsJson = False,
+) -> None:
+    """Shape an activation for a deep vanilla MLP (no normalisation, no skip
+    connections) by DKS or TAT: φ̂(x) = γ·(φ(α·x + β) + δ), with the network's C(0),
+    C′(1), C″(1) against the method's targets; --json includes each one's snippet."""
+    from actviz.shape import report, solve
+
+    output = _output_format(as_json)
+    specs = _named_or_all(names, all_, param)
+    survey = solve.shape_all(specs, depth=depth, method=method, zeta=zeta, eta=eta, tau=tau,
+                             skip_refused=all_)  # fmt: skip
+    if out is not None and survey.shaped:
+        path = report.shape_file(survey.shaped, out=out, dpi=dpi, theme=theme)
+        typer.echo(f"wrote {path}", err=output != "table")
+    _emit(output, lambda: report.shape_table(survey), survey.as_dict)
+
+
 @app.command("env")
 def env_command(as_json: AsJson = False) -> None:
     """Show the kernel route actviz measures on here: torch, ATen's CPU capability,
@@ -1050,6 +1094,11 @@ EXAMPLES = {
     ],
     "gain": ["actviz gain --all", "actviz gain tanh --plot"],
     "cmap": ["actviz cmap relu tanh gelu --layers 20", "actviz cmap --all --no-plot --json"],
+    "shape": [
+        "actviz shape tanh gelu --depth 50 --method dks",
+        "actviz shape leaky_relu --depth 100 --method tat --eta 0.9 --out outputs/tat.png",
+        "actviz shape --all --depth 20 --method tat --json",
+    ],
     "env": ["actviz env", "actviz env --json"],
 }
 

@@ -214,6 +214,18 @@ def _yours(module: Any) -> bool:
     return not any(file.is_relative_to(root) for root in roots)
 
 
+def constructor_arguments(path: str, params: Params) -> dict[str, Any] | None:
+    """The keyword arguments that ``module:callable``'s class is built with for
+    ``params`` (only those that differ from its constructor's defaults, each as the
+    default's type); None when the callable is a function, which takes none."""
+    load(path)  # imports the module, with load's errors
+    module_name, _, attribute = path.partition(":")
+    target: Any = sys.modules[module_name]
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return _arguments(target, params) if isinstance(target, type) else None
+
+
 def _constructor_params(cls: type) -> tuple[Param, ...]:
     """The keyword arguments of ``cls``'s constructor, as parameters.
 

@@ -17,3 +17,9 @@ GRAPH_EPS = 1e-3
 # Final: typed as the literal itself, so it fits the CLI's Literal choices.
 DEFAULT_DTYPE: Final = "float32"
 DEFAULT_THEME: Final = "light"
+# `shape`: the targets of DKS (Martens et al. 2021) and TAT (Zhang et al. 2022), their
+# papers' defaults: the network's C′(1) = ζ (DKS); its C(0) = η for leaky relu and its
+# C″(1) = τ for smooth activations (TAT).
+SHAPE_ZETA = 1.5
+SHAPE_ETA = 0.9
+SHAPE_TAU = 0.3

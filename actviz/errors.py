@@ -80,3 +80,13 @@ class Interrupted(ActvizError):
     def __init__(self, message: str, *, terminated: bool = False) -> None:
         super().__init__(message)
         self.exit_code = 143 if terminated else 130
+
+
+class ShapeRefusedError(UsageError):
+    """``shape``: the method does not apply to this activation, or no parameters can
+    reach its targets at these settings (and that is known, not merely not found)."""
+
+
+class NoSolutionError(RuntimeFailure):
+    """``shape``: the search for the activation's parameters found none that meet
+    the targets."""

@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 import actviz
 from actviz import cli, plotting, registry, survey
 from actviz.evaluation import DTYPES
+from actviz.shape import solve
 
 ACTVIZ = str(Path(sys.executable).with_name("actviz"))
 COMMANDS = ["list", "plot", "table", "saturation", "check", "jacobian", "graph", "export", "depth",
-            "gain", "cmap", "env"]  # fmt: skip
+            "gain", "cmap", "shape", "env"]  # fmt: skip
 
 
 def _complete(shell: str, words: str, **extra: str) -> list[str]:
@@ -84,6 +85,7 @@ def test_choices_mirror_the_library() -> None:
     assert get_args(cli.FormatName) == plotting.FORMATS
     assert get_args(cli.ThemeName) == plotting.THEMES
     assert list(get_args(cli.SortKey)) == list(survey.SORT_KEYS)
+    assert get_args(cli.ShapeMethod) == solve.METHODS
 
 
 def test_show_completion_prints_each_shells_script() -> None:

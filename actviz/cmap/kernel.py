@@ -265,7 +265,7 @@ def _density(x: np.ndarray) -> np.ndarray:
     return found
 
 
-def _jumps(target: Spec, scale: float) -> tuple[bool, bool]:
+def jumps(target: Spec, scale: float) -> tuple[bool, bool]:
     """(f jumps, f′ jumps) at one of the activation's kinks, beyond
     :data:`JUMP_TOLERANCE` × ``scale``."""
     import numpy as np
@@ -327,7 +327,7 @@ def _correlation_map(target: Spec, layers: int) -> CorrelationMap:
             f"{target.label} is 0 under a standard normal input (E[f(z)²] = 0): "
             "it has no correlation map"
         )
-    f_jump, grad_jump = _jumps(target, math.sqrt(second))
+    f_jump, grad_jump = jumps(target, math.sqrt(second))
     slope = math.inf if f_jump else m.grad2() / second
     curvature = math.inf if (f_jump or grad_jump) else _curvature_moment(target, m) / second
     theta = np.linspace(0.0, math.pi, CURVE_POINTS)
