@@ -86,6 +86,12 @@ def interleaved(commands: Sequence[Sequence[str]], repeat: int, cwd: str) -> lis
     return samples
 
 
+def help_text(command: str) -> str | None:
+    """``actviz COMMAND --help``, or None where this actviz has no such command."""
+    shown = subprocess.run([ACTVIZ, command, "--help"], capture_output=True, text=True, env=ENV)
+    return shown.stdout if shown.returncode == 0 else None
+
+
 def spread(values: Sequence[float]) -> tuple[float, float, float]:
     return min(values), statistics.median(values), max(values)
 
