@@ -43,12 +43,14 @@ ENV["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("P
 
 @dataclass(frozen=True)
 class Row:
-    """One command; ``floor`` is the label of the row it is divided by (None: a floor)."""
+    """One command; ``floor`` is the label of the row it is divided by (None: a floor);
+    ``exits``: the exit codes that are its result, not a failure of the bench."""
 
     label: str
     command: Sequence[str]
     floor: str | None = None
     target: str = ""
+    exits: tuple[int, ...] = (0,)
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,15 @@ class Sample:
     cpu: float
 
 
-def run_once(command: Sequence[str], cwd: str) -> Sample:
-    """Wall and CPU seconds (user + system) of one process; a failure stops the bench."""
+def run_once(command: Sequence[str], cwd: str, exits: tuple[int, ...] = (0,)) -> Sample:
+    """Wall and CPU seconds (user + system) of one process; an exit code not in
+    ``exits`` stops the bench."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(list(command), cwd=cwd, env=ENV, capture_output=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
+    if done.returncode not in exits:
         raise SystemExit(
             f"{' '.join(command)} exited {done.returncode}:\n{done.stderr.decode()[-2000:]}"
         )
@@ -72,17 +75,17 @@ def run_once(command: Sequence[str], cwd: str) -> Sample:
     return Sample(wall, cpu)
 
 
-def interleaved(commands: Sequence[Sequence[str]], repeat: int, cwd: str) -> list[list[Sample]]:
-    """One warm-up round, then ``repeat`` rounds of every command, the order rotated
-    each round; the samples of each command, in round order."""
-    count = len(commands)
-    for command in commands:
-        run_once(command, cwd)
-    samples: list[list[Sample]] = [[] for _ in commands]
+def interleaved(rows: Sequence[Row], repeat: int, cwd: str) -> list[list[Sample]]:
+    """One warm-up round, then ``repeat`` rounds of every row's command, the order
+    rotated each round; the samples of each row, in round order."""
+    count = len(rows)
+    for row in rows:
+        run_once(row.command, cwd, row.exits)
+    samples: list[list[Sample]] = [[] for _ in rows]
     for round_ in range(repeat):
         for k in range(count):
             i = (k + round_) % count
-            samples[i].append(run_once(commands[i], cwd))
+            samples[i].append(run_once(rows[i].command, cwd, rows[i].exits))
     return samples
 
 
@@ -129,7 +132,7 @@ def compare(rows: Sequence[Row], repeat: int, title: str) -> dict[str, list[floa
     per-round wall ratios of each compared row, by label."""
     print(f"{title}\n{machine()}\n{repeat} paired rounds after a warm-up, order rotated")
     with tempfile.TemporaryDirectory() as cwd:
-        samples = interleaved([row.command for row in rows], repeat, cwd)
+        samples = interleaved(rows, repeat, cwd)
     by_label = {row.label: s for row, s in zip(rows, samples, strict=True)}
     width = max(len(row.label) for row in rows) + 2
     print(f"{'command':<{width}}{'median s':>9}  {'ratio min / median / max':<26}"

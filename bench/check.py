@@ -133,7 +133,8 @@ def main() -> None:
     floor = "floor: plain-torch check script"
     rows = [
         Row(floor, floor_command()),
-        Row("actviz check --all", [ACTVIZ, "check", "--all"], floor, "< 15 s"),
+        # exit 1 is the check's verdict (torch fails some derivatives), not a failure here
+        Row("actviz check --all", [ACTVIZ, "check", "--all"], floor, "< 15 s", (0, 1)),
     ]
     compare(rows, options.repeat, "check --all: actviz against the torch checks done plainly")
     if options.breakdown:
