@@ -63,10 +63,15 @@ pytest: $(VENV)/.installed-test graphviz chromium tmux
 
 test: lint typecheck pytest
 
+# Each against its floor (see README, Performance); shape skips until it exists.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/depth.py
+	$(BIN)/python bench/gain.py
+	$(BIN)/python bench/check.py
+	$(BIN)/python bench/cmap.py
+	$(BIN)/python bench/shape.py
 	$(BIN)/python bench/threads.py
 
 clean:

@@ -18,7 +18,6 @@ import contextlib
 import os
 import signal
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,6 +74,8 @@ def write_atomically(
     temporary file is made and while it replaces ``path``; one that lands during
     ``write`` stops it at once, and the temporary file is removed.
     """
+    import tempfile  # here, not at the top: start-up (--help, list) imports this module
+
     target = check_target(path, follow_links=follow_links)
     followed = follow_links and Path(path).is_symlink()
     temp: str | None = None

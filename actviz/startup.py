@@ -27,20 +27,28 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib.abc
-import importlib.machinery
 import importlib.util
 import os
 import shutil
 import signal
 import sys
-import tempfile
-import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from actviz.atomic import held_signals
 from actviz.errors import UsageError
+
+if TYPE_CHECKING:
+    import types
+    from importlib.abc import Loader as _Loader
+    from importlib.abc import MetaPathFinder as _MetaPathFinder
+    from importlib.machinery import ModuleSpec
+else:
+    # importlib.abc costs `--help` and `list` ~4 % of their start (it imports
+    # importlib.resources); the import system needs only the methods, so the
+    # classes below subclass its ABCs for the type checker alone.
+    _Loader = _MetaPathFinder = object
 
 MPLCONFIGDIR = "MPLCONFIGDIR"
 # The shells Typer can complete for (typer._completion_shared.Shells).
@@ -78,6 +86,8 @@ def private_matplotlib_folder() -> Path | None:
         return None
     if all(_writable(folder) for folder in matplotlib_folders(os.environ)):
         return None
+    import tempfile
+
     folder = Path(tempfile.mkdtemp(prefix="actviz-matplotlib-"))
     os.environ[MPLCONFIGDIR] = str(folder)
     atexit.register(_remove, folder)
@@ -93,16 +103,16 @@ def _remove(folder: Path) -> None:
 HELD_IMPORTS = ("torch",)
 
 
-class _HeldLoader(importlib.abc.Loader):
+class _HeldLoader(_Loader):
     """The module's own loader, run with SIGINT and SIGTERM held."""
 
-    def __init__(self, loader: importlib.abc.Loader) -> None:
+    def __init__(self, loader: _Loader) -> None:
         self._loader = loader
 
     def __getattr__(self, name: str) -> object:  # its resources, its code, …
         return getattr(self._loader, name)
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+    def create_module(self, spec: ModuleSpec) -> types.ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: types.ModuleType) -> None:
@@ -137,7 +147,7 @@ def defer(signum: int) -> None:
         _deferred.append(signum)
 
 
-class _HoldSignals(importlib.abc.MetaPathFinder):
+class _HoldSignals(_MetaPathFinder):
     """Finds nothing itself: hands the first import of each held name to its own
     finder, then wraps the loader found (and steps aside for later imports)."""
 
@@ -146,7 +156,7 @@ class _HoldSignals(importlib.abc.MetaPathFinder):
 
     def find_spec(
         self, name: str, path: Sequence[str] | None, target: types.ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> ModuleSpec | None:
         if name not in self._names:
             return None
         self._names.discard(name)
