@@ -19,6 +19,7 @@ from actviz.defaults import DEFAULT_THEME
 from actviz.plotting import curve_colors, theme_style, tick_formatter
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
@@ -37,6 +38,12 @@ ORDERED, CHAOTIC = "ordered (χ₁ < 1)", "chaotic (χ₁ > 1)"
 REGION_COLORS = {ORDERED: "#4c9be8", CHAOTIC: "#e8704c"}
 REGION_ALPHA = 0.28
 PHASE_HEADROOM = 1.3  # a panel's σ_w² axis runs from 0 to this × the highest critical σ_w²
+# The critical σ_w² line: an edge of chaos (χ₁ passes through 1) solid, filled markers; a
+# jump of χ₁ across 1 (init_gain.Critical.kind "jump": no σ_w with χ₁ = 1) dashed, open.
+EDGE, JUMPS = "χ₁ = 1, the edge of chaos", "χ₁ jumps across 1 (no edge of chaos)"
+EDGE_STYLE: dict[str, Any] = {"linestyle": "-", "linewidth": 1.8, "marker": "o", "markersize": 2.5}
+JUMP_STYLE: dict[str, Any] = {"linestyle": (0, (3.0, 2.0)), "linewidth": 1.2, "marker": "o",
+                              "markersize": 4.0, "markerfacecolor": "none"}  # fmt: skip
 
 
 def draw_histograms(ax: Axes, run: DepthRun, field: str = "activations") -> list[Line2D]:
@@ -208,33 +215,59 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
 def draw_phase(
     ax: Axes, curves: Sequence[PhaseCurve], colors: Sequence[Any] | None = None
 ) -> list[Line2D]:
-    """The χ₁ = 1 line of each activation in the (σ_b², σ_w²) plane: ordered
-    (gradients vanish) below it, chaotic (they explode) above. σ_b² where an
-    activation has no critical σ_w (None) are left out of its line."""
+    """Where χ₁ crosses 1, per activation, in the (σ_b², σ_w²) plane: ordered
+    (gradients vanish) below, chaotic (they explode) above. Each curve's edge of
+    chaos (χ₁ = 1) is a solid line with filled markers, always drawn (empty where
+    it has none); where χ₁ jumps across 1 instead (no σ_w has χ₁ = 1 at that σ_b²)
+    the points are open markers on a dashed line (:data:`JUMP_STYLE`), drawn only
+    where the curve has such points. Either line is broken where the other kind
+    lies between two of its points; σ_b² without a critical σ_w (None) are left
+    out. Returns each curve's edge line, then its jump line where it has one."""
+    import numpy as np
+
     colors = curve_colors(len(curves)) if colors is None else colors
     lines: list[Line2D] = []
     for curve, color in zip(curves, colors, strict=True):
-        points = [(b, w) for b, w in zip(curve.sigma_b2, curve.sigma_w2, strict=True) if w]
-        (line,) = ax.plot(
-            [b for b, _ in points],
-            [w for _, w in points],
-            color=color,
-            linewidth=1.8,
-            marker="o",
-            markersize=2.5,
-            label=curve.spec.label,
-        )
-        lines.append(line)
+        for jump in (False, True):
+            xs, ys = _phase_points(curve, jump)
+            if jump and not xs:
+                continue
+            style = JUMP_STYLE if jump else EDGE_STYLE
+            label = f"{curve.spec.label}: {JUMPS}" if jump else curve.spec.label
+            (line,) = ax.plot(np.array(xs), np.array(ys), color=color, label=label, **style)
+            lines.append(line)
     ax.set_xlabel("σ_b²  (bias variance)")
     ax.set_ylabel("σ_w²  (weight variance × fan_in)")
     return lines
 
 
+def _phase_points(curve: PhaseCurve, jump: bool) -> tuple[list[float], list[float]]:
+    """The (σ_b², σ_w²) of ``curve``'s edge points (``jump`` False) or jump points, a
+    NaN between two of them where a point of the other kind lies between."""
+    xs: list[float] = []
+    ys: list[float] = []
+    broken = False
+    for b2, w2, is_jump in zip(curve.sigma_b2, curve.sigma_w2, curve.jump, strict=True):
+        if w2 is None:
+            continue
+        if is_jump != jump:
+            broken = bool(xs)
+            continue
+        if broken:
+            xs.append(math.nan)
+            ys.append(math.nan)
+            broken = False
+        xs.append(b2)
+        ys.append(w2)
+    return xs, ys
+
+
 def shade_phase(ax: Axes, curve: PhaseCurve, top: float) -> dict[str, list[PolyCollection]]:
     """Shade ``curve``'s ordered region (from σ_w² = 0 up to its critical σ_w²)
     and chaotic region (from there up to ``top``), between neighbouring σ_b²
-    that both have a critical σ_w², the boundary drawn as its line is; where
-    the curve has none (no χ₁ = 1 in the scanned σ_w) nothing is shaded.
+    that both have a critical σ_w², the boundary linear between them (whether χ₁
+    passes through 1 there or jumps across it); where the curve has none (χ₁ does
+    not reach 1 in the scanned σ_w) nothing is shaded.
     Returns the region name → the PolyCollections shading it."""
     import numpy as np
 
@@ -288,9 +321,11 @@ def phase_grid(count: int) -> tuple[int, int]:
 
 
 def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) -> Figure:
-    """The edge of chaos, one panel per activation (each on its own σ_w² scale:
+    """Order and chaos, one panel per activation (each on its own σ_w² scale:
     sigmoid's edge near σ_w² = 103 would squash tanh's near 1), the ordered
-    region below its χ₁ = 1 line shaded blue and the chaotic region above red."""
+    region below its critical σ_w² shaded blue and the chaotic region above red;
+    the line solid where it is an edge of chaos (χ₁ = 1), dashed with open markers
+    where χ₁ jumps across 1 (:func:`draw_phase`), the legend naming the kinds drawn."""
     import matplotlib as mpl
     from matplotlib import rc_context
     from matplotlib.figure import Figure
@@ -334,16 +369,23 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
             # the σ_b² label under the lowest panel of each column only
             ax.set_xlabel("σ_b²  (bias variance)" if i + columns >= len(curves) else "")
             ax.set_ylabel("σ_w²  (weight variance × fan_in)" if i % columns == 0 else "")
-        handles = [
+        handles: list[Artist] = [
             Patch(facecolor=REGION_COLORS[ORDERED], alpha=REGION_ALPHA, label=ORDERED),
             Patch(facecolor=REGION_COLORS[CHAOTIC], alpha=REGION_ALPHA, label=CHAOTIC),
-            Handle([], [], color=ink, linewidth=1.8, marker="o", markersize=2.5,
-                   label="χ₁ = 1, the edge of chaos"),
-        ]  # fmt: skip
-        fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False,
-                   fontsize="small")  # fmt: skip
+        ]
+        # a line's legend entry only where some panel draws that kind of point
+        for kind, style in ((EDGE, EDGE_STYLE), (JUMPS, JUMP_STYLE)):
+            drawn = [
+                w is not None and j == (kind == JUMPS)
+                for c in curves
+                for w, j in zip(c.sigma_w2, c.jump, strict=True)
+            ]
+            if any(drawn):
+                handles.append(Handle([], [], color=ink, label=kind, **style))
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3),
+                   frameon=False, fontsize="small")  # fmt: skip
         fig.suptitle(
-            "edge of chaos: χ₁ = σ_w²·E[f′(√q*·z)²] = 1, q* the fixed point from q = 1\n"
+            "where χ₁ = σ_w²·E[f′(√q*·z)²] crosses 1, q* the fixed point from q = 1\n"
             "χ₁ multiplies the squared gradient per layer: < 1 it vanishes, > 1 it explodes",
             fontsize="medium",
         )

@@ -110,15 +110,28 @@ GAIN_CSV_HEADER = [
     "default_chi1",
     "variance_slope",
     "stability",
+    # the critical point, as --json's "critical" has it (empty where χ₁ never reaches 1)
+    "critical_kind",
+    "critical_trivial",
+    "chi1_below",
+    "chi1_above",
+    "critical_q_star",
+    "edge_sigma_b",
+    "edge_sigma_w",
 ]
 
 
 def gain_csv(gains: Sequence[Any]) -> str:
-    rows = [
-        [g.label, g.forward, g.backward, g.mean, g.torch, g.sigma_b, g.critical_sigma_w,
-         g.default_q, g.default_chi1, g.slope, g.stability]
-        for g in gains
-    ]  # fmt: skip
+    rows = []
+    for g in gains:
+        c = g.critical
+        critical = [None] * 7 if c is None else [
+            c.kind, c.trivial, c.chi1_below, c.chi1_above, c.q_star, c.edge_sigma_b,
+            c.edge_sigma_w,
+        ]  # fmt: skip
+        rows.append([g.label, g.forward, g.backward, g.mean, g.torch, g.sigma_b,
+                     g.critical_sigma_w, g.default_q, g.default_chi1, g.slope, g.stability,
+                     *critical])  # fmt: skip
     return csv_text(GAIN_CSV_HEADER, [["" if v is None else v for v in row] for row in rows])
 
 

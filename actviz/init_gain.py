@@ -234,23 +234,82 @@ def fixed_point(
     on_ladder = sigma_w**2 * f2 + sigma_b**2 - qs
     # Walk the ladder from q0 the way the map moves (up while h > 0, down while
     # h < 0) to the first sign change: the fixed point the iteration reaches.
-    if h0 > 0:
-        ahead = np.flatnonzero((qs > q0) & (on_ladder <= 0))
-        if not len(ahead):
-            return math.inf
-        i = int(ahead[0])
-        below = qs[:i][qs[:i] >= q0]
-        lo = float(below[-1]) if len(below) else q0
+    up = h0 > 0
+    ahead = qs > q0 if up else qs < q0
+    path_q = np.concatenate([[q0], qs[ahead] if up else qs[ahead][::-1]])
+    path_h = np.concatenate([[h0], on_ladder[ahead] if up else on_ladder[ahead][::-1]])
+    toward = path_h / path_q * (1 if up else -1)  # > 0 while the map moves on
+    stops = np.flatnonzero(toward <= 0)
+    end = int(stops[0]) if len(stops) else len(path_q)
+    dip = _dip(h, path_q[:end], toward[:end], up)
+    if dip is not None:
+        lo, hi = dip
+    elif not len(stops):
+        return math.inf if up else 0.0
     else:
-        behind = np.flatnonzero((qs < q0) & (on_ladder >= 0))
-        if not len(behind):
-            return 0.0
-        i = int(behind[-1])
-        above = qs[i + 1 :][qs[i + 1 :] <= q0]
-        lo = float(above[0]) if len(above) else q0
-    hi = float(qs[i])
+        lo, hi = float(path_q[end - 1]), float(path_q[end])
     lo, hi = min(lo, hi), max(lo, hi)
     return _root(h, lo, hi, h(lo), h(hi), rtol)
+
+
+DIP_STEPS = 60  # golden-section steps in log q: a bracket of 2 rungs (1.39) to ~4e-13
+DIP_NOISE = 1e-12  # below this, a rung's h/q under both neighbours' is the quadrature's noise
+DIP_START = 1e-6  # in log q: the step that tells whether h/q falls or rises from q0
+# A parabola in log q lowest between three rungs, whose minimum reaches 0, rises from the
+# middle rung to a neighbour by at least 8× the middle rung's h/q: a dip is searched
+# where that rung's h/q is at most DIP_REACH × the rise (16× the parabola's room).
+DIP_REACH = 2.0
+
+
+def _dip(
+    h: Callable[[float], float], path_q: np.ndarray, toward: np.ndarray, up: bool
+) -> tuple[float, float] | None:
+    """A fixed point the ladder's rungs step over: two roots of ``h`` close together
+    between rungs (next to a fold, where the pair is born), which the map stops at
+    though h has the same sign on every rung. Where h/q (signed the way the map moves,
+    ``toward``, > 0 on every point of ``path_q``) has a local minimum on the path, its
+    minimum between the two neighbours is looked for by golden section in log q; the
+    first that reaches 0 gives (the point before it, where it does): a sign change.
+    Golden section finds a dip's lowest point where h/q has one minimum between the
+    neighbours, which holds for a pair of roots born at a fold (h/q smooth, ~parabolic
+    there); it would miss a second, narrower dip beside the first."""
+    gold = (math.sqrt(5) - 1) / 2
+    sign = 1.0 if up else -1.0
+
+    def closing(log_q: float) -> float:
+        q = math.exp(log_q)
+        return sign * h(q) / q
+
+    for k in range(len(path_q) - 1):
+        # a local minimum of the path, or its start where it rises from there (q0 = 1
+        # is a fixed point at the critical σ_w of hardswish at σ_b² = 0.2 and the next
+        # root, 1.15, is short of the rung q = 2)
+        before = toward[k - 1] if k else math.inf
+        if not (toward[k] < before - DIP_NOISE and toward[k] < toward[k + 1] - DIP_NOISE):
+            continue
+        rise = max(before if k else 0.0, toward[k + 1]) - toward[k]
+        if toward[k] > DIP_REACH * rise:
+            continue
+        # at the start, only where h/q first falls on the way (q0 a stable fixed point
+        # nearby, as for hardswish), not where it rises from there (gelu's unstable q = 1)
+        if not k and closing(math.log(path_q[0]) + DIP_START * (1 if up else -1)) >= toward[0]:
+            continue
+        a, b = sorted((math.log(path_q[max(k - 1, 0)]), math.log(path_q[k + 1])))
+        c, d = b - gold * (b - a), a + gold * (b - a)
+        fc, fd = closing(c), closing(d)
+        for _ in range(DIP_STEPS):
+            if min(fc, fd) <= 0:
+                at = math.exp(c if fc <= 0 else d)
+                return float(path_q[max(k - 1, 0)]), at
+            if fc < fd:
+                b, d, fd = d, c, fc
+                c = b - gold * (b - a)
+                fc = closing(c)
+            else:
+                a, c, fc = c, d, fd
+                d = a + gold * (b - a)
+                fd = closing(d)
+    return None
 
 
 def chi1(
@@ -326,6 +385,13 @@ class Critical:
     q_star: float  # the fixed point reached from q = 1 at sigma_w
     edge_sigma_b: float | None = None
     edge_sigma_w: float | None = None
+    # σ_b = 0 and q = 0 is a fixed point with χ₁ = 1 at sigma_w (σ_w·|f′(0)| = 1), the map
+    # from q = 1 moves down towards it and just below sigma_w the signal dies: the q* > 0
+    # found at sigma_w is where a map flat near 0 stops in float64 (hardtanh at σ_w = 1:
+    # E[f(√q·z)²] = q to within ~e^(−1/(2q)), below 1e-12 of q under q ≈ 0.02), not a
+    # fixed point that sigma_w's last digits can pin down (q* → 0 at σ_w = 1 exactly,
+    # 0.0187 at 1 + 2.6e-13): the edge is the trivial fixed point, as tanh's is.
+    flat_to_zero: bool = False
 
     @property
     def kind(self) -> str:
@@ -335,7 +401,8 @@ class Critical:
     @property
     def trivial(self) -> bool:
         """An edge at the trivial fixed point q* = 0 (σ_b = 0, f(0) = 0, σ_w·|f′(0)| = 1)."""
-        return self.kind == "edge" and self.sigma_b == 0 and self.q_star < TRIVIAL_Q
+        near_zero = self.q_star < TRIVIAL_Q or self.flat_to_zero
+        return self.kind == "edge" and self.sigma_b == 0 and near_zero
 
     @property
     def text(self) -> str:
@@ -386,12 +453,20 @@ def critical_point(m: Moments, sigma_b: float = 0.0, *, search: bool = True) -> 
     w = critical_sigma_w(m, sigma_b)
     if w is None:
         return None
+    q_below, chi1_below = chi1(m, w * (1 - SIDE_STEP), sigma_b)
+    q_star = fixed_point(m, w, sigma_b)
     found = Critical(
         sigma_w=w,
         sigma_b=sigma_b,
-        chi1_below=chi1(m, w * (1 - SIDE_STEP), sigma_b)[1],
+        chi1_below=chi1_below,
         chi1_above=chi1(m, w * (1 + SIDE_STEP), sigma_b)[1],
-        q_star=fixed_point(m, w, sigma_b),
+        q_star=q_star,
+        flat_to_zero=(
+            sigma_b == 0
+            and q_below == 0
+            and q_star < 1  # moved down from q = 1 (relu's map, flat everywhere, stays)
+            and abs(w * w * m.grad2(0.0) - 1) <= CHI1_TOLERANCE
+        ),
     )
     if found.kind == "edge" or not search:
         return found
@@ -685,11 +760,21 @@ def gain(
 
 @dataclass(frozen=True)
 class PhaseCurve:
-    """χ₁ = 1 in the (σ_b², σ_w²) plane for one activation (None: no critical σ_w there)."""
+    """Where χ₁ crosses 1 in the (σ_b², σ_w²) plane for one activation: at each σ_b²
+    the critical σ_w² (None: χ₁ does not reach 1 in :data:`SIGMA_W_SCAN` there), and
+    whether χ₁ jumps across 1 there (:attr:`Critical.kind` ``"jump"``: no edge of
+    chaos at that σ_b²) rather than passing through it (False where σ_w² is None)."""
 
     spec: Spec
     sigma_b2: tuple[float, ...]
     sigma_w2: tuple[float | None, ...]
+    jump: tuple[bool, ...]
+
+    def __post_init__(self) -> None:
+        if not len(self.sigma_b2) == len(self.sigma_w2) == len(self.jump):
+            raise InvalidParameterError("sigma_b2, sigma_w2 and jump need one entry per σ_b²")
+        if any(j and w is None for w, j in zip(self.sigma_w2, self.jump, strict=True)):
+            raise InvalidParameterError("jump is True where sigma_w2 is None: nothing jumps there")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -697,15 +782,18 @@ class PhaseCurve:
             "params": dict(self.spec.params),
             "sigma_b2": list(self.sigma_b2),
             "sigma_w2": list(self.sigma_w2),
+            "jump": list(self.jump),
         }
 
 
 def phase_curve(target: Spec, sigma_b2: Sequence[float] = PHASE_SIGMA_B2) -> PhaseCurve:
-    """The edge of chaos of ``target``: its critical σ_w² at each σ_b²."""
+    """The critical σ_w² of ``target`` at each σ_b², and whether χ₁ jumps across 1 there
+    (:func:`critical_point`, without the search for a σ_b with a true edge)."""
     m = moments(target)
-    critical = [critical_sigma_w(m, math.sqrt(b2)) for b2 in sigma_b2]
-    squared = tuple(None if w is None else w * w for w in critical)
-    return PhaseCurve(target, tuple(sigma_b2), squared)
+    found = [critical_point(m, math.sqrt(b2), search=False) for b2 in sigma_b2]
+    squared = tuple(None if c is None else c.sigma_w * c.sigma_w for c in found)
+    jump = tuple(c is not None and c.kind == "jump" for c in found)
+    return PhaseCurve(target, tuple(sigma_b2), squared, jump)
 
 
 def phase_curves(specs: Sequence[Spec]) -> list[PhaseCurve]:

@@ -39,6 +39,8 @@ from torch import nn
 from actviz import registry
 from actviz.depth_plots import (
     CHAOTIC,
+    EDGE,
+    JUMPS,
     ORDERED,
     depth_figure,
     draw_histograms,
@@ -425,22 +427,14 @@ def test_the_shaded_regions_are_where_chi1_says() -> None:
         assert phase_problems(fig, curves) == [], dpi
 
 
-# init_gain.fixed_point brackets q* on a ladder q = 2^k: at σ_b² = 0.6, σ_w² = 2.404
-# tanhshrink's variance map has two fixed points between the rungs q = 1 and 2
-# (≈ 1.33, stable, and ≈ 1.6), both missed; the map iterated from q = 1 stops at
-# 1.33, where χ₁ = 0.74, but init_gain sends q* to ∞ and calls it chaotic.
-LADDER_MISSES = {"tanhshrink": "init_gain's q = 2^k ladder misses its q* ≈ 1.33 at σ_b² = 0.6"}
-
-
+# init_gain.fixed_point walks a ladder q = 2^k: at σ_b² = 0.6, σ_w² = 2.404 tanhshrink's
+# variance map has two fixed points between the rungs q = 1 and 2 (≈ 1.33, stable, and
+# ≈ 1.6); the map iterated from q = 1 stops at 1.33, where χ₁ = 0.74. The ladder alone
+# missed them (q* → ∞, "chaotic"); its search between rungs (init_gain._dip) finds them.
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=LADDER_MISSES[n], strict=True))
-        if n in LADDER_MISSES
-        else n
-        for n in registry.names()
-    ],
+    registry.names(),
 )
 def test_every_registered_activations_regions(name: str) -> None:
     (curve,) = (c for c in all_curves() if c.spec.name == name)
@@ -470,15 +464,26 @@ def test_each_activation_has_its_own_readable_panel() -> None:
         # the curve spans the upper part of its own axis, whatever its scale
         assert 0.7 <= max(values) / ax.get_ylim()[1] <= 0.8
         assert ax.get_xlim() == (min(curve.sigma_b2), max(curve.sigma_b2))
-        (line,) = ax.lines
-        np.testing.assert_array_equal(line.get_ydata(), values)
+        # an edge line always, a jump line only where χ₁ jumps (gelu at small σ_b²)
+        drawn = drawn_points(ax)
+        assert len(ax.lines) == (2 if any(curve.jump) else 1)
+        both = sorted(drawn["edge"] + drawn["jump"])
+        assert both == [(b, w) for b, w in zip(curve.sigma_b2, curve.sigma_w2, strict=True) if w]
+        assert [w for _, w in both] == values
     legend = fig.legends[0]
-    assert [t.get_text() for t in legend.get_texts()][:2] == [ORDERED, CHAOTIC]
+    assert [t.get_text() for t in legend.get_texts()] == [ORDERED, CHAOTIC, EDGE, JUMPS]
+    # a figure without jumps names none, one with only jumps no edge of chaos
+    texts = [t.get_text() for t in phase_figure(curves[:3]).legends[0].get_texts()]
+    assert texts == [ORDERED, CHAOTIC, EDGE]
+    (shrink,) = phase_curves([spec("softshrink")])
+    texts = [t.get_text() for t in phase_figure([shrink]).legends[0].get_texts()]
+    assert all(shrink.jump) and texts == [ORDERED, CHAOTIC, JUMPS]
 
 
 def test_no_critical_sigma_w_leaves_its_columns_unshaded_and_says_so() -> None:
     relu = default_curves()[2]
-    holed = PhaseCurve(relu.spec, relu.sigma_b2, (*relu.sigma_w2[:5], None, *relu.sigma_w2[6:]))
+    holed = PhaseCurve(relu.spec, relu.sigma_b2, (*relu.sigma_w2[:5], None, *relu.sigma_w2[6:]),
+                       relu.jump)  # fmt: skip
     fig = phase_figure([holed])
     (ax,) = fig.axes
     count = len(holed.sigma_b2)
@@ -495,6 +500,214 @@ def test_no_critical_sigma_w_leaves_its_columns_unshaded_and_says_so() -> None:
     (ax,) = fig.axes
     assert not ax.collections and f"at {count} of {count} σ_b²" in ax.get_title()
     assert geometry(fig, 100) == []
+
+
+# --- the line's style: an edge of chaos, or a jump of χ₁ across 1 -------------------
+# At each drawn point χ₁ is evaluated here just below and just above the drawn σ_w:
+# both within EDGE_OFF of 1 is an edge of chaos (drawn solid), one below 1 and the other
+# above with a gap of JUMP_OFF or more a jump (drawn dashed, open); anything else means
+# the line is not where χ₁ crosses 1. The fixed point q* is the one the map iterated
+# from q = 1 reaches, found on a ladder of q (not iterated: next to a critical σ_w the
+# map converges like (1 − 1e-7)^n) with this file's quadrature and closed forms.
+
+LADDER = 2.0 ** (np.arange(-744, 641) / 16)  # Q_LOW … Q_HIGH, q = 1 at ONE, ratio 1.044
+ONE = 744
+# σ_w·(1 ∓ STYLE_STEP): an edge's χ₁ moves by ~2·STYLE_STEP × d ln χ₁/d ln σ_w² there
+# (5.8e-6 at most on the registry's grid: mish at σ_b² = 0.1, slope 29), far inside
+# EDGE_OFF; the smallest jump on that grid, silu's at σ_b² = 0.5 (χ₁ 0.963 → 1.0006),
+# is 3.7 × JUMP_OFF. A step this small keeps the two sides on the two branches of a jump.
+STYLE_STEP = 1e-7
+EDGE_OFF, JUMP_OFF = 1e-4, 1e-2
+
+
+@cache
+def ladder_second_moment(name: str) -> np.ndarray:
+    """E[f(√q·z)²] at each q of :data:`LADDER` (closed-form f, this file's quadrature)."""
+    f, _, _ = CLOSED_FORMS[name]
+    target = registry.spec(name)
+    kinks = target.activation.kinks(target.params)
+    return expect(lambda x: f(x, target.params) ** 2, LADDER, kinks)
+
+
+ZOOM, ZOOMS = 201, 3  # points per zoom into a dip, and zooms: to ~2e-7 in log q
+DIP_NOISE = 1e-12  # a local minimum shallower than this is the quadrature's noise
+
+
+def fixed_points(name: str, sigma_b2: np.ndarray, sigma_w2: np.ndarray) -> np.ndarray:
+    """q* the map q ← σ_w²·E[f(√q·z)²] + σ_b² reaches from q = 1, per point: the first
+    root of h(q) = map(q) − q in the direction the map moves from q = 1, bracketed by
+    :func:`first_root` and bisected (in log q, 60 halvings); Q_LOW or Q_HIGH where there
+    is none (the signal dies, or runs off). That is the iteration's limit when no
+    iterate can overshoot the root: the map stays at or below it on the way up (at or
+    above it on the way down), which is asserted on the ladder (threshold's E[f²] falls
+    near q = 1, so monotonicity alone would not do)."""
+    f, _, _ = CLOSED_FORMS[name]
+    target = registry.spec(name)
+    params, kinks = target.params, target.activation.kinks(target.params)
+    second = ladder_second_moment(name)
+    found = np.empty(len(sigma_b2))
+    for i, (b2, w2) in enumerate(zip(sigma_b2, sigma_w2, strict=True)):
+
+        def h(q: np.ndarray, b2: float = b2, w2: float = w2) -> np.ndarray:
+            return w2 * expect(lambda x: f(x, params) ** 2, q, kinks) + b2 - q
+
+        mapped = w2 * second + b2
+        bracket = first_root(h, mapped - LADDER)
+        if bracket is None:
+            found[i] = Q_HIGH if mapped[ONE] > 1 else Q_LOW
+            continue
+        a, b = np.log(bracket)
+        # no overshoot: up, the map stays below the root's bracket; down, above it
+        if mapped[ONE] > 1:
+            far = max(bracket)
+            walked = mapped[(LADDER >= 1) & (far >= LADDER)]
+            assert walked.max() <= far, (name, b2, w2)
+        else:
+            far = min(bracket)
+            walked = mapped[(far <= LADDER) & (LADDER <= 1)]
+            assert walked.min() >= far, (name, b2, w2)
+        sign_a = np.sign(h(np.exp(np.array([a]))))
+        for _ in range(60):
+            mid = (a + b) / 2
+            a, b = (mid, b) if np.sign(h(np.exp(np.array([mid])))) == sign_a else (a, mid)
+        found[i] = math.exp((a + b) / 2)
+    return found
+
+
+def first_root(h: Any, on_ladder: np.ndarray) -> tuple[float, float] | None:
+    """(q, q′): the first sign change of ``h`` on the way the map moves from q = 1
+    (up while h > 0, down while h < 0), None if it never changes sign. Each rung of
+    :data:`LADDER` on the way, and between rungs each dip of h/q towards 0 (a local
+    minimum of |h|/q on the rungs: two roots close together, next to a fold, can lie
+    between two rungs), sampled densely (:data:`ZOOM`) around its lowest point, then
+    around the lowest sample, :data:`ZOOMS` times."""
+    up = on_ladder[ONE] > 0
+    order = np.arange(ONE, len(LADDER)) if up else np.arange(ONE, -1, -1)
+    toward = on_ladder[order] / LADDER[order] * (1 if up else -1)
+    stops = np.flatnonzero(toward <= 0)
+    end = int(stops[0]) if len(stops) else len(order)
+    for k in range(end - 1):
+        before = toward[k - 1] if k else math.inf  # q = 1 itself: a dip on its one side
+        if not (toward[k] < before - DIP_NOISE and toward[k] < toward[k + 1] - DIP_NOISE):
+            continue
+        ends = (LADDER[order[max(k - 1, 0)]], LADDER[order[k + 1]])
+        low, high = bounds = sorted(math.log(v) for v in ends)
+        for _ in range(ZOOMS):
+            logs = np.linspace(low, high, ZOOM)
+            if not up:
+                logs = logs[::-1]
+            q = np.exp(logs)
+            closing = h(q) / q * (1 if up else -1)
+            crossed = np.flatnonzero(closing <= 0)
+            if len(crossed):
+                j = int(crossed[0])
+                start = q[j - 1] if j else ends[0]
+                return float(start), float(q[j])
+            best = int(np.argmin(closing))
+            step = (high - low) / (ZOOM - 1)
+            low, high = max(logs[best] - 2 * step, bounds[0]), min(logs[best] + 2 * step, bounds[1])
+    if end == len(order):
+        return None
+    return float(LADDER[order[end - 1]]), float(LADDER[order[end]])
+
+
+_NEAR: dict[tuple[str, float, float], float] = {}
+
+
+def independent_chi1_near(name: str, sigma_b2: np.ndarray, sigma_w2: np.ndarray) -> np.ndarray:
+    """χ₁ = σ_w²·E[f′(√q*·z)²] with q* from :func:`fixed_points`, each point computed
+    once per session (the checker and its wrong answers ask for the same points)."""
+    _, grad, _ = CLOSED_FORMS[name]
+    target = registry.spec(name)
+    keys = [(name, float(b), float(w)) for b, w in zip(sigma_b2, sigma_w2, strict=True)]
+    new = [i for i, k in enumerate(keys) if k not in _NEAR]
+    if new:
+        q = fixed_points(name, sigma_b2[new], sigma_w2[new])
+        kinks = target.activation.kinks(target.params)
+        chi = sigma_w2[new] * expect(lambda x: grad(x, target.params) ** 2, q, kinks)
+        _NEAR.update((keys[i], float(c)) for i, c in zip(new, chi, strict=True))
+    return np.array([_NEAR[k] for k in keys])
+
+
+def verdict(below: float, above: float) -> str:
+    """``edge``, ``jump`` or ``neither`` from χ₁ just below and just above a critical σ_w."""
+    off = max(abs(below - 1), abs(above - 1))
+    if off <= EDGE_OFF:
+        return "edge"
+    return "jump" if below < 1 < above and off >= JUMP_OFF else "neither"
+
+
+def drawn_points(ax: Axes) -> dict[str, list[tuple[float, float]]]:
+    """The (σ_b², σ_w²) of ``ax``'s lines by their style: ``edge`` (solid, filled
+    markers), ``jump`` (dashed, open markers), ``other`` (any other line)."""
+    found: dict[str, list[tuple[float, float]]] = {"edge": [], "jump": [], "other": []}
+    for line in ax.lines:
+        solid, hollow = line.get_linestyle() == "-", line.get_markerfacecolor() == "none"
+        kind = "edge" if solid and not hollow else "jump" if not solid and hollow else "other"
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        keep = ~np.isnan(x)
+        found[kind] += [(float(b), float(w)) for b, w in zip(x[keep], y[keep], strict=True)]
+    return found
+
+
+def style_problems(fig: Figure, curves: Sequence[PhaseCurve]) -> list[str]:
+    """Each curve's points drawn once each, in the style the independent χ₁ says."""
+    found = []
+    for ax, curve in panels(fig, curves):
+        drawn = drawn_points(ax)
+        points = [(b, w) for b, w in zip(curve.sigma_b2, curve.sigma_w2, strict=True) if w]
+        every = drawn["edge"] + drawn["jump"] + drawn["other"]
+        if sorted(every) != points:
+            found.append(f"{curve.spec.label}: drew {sorted(every)}, not its points {points}")
+        found += [f"{curve.spec.label}: {p} drawn in another style" for p in drawn["other"]]
+        styled = [(b, w, kind) for kind in ("edge", "jump") for b, w in drawn[kind]]
+        if not styled:
+            continue
+        b2, w2 = (np.array([p[i] for p in styled]) for i in (0, 1))
+        sides = [independent_chi1_near(curve.spec.name, b2, w2 * (1 + s * STYLE_STEP) ** 2)
+                 for s in (-1, 1)]  # fmt: skip
+        for (b, w, kind), below, above in zip(styled, *sides, strict=True):
+            said = verdict(float(below), float(above))
+            if said != kind:
+                found.append(
+                    f"{curve.spec.label}: ({b:g}, {w:.6g}) drawn as {kind}, but χ₁ goes "
+                    f"{below:.6g} → {above:.6g} there ({said})"
+                )
+    return found
+
+
+def test_the_lines_style_is_what_chi1_does_there() -> None:
+    """gelu's jumps (σ_b² ≤ 0.1) dashed and its edge (from 0.2) solid; the others solid."""
+    curves = default_curves()
+    assert [any(c.jump) for c in curves] == [False, False, False, True, False]
+    assert style_problems(phase_figure(curves), curves) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    registry.names(),
+)
+def test_every_registered_activations_line_style(name: str) -> None:
+    (curve,) = (c for c in all_curves() if c.spec.name == name)
+    assert style_problems(phase_figure([curve]), [curve]) == []
+
+
+def test_the_style_checker_catches_a_flipped_flag_and_a_moved_point() -> None:
+    tanh, gelu = default_curves()[0], default_curves()[3]
+    flipped = [
+        dataclasses.replace(gelu, jump=(False, *gelu.jump[1:])),  # σ_b² = 0: a jump as an edge
+        dataclasses.replace(tanh, jump=(*tanh.jump[:8], True, *tanh.jump[9:])),  # an edge as a jump
+    ]
+    for curve, at in zip(flipped, (0, 8), strict=True):
+        found = style_problems(phase_figure([curve]), [curve])
+        b, w = curve.sigma_b2[at], curve.sigma_w2[at]
+        assert len(found) == 1 and found[0].startswith(f"{curve.spec.label}: ({b:g}, {w:.6g})")
+        assert ("edge, but" if at == 0 else "jump, but") in found[0]
+    moved = dataclasses.replace(tanh, sigma_w2=(*tanh.sigma_w2[:8], 1.01 * tanh.sigma_w2[8],
+                                                *tanh.sigma_w2[9:]))  # fmt: skip
+    found = style_problems(phase_figure([moved]), [moved])
+    assert len(found) == 1 and found[0].endswith("(neither)")
 
 
 # --- geometry ----------------------------------------------------------------------

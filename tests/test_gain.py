@@ -17,10 +17,12 @@ import actviz
 from actviz import registry
 from actviz.cli import app
 from actviz.depth_plots import draw_phase, phase_figure
+from actviz.errors import InvalidParameterError
 from actviz.evaluation import evaluate
 from actviz.init_gain import (
     TORCH_DEFAULT_SIGMA_W,
     Gain,
+    PhaseCurve,
     chi1,
     critical_sigma_w,
     fixed_point,
@@ -201,6 +203,12 @@ def test_phase_curve_and_its_drawing() -> None:
     lines = draw_phase(ax, [tanh])
     _close(lines[0].get_ydata(), tanh.sigma_w2)
     _close(lines[0].get_xdata(), tanh.sigma_b2)
+    assert tanh.jump == (False, False) and len(lines) == 1  # no jump line where none jumps
+    # a jump flag per σ_b², and only where there is a σ_w² to jump at
+    with pytest.raises(InvalidParameterError, match="one entry per σ_b²"):
+        PhaseCurve(tanh.spec, tanh.sigma_b2, tanh.sigma_w2, (False,))
+    with pytest.raises(InvalidParameterError, match="jump is True where sigma_w2 is None"):
+        PhaseCurve(tanh.spec, tanh.sigma_b2, (None, 1.0), (True, False))
 
 
 # --- custom activations -------------------------------------------------------------
@@ -246,10 +254,11 @@ def test_gain_csv_and_json() -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == (
         "activation,forward_gain,backward_gain,mean,torch_gain,sigma_b,critical_sigma_w,"
-        "default_q_star,default_chi1,variance_slope,stability"
+        "default_q_star,default_chi1,variance_slope,stability,critical_kind,critical_trivial,"
+        "chi1_below,chi1_above,critical_q_star,edge_sigma_b,edge_sigma_w"
     )
     relu = lines[1].split(",")
-    assert relu[0] == "relu" and relu[-1] == "marginal"
+    assert relu[0] == "relu" and relu[10] == "marginal" and relu[11:13] == ["edge", "False"]
     assert float(relu[1]) == pytest.approx(SQRT2, abs=1e-12)
     assert float(relu[4]) == pytest.approx(SQRT2)
     assert lines[2].split(",")[4] == repr(5 / 3)
@@ -258,6 +267,43 @@ def test_gain_csv_and_json() -> None:
     assert data[0]["sigma_b"] == 0.5
     assert data[0]["stability"] == "unstable"
     assert data[0]["default_init"]["chi1"] == pytest.approx(0.25 / 3, rel=1e-9)
+
+
+def test_the_csv_carries_the_critical_point_as_the_json_does() -> None:
+    """Each critical column reads as --json's "critical" (inf where the JSON, which has
+    no inf, says null); gelu's jump against mpmath, by the verifier below."""
+    import csv
+
+    calls = [
+        ["gain", "gelu", "tanh", "relu"],
+        ["gain", "leaky_relu", "--param", "negative_slope=100"],
+    ]
+    rows = [r for c in calls for r in csv.DictReader(run(*c, "--csv").stdout.splitlines())]
+    data = [item for c in calls for item in json.loads(run(*c, "--json").stdout)]
+    columns = {"critical_kind": "kind", "critical_trivial": "trivial", "chi1_below": "chi1_below",
+               "chi1_above": "chi1_above", "critical_q_star": "q_star",
+               "edge_sigma_b": "edge_sigma_b", "edge_sigma_w": "edge_sigma_w"}  # fmt: skip
+    for row, item in zip(rows, data, strict=True):
+        critical = item["critical"]
+        if critical is None:  # leaky_relu with slope 100: chaotic at every σ_w scanned
+            assert row["activation"].startswith("leaky_relu") and not any(row[c] for c in columns)
+            continue
+        for column, key in columns.items():
+            value = critical[key]
+            if isinstance(value, bool):
+                assert row[column] == str(value), column
+            elif isinstance(value, str):
+                assert row[column] == value, column
+            elif value is None:
+                assert row[column] in ("", "inf"), column
+                assert (row[column] == "inf") == (key == "q_star"), column
+            else:
+                assert float(row[column]) == value, column
+    gelu = rows[0]
+    assert gelu["critical_kind"] == "jump" and gelu["critical_q_star"] == "inf"
+    _check_jump("gelu", float(gelu["critical_sigma_w"]), float(gelu["chi1_below"]),
+                float(gelu["chi1_above"]))  # fmt: skip
+    assert rows[1]["critical_kind"] == "edge" and rows[1]["critical_trivial"] == "True"
 
 
 def test_gain_table_marks_torch_conventions() -> None:
@@ -465,6 +511,111 @@ def test_the_edge_check_catches_a_wrong_answer() -> None:
     q, _ = chi1(m, c.edge_sigma_w, c.edge_sigma_b)
     with pytest.raises(AssertionError):
         _check_edge("gelu", c.edge_sigma_w * 1.001, c.edge_sigma_b, q)  # χ₁ ≠ 1 there
+
+
+# Clamped activations, linear near 0: f and its linear part ℓ (σ_c²·E[ℓ(x)²] = q exactly,
+# σ_c the critical σ_w where q = 0 turns unstable) differ only where f saturates, so
+# h(q) = σ_c²·E[f²] − q = σ_c²·E[f² − ℓ²] is integrated there alone, without cancellation.
+FLAT = {  # name: (f² − ℓ² where it is not 0, where that is, f′ near 0⁺ and 0⁻)
+    "hardtanh": (lambda x: 1 - x * x, [(-math.inf, -1.0), (1.0, math.inf)], (1.0, 1.0)),
+    "relu6": (lambda x: 36 - x * x, [(6.0, math.inf)], (1.0, 0.0)),
+}
+
+
+def _check_trivial(
+    name: str, sigma_w: float, trivial: bool, text: str, flat: Any | None = None
+) -> None:
+    """The verifier of an edge at q* → 0 for a map flat near 0: σ_w is σ_c, where the
+    trivial fixed point's χ₁ = σ_w²·(f′(0⁺)² + f′(0⁻)²)/2 is 1, and at σ_c the map moves
+    down at every q in (0, 1] (h < 0, by mpmath at 40 digits), so q* → 0 from q = 1."""
+    import mpmath as mp
+
+    gap, pieces, (right, left) = FLAT[name] if flat is None else flat
+    sigma_c = 1 / math.sqrt((right**2 + left**2) / 2)
+    assert sigma_w == pytest.approx(sigma_c, rel=1e-9)
+    with mp.workdps(40):
+        for q in np.geomspace(1e-3, 1.0, 13):
+            s = mp.sqrt(mp.mpf(q))
+
+            def weighted(x: Any, s: Any = s) -> Any:
+                return gap(x) * mp.npdf(x / s) / s
+
+            h = sigma_c**2 * sum(mp.quad(weighted, [a, b]) for a, b in pieces)
+            assert h < 0, (name, q)
+    assert trivial and text.startswith(f"q* → 0 at σ_w = {sigma_c:.4g}, σ_b = 0")
+
+
+@pytest.mark.parametrize("name", sorted(FLAT))
+def test_a_map_flat_near_zero_has_its_edge_at_the_trivial_fixed_point(name: str) -> None:
+    """hardtanh at σ_w = 1, relu6 at √2 (σ_b = 0): E[f(√q·z)²] is σ_c⁻²·q to within
+    ~e^(−1/(2q)) (below float64's 1e-16 of q under q ≈ 0.02): the q* the fixed point
+    search stops at in float64 (0.0187 for hardtanh) is not the map's, q* → 0 is."""
+    c = gain(name)[0].critical
+    assert c is not None and c.kind == "edge"
+    _check_trivial(name, c.sigma_w, c.trivial, c.text)
+    assert "q*→0" in run("gain", name).stdout
+
+
+def test_the_trivial_check_catches_a_wrong_answer() -> None:
+    c = gain("hardtanh")[0].critical
+    assert c is not None
+    for wrong in (
+        (c.sigma_w * 1.001, c.trivial, c.text),
+        (c.sigma_w, False, c.text),  # the edge at a q* > 0, as it was reported
+        (c.sigma_w, c.trivial, "χ₁ = 1 at σ_w = 1, σ_b = 0 (q* = 0.01871): the edge of chaos"),
+    ):
+        with pytest.raises(AssertionError):
+            _check_trivial("hardtanh", *wrong)
+    # relu at √2: every q is a fixed point, the map does not move down (h = 0)
+    relu = gain("relu")[0].critical
+    assert relu is not None and not relu.trivial
+    relu_flat = (lambda x: 0 * x, [(0.0, math.inf)], (1.0, 0.0))  # f = ℓ: f² − ℓ² = 0
+    with pytest.raises(AssertionError):
+        _check_trivial("relu", relu.sigma_w, True, "q* → 0 at σ_w = 1.414, σ_b = 0", relu_flat)
+
+
+def _check_reached(name: str, sigma_w: float, sigma_b: float, q_star: float) -> None:
+    """The verifier of the fixed point the map reaches from q = 1 (mpmath): h keeps the
+    sign it has at q = 1 on a grid (ratio 1.05) from there to q* (to 1e4 if q* = ∞), and
+    changes sign within 1e-6 of a finite q*. h = σ_w²·E[f²] + σ_b² − q."""
+    f, _, kinks = _mp_pieces()[name]
+
+    def h(q: float) -> float:
+        return sigma_w**2 * _mp_expect(lambda x: f(x) ** 2, q, kinks) + sigma_b**2 - q
+
+    toward = 1 if h(1.0) > 0 else -1
+    end = q_star if math.isfinite(q_star) else 1e4
+    assert (end > 1) == (toward > 0)
+    count = math.ceil(abs(math.log(end)) / math.log(1.05)) + 1
+    for q in np.geomspace(1.0, end, count)[1:-1]:
+        assert h(float(q)) * toward > 0, (name, q)
+    if math.isfinite(q_star):
+        assert h(q_star * (1 - 1e-6)) * h(q_star * (1 + 1e-6)) < 0
+
+
+# (σ_b², σ_w²) where a pair of fixed points lies between the ladder's rungs q = 2^k: the
+# map stops at the first, which the ladder alone stepped over (q* = ∞ was reported).
+BETWEEN_RUNGS = {
+    "tanhshrink": (0.6, 2.404),  # fixed points ≈ 1.33 and 1.6, between q = 1 and 2
+    "silu": (0.5, 2.00119),  # ≈ 5.67 and 8.5, a fold just beyond: between 4 and 8 or 16
+    "hardswish": (0.2, 1.5533134325449673**2 * (1 + 2e-7)),  # q = 1 and 1.15, short of 2
+}
+
+
+@pytest.mark.parametrize("name", sorted(BETWEEN_RUNGS))
+def test_the_fixed_point_between_two_rungs_is_found(name: str) -> None:
+    b2, w2 = BETWEEN_RUNGS[name]
+    q = fixed_point(moments(name), math.sqrt(w2), math.sqrt(b2))
+    assert math.isfinite(q)
+    _check_reached(name, math.sqrt(w2), math.sqrt(b2), q)
+
+
+def test_the_fixed_point_check_catches_a_wrong_answer() -> None:
+    b2, w2 = BETWEEN_RUNGS["tanhshrink"]
+    q = fixed_point(moments("tanhshrink"), math.sqrt(w2), math.sqrt(b2))
+    for wrong in (math.inf, 1.6 / 1.33 * q, q * 1.0001):  # run off, the second root, off it
+        with pytest.raises(AssertionError):
+            _check_reached("tanhshrink", math.sqrt(w2), math.sqrt(b2), wrong)
 
 
 def test_tanh_at_its_critical_gain_and_zero_bias_is_the_trivial_fixed_point() -> None:

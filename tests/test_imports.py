@@ -9,7 +9,11 @@ depend on each other; it only hides the circle until run time). Imports under
 from __future__ import annotations
 
 import ast
+import itertools
+import shutil
 from pathlib import Path
+
+import pytest
 
 import actviz
 
@@ -22,34 +26,82 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _imported(node: ast.AST, modules: set[str]) -> set[str]:
-    """The actviz modules that one import statement names."""
+def _resolve(parts: list[str], modules: set[str]) -> str | None:
+    """The module of ``modules`` that ``actviz.<parts>`` names: the longest dotted prefix
+    of ``parts`` that is one (``cmap.kernel.cmap`` → ``cmap.kernel``), or None."""
+    for end in range(len(parts), 0, -1):
+        name = ".".join(parts[:end])
+        if name in modules:
+            return name
+    return None
+
+
+def _imported(node: ast.AST, modules: set[str], importer: str = "") -> set[str]:
+    """The actviz modules that one import statement of module ``importer`` names
+    (dotted below the package: ``depth_plots``, ``cmap`` for cmap/__init__.py,
+    ``cmap.kernel``), with the packages an import runs first: ``import actviz.cmap.kernel``
+    runs cmap/__init__.py before kernel.py, unless the importer is inside cmap already."""
+    targets: list[list[str]] = []
     if isinstance(node, ast.Import):
-        names = [alias.name for alias in node.names]
-    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-        if node.module != "actviz":
-            names = [node.module]
-        else:  # from actviz import registry, verify
-            names = [f"actviz.{alias.name}" for alias in node.names]
-    else:
-        return set()
-    parts = [name.split(".") for name in names]
-    return {p[1] for p in parts if len(p) > 1 and p[0] == "actviz" and p[1] in modules}
+        targets = [alias.name.split(".") for alias in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        if node.level:  # relative: from its own package, or one above per extra dot
+            package = importer.split(".")
+            if not _is_package(importer, modules):
+                package = package[:-1]
+            base = ["actviz", *package[: len(package) - node.level + 1]]
+        else:
+            base = []
+        where = [*base, *(node.module.split(".") if node.module else [])]
+        # from actviz.cmap import kernel: a submodule where there is one, else a name of cmap
+        targets = [[*where, alias.name] for alias in node.names]
+    found = set()
+    for parts in targets:
+        if parts[:1] != ["actviz"]:
+            continue
+        name = _resolve(parts[1:], modules)
+        if name is None:
+            continue
+        found.add(name)
+        pieces = name.split(".")
+        for end in range(1, len(pieces)):  # the packages it runs on the way
+            package = ".".join(pieces[:end])
+            if package in modules and not (importer + ".").startswith(package + "."):
+                found.add(package)
+    return found
+
+
+def _is_package(name: str, modules: set[str]) -> bool:
+    return any(m.startswith(name + ".") for m in modules)
+
+
+def module_names(folder: Path) -> dict[str, Path]:
+    """Each module under ``folder``, subpackages included, by its dotted name below the
+    package (``cmap/__init__.py`` is ``cmap``; the package's own ``__init__.py`` stays
+    ``__init__``, as nothing imports it by name)."""
+    found = {}
+    for path in sorted(folder.rglob("*.py")):
+        parts = list(path.relative_to(folder).with_suffix("").parts)
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
 
 
 def import_graph(folder: Path) -> dict[str, set[str]]:
-    """Each module of ``folder`` → the modules of ``folder`` it imports at run time."""
-    modules = {path.stem for path in folder.glob("*.py")}
+    """Each module of ``folder`` (and its subpackages) → the modules it imports at run time."""
+    paths = module_names(folder)
+    modules = set(paths)
     graph: dict[str, set[str]] = {}
-    for name in sorted(modules):
+    for name, path in paths.items():
         found: set[str] = set()
-        stack: list[ast.AST] = [ast.parse((folder / f"{name}.py").read_text())]
+        stack: list[ast.AST] = [ast.parse(path.read_text())]
         while stack:
             node = stack.pop()
             if isinstance(node, ast.If) and _is_type_checking(node.test):
                 stack.extend(node.orelse)
                 continue
-            found |= _imported(node, modules)
+            found |= _imported(node, modules, name)
             stack.extend(ast.iter_child_nodes(node))
         graph[name] = found - {name}
     return graph
@@ -76,7 +128,63 @@ def cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_the_modules_import_each_other_without_a_circle() -> None:
-    assert cycle(import_graph(PACKAGE)) is None
+    graph = import_graph(PACKAGE)
+    assert {"cmap", "cmap.kernel", "cmap.figure", "cmap.report"} <= set(graph)  # subpackages too
+    assert graph["cmap"] == {"cmap.kernel"} and "cmap.figure" in graph["cmap.report"]
+    assert cycle(graph) is None
+
+
+def _copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "actviz"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "members"),
+    [
+        # inside the subpackage: report imports figure, figure would import report
+        (
+            "cmap/figure.py",
+            "from actviz.cmap.report import cmap_file",
+            {"cmap.figure", "cmap.report"},
+        ),
+        # the same, relative, both ways of writing it
+        ("cmap/figure.py", "from .report import cmap_file", {"cmap.figure", "cmap.report"}),
+        ("cmap/figure.py", "from . import report", {"cmap.figure", "cmap.report"}),
+        # from a top module into a subpackage whose kernel imports it back
+        ("registry.py", "from actviz.cmap import kernel", {"registry", "cmap.kernel"}),
+        # through the subpackage's __init__, which `import actviz.cmap.figure` runs first
+        ("init_gain.py", "import actviz.cmap.figure", {"init_gain", "cmap", "cmap.kernel"}),
+    ],
+)
+def test_a_circle_put_into_a_copy_is_found(
+    tmp_path: Path, file: str, line: str, members: set[str]
+) -> None:
+    copy = _copy(tmp_path)
+    assert cycle(import_graph(copy)) is None  # the copy as it is: no circle
+    path = copy / file
+    path.write_text(path.read_text() + f"\n\ndef _planted() -> None:\n    {line}\n")
+    graph = import_graph(copy)
+    found = cycle(graph)
+    assert found is not None and found[0] == found[-1] and members <= set(found)
+    assert all(b in graph[a] for a, b in itertools.pairwise(found))  # each step an import
+
+
+def test_a_relative_import_from_a_subpackage_reaches_up(tmp_path: Path) -> None:
+    """``from .. import x`` in pkg/mod.py is actviz.x; ``from . import y`` in pkg/__init__.py
+    is pkg.y; a package imported from outside runs its __init__ first."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "x.py").write_text("import actviz.pkg.mod\n")
+    (tmp_path / "pkg" / "__init__.py").write_text("from . import y\n")
+    (tmp_path / "pkg" / "y.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text(
+        "def f():\n    from .. import x\n    from .y import z\n"
+    )
+    graph = import_graph(tmp_path)
+    assert graph == {"x": {"pkg", "pkg.mod"}, "pkg": {"pkg.y"}, "pkg.y": set(),
+                     "pkg.mod": {"x", "pkg.y"}}  # fmt: skip
+    assert cycle(graph) == ["pkg.mod", "x", "pkg.mod"]
 
 
 def test_the_pipeline_reads_downwards() -> None:

@@ -157,13 +157,28 @@ def _route_cell(row: tuple[str, ...], index: int) -> str:
 
 BLOCKS = sessions()
 # Commands that print measured numbers: their blocks are rerun under other kernel
-# routes (tests/test_routes.py selects them with -m route).
-MEASURING = {"table", "saturation", "check", "depth", "gain", "jacobian", "graph", "env"}
+# routes (tests/test_routes.py selects them with -m route). cmap's C(0), C′(1), C″(1)
+# and their L-layer composites are quadratures of f, f′, f″ evaluated through torch in
+# float64, whose last bits depend on the route, as gain's are.
+MEASURING = {"table", "saturation", "check", "depth", "gain", "jacobian", "graph", "env",
+             "cmap"}  # fmt: skip
+# Commands whose README output holds no number computed through torch: names, the
+# files written, the paths.
+ROUTE_FREE = {"list", "plot", "export"}
 
 
 def _marks(block: list[Step]) -> list[pytest.MarkDecorator]:
-    commands = {s.command.split()[1] for s in block if s.command.startswith("actviz ")}
-    return [pytest.mark.route] if commands & MEASURING else []
+    return [pytest.mark.route] if _commands(block) & MEASURING else []
+
+
+def _commands(block: list[Step]) -> set[str]:
+    return {s.command.split()[1] for s in block if s.command.startswith("actviz ")}
+
+
+def unclassified(commands: set[str]) -> set[str]:
+    """Commands neither :data:`MEASURING` nor :data:`ROUTE_FREE`: a new command must be
+    put in one, so that a README block of numbers is not left out of the route reruns."""
+    return commands - MEASURING - ROUTE_FREE
 
 
 @pytest.mark.parametrize(
@@ -198,6 +213,19 @@ def _run_block(block: list[Step], tmp_path: Path) -> None:
             assert _matches(step.expected, output), (
                 f"README line {step.line}: `{step.command}` printed:\n" + "\n".join(output)
             )
+
+
+def test_every_command_is_measuring_or_route_free() -> None:
+    registered = {c.name for c in app.registered_commands if c.name}
+    assert not MEASURING & ROUTE_FREE
+    assert unclassified(registered) == set()
+    assert (MEASURING | ROUTE_FREE) - registered == set()  # no stale names
+    # every README block that runs cmap carries the route mark
+    cmap = [b for b in BLOCKS if "cmap" in _commands(b)]
+    assert cmap and all(pytest.mark.route in _marks(b) for b in cmap)
+    # a command added without a class is caught, and a block of it left unmarked
+    assert unclassified(registered | {"newcmd"}) == {"newcmd"}
+    assert _marks([Step("actviz newcmd relu")]) == []
 
 
 def test_the_readme_has_examples_for_every_command() -> None:
