@@ -134,14 +134,15 @@ def test_depth_passes_its_options_to_depth(monkeypatch: pytest.MonkeyPatch, in_t
     args = ["depth", "tanh", "elu", "--layers", "7", "--width", "16", "--batch", "8",
             "--init", "xavier", "--gain", "critical", "--bias-std", "0.1", "--seed", "3",
             "--param", "alpha=0.5", "--eps", "0.02", "--no-baseline", "--no-plot",
-            "--json"]  # fmt: skip
+            "--output-grad", "loss", "--json"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert fake.calls == [
         (
             ([spec("tanh"), spec("elu", {"alpha": 0.5})],),
             {"layers": 7, "width": 16, "batch": 8, "init": "xavier", "gain": "critical",
-             "bias_std": 0.1, "seed": 3, "eps": 0.02, "baseline": False},
+             "bias_std": 0.1, "seed": 3, "eps": 0.02, "baseline": False,
+             "output_grad": "loss"},
         )
     ]  # fmt: skip
     assert result.stdout == '{"runs": "what depth returned"}\n'
