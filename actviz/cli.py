@@ -815,6 +815,14 @@ def depth_command(
             "random target)",
         ),
     ] = "random",
+    shape: Annotated[
+        ShapeMethod | None,
+        typer.Option(
+            "--shape",
+            help="dks | tat: also run each activation shaped for --layers (actviz shape), "
+            "orthogonal weights of gain 1, beside the unshaped one; no baseline then",
+        ),
+    ] = None,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no figure.")] = False,
     out: OutFile = None,
     out_dir: OutDir = Path("outputs"),
@@ -836,7 +844,8 @@ def depth_command(
     _check_figure_format(fmt, wanted=not no_plot)
     result = depth_sim.depth(specs, layers=layers, width=width, batch=batch, init=init,
                              gain=gain, bias_std=bias_std, seed=seed, eps=eps,
-                             baseline=not no_baseline, output_grad=output_grad)  # fmt: skip
+                             baseline=not no_baseline, output_grad=output_grad,
+                             shape=shape)  # fmt: skip
     if not no_plot:
         from actviz.figure_files import depth_file
 

@@ -115,7 +115,7 @@ class DepthRun:
     spec: Spec
     init: str
     gain: float | None  # None: nn.Linear's default init
-    gain_mode: str  # "auto", "backward", "critical", "torch", "number" or "default"
+    gain_mode: str  # "auto", "backward", "critical", "torch", "number", "default", "dks" or "tat"
     bias_std: float
     width: int
     batch: int
@@ -549,6 +549,7 @@ def depth(
     eps: float = DEFAULT_EPS,
     baseline: bool = True,
     output_grad: str = "random",
+    shape: str | None = None,
 ) -> Depth:
     """Run the MLP for each activation and measure every layer.
 
@@ -563,7 +564,12 @@ def depth(
     default), ``"ones"`` (``backward(ones_like(out))``, the gradient of Σ
     outputs, which keeps a component along the activations) or ``"loss"`` (an
     MSE loss against a seeded N(0, 1) target). Each run's ``mean_field``
-    compares its gradient ratio with mean-field's prediction::
+    compares its gradient ratio with mean-field's prediction.
+
+    ``shape``: ``"dks"`` or ``"tat"`` also runs each activation shaped for this
+    depth by :func:`actviz.shape.shape` (φ̂ after every layer, orthogonal weights
+    of gain 1, no biases, as the methods assume), each beside the unshaped one
+    at its gain; no default-init baselines then::
 
         import actviz
         run = actviz.depth("tanh", layers=30).runs[0]
@@ -592,15 +598,29 @@ def depth(
                     width=width, batch=batch, seed=seed, eps=eps, histograms=hist,
                     output_grad=output_grad)  # fmt: skip
 
+    shaped = []
+    if shape is not None:
+        from actviz.shape import shape as shape_activations
+
+        if init == "default":
+            raise UsageError(
+                "shape runs each activation beside its shaped form at a gain; "
+                "init='default' (--init default) takes none"
+            )
+        # solved before any network is built: a refusal costs nothing
+        shaped = shape_activations(specs, depth=layers, method=shape)
     runs = []
-    for target in specs:
+    for i, target in enumerate(specs):
         if init == "default":
             runs.append(run(target, "default", None, "default", 0.0))
             continue
         value, mode = resolve_gain(target, init, "auto" if gain is None else gain, bias_std)
         runs.append(run(target, init, value, mode, bias_std))
+        if shaped:
+            # what DKS and TAT assume: orthogonal weights of gain 1, no biases
+            runs.append(run(shaped[i].transformed, "orthogonal", 1.0, shape, 0.0))
     baselines = []
-    if baseline and init != "default":
+    if baseline and init != "default" and not shaped:
         # the figure draws only the baselines' std: no histograms for them
         baselines = [run(t, "default", None, "default", 0.0, hist=False) for t in specs]
     return Depth(tuple(runs), tuple(baselines))
