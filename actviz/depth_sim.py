@@ -618,7 +618,8 @@ def depth(
         runs.append(run(target, init, value, mode, bias_std))
         if shaped:
             # what DKS and TAT assume: orthogonal weights of gain 1, no biases
-            runs.append(run(shaped[i].transformed, "orthogonal", 1.0, shape, 0.0))
+            done = shaped[i]
+            runs.append(run(done.transformed, "orthogonal", 1.0, done.method, 0.0))
     baselines = []
     if baseline and init != "default" and not shaped:
         # the figure draws only the baselines' std: no histograms for them
