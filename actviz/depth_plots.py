@@ -39,11 +39,21 @@ REGION_COLORS = {ORDERED: "#4c9be8", CHAOTIC: "#e8704c"}
 REGION_ALPHA = 0.28
 PHASE_HEADROOM = 1.3  # a panel's σ_w² axis runs from 0 to this × the highest critical σ_w²
 # The critical σ_w² line: an edge of chaos (χ₁ passes through 1) solid, filled markers; a
-# jump of χ₁ across 1 (init_gain.Critical.kind "jump": no σ_w with χ₁ = 1) dashed, open.
+# jump of χ₁ across 1 (init_gain.Critical.kind "jump": no σ_w with χ₁ = 1) dashed, open;
+# χ₁ → 1 only as q* → ∞ (kind "unbounded": no edge either) dotted, filled triangles.
 EDGE, JUMPS = "χ₁ = 1, the edge of chaos", "χ₁ jumps across 1 (no edge of chaos)"
+UNBOUNDED = "χ₁ → 1 only as q* → ∞ (no edge of chaos)"
 EDGE_STYLE: dict[str, Any] = {"linestyle": "-", "linewidth": 1.8, "marker": "o", "markersize": 2.5}
 JUMP_STYLE: dict[str, Any] = {"linestyle": (0, (3.0, 2.0)), "linewidth": 1.2, "marker": "o",
                               "markersize": 4.0, "markerfacecolor": "none"}  # fmt: skip
+UNBOUNDED_STYLE: dict[str, Any] = {"linestyle": ":", "linewidth": 1.6, "marker": "^",
+                                   "markersize": 3.5}  # fmt: skip
+# Critical.kind → the line's legend words and style
+KIND_LINES: dict[str, tuple[str, dict[str, Any]]] = {
+    "edge": (EDGE, EDGE_STYLE),
+    "jump": (JUMPS, JUMP_STYLE),
+    "unbounded": (UNBOUNDED, UNBOUNDED_STYLE),
+}
 
 
 def draw_histograms(ax: Axes, run: DepthRun, field: str = "activations") -> list[Line2D]:
@@ -219,21 +229,22 @@ def draw_phase(
     (gradients vanish) below, chaotic (they explode) above. Each curve's edge of
     chaos (χ₁ = 1) is a solid line with filled markers, always drawn (empty where
     it has none); where χ₁ jumps across 1 instead (no σ_w has χ₁ = 1 at that σ_b²)
-    the points are open markers on a dashed line (:data:`JUMP_STYLE`), drawn only
-    where the curve has such points. Either line is broken where the other kind
-    lies between two of its points; σ_b² without a critical σ_w (None) are left
-    out. Returns each curve's edge line, then its jump line where it has one."""
+    the points are open markers on a dashed line (:data:`JUMP_STYLE`), and where χ₁
+    reaches 1 only as q* → ∞ filled triangles on a dotted line
+    (:data:`UNBOUNDED_STYLE`), each drawn only where the curve has such points. A
+    line is broken where another kind lies between two of its points; σ_b² without
+    a critical σ_w (None) are left out. Returns each curve's edge line, then its jump
+    line and its unbounded line where it has them."""
     import numpy as np
 
     colors = curve_colors(len(curves)) if colors is None else colors
     lines: list[Line2D] = []
     for curve, color in zip(curves, colors, strict=True):
-        for jump in (False, True):
-            xs, ys = _phase_points(curve, jump)
-            if jump and not xs:
+        for kind, (words, style) in KIND_LINES.items():
+            xs, ys = _phase_points(curve, kind)
+            if kind != "edge" and not xs:
                 continue
-            style = JUMP_STYLE if jump else EDGE_STYLE
-            label = f"{curve.spec.label}: {JUMPS}" if jump else curve.spec.label
+            label = curve.spec.label if kind == "edge" else f"{curve.spec.label}: {words}"
             (line,) = ax.plot(np.array(xs), np.array(ys), color=color, label=label, **style)
             lines.append(line)
     ax.set_xlabel("σ_b²  (bias variance)")
@@ -241,16 +252,16 @@ def draw_phase(
     return lines
 
 
-def _phase_points(curve: PhaseCurve, jump: bool) -> tuple[list[float], list[float]]:
-    """The (σ_b², σ_w²) of ``curve``'s edge points (``jump`` False) or jump points, a
-    NaN between two of them where a point of the other kind lies between."""
+def _phase_points(curve: PhaseCurve, kind: str) -> tuple[list[float], list[float]]:
+    """The (σ_b², σ_w²) of ``curve``'s points of ``kind`` (:attr:`PhaseCurve.kinds`), a
+    NaN between two of them where a point of another kind lies between."""
     xs: list[float] = []
     ys: list[float] = []
     broken = False
-    for b2, w2, is_jump in zip(curve.sigma_b2, curve.sigma_w2, curve.jump, strict=True):
+    for b2, w2, its in zip(curve.sigma_b2, curve.sigma_w2, curve.kinds, strict=True):
         if w2 is None:
             continue
-        if is_jump != jump:
+        if its != kind:
             broken = bool(xs)
             continue
         if broken:
@@ -325,7 +336,8 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
     sigmoid's edge near σ_w² = 103 would squash tanh's near 1), the ordered
     region below its critical σ_w² shaded blue and the chaotic region above red;
     the line solid where it is an edge of chaos (χ₁ = 1), dashed with open markers
-    where χ₁ jumps across 1 (:func:`draw_phase`), the legend naming the kinds drawn."""
+    where χ₁ jumps across 1, dotted with triangles where χ₁ reaches 1 only as q* → ∞
+    (:func:`draw_phase`), the legend naming the kinds drawn."""
     import matplotlib as mpl
     from matplotlib import rc_context
     from matplotlib.figure import Figure
@@ -374,14 +386,10 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
             Patch(facecolor=REGION_COLORS[CHAOTIC], alpha=REGION_ALPHA, label=CHAOTIC),
         ]
         # a line's legend entry only where some panel draws that kind of point
-        for kind, style in ((EDGE, EDGE_STYLE), (JUMPS, JUMP_STYLE)):
-            drawn = [
-                w is not None and j == (kind == JUMPS)
-                for c in curves
-                for w, j in zip(c.sigma_w2, c.jump, strict=True)
-            ]
-            if any(drawn):
-                handles.append(Handle([], [], color=ink, label=kind, **style))
+        drawn = {k for c in curves for k in c.kinds}
+        for kind, (words, style) in KIND_LINES.items():
+            if kind in drawn:
+                handles.append(Handle([], [], color=ink, label=words, **style))
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3),
                    frameon=False, fontsize="small")  # fmt: skip
         fig.suptitle(

@@ -40,7 +40,9 @@ def gain_table(gains: Sequence[Any]) -> Table:
             "convention, not the second-moment value; ‡: from the exact f′, torch's is wrong). "
             "critical σ_w: where χ₁ first reaches 1 as σ_w grows, with q* reached from q = 1: "
             "the edge of chaos (χ₁ = 1), or 'jump' where χ₁ jumps across 1 and there is none; "
-            "'q*→0': the edge is the trivial fixed point. χ₁ at default: nn.Linear's init, σ_w² = "
+            "'q*→0': the edge is the trivial fixed point; 'q*→∞': χ₁ → 1 only as q* → ∞, the "
+            "variance grows without bound and there is no edge. χ₁ at default: nn.Linear's "
+            "init, σ_w² = "
             f"{TORCH_DEFAULT_SIGMA_W**2:.3g}, σ_b = 0 (< 1: gradients vanish). q = 1 under the "
             "forward gain: stable, marginal (finite width drifts) or unstable."
         ),
@@ -70,6 +72,8 @@ def _critical_cell(g: Any) -> str:
     cell = _approx(g.critical_sigma_w)
     if g.critical is not None and g.critical.kind == "jump":
         return f"{cell} jump"
+    if g.critical is not None and g.critical.kind == "unbounded":
+        return f"{cell} q*→∞"
     if g.critical is not None and g.critical.trivial:
         return f"{cell} q*→0"
     return cell
@@ -77,11 +81,12 @@ def _critical_cell(g: Any) -> str:
 
 def gain_notes(gains: Sequence[Any]) -> list[str]:
     """The lines under the gain table: each jump of χ₁ (with the smallest σ_b that has a
-    true edge of chaos), each edge at q* → 0, each backward gain from the exact f′."""
+    true edge of chaos), each χ₁ → 1 only as q* → ∞, each edge at q* → 0, each backward
+    gain from the exact f′."""
     lines = []
     for g in gains:
         c = g.critical
-        if c is not None and (c.kind == "jump" or c.trivial):
+        if c is not None and (c.kind != "edge" or c.trivial):
             lines.append(f"{g.label}: {c.text}")
     lines.extend(f"{g.label}: ‡ {g.backward_note}" for g in gains if g.backward_note)
     return lines

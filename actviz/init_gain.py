@@ -34,6 +34,10 @@ GL_NODES = 8  # Gauss–Legendre nodes per panel: exact for polynomials of degre
 PANEL_RATIO = 1.25  # panel [a, 1.25a]: at most a quarter of |x| wide
 X_INNER, X_OUTER = 1e-8, 1e8  # graded panels between these; [0, 1e-8] is one panel
 Q_MIN, Q_MAX = 1e-14, 1e12  # below: q is 0 (the limit q → 0⁺); above: q diverges
+# The top rung of the ladder of q (2^39 ≈ 5.5e11): where the map from q = 1 still climbs
+# there, fixed_point reports q* = ∞.
+Q_TOP = 2.0 ** math.floor(math.log2(Q_MAX))
+FIXED_RTOL = 1e-12  # |h(q0)| within this × q0: q0 itself is a fixed point
 # nn.Linear's default init, kaiming_uniform_(a=√5): U(±1/√fan_in), variance 1/(3·fan_in),
 # i.e. σ_w² = 1/3; its bias variance 1/(3·fan_in) vanishes at large width.
 TORCH_DEFAULT_SIGMA_W = math.sqrt(1 / 3)
@@ -85,16 +89,31 @@ class Moments:
 
     @cached_property
     def ladder(self) -> tuple[np.ndarray, np.ndarray]:
-        """q = 2^k from :data:`Q_MIN` to :data:`Q_MAX` and E[f²] at each: where the
+        """q = 2^k from :data:`Q_MIN` to :data:`Q_TOP` and E[f²] at each: where the
         mean-field map's fixed points are bracketed, for any σ_w and σ_b."""
         import numpy as np
 
-        qs = 2.0 ** np.arange(math.ceil(math.log2(Q_MIN)), math.floor(math.log2(Q_MAX)) + 1)
+        qs, density = self._ladder_density
+        return qs, np.where(density > 0, density * (self.f * self.f), 0.0).sum(axis=1)
+
+    @cached_property
+    def grad_ladder(self) -> np.ndarray:
+        """E[f′²] at each q of :attr:`ladder`: χ₁/σ_w² along the map's way."""
+        import numpy as np
+
+        _, density = self._ladder_density
+        grad2: np.ndarray = np.where(density > 0, density * (self.grad * self.grad), 0.0).sum(1)
+        return grad2
+
+    @cached_property
+    def _ladder_density(self) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
+        qs = 2.0 ** np.arange(math.ceil(math.log2(Q_MIN)), math.log2(Q_TOP) + 1)
         with np.errstate(under="ignore"):
             density = np.exp(-0.5 * self.x[None, :] ** 2 / qs[:, None]) * self.weights
         density /= np.sqrt(2 * math.pi * qs)[:, None]
-        f2 = np.where(density > 0, density * (self.f * self.f), 0.0).sum(axis=1)
-        return qs, f2
+        return qs, density
 
     def f2(self, q: float = 1.0) -> float:
         """E[f(x)²] for x ~ N(0, q)."""
@@ -219,7 +238,9 @@ def fixed_point(
     """The q* that ``q ← σ_w²·E[f(√q·z)²] + σ_b²`` reaches from ``q0``.
 
     0.0 when the signal dies out (below :data:`Q_MIN`), ``inf`` when it grows
-    without bound (beyond :data:`Q_MAX`).
+    without bound: the map from ``q0`` still climbs at the ladder's top rung,
+    :data:`Q_TOP` = 2^39 ≈ 5.5e11 (h > 0 on every rung from ``q0`` up, and no dip
+    between rungs reaches 0), so a fixed point beyond Q_TOP also reads as ``inf``.
     """
 
     def h(q: float) -> float:
@@ -228,7 +249,7 @@ def fixed_point(
     import numpy as np
 
     h0 = h(q0)
-    if abs(h0) <= 1e-12 * q0:
+    if abs(h0) <= FIXED_RTOL * q0:
         return q0  # q0 is a fixed point (relu at σ_w² = 2: every q is)
     qs, f2 = m.ladder
     on_ladder = sigma_w**2 * f2 + sigma_b**2 - qs
@@ -370,10 +391,14 @@ def _chi(value: float) -> str:
 class Critical:
     """Where χ₁ first reaches 1 as σ_w grows, at one σ_b, and what happens there.
 
-    ``kind`` is ``"edge"`` (χ₁ = 1 there: the edge of chaos) or ``"jump"`` (χ₁
+    ``kind`` is ``"edge"`` (χ₁ = 1 there: the edge of chaos), ``"jump"`` (χ₁
     jumps from ``chi1_below`` < 1 to ``chi1_above`` > 1 at ``sigma_w``: the fixed
     point reached from q = 1 switches from one branch to another, and no σ_w has
-    χ₁ = 1). For a jump, ``edge_sigma_b`` is the smallest σ_b (searched over
+    χ₁ = 1) or ``"unbounded"`` (χ₁ passes 1 without a jump, but only as q* → ∞:
+    below ``sigma_w`` the fixed point runs off as σ_w grows, at and above it the
+    variance grows without bound, as a linear network's does at σ_w = 1; relu
+    with a bias, softplus, logsigmoid, threshold, hardshrink: no edge of chaos
+    either; see ``runs_off``). For a jump, ``edge_sigma_b`` is the smallest σ_b (searched over
     :data:`SIGMA_B_SCAN`, to :data:`EDGE_BIAS_RTOL`) at which a true edge exists,
     ``edge_sigma_w`` the edge's σ_w there; both None where the scan finds none.
     """
@@ -392,11 +417,20 @@ class Critical:
     # fixed point that sigma_w's last digits can pin down (q* → 0 at σ_w = 1 exactly,
     # 0.0187 at 1 + 2.6e-13): the edge is the trivial fixed point, as tanh's is.
     flat_to_zero: bool = False
+    # q* = ∞ counts where it is not a matter of sigma_w's last digits: just above sigma_w
+    # the map from q = 1 runs past Q_TOP (fixed_point's inf), at sigma_w it climbs from
+    # q = 1 (h(1) > FIXED_RTOL: not relu's σ_b = 0, where every q is a fixed point),
+    # and χ₁ = σ_w²·E[f′(√q·z)²] stays ≤ 1 + CHI1_TOLERANCE on every rung of its way up
+    # (q = 1 … Q_TOP): it reaches 1 only in the limit. Where χ₁ is above 1 on the way
+    # and falls to 1 at Q_TOP, q* lies beyond Q_TOP instead (elu at σ_b = 1000): an edge.
+    runs_off: bool = False
 
     @property
     def kind(self) -> str:
         off = max(abs(self.chi1_below - 1), abs(self.chi1_above - 1))
-        return "edge" if off <= CHI1_TOLERANCE else "jump"
+        if off > CHI1_TOLERANCE:
+            return "jump"
+        return "unbounded" if self.runs_off else "edge"
 
     @property
     def trivial(self) -> bool:
@@ -421,15 +455,20 @@ class Critical:
                 f"{words}; a true one (χ₁ = 1) from σ_b ≈ {self.edge_sigma_b:.3g} "
                 f"(σ_w = {self.edge_sigma_w:.4g} there)"
             )
+        if self.kind == "unbounded":
+            return (
+                f"χ₁ → 1 only as q* → ∞ at σ_w = {self.sigma_w:.4g}: the variance grows "
+                f"without bound; no edge of chaos at {at}"
+            )
         if self.trivial:
             return (
                 f"q* → 0 at σ_w = {self.sigma_w:.4g}, {at}: the edge of chaos is the trivial "
                 "fixed point; the signal's variance decays to 0 (slower than exponentially) "
                 "and the gradient with it; a bias σ_b > 0 gives q* > 0"
             )
-        return (
-            f"χ₁ = 1 at σ_w = {self.sigma_w:.4g}, {at} (q* = {self.q_star:.4g}): the edge of chaos"
-        )
+        # q* = inf here: beyond the ladder, where χ₁ falls to 1 from above (runs_off)
+        q = f"= {self.q_star:.4g}" if math.isfinite(self.q_star) else f"> {Q_TOP:.2g}"
+        return f"χ₁ = 1 at σ_w = {self.sigma_w:.4g}, {at} (q* {q}): the edge of chaos"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -454,13 +493,18 @@ def critical_point(m: Moments, sigma_b: float = 0.0, *, search: bool = True) -> 
     if w is None:
         return None
     q_below, chi1_below = chi1(m, w * (1 - SIDE_STEP), sigma_b)
-    q_star = fixed_point(m, w, sigma_b)
+    q_above, chi1_above = chi1(m, w * (1 + SIDE_STEP), sigma_b)
+    runs_off = math.isinf(q_above) and _climbs_below_one(m, w, sigma_b)
+    # q* = ∞ at the critical σ_w itself (its last digits may leave relu's map with a bias
+    # a fixed point near σ_b²/1e-12, which is no more q* than ∞ is)
+    q_star = math.inf if runs_off else fixed_point(m, w, sigma_b)
     found = Critical(
         sigma_w=w,
         sigma_b=sigma_b,
         chi1_below=chi1_below,
-        chi1_above=chi1(m, w * (1 + SIDE_STEP), sigma_b)[1],
+        chi1_above=chi1_above,
         q_star=q_star,
+        runs_off=runs_off,
         flat_to_zero=(
             sigma_b == 0
             and q_below == 0
@@ -478,6 +522,16 @@ def critical_point(m: Moments, sigma_b: float = 0.0, *, search: bool = True) -> 
     )
 
 
+def _climbs_below_one(m: Moments, sigma_w: float, sigma_b: float) -> bool:
+    """Whether the map at ``sigma_w`` climbs from q = 1 (h(1) > :data:`FIXED_RTOL`) with
+    χ₁ ≤ 1 + :data:`CHI1_TOLERANCE` on every rung of the ladder from q = 1 to
+    :data:`Q_TOP` (see :attr:`Critical.runs_off`)."""
+    if sigma_w**2 * m.f2(1.0) + sigma_b**2 - 1.0 <= FIXED_RTOL:
+        return False
+    qs, _ = m.ladder
+    return bool((sigma_w**2 * m.grad_ladder[qs >= 1] <= 1 + CHI1_TOLERANCE).all())
+
+
 def edge_bias(m: Moments, above: float = 0.0) -> Critical | None:
     """The edge of chaos (with a finite q*) at the smallest σ_b > ``above`` that has one:
     the first σ_b on
@@ -487,7 +541,7 @@ def edge_bias(m: Moments, above: float = 0.0) -> Critical | None:
     import numpy as np
 
     def edge_at(b: float) -> Critical | None:
-        # an edge with q* = ∞ (χ₁ → 1 only as the signal grows without bound) is none
+        # kind "unbounded" (χ₁ → 1 only as q* → ∞) is none, nor an edge beyond Q_TOP
         c = critical_point(m, b, search=False)
         return c if c is not None and c.kind == "edge" and math.isfinite(c.q_star) else None
 
@@ -514,12 +568,13 @@ def edge_bias(m: Moments, above: float = 0.0) -> Critical | None:
 
 def critical_note(m: Moments, sigma_w: float, sigma_b: float) -> str | None:
     """What a network run at the critical σ_w should say: where it is a jump rather than
-    an edge of chaos, or an edge at the trivial fixed point q* = 0. None for a true edge
-    with q* > 0 (or where ``sigma_w`` is not the critical σ_w at ``sigma_b``)."""
+    an edge of chaos, χ₁ → 1 only as q* → ∞, or an edge at the trivial fixed point
+    q* = 0. None for a true edge with q* > 0 (or where ``sigma_w`` is not the critical
+    σ_w at ``sigma_b``)."""
     found = critical_point(m, sigma_b)
     if found is None or found.sigma_w != sigma_w:
         return None
-    if found.kind == "jump" or found.trivial:
+    if found.kind != "edge" or found.trivial:
         return found.text
     return None
 
@@ -588,7 +643,8 @@ class Gain:
     default_chi1: float
     slope: float  # of the variance map at q = 1 under the forward gain (variance_slope)
     note: str | None  # why the forward gain cannot hold a deep signal, where it cannot
-    # what happens at critical_sigma_w: an edge of chaos or a jump of χ₁ across 1
+    # what happens at critical_sigma_w: an edge of chaos, a jump of χ₁ across 1, or
+    # χ₁ → 1 only as q* → ∞
     critical: Critical | None = None
     backward_note: str | None = None  # where f′ is the exact one, not torch's
 
@@ -601,7 +657,11 @@ class Gain:
             f"Gain(activation={self.label!r}, forward={self.forward:.6g}, "
             f"backward={self.backward:.6g}, torch={_short(self.torch)}, "
             f"critical_sigma_w={_short(self.critical_sigma_w)}, "
-            + ("critical='jump', " if self.critical and self.critical.kind == "jump" else "")
+            + (
+                f"critical={self.critical.kind!r}, "
+                if self.critical and self.critical.kind != "edge"
+                else ""
+            )
             + f"q1={self.stability!r})"
         )
 
@@ -761,20 +821,42 @@ def gain(
 @dataclass(frozen=True)
 class PhaseCurve:
     """Where χ₁ crosses 1 in the (σ_b², σ_w²) plane for one activation: at each σ_b²
-    the critical σ_w² (None: χ₁ does not reach 1 in :data:`SIGMA_W_SCAN` there), and
+    the critical σ_w² (None: χ₁ does not reach 1 in :data:`SIGMA_W_SCAN` there),
     whether χ₁ jumps across 1 there (:attr:`Critical.kind` ``"jump"``: no edge of
-    chaos at that σ_b²) rather than passing through it (False where σ_w² is None)."""
+    chaos at that σ_b²) rather than passing through it, and whether it reaches 1 only
+    as q* → ∞ (``"unbounded"``: no edge of chaos either; ``()``: nowhere). Both False
+    where σ_w² is None."""
 
     spec: Spec
     sigma_b2: tuple[float, ...]
     sigma_w2: tuple[float | None, ...]
     jump: tuple[bool, ...]
+    unbounded: tuple[bool, ...] = ()
 
     def __post_init__(self) -> None:
-        if not len(self.sigma_b2) == len(self.sigma_w2) == len(self.jump):
-            raise InvalidParameterError("sigma_b2, sigma_w2 and jump need one entry per σ_b²")
+        if not self.unbounded:
+            object.__setattr__(self, "unbounded", (False,) * len(self.sigma_b2))
+        if not len(self.sigma_b2) == len(self.sigma_w2) == len(self.jump) == len(self.unbounded):
+            raise InvalidParameterError(
+                "sigma_b2, sigma_w2, jump and unbounded need one entry per σ_b²"
+            )
         if any(j and w is None for w, j in zip(self.sigma_w2, self.jump, strict=True)):
             raise InvalidParameterError("jump is True where sigma_w2 is None: nothing jumps there")
+        if any(u and w is None for w, u in zip(self.sigma_w2, self.unbounded, strict=True)):
+            raise InvalidParameterError(
+                "unbounded is True where sigma_w2 is None: nothing runs off there"
+            )
+        if any(j and u for j, u in zip(self.jump, self.unbounded, strict=True)):
+            raise InvalidParameterError("jump and unbounded are both True at a σ_b²: one kind each")
+
+    @property
+    def kinds(self) -> tuple[str | None, ...]:
+        """:attr:`Critical.kind` at each σ_b²: ``"edge"``, ``"jump"``, ``"unbounded"``,
+        or None where there is no critical σ_w²."""
+        return tuple(
+            None if w is None else "jump" if j else "unbounded" if u else "edge"
+            for w, j, u in zip(self.sigma_w2, self.jump, self.unbounded, strict=True)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -783,17 +865,20 @@ class PhaseCurve:
             "sigma_b2": list(self.sigma_b2),
             "sigma_w2": list(self.sigma_w2),
             "jump": list(self.jump),
+            "unbounded": list(self.unbounded),
         }
 
 
 def phase_curve(target: Spec, sigma_b2: Sequence[float] = PHASE_SIGMA_B2) -> PhaseCurve:
     """The critical σ_w² of ``target`` at each σ_b², and whether χ₁ jumps across 1 there
-    (:func:`critical_point`, without the search for a σ_b with a true edge)."""
+    or reaches 1 only as q* → ∞ (:func:`critical_point`, without the search for a σ_b
+    with a true edge)."""
     m = moments(target)
     found = [critical_point(m, math.sqrt(b2), search=False) for b2 in sigma_b2]
     squared = tuple(None if c is None else c.sigma_w * c.sigma_w for c in found)
     jump = tuple(c is not None and c.kind == "jump" for c in found)
-    return PhaseCurve(target, tuple(sigma_b2), squared, jump)
+    unbounded = tuple(c is not None and c.kind == "unbounded" for c in found)
+    return PhaseCurve(target, tuple(sigma_b2), squared, jump, unbounded)
 
 
 def phase_curves(specs: Sequence[Spec]) -> list[PhaseCurve]:

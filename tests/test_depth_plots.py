@@ -42,6 +42,7 @@ from actviz.depth_plots import (
     EDGE,
     JUMPS,
     ORDERED,
+    UNBOUNDED,
     depth_figure,
     draw_histograms,
     layer_words,
@@ -464,20 +465,25 @@ def test_each_activation_has_its_own_readable_panel() -> None:
         # the curve spans the upper part of its own axis, whatever its scale
         assert 0.7 <= max(values) / ax.get_ylim()[1] <= 0.8
         assert ax.get_xlim() == (min(curve.sigma_b2), max(curve.sigma_b2))
-        # an edge line always, a jump line only where χ₁ jumps (gelu at small σ_b²)
+        # an edge line always, a jump line only where χ₁ jumps (gelu at small σ_b²), an
+        # unbounded line only where χ₁ → 1 only as q* → ∞ (relu with a bias)
         drawn = drawn_points(ax)
-        assert len(ax.lines) == (2 if any(curve.jump) else 1)
-        both = sorted(drawn["edge"] + drawn["jump"])
-        assert both == [(b, w) for b, w in zip(curve.sigma_b2, curve.sigma_w2, strict=True) if w]
-        assert [w for _, w in both] == values
+        assert len(ax.lines) == 1 + any(curve.jump) + any(curve.unbounded)
+        every = sorted(drawn["edge"] + drawn["jump"] + drawn["unbounded"])
+        assert every == [(b, w) for b, w in zip(curve.sigma_b2, curve.sigma_w2, strict=True) if w]
+        assert [w for _, w in every] == values
     legend = fig.legends[0]
-    assert [t.get_text() for t in legend.get_texts()] == [ORDERED, CHAOTIC, EDGE, JUMPS]
-    # a figure without jumps names none, one with only jumps no edge of chaos
-    texts = [t.get_text() for t in phase_figure(curves[:3]).legends[0].get_texts()]
+    assert [t.get_text() for t in legend.get_texts()] == [ORDERED, CHAOTIC, EDGE, JUMPS,
+                                                          UNBOUNDED]  # fmt: skip
+    # a figure without jumps or runs-off names neither, one with only jumps no edge of chaos
+    texts = [t.get_text() for t in phase_figure(curves[:2]).legends[0].get_texts()]
     assert texts == [ORDERED, CHAOTIC, EDGE]
     (shrink,) = phase_curves([spec("softshrink")])
     texts = [t.get_text() for t in phase_figure([shrink]).legends[0].get_texts()]
     assert all(shrink.jump) and texts == [ORDERED, CHAOTIC, JUMPS]
+    (softplus,) = phase_curves([spec("softplus")])  # χ₁ → 1 only as q* → ∞ at every σ_b²
+    texts = [t.get_text() for t in phase_figure([softplus]).legends[0].get_texts()]
+    assert all(softplus.unbounded) and texts == [ORDERED, CHAOTIC, UNBOUNDED]
 
 
 def test_no_critical_sigma_w_leaves_its_columns_unshaded_and_says_so() -> None:
@@ -611,12 +617,14 @@ def first_root(h: Any, on_ladder: np.ndarray) -> tuple[float, float] | None:
     return float(LADDER[order[end - 1]]), float(LADDER[order[end]])
 
 
-_NEAR: dict[tuple[str, float, float], float] = {}
+_NEAR: dict[tuple[str, float, float], tuple[float, float]] = {}
 
 
-def independent_chi1_near(name: str, sigma_b2: np.ndarray, sigma_w2: np.ndarray) -> np.ndarray:
-    """χ₁ = σ_w²·E[f′(√q*·z)²] with q* from :func:`fixed_points`, each point computed
-    once per session (the checker and its wrong answers ask for the same points)."""
+def independent_near(
+    name: str, sigma_b2: np.ndarray, sigma_w2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(χ₁, q*): χ₁ = σ_w²·E[f′(√q*·z)²] with q* from :func:`fixed_points`, each point
+    computed once per session (the checker and its wrong answers ask for the same points)."""
     _, grad, _ = CLOSED_FORMS[name]
     target = registry.spec(name)
     keys = [(name, float(b), float(w)) for b, w in zip(sigma_b2, sigma_w2, strict=True)]
@@ -625,61 +633,95 @@ def independent_chi1_near(name: str, sigma_b2: np.ndarray, sigma_w2: np.ndarray)
         q = fixed_points(name, sigma_b2[new], sigma_w2[new])
         kinks = target.activation.kinks(target.params)
         chi = sigma_w2[new] * expect(lambda x: grad(x, target.params) ** 2, q, kinks)
-        _NEAR.update((keys[i], float(c)) for i, c in zip(new, chi, strict=True))
-    return np.array([_NEAR[k] for k in keys])
+        _NEAR.update((keys[i], (float(c), float(v))) for i, c, v in zip(new, chi, q, strict=True))
+    found = np.array([_NEAR[k] for k in keys]).reshape(-1, 2)
+    return found[:, 0], found[:, 1]
 
 
-def verdict(below: float, above: float) -> str:
-    """``edge``, ``jump`` or ``neither`` from χ₁ just below and just above a critical σ_w."""
+def independent_chi1_near(name: str, sigma_b2: np.ndarray, sigma_w2: np.ndarray) -> np.ndarray:
+    """χ₁ of :func:`independent_near`."""
+    return independent_near(name, sigma_b2, sigma_w2)[0]
+
+
+# χ₁ within EDGE_OFF of 1 on both sides, and q* out past Q_HIGH just above the drawn σ_w
+# while just below it is already at least FAR_Q (a fixed point that runs off as σ_w
+# grows): χ₁ reaches 1 only as q* → ∞. Every finite edge on the registry's grid
+# (σ_b² ≤ 1) has q* < 100 (gelu's at σ_b² = 1: 82); relu's q* just below, σ_b²/(2·1e-7),
+# is 1.25e4 at the grid's smallest σ_b² > 0; at σ_b² = 0 it is Q_LOW (the signal dies),
+# and relu's is an edge there (every q a fixed point at σ_w² = 2).
+FAR_Q = 1e3
+
+
+def verdict(below: float, above: float, q_below: float = 1.0, q_above: float = 1.0) -> str:
+    """``edge``, ``jump``, ``unbounded`` or ``neither`` from χ₁ and q* just below and just
+    above a critical σ_w."""
     off = max(abs(below - 1), abs(above - 1))
     if off <= EDGE_OFF:
-        return "edge"
+        return "unbounded" if q_above >= Q_HIGH and q_below >= FAR_Q else "edge"
     return "jump" if below < 1 < above and off >= JUMP_OFF else "neither"
 
 
 def drawn_points(ax: Axes) -> dict[str, list[tuple[float, float]]]:
-    """The (σ_b², σ_w²) of ``ax``'s lines by their style: ``edge`` (solid, filled
-    markers), ``jump`` (dashed, open markers), ``other`` (any other line)."""
-    found: dict[str, list[tuple[float, float]]] = {"edge": [], "jump": [], "other": []}
+    """The (σ_b², σ_w²) of ``ax``'s lines by their style: ``edge`` (solid, filled round
+    markers), ``jump`` (dashed, open round markers), ``unbounded`` (dotted, filled
+    triangles), ``other`` (any other line)."""
+    found: dict[str, list[tuple[float, float]]] = {
+        "edge": [], "jump": [], "unbounded": [], "other": []
+    }  # fmt: skip
     for line in ax.lines:
-        solid, hollow = line.get_linestyle() == "-", line.get_markerfacecolor() == "none"
-        kind = "edge" if solid and not hollow else "jump" if not solid and hollow else "other"
+        style, marker = line.get_linestyle(), line.get_marker()
+        hollow = line.get_markerfacecolor() == "none"
+        if marker == "o" and style == "-" and not hollow:
+            kind = "edge"
+        elif marker == "o" and style == "--" and hollow:
+            kind = "jump"
+        elif marker == "^" and style == ":" and not hollow:
+            kind = "unbounded"
+        else:
+            kind = "other"
         x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
         keep = ~np.isnan(x)
         found[kind] += [(float(b), float(w)) for b, w in zip(x[keep], y[keep], strict=True)]
     return found
 
 
+KINDS = ("edge", "jump", "unbounded")
+
+
 def style_problems(fig: Figure, curves: Sequence[PhaseCurve]) -> list[str]:
-    """Each curve's points drawn once each, in the style the independent χ₁ says."""
+    """Each curve's points drawn once each, in the style the independent χ₁ and q* say."""
     found = []
     for ax, curve in panels(fig, curves):
         drawn = drawn_points(ax)
         points = [(b, w) for b, w in zip(curve.sigma_b2, curve.sigma_w2, strict=True) if w]
-        every = drawn["edge"] + drawn["jump"] + drawn["other"]
+        every = [p for kind in (*KINDS, "other") for p in drawn[kind]]
         if sorted(every) != points:
             found.append(f"{curve.spec.label}: drew {sorted(every)}, not its points {points}")
         found += [f"{curve.spec.label}: {p} drawn in another style" for p in drawn["other"]]
-        styled = [(b, w, kind) for kind in ("edge", "jump") for b, w in drawn[kind]]
+        styled = [(b, w, kind) for kind in KINDS for b, w in drawn[kind]]
         if not styled:
             continue
         b2, w2 = (np.array([p[i] for p in styled]) for i in (0, 1))
-        sides = [independent_chi1_near(curve.spec.name, b2, w2 * (1 + s * STYLE_STEP) ** 2)
-                 for s in (-1, 1)]  # fmt: skip
-        for (b, w, kind), below, above in zip(styled, *sides, strict=True):
-            said = verdict(float(below), float(above))
+        (below, q_below), (above, q_above) = (
+            independent_near(curve.spec.name, b2, w2 * (1 + s * STYLE_STEP) ** 2) for s in (-1, 1)
+        )
+        for (b, w, kind), *sides in zip(styled, below, above, q_below, q_above, strict=True):
+            said = verdict(*(float(v) for v in sides))
             if said != kind:
                 found.append(
                     f"{curve.spec.label}: ({b:g}, {w:.6g}) drawn as {kind}, but χ₁ goes "
-                    f"{below:.6g} → {above:.6g} there ({said})"
+                    f"{sides[0]:.6g} → {sides[1]:.6g} there, q* {sides[2]:.3g} → "
+                    f"{sides[3]:.3g} ({said})"
                 )
     return found
 
 
 def test_the_lines_style_is_what_chi1_does_there() -> None:
-    """gelu's jumps (σ_b² ≤ 0.1) dashed and its edge (from 0.2) solid; the others solid."""
+    """gelu's jumps (σ_b² ≤ 0.1) dashed and its edge (from 0.2) solid; relu's edge at
+    σ_b² = 0 solid and, with a bias, χ₁ → 1 only as q* → ∞ dotted; the others solid."""
     curves = default_curves()
     assert [any(c.jump) for c in curves] == [False, False, False, True, False]
+    assert [any(c.unbounded) for c in curves] == [False, False, True, False, False]
     assert style_problems(phase_figure(curves), curves) == []
 
 
@@ -704,6 +746,16 @@ def test_the_style_checker_catches_a_flipped_flag_and_a_moved_point() -> None:
         b, w = curve.sigma_b2[at], curve.sigma_w2[at]
         assert len(found) == 1 and found[0].startswith(f"{curve.spec.label}: ({b:g}, {w:.6g})")
         assert ("edge, but" if at == 0 else "jump, but") in found[0]
+    relu = default_curves()[2]
+    flipped = [
+        dataclasses.replace(relu, unbounded=(False, False, *relu.unbounded[2:])),  # as an edge
+        dataclasses.replace(tanh, unbounded=(*tanh.unbounded[:8], True, *tanh.unbounded[9:])),
+    ]
+    for curve, at, said in zip(flipped, (1, 8), ("edge", "unbounded"), strict=True):
+        found = style_problems(phase_figure([curve]), [curve])
+        b, w = curve.sigma_b2[at], curve.sigma_w2[at]
+        assert len(found) == 1 and found[0].startswith(f"{curve.spec.label}: ({b:g}, {w:.6g})")
+        assert f"{said}, but" in found[0]
     moved = dataclasses.replace(tanh, sigma_w2=(*tanh.sigma_w2[:8], 1.01 * tanh.sigma_w2[8],
                                                 *tanh.sigma_w2[9:]))  # fmt: skip
     found = style_problems(phase_figure([moved]), [moved])

@@ -32,6 +32,7 @@ from actviz.init_gain import (
     rule,
     variance_slope,
 )
+from tests.closed_forms import CLOSED_FORMS
 from tests.conftest import UserModules
 from tests.test_plotting import png_size
 
@@ -198,7 +199,9 @@ def test_phase_curve_and_its_drawing() -> None:
     assert tanh.sigma_w2[0] == pytest.approx(1.0, abs=2e-6)
     fig = phase_figure([relu, tanh])  # one panel per activation, each on its own scale
     assert [a.get_title() for a in fig.axes] == ["relu", "tanh"]
-    assert [len(a.lines) for a in fig.axes] == [1, 1]
+    # relu: its edge at σ_b² = 0, and with a bias χ₁ → 1 only as q* → ∞ (σ_w² = 2)
+    assert relu.kinds == ("edge", *["unbounded"] * (len(relu.sigma_b2) - 1))
+    assert [len(a.lines) for a in fig.axes] == [2, 1]
     ax = fig.axes[1]
     lines = draw_phase(ax, [tanh])
     _close(lines[0].get_ydata(), tanh.sigma_w2)
@@ -209,6 +212,12 @@ def test_phase_curve_and_its_drawing() -> None:
         PhaseCurve(tanh.spec, tanh.sigma_b2, tanh.sigma_w2, (False,))
     with pytest.raises(InvalidParameterError, match="jump is True where sigma_w2 is None"):
         PhaseCurve(tanh.spec, tanh.sigma_b2, (None, 1.0), (True, False))
+    with pytest.raises(InvalidParameterError, match="unbounded is True where sigma_w2 is None"):
+        PhaseCurve(tanh.spec, tanh.sigma_b2, (None, 1.0), (False, False), (True, False))
+    with pytest.raises(InvalidParameterError, match="both True"):
+        PhaseCurve(tanh.spec, tanh.sigma_b2, (1.0, 1.0), (False, True), (False, True))
+    with pytest.raises(InvalidParameterError, match="one entry per σ_b²"):
+        PhaseCurve(tanh.spec, tanh.sigma_b2, tanh.sigma_w2, tanh.jump, (False,))
 
 
 # --- custom activations -------------------------------------------------------------
@@ -463,6 +472,9 @@ def test_a_critical_point_is_a_jump_only_where_chi1_is_off_one_on_a_side() -> No
     assert Critical(1.4, 0.0, 0.9999999, 1.0000001, 1.0).kind == "edge"
     assert Critical(1.4, 0.0, 0.9, 1.0000001, 1.0).kind == "jump"
     assert Critical(1.4, 0.0, 0.9999999, 1.1, 1.0).kind == "jump"
+    # the map runs off: χ₁ → 1 only as q* → ∞, unless χ₁ jumps there
+    assert Critical(1.4, 0.5, 0.9999999, 1.0000001, math.inf, runs_off=True).kind == "unbounded"
+    assert Critical(1.4, 0.5, 0.9, 1.0000001, math.inf, runs_off=True).kind == "jump"
     assert Critical(1.0, 0.0, 1.0, 1.0, 1e-9).trivial
     assert not Critical(1.0, 0.1, 1.0, 1.0, 1e-9).trivial  # a bias: q* ≥ σ_b² > 0
 
@@ -626,7 +638,7 @@ def test_tanh_at_its_critical_gain_and_zero_bias_is_the_trivial_fixed_point() ->
     assert biased is not None and biased.kind == "edge" and not biased.trivial
     relu = gain("relu")[0].critical
     assert relu is not None and relu.kind == "edge"
-    hardshrink = gain("hardshrink")[0].critical  # χ₁ → 1 there only as q* → ∞ (or jumps)
+    hardshrink = gain("hardshrink")[0].critical  # χ₁ jumps, or → 1 only as q* → ∞
     assert hardshrink is not None and hardshrink.edge_sigma_b is None
     assert hardshrink.text.endswith("nor at any σ_b from 0.001 to 100")
 
@@ -679,3 +691,214 @@ def test_the_hardsigmoid_check_catches_torchs_derivative(monkeypatch: pytest.Mon
             _check_hardsigmoid(torchs.backward)
     finally:
         init_gain._moments.cache_clear()
+
+
+# --- χ₁ → 1 only as q* → ∞ (kind "unbounded") ------------------------------------------
+# Independent of actviz: the length map h(q) = σ_w²·E[f(√q·z)²] + σ_b² by this file's own
+# numpy Gauss–Legendre quadrature in z of tests/closed_forms.py's hand-derived f and f′.
+
+GL16 = np.polynomial.legendre.leggauss(16)
+# z-panels: [−12, 12] in steps of 0.5, split also at ±s/√q for these s and at each kink's
+# k/√q, so that f's own scale (x ~ 1) is resolved at every q (it sits at z ~ 1/√q)
+Z_UNIFORM = np.linspace(-12.0, 12.0, 49)
+X_SCALES = np.array([0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0])
+
+
+def _np_expect(values: Any, q: np.ndarray, kinks: Any) -> np.ndarray:
+    """E[values(√q·z)] for z ~ N(0, 1), one q per entry of ``q``."""
+    t, w = GL16
+    root = np.sqrt(q)[:, None]
+    cuts = np.concatenate([X_SCALES, -X_SCALES, np.asarray(list(kinks), dtype=float)])
+    moved = np.clip(cuts[None, :] / root, -12.0, 12.0)
+    edges = np.sort(np.hstack([np.broadcast_to(Z_UNIFORM, (len(q), len(Z_UNIFORM))), moved]))
+    a, b = edges[:, :-1, None], edges[:, 1:, None]
+    z = ((b - a) / 2 * t + (a + b) / 2).reshape(len(q), -1)
+    weights = ((b - a) / 2 * w).reshape(len(q), -1) * np.exp(-0.5 * z * z)
+    return np.asarray((weights * values(root * z)).sum(axis=1) / math.sqrt(2 * math.pi))
+
+
+# The map's way up from q = 1, to RUN_TO (ratio 1.05). It runs off there when
+# h(q) − q > RUN_MARGIN·q at every q of the way: 1e-10·q allows for the critical σ_w's
+# last digits (rtol 1e-12: relu at σ_b = 0, where every q is a fixed point, has
+# h − q = (σ_w²/2 − 1)·q ≈ ±1e-12·q) and for the quadrature (~1e-14·q), and stays below
+# the smallest true margin on the grid, relu's σ_b² = 0.0025 (1e-10 × 1e7 = 1e-3). Every
+# finite edge of chaos on the grid has q* < 100 (gelu's at σ_b² = 1: 82), far below RUN_TO.
+RUN_TO, RUN_MARGIN = 1e7, 1e-10
+RUN_Q = np.geomspace(1.0, RUN_TO, math.ceil(math.log(RUN_TO) / math.log(1.05)) + 1)
+CHI1_OFF = 1e-5  # χ₁ at q = 1e12 against its limit q → ∞: ~1e-6 off for softplus, sigmoid²
+
+
+def _independent_run(name: str, sigma_w: float, sigma_b: float) -> tuple[bool, np.ndarray]:
+    """(whether the map at σ_w runs off from q = 1, past RUN_TO; χ₁ on the way and at
+    q = 1e12, the last entry)."""
+    f, grad, _ = CLOSED_FORMS[name]
+    target = registry.spec(name)
+    params, kinks = target.params, target.activation.kinks(target.params)
+    gap = _np_expect(lambda x: sigma_w**2 * f(x, params) ** 2 - x * x, RUN_Q, kinks)
+    runs = bool(np.all(gap + sigma_b**2 > RUN_MARGIN * RUN_Q))
+    qs = np.append(RUN_Q, 1e12)
+    return runs, sigma_w**2 * _np_expect(lambda x: grad(x, params) ** 2, qs, kinks)
+
+
+def _check_kind(name: str, c: Any) -> None:
+    """The verifier of "unbounded": said where, and only where (but for jumps, checked
+    above), the map at the critical σ_w runs off from q = 1 (no finite fixed point up to
+    RUN_TO), χ₁ there climbs to 1 from below (≤ 1 + CHI1_OFF on the way, within CHI1_OFF
+    of 1 at q = 1e12), q* is ∞, and its words claim no edge of chaos."""
+    if c.kind == "jump":
+        return
+    runs, chi = _independent_run(name, c.sigma_w, c.sigma_b)
+    assert runs == (c.kind == "unbounded"), (name, c.sigma_b, c.kind)
+    if c.kind == "unbounded":
+        assert np.all(chi <= 1 + CHI1_OFF) and abs(chi[-1] - 1) <= CHI1_OFF, (name, c.sigma_b)
+        assert c.q_star == math.inf and c.as_dict()["q_star"] is None
+        assert c.text.startswith(f"χ₁ → 1 only as q* → ∞ at σ_w = {c.sigma_w:.4g}: ")
+        assert c.text.endswith(f"; no edge of chaos at σ_b = {c.sigma_b:g}")
+        assert "the edge of chaos" not in c.text and "χ₁ = 1" not in c.text
+    else:
+        assert c.q_star < RUN_TO, (name, c.sigma_b)
+
+
+UNBOUNDED_SIGMA_B = tuple(math.sqrt(b2) for b2 in (0.0, 0.0025, 0.05, 0.5, 1.0))
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_unbounded_is_where_the_map_runs_off(name: str) -> None:
+    """Every registered activation at σ_b² = 0, 0.0025, 0.05, 0.5, 1."""
+    from actviz.init_gain import critical_point
+
+    m = moments(name)
+    for b in UNBOUNDED_SIGMA_B:
+        c = critical_point(m, b, search=False)
+        if c is not None:
+            _check_kind(name, c)
+
+
+def test_the_kinds_on_the_grid() -> None:
+    """Which are unbounded (relu's kin with a bias, softplus, logsigmoid, threshold; the
+    shrink hardshrink from σ_b² = 0.05, where it no longer jumps); elu, tanh edges."""
+    from actviz.init_gain import critical_point
+
+    kinds = {
+        n: [c.kind if c else None for c in (critical_point(moments(n), b, search=False)
+                                            for b in UNBOUNDED_SIGMA_B)]
+        for n in ("relu", "leaky_relu", "softplus", "hardshrink", "threshold", "elu", "tanh")
+    }  # fmt: skip
+    assert kinds == {
+        "relu": ["edge", *["unbounded"] * 4],
+        "leaky_relu": ["edge", *["unbounded"] * 4],
+        "softplus": ["unbounded"] * 5,
+        "hardshrink": ["jump", "jump", "unbounded", "unbounded", "unbounded"],
+        "threshold": ["unbounded"] * 5,
+        "elu": ["edge"] * 5,
+        "tanh": ["edge"] * 5,
+    }
+
+
+def test_the_unbounded_check_catches_a_wrong_answer() -> None:
+    import dataclasses
+
+    from actviz.init_gain import critical_point
+
+    softplus = critical_point(moments("softplus"), 0.5, search=False)
+    tanh = critical_point(moments("tanh"), 0.5, search=False)
+    assert softplus is not None and tanh is not None
+    assert softplus.kind == "unbounded" and tanh.kind == "edge"
+    for name, wrong in (
+        ("softplus", dataclasses.replace(softplus, runs_off=False)),  # called an edge
+        ("tanh", dataclasses.replace(tanh, runs_off=True)),  # an edge called unbounded
+        # a σ_w 0.1 % too small: q* is finite there (χ₁ < 1)
+        ("softplus", dataclasses.replace(softplus, sigma_w=softplus.sigma_w * 0.999)),
+        ("softplus", dataclasses.replace(softplus, q_star=1e6)),
+    ):
+        with pytest.raises(AssertionError):
+            _check_kind(name, wrong)
+
+    class Worded:  # the words of an edge on an unbounded point
+        def __getattr__(self, key: str) -> Any:
+            return getattr(softplus, key)
+
+        text = "χ₁ = 1 at σ_w = 1.414, σ_b = 0.5 (q* = inf): the edge of chaos"
+
+    with pytest.raises(AssertionError):
+        _check_kind("softplus", Worded())
+
+
+def test_no_edge_of_chaos_is_said_where_chi1_reaches_one_only_as_q_runs_off() -> None:
+    """The brief's example: the table, its notes, --json and --csv, and depth's note."""
+    import csv
+
+    names = ["softplus", "hardshrink", "threshold", "relu"]
+    table = run("gain", *names, "--bias-std", "0.5")
+    assert table.exit_code == 0, table.output
+    rows = {line.split()[0]: line for line in table.stdout.splitlines() if line.strip()}
+    for name in names:
+        assert rows[name].split()[5] == "q*→∞", rows[name]
+    notes = [line for line in table.stdout.splitlines() if line.startswith(tuple(names))]
+    notes = [line for line in notes if ": " in line]
+    assert len(notes) == 4 and all(": χ₁ → 1 only as q* → ∞ at σ_w = " in n for n in notes)
+    assert not any("the edge of chaos" in n for n in notes)
+    assert "'q*→∞': χ₁ → 1 only as q* → ∞" in " ".join(table.stdout.split())  # the caption
+    data = json.loads(run("gain", *names, "--bias-std", "0.5", "--json").stdout)
+    assert [d["critical"]["kind"] for d in data] == ["unbounded"] * 4
+    assert [d["critical"]["q_star"] for d in data] == [None] * 4
+    rows_csv = list(csv.DictReader(run("gain", *names, "--bias-std", "0.5", "--csv").stdout
+                                   .splitlines()))  # fmt: skip
+    assert [(r["critical_kind"], r["critical_q_star"]) for r in rows_csv] == [
+        ("unbounded", "inf")
+    ] * 4
+    for item in data:
+        c = item["critical"]
+        _check_kind(item["activation"], SimpleCritical(c))
+    d = actviz.depth(["relu", "softplus"], layers=3, width=8, batch=8, gain="critical",
+                     bias_std=0.5, baseline=False)  # fmt: skip
+    for r in d.runs:
+        assert r.note is not None and r.note.startswith("χ₁ → 1 only as q* → ∞ at σ_w = 1.414")
+        assert r.note.endswith("no edge of chaos at σ_b = 0.5")
+
+
+class SimpleCritical:
+    """--json's "critical" read back, for :func:`_check_kind`."""
+
+    def __init__(self, c: dict[str, Any]) -> None:
+        self.kind, self.sigma_w, self.sigma_b, self.text = (
+            c["kind"], c["sigma_w"], c["sigma_b"], c["text"]
+        )  # fmt: skip
+        self.q_star = math.inf if c["q_star"] is None else c["q_star"]
+        self._dict = c
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._dict
+
+
+def test_an_edge_beyond_the_ladder_is_an_edge_not_unbounded() -> None:
+    """elu at σ_b = 1000: χ₁ falls to 1 from above as q grows, and its edge of chaos lies
+    past the ladder's top (q* > 5.5e11): solved here from elu's own pieces. With
+    g₁ = E[f² − relu²] and g₂ = E[f′² − 1{x>0}] (no cancellation), χ₁ = 1 at
+    σ_w² = 1/(1/2 + g₂), and there h(q) − q = (g₁ − q·g₂)/(1/2 + g₂) + σ_b²: its root is
+    q*, and σ_w there is the critical σ_w to 1e-6 (actviz's has χ₁ = 1 at q = 1e12, the
+    top of its quadrature's range, not at q*: ~1e-7 apart)."""
+    from actviz.init_gain import Q_TOP, critical_point
+
+    c = critical_point(moments("elu"), 1000.0, search=False)
+    assert c is not None and c.kind == "edge" and not c.runs_off
+    words = f"χ₁ = 1 at σ_w = {c.sigma_w:.4g}, σ_b = 1000 (q* > 5.5e+11): the edge of chaos"
+    assert c.text == words
+    f, grad, _ = CLOSED_FORMS["elu"]
+    p = registry.spec("elu").params
+    _, chi = _independent_run("elu", c.sigma_w, 1000.0)
+    assert chi[0] > 1.3 and np.all(np.diff(chi) < 0)  # falls to 1 from above
+
+    def pieces(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        g1 = _np_expect(lambda x: f(x, p) ** 2 - np.maximum(x, 0) ** 2, q, [0.0])
+        g2 = _np_expect(lambda x: grad(x, p) ** 2 - (x > 0), q, [0.0])
+        return g1, g2
+
+    qs = np.geomspace(1e10, 1e16, 601)
+    g1, g2 = pieces(qs)
+    gap = (g1 - qs * g2) / (0.5 + g2) + 1000.0**2
+    root = int(np.flatnonzero(np.diff(np.sign(gap)))[0])
+    q_star = float(qs[root])
+    assert Q_TOP < q_star < 1e14
+    sigma_w = 1 / math.sqrt(0.5 + float(g2[root]))
+    assert c.sigma_w == pytest.approx(sigma_w, rel=1e-6)
