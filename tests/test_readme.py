@@ -161,7 +161,7 @@ BLOCKS = sessions()
 # and their L-layer composites are quadratures of f, f′, f″ evaluated through torch in
 # float64, whose last bits depend on the route, as gain's are.
 MEASURING = {"table", "saturation", "check", "depth", "gain", "jacobian", "graph", "env",
-             "cmap"}  # fmt: skip
+             "cmap", "shape"}  # fmt: skip
 # Commands whose README output holds no number computed through torch: names, the
 # files written, the paths.
 ROUTE_FREE = {"list", "plot", "export"}
