@@ -48,6 +48,9 @@ demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz depth sigmoid tanh relu gelu --layers 30 --out outputs/depth-sigmoid_tanh_relu_gelu.png
 	$(BIN)/actviz gain --all
 	$(BIN)/actviz gain tanh selu relu gelu sigmoid --plot --out-dir outputs
+	$(BIN)/actviz cmap relu tanh gelu sigmoid --layers 20 --out outputs/cmap-relu_tanh_gelu_sigmoid.png
+	$(BIN)/actviz shape tanh gelu softplus sigmoid --depth 100 --out outputs/shape-dks-tanh_gelu_softplus_sigmoid.png
+	$(BIN)/actviz depth tanh leaky_relu --shape tat --layers 100 --out outputs/depth-shaped-tanh_leaky_relu.png
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check actviz tests bench

@@ -75,7 +75,9 @@ def test_the_demo_figures_are_current(tmp_path: Path, monkeypatch: pytest.Monkey
             )
             made.unlink()
             figures += 1
-    assert figures == 3  # the d2l trio, the depth comparison, the phase diagram
+    # the d2l trio, the depth comparison, the phase diagram, the correlation maps,
+    # the DKS shapes and the shaped depth comparison
+    assert figures == 6
 
 
 def test_the_check_fails_on_a_changed_figure(tmp_path: Path) -> None:
