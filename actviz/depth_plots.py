@@ -161,8 +161,59 @@ def _whole_decades(ax: Axes, values: Sequence[float]) -> None:
         ax.set_ylim(10.0 ** (low - 0.1), 10.0 ** (max(high, low + 1) + 0.1))
 
 
+# The starts' colours: a sequential map (dark → light as the start nears 1), away
+# from the layers' viridis and the activations' cycle; its ends cut off, which
+# vanish into a white or black background.
+START_CMAP, START_SPAN = "plasma", (0.12, 0.82)
+
+
+def start_colors(count: int) -> list[Any]:
+    """One colour per starting correlation, in order."""
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps[START_CMAP]
+    low, high = START_SPAN
+    return [cmap(low + (high - low) * i / max(count - 1, 1)) for i in range(count)]
+
+
+def draw_correlations(ax: Axes, run: DepthRun) -> list[Line2D]:
+    """The correlation of ``run``'s input pairs per layer, one colour per start:
+    measured (dots, each the mean over the start's pairs) and mean-field's
+    prediction (a line; a gap where there is none). Returns each start's
+    [measured, predicted] lines in turn. A run without pairs (width 1) gets a
+    word instead."""
+    import math
+
+    from matplotlib.ticker import MaxNLocator
+
+    lines: list[Line2D] = []
+    if not run.correlations:
+        ax.text(0.5, 0.5, "width 1: no two inputs\nwith a correlation below 1",
+                ha="center", va="center", transform=ax.transAxes, fontsize="small")  # fmt: skip
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return lines
+    shown: list[float] = []
+    for corr, color in zip(run.correlations, start_colors(len(run.correlations)), strict=True):
+        layers = range(1, len(corr.measured) + 1)
+        predicted = [math.nan if v is None else v for v in corr.predicted]
+        (measured_line,) = ax.plot(layers, corr.measured, linestyle="none", marker="o",
+                                   markersize=2.8, color=color)  # fmt: skip
+        (predicted_line,) = ax.plot(layers, predicted, linewidth=1.3, color=color)
+        lines += [measured_line, predicted_line]
+        shown += [v for v in (*corr.measured, *predicted) if math.isfinite(v)]
+    low = min([0.0, *shown])
+    ax.set_ylim(max(low - 0.05, -1.05), 1.05)
+    ax.axhline(1 - run.collapse_gap, linestyle=":", linewidth=0.9, color="0.5")
+    ax.set_xlabel("layer")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(tick_formatter())
+    return lines
+
+
 def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
-    """Histograms per activation (top two rows), std per layer for all (bottom)."""
+    """Histograms per activation (top two rows), the input pairs' correlation per
+    activation (third), std per layer for all (bottom)."""
     import matplotlib as mpl
     from matplotlib import rc_context
     from matplotlib.figure import Figure
@@ -170,23 +221,29 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
 
     runs = result.runs
     count = len(runs)
+    # Rows in inches: a margin for the suptitle, each panel row with the gap
+    # under it (room for its x label and the next row's title; under the
+    # correlation row, its legend too), the std row, a margin for the legend.
+    margin, panel, gap, std = 1.09, 2.13, 1.25, 2.56
+    rows = [panel, gap, panel, gap, panel, gap + 0.3, std]
+    height = margin + sum(rows) + margin
     with rc_context(theme_style(theme)):
         width = max(3.6 * count, 9.0)
-        fig = Figure(figsize=(width, 11.5))
+        fig = Figure(figsize=(width, height))
         # A fixed grid, not layout="constrained": that doubles the render time
         # (measured 1.9 of 3.9 s), and the panels' sizes are known here.
         bar = 0.15 / ((width - 1.3) / count)  # a colour bar about 0.15 inch wide
         outer = fig.add_gridspec(
-            3, count + 1, width_ratios=[*[1.0] * count, bar], height_ratios=[1, 1, 1.2],
-            left=0.75 / width, right=1 - 0.55 / width, top=0.905, bottom=0.095,
-            hspace=0.55, wspace=0.32,
+            len(rows), count + 1, width_ratios=[*[1.0] * count, bar], height_ratios=rows,
+            left=0.75 / width, right=1 - 0.55 / width, top=1 - margin / height,
+            bottom=margin / height, hspace=0.0, wspace=0.32,
         )  # fmt: skip
         hist_axes = []
         for i, run in enumerate(runs):
             ax = fig.add_subplot(outer[0, i])
             draw_histograms(ax, run, "activations")
             ax.set_title(f"{run.label}\n{run.setting}", fontsize="medium")
-            bottom_ax = fig.add_subplot(outer[1, i])
+            bottom_ax = fig.add_subplot(outer[2, i])
             draw_histograms(bottom_ax, run, "gradients")
             bottom_ax.xaxis.label.set_fontsize("small")
             bottom_ax.set_title(run.verdict.text, fontsize="small")
@@ -194,8 +251,8 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
         mappable = mpl.cm.ScalarMappable(
             mpl.colors.Normalize(1, len(runs[0].layers)), mpl.colormaps[LAYER_CMAP]
         )
-        fig.colorbar(mappable, cax=fig.add_subplot(outer[:2, count]), label="layer")
-        low = outer[2, :].subgridspec(1, 2, wspace=0.25)
+        fig.colorbar(mappable, cax=fig.add_subplot(outer[:3, count]), label="layer")
+        low = outer[6, :].subgridspec(1, 2, wspace=0.25)
         forward = fig.add_subplot(low[0, 0])
         backward = fig.add_subplot(low[0, 1])
         draw_std(forward, runs, "act_std", baselines=result.baselines)
@@ -214,12 +271,58 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
         # Below both std panels: inside, it would cover a curve (gelu's climb).
         fig.legend(handles=handles, fontsize="small", loc="lower center", frameon=False,
                    ncols=min(len(handles), 6), bbox_to_anchor=(0.5, 0.0))  # fmt: skip
+        # Added after the std panels: fig.axes keeps its order from before the row.
+        correlation_axes = []
+        for i, run in enumerate(runs):
+            ax = fig.add_subplot(outer[4, i])
+            draw_correlations(ax, run)
+            ax.set_title(pairs_title(run), fontsize="small")
+            correlation_axes.append(ax)
+        correlation_axes[0].set_ylabel("pair correlation")
+        _pairs_legend(fig, runs, top=1 - (margin + 3 * panel + 2 * gap + 0.42) / height)
         first = runs[0]
         fig.suptitle(
             f"{len(first.layers)} × (Linear({first.width}, {first.width}) + activation), "
             f"batch {first.batch} of N(0, 1), seed {first.seed}"
         )
     return fig
+
+
+def pairs_title(run: DepthRun) -> str:
+    """``input pairs: collapsed from layer 4 on``: the correlation panel's title, the
+    measured verdict (:func:`~actviz.depth_sim.correlation_verdict`) in brief."""
+    verdict = run.correlation
+    if verdict.kind == "none":
+        return "input pairs: none" if not run.correlations else "input pairs: not finite"
+    since = "" if verdict.layer is None else f" from layer {verdict.layer} on"
+    return f"input pairs: {verdict.kind}{since}"
+
+
+def _pairs_legend(fig: Figure, runs: Sequence[DepthRun], *, top: float) -> None:
+    """The correlation row's key, under it: a colour per start, dots measured, lines
+    mean-field's, the dotted line the collapse threshold (none where no run has
+    pairs: width 1)."""
+    from matplotlib.lines import Line2D as Handle
+
+    run = next((r for r in runs if r.correlations), None)
+    if run is None:
+        return
+    values = [c.start for c in run.correlations]
+    handles = [
+        Handle([], [], color=color, linewidth=1.3, label=f"start {value:g}")
+        for value, color in zip(values, start_colors(len(values)), strict=True)
+    ]
+    handles += [
+        Handle([], [], color="0.5", linestyle="none", marker="o", markersize=2.8,
+               label=f"measured (mean of {run.correlations[0].pairs} pairs)"),
+        Handle([], [], color="0.5", linewidth=1.3, label="mean-field"),
+        Handle([], [], color="0.5", linestyle=":", linewidth=0.9,
+               label=f"{1 - run.collapse_gap:g}: collapsed above"),
+    ]  # fmt: skip
+    # one row where the figure is wide enough (three panels or more), else two
+    wide = fig.get_figwidth() >= 3 * 3.6
+    fig.legend(handles=handles, fontsize="small", loc="upper center", frameon=False,
+               ncols=len(handles) if wide else 4, bbox_to_anchor=(0.5, top))  # fmt: skip
 
 
 def draw_phase(

@@ -10,13 +10,17 @@ layer reports its pre-activation and activation statistics, the share of
 saturated and dead units (against the activation's own peak |f′|, as ``actviz
 saturation`` judges them) and the gradient std flowing back into its input and
 its weights. The gradient's ratio from layer L to layer 1 is compared with
-mean-field theory's prediction (:func:`mean_field_ratio`).
+mean-field theory's prediction (:func:`mean_field_ratio`). Pairs of inputs of
+known correlation (:data:`CORRELATION_STARTS`) go through the same layers in a
+forward of their own: their pre-activations' correlation per layer, beside
+mean-field's correlation map composed with each layer's q
+(:func:`mean_field_correlations`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +57,22 @@ MAX_WEIGHTS = 16_000_000  # layers × width²: weights and their gradients, 8 by
 # Python time, not flops).
 MAX_WORK = 100_000_000_000
 LAYER_OVERHEAD = 50_000_000
+# Pairs of inputs of known correlation, run through the same network in a forward
+# of their own: what mean-field's correlation map predicts, measured. 0 is two
+# unrelated inputs, 0.99 two near-duplicates; the question depth raises is whether
+# they stay apart (below 1) or collapse to one. No negative start: an odd f mirrors
+# the positive one (C(−c) = −C(c)), and a fifth curve would crowd the panel.
+CORRELATION_STARTS = (0.0, 0.5, 0.9, 0.99)
+# Pairs per start: one pair's correlation at width n scatters by about (1 − c²)/√n
+# (0.06 at width 256); the mean of 16 independent pairs by a quarter of that (deep
+# down less: there every input is alike, and the network's own deviation is common
+# to all pairs). They cost 16 × 5 rows (one input a per pair, shared by every
+# start, and its partner b per start), forward only: at the default batch of 256,
+# a tenth of the batch's multiply-adds.
+CORRELATION_PAIRS = 16
+# Every start within this of 1: the pairs have collapsed; within this of each
+# other (short of 1): they have met, wherever they started.
+COLLAPSE_GAP = 0.01
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,47 @@ class LayerStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: _finite(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Pairs of inputs of one starting correlation followed through the network.
+
+    ``measured[l - 1]``: at layer l, the mean over the pairs (a, b) of their
+    pre-activations' correlation as mean-field defines it, uncentred:
+    q_ab / √(q_aa·q_bb) with q_ab = mean_i h_i(a)·h_i(b) over the layer's units
+    (NaN where q_aa or q_bb is 0 or not finite). ``predicted[l - 1]``: mean-field's
+    c_l, the correlation map composed with the network's σ_w, σ_b and each layer's
+    q (None from where q leaves the quadrature's range, or E[f²] is 0). Layer l's
+    pre-activations have passed l − 1 activations: c_1 is the start itself
+    (mixed with the bias, (σ_w²·c + σ_b²)/(σ_w² + σ_b²))."""
+
+    start: float
+    pairs: int
+    measured: tuple[float, ...]
+    predicted: tuple[float | None, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "pairs": self.pairs,
+            "measured": [_finite(v) for v in self.measured],
+            "predicted": [None if v is None else _finite(v) for v in self.predicted],
+        }
+
+
+@dataclass(frozen=True)
+class CorrelationVerdict:
+    """What became of the input pairs by the last layer (:func:`correlation_verdict`):
+    ``kind`` "collapsed", "met", "apart" or "none", ``layer`` from which layer on
+    (collapsed and met), ``text`` in words."""
+
+    kind: str
+    layer: int | None
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "layer": self.layer, "text": self.text}
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,6 +194,10 @@ class DepthRun:
     # the same network's ratio under a random output gradient (measured when
     # output_grad is not "random": whether a difference is the probe)
     random_ratio: float | None = None
+    # pairs of inputs of known correlation, one per start in CORRELATION_STARTS
+    # (empty for the default-init baselines, whose correlations are not drawn, and
+    # at width 1, where no two inputs have a correlation below 1)
+    correlations: tuple[Correlation, ...] = ()
 
     @property
     def label(self) -> str:
@@ -159,6 +224,28 @@ class DepthRun:
     @property
     def mean_field(self) -> MeanField:
         return compare_mean_field(self)
+
+    @property
+    def correlation(self) -> CorrelationVerdict:
+        """What became of the input pairs in the network (the measured values)."""
+        return correlation_verdict([c.measured for c in self.correlations])
+
+    @property
+    def predicted_correlation(self) -> CorrelationVerdict:
+        """What mean-field theory says becomes of them."""
+        return correlation_verdict([c.predicted for c in self.correlations])
+
+    @property
+    def collapse_gap(self) -> float:
+        """:data:`COLLAPSE_GAP`: pairs within it of 1 have collapsed (for the figure,
+        which does not import this module)."""
+        return COLLAPSE_GAP
+
+    @property
+    def correlation_text(self) -> str:
+        """``input pairs (16 per start) at layer 30, pre-activation correlation measured
+        (mean-field): 0 → 0.9657 (0.9705), …; measured: apart (…); mean-field: apart too``."""
+        return correlation_text(self.correlations)
 
     @property
     def forward_text(self) -> str:
@@ -207,6 +294,12 @@ class DepthRun:
             "note": self.note,
             "output_grad": self.output_grad,
             "mean_field": self.mean_field.as_dict(),
+            "correlation": {
+                "measured": self.correlation.as_dict(),
+                "predicted": self.predicted_correlation.as_dict(),
+                "text": self.correlation_text,
+            },
+            "correlations": [c.as_dict() for c in self.correlations],
             "per_layer": [s.as_dict() for s in self.layers],
         }
 
@@ -320,6 +413,134 @@ def mean_field_ratio(target: Spec, layers: int, *, sigma_w: float, sigma_b: floa
         return math.exp(log_ratio2 / 2)
     except OverflowError:
         return math.inf
+
+
+def mean_field_correlations(
+    target: Spec,
+    layers: int,
+    starts: Sequence[float] = CORRELATION_STARTS,
+    *,
+    sigma_w: float,
+    sigma_b: float,
+) -> list[list[float | None]]:
+    """Mean-field's correlation of two inputs' pre-activations at layers 1 … ``layers``,
+    for each starting correlation in ``starts`` (the inputs', each of second moment 1).
+
+    Layer 1: q₁ = σ_w² + σ_b², c₁ = (σ_w²·c + σ_b²)/q₁. Then, with (u, v) of variance
+    q_l and correlation c_l, c_{l+1} = (σ_w²·E[f(u)·f(v)] + σ_b²)/q_{l+1}, where
+    q_{l+1} = σ_w²·E[f(√q_l·z)²] + σ_b² is the length map :func:`mean_field_ratio`
+    follows (:mod:`actviz.init_gain`'s quadrature) and E[f(u)·f(v)] is
+    :func:`actviz.cmap.kernel.cross_moments` at q_l. None from the layer where q
+    leaves the quadrature's range (above :data:`~actviz.init_gain.Q_MAX`; below
+    :data:`~actviz.init_gain.Q_MIN` q is taken as Q_MIN, the limit q → 0⁺, as the
+    gradient's prediction does), where q is 0, or where f is not finite."""
+    from actviz.cmap.kernel import cross_moments
+    from actviz.errors import CustomActivationError
+    from actviz.init_gain import Q_MAX, Q_MIN, moments
+
+    found: list[list[float | None]] = [[] for _ in starts]
+    w2, b2 = sigma_w * sigma_w, sigma_b * sigma_b
+    q = w2 + b2
+    try:
+        m = moments(target)
+    except CustomActivationError:
+        q = 0.0  # f is not finite somewhere: no prediction
+    cs = [(w2 * c + b2) / q for c in starts] if q > 0 else []
+    for layer in range(1, layers + 1 if cs else 1):
+        for row, c in zip(found, cs, strict=True):
+            row.append(c)
+        if layer == layers or not q <= Q_MAX:
+            break
+        q = max(q, Q_MIN)
+        following = w2 * m.f2(q) + b2
+        try:
+            cross = cross_moments(target, cs, q=q)
+        except CustomActivationError:
+            break
+        if not (following > 0 and math.isfinite(following)):
+            break
+        new = [(w2 * float(e) + b2) / following for e in cross]
+        if new == cs and following == q:
+            # a fixed point of the float64 map itself (collapsing activations reach one
+            # within a few dozen layers): every later layer repeats it, exactly
+            for row, c in zip(found, cs, strict=True):
+                row.extend([c] * (layers - layer))
+            break
+        cs, q = new, following
+    for row in found:
+        row.extend([None] * (layers - len(row)))
+    return found
+
+
+def correlation_verdict(curves: Sequence[Sequence[float | None]]) -> CorrelationVerdict:
+    """What became of the pairs by the last layer, one curve (a value per layer) per
+    start: "collapsed" (every start within :data:`COLLAPSE_GAP` of 1), "met" (every
+    start within the gap of the others, short of that: where they started is
+    forgotten), "apart" (neither) or "none" (a start has no finite value there).
+    ``layer``: from which layer on it has been so (None for apart and none)."""
+    depth = len(curves[0]) if curves else 0
+    gap = COLLAPSE_GAP
+
+    def values(layer: int) -> list[float] | None:
+        found = [curve[layer - 1] for curve in curves]
+        return [v for v in found if v is not None and math.isfinite(v)] if found else None
+
+    def since(holds: Callable[[list[float]], bool]) -> int:
+        layer = depth
+        while layer > 1 and len(v := values(layer - 1) or []) == len(curves) and holds(v):
+            layer -= 1
+        return layer
+
+    last = values(depth) if depth else None
+    if not last or len(last) < len(curves):
+        return CorrelationVerdict(
+            "none", None, "not measurable (no finite correlation at the last layer)"
+        )
+    low, high = min(last), max(last)
+    if low >= 1 - gap:
+        layer = since(lambda v: min(v) >= 1 - gap)
+        return CorrelationVerdict("collapsed", layer, f"collapsed from layer {layer} on "
+                                  f"(every start within {gap:g} of 1)")  # fmt: skip
+    if high - low <= gap:
+        layer = since(lambda v: max(v) - min(v) <= gap)
+        return CorrelationVerdict("met", layer, f"met from layer {layer} on (every start "
+                                  f"within {gap:g} of the others, at {_corr(low)}–{_corr(high)}, "
+                                  "short of 1)")  # fmt: skip
+    return CorrelationVerdict("apart", None, f"apart ({_corr(low)} to {_corr(high)}: neither "
+                              f"within {gap:g} of 1 nor of each other)")  # fmt: skip
+
+
+def _corr(value: float | None) -> str:
+    """A correlation in the texts: 4 decimals (0.9996, where 4 significant digits say 1)."""
+    from actviz.display import MISSING
+
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return f"{value:.4f}".replace("-0.0000", "0.0000")
+
+
+def correlation_text(correlations: Sequence[Correlation]) -> str:
+    """The last layer's correlation per start, measured (mean-field), and what became of
+    the pairs in the network and in mean-field theory."""
+    if not correlations:
+        return "input pairs: none (width 1 has no two inputs of correlation below 1)"
+    depth = len(correlations[0].measured)
+    pairs = ", ".join(
+        f"{c.start:g} → {_corr(c.measured[-1])} ({_corr(c.predicted[-1])})" for c in correlations
+    )
+    measured = correlation_verdict([c.measured for c in correlations])
+    predicted = correlation_verdict([c.predicted for c in correlations])
+    if predicted.kind == "none":
+        theory = "mean-field: no prediction at the last layer (q leaves the quadrature's range)"
+    elif predicted.kind == measured.kind:
+        since = "" if predicted.layer is None else f", from layer {predicted.layer} on"
+        theory = f"mean-field: {predicted.kind} too{since}"
+    else:
+        theory = f"mean-field: {predicted.text}"
+    return (
+        f"input pairs ({correlations[0].pairs} per start) at layer {depth}, pre-activation "
+        f"correlation measured (mean-field): {pairs}; measured: {measured.text}; {theory}"
+    )
 
 
 def positively_homogeneous(target: Spec) -> bool:
@@ -564,7 +785,9 @@ def depth(
     default), ``"ones"`` (``backward(ones_like(out))``, the gradient of Σ
     outputs, which keeps a component along the activations) or ``"loss"`` (an
     MSE loss against a seeded N(0, 1) target). Each run's ``mean_field``
-    compares its gradient ratio with mean-field's prediction.
+    compares its gradient ratio with mean-field's prediction; its
+    ``correlations`` follow pairs of inputs of known correlation layer by layer,
+    measured and predicted (``correlation``: what became of them).
 
     ``shape``: ``"dks"`` or ``"tat"`` also runs each activation shaped for this
     depth by :func:`actviz.shape.shape` (φ̂ after every layer, orthogonal weights
@@ -673,19 +896,85 @@ def _run(
         # drawn after the weights, whatever the probe: the weights stay as they were
         random_grad = torch.randn(batch, width)
         goal = torch.randn(batch, width)
+        # drawn last: everything above is what it was before the pairs were added
+        pairs = _pair_inputs(width) if histograms else None
     # Layers this small gain nothing from threads, and on a busy machine torch's
     # spinning workers make the run ten times slower (measured: 7.9 s vs 0.6 s);
     # one thread also keeps the bits independent of the caller's thread count.
     with one_thread():
         run = _measure(target, x, linears, init=init, gain=gain, mode=mode,
                        bias_std=bias_std, seed=seed, eps=eps, histograms=histograms,
-                       output_grad=output_grad, random_grad=random_grad, goal=goal)  # fmt: skip
+                       output_grad=output_grad, random_grad=random_grad, goal=goal,
+                       pairs=pairs)  # fmt: skip
     if gain is None:  # nn.Linear's own: σ_w² = 1/3, biases U(±1/√width), variance 1/(3·width)
         sigma_w, sigma_b = TORCH_DEFAULT_SIGMA_W, 1 / math.sqrt(3 * width)
     else:  # kaiming, xavier (square) and orthogonal all give weights of variance gain²/width
         sigma_w, sigma_b = gain, bias_std
     predicted = mean_field_ratio(target, layers, sigma_w=sigma_w, sigma_b=sigma_b)
-    return replace(run, predicted_ratio=predicted)
+    correlations: tuple[Correlation, ...] = ()
+    if run.correlations:
+        mean_field = mean_field_correlations(target, layers, sigma_w=sigma_w, sigma_b=sigma_b)
+        pairs_with = zip(run.correlations, mean_field, strict=True)
+        correlations = tuple(replace(c, predicted=tuple(p)) for c, p in pairs_with)
+    return replace(run, predicted_ratio=predicted, correlations=correlations)
+
+
+def _pair_inputs(width: int) -> torch.Tensor | None:
+    """:data:`CORRELATION_PAIRS` inputs a, then for each start c in
+    :data:`CORRELATION_STARTS` as many partners b = c·a + √(1 − c²)·z, from the
+    global generator (seeded by the caller). Each a and z is a N(0, 1) draw scaled
+    to second moment exactly 1 (|a|² = width: the batch's q⁰), z made orthogonal to
+    a first (in float64), so each pair's correlation is c itself, not c plus a draw's
+    scatter of 1/√width. None at width 1: no two inputs there have |c| < 1."""
+    import torch
+
+    if width < 2:
+        return None
+    count = CORRELATION_PAIRS
+    a, z = torch.randn(2, count, width, dtype=torch.float64)
+    a = a / a.norm(dim=1, keepdim=True)
+    z = z - (z * a).sum(dim=1, keepdim=True) * a
+    z = z / z.norm(dim=1, keepdim=True)
+    rows = [a, *(c * a + math.sqrt((1 - c) * (1 + c)) * z for c in CORRELATION_STARTS)]
+    return (torch.cat(rows) * math.sqrt(width)).to(torch.float32)
+
+
+def _pair_correlations(
+    act: Any, target: Spec, linears: Sequence[nn.Linear], pairs: torch.Tensor
+) -> tuple[Correlation, ...]:
+    """The pairs through the network's own layers and activation (forward only),
+    their pre-activations' correlation per layer (predictions filled in later).
+
+    Each layer's output is detached before the next: autograd runs (a custom
+    activation is checked as the batch's is, and that check needs a graph) but keeps
+    one layer's graph at a time, and no gradient ever reaches the weights."""
+    import torch
+
+    from actviz.custom import checked_output
+
+    pres = []
+    signal = pairs
+    for linear in linears:
+        pre = linear(signal)
+        out = act(pre)
+        if target.activation.custom:
+            out = checked_output(target.activation, pre, out)
+        pres.append(pre.detach())
+        signal = out.detach()
+    with torch.no_grad():
+        h = torch.stack(pres).to(torch.float64)  # layers × rows × width
+        count = CORRELATION_PAIRS
+        a = h[:, :count]
+        q_aa = (a * a).mean(dim=2)
+        found = []
+        for i, start in enumerate(CORRELATION_STARTS):
+            b = h[:, count * (i + 1) : count * (i + 2)]
+            q_ab, q_bb = (a * b).mean(dim=2), (b * b).mean(dim=2)
+            # 0/0 (all units dead) and inf/inf (overflow) are NaN: no correlation there
+            each = q_ab / torch.sqrt(q_aa * q_bb)
+            measured = each.mean(dim=1).tolist()
+            found.append(Correlation(start, count, tuple(measured), (None,) * len(measured)))
+    return tuple(found)
 
 
 def _measure(
@@ -703,6 +992,7 @@ def _measure(
     output_grad: str,
     random_grad: torch.Tensor,
     goal: torch.Tensor,
+    pairs: torch.Tensor | None = None,
 ) -> DepthRun:
     import torch
 
@@ -746,6 +1036,7 @@ def _measure(
         if target.activation.custom:
             out_all = checked_output(target.activation, pre_all, out_all)
         (local_all,) = torch.autograd.grad(out_all, pre_all, torch.ones_like(out_all))
+        correlations = () if pairs is None else _pair_correlations(act, target, linears, pairs)
     except (ActvizError, KeyboardInterrupt):
         raise
     except BaseException as error:
@@ -798,6 +1089,7 @@ def _measure(
         note=_note(target, mode, gain, bias_std),
         output_grad=output_grad,
         random_ratio=random_ratio,
+        correlations=correlations,
     )
 
 

@@ -193,6 +193,7 @@ def depth_lines(run: Any, baseline: Any | None = None) -> list[str]:
         )
     if run.note:
         lines.append(f"note: {run.note}")
+    lines.append(run.correlation_text)  # last: the lines above keep their places
     return lines
 
 
@@ -211,13 +212,33 @@ def depth_report(result: Any) -> Group:
 
 
 def depth_csv(result: Any) -> str:
-    """Every layer of every network (the default-init baselines too), full precision."""
+    """Every layer of every network (the default-init baselines too), full precision;
+    then per start c, the input pairs' correlation at the layer, measured
+    (``pairs_c``) and mean-field's (``pairs_c_mean_field``): empty where there is
+    none (the baselines run no pairs)."""
+    from actviz.depth_sim import CORRELATION_STARTS
+
+    pairs = [f"pairs_{c:g}{end}" for c in CORRELATION_STARTS for end in ("", "_mean_field")]
     header = ["activation", "init", "gain", "gain_mode", "bias_std",
-              *(f for _, f in DEPTH_COLUMNS)]  # fmt: skip
+              *(f for _, f in DEPTH_COLUMNS), *pairs]  # fmt: skip
     rows = [
         [run.label, run.init, "" if run.gain is None else run.gain, run.gain_mode, run.bias_std,
-         *(getattr(s, f) for _, f in DEPTH_COLUMNS)]
+         *(getattr(s, f) for _, f in DEPTH_COLUMNS), *_pair_cells(run, s.layer)]
         for run in (*result.runs, *result.baselines)
         for s in run.layers
     ]  # fmt: skip
     return csv_text(header, rows)
+
+
+def _pair_cells(run: Any, layer: int) -> list[Any]:
+    """Measured, mean-field, for each start at ``layer`` (1-based); empty cells without."""
+    from actviz.depth_sim import CORRELATION_STARTS
+
+    by_start = {c.start: c for c in run.correlations}
+    cells: list[Any] = []
+    for start in CORRELATION_STARTS:
+        c = by_start.get(start)
+        measured = None if c is None else c.measured[layer - 1]
+        predicted = None if c is None else c.predicted[layer - 1]
+        cells += ["" if v is None else v for v in (measured, predicted)]
+    return cells

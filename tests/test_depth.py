@@ -157,8 +157,9 @@ def test_same_seed_same_numbers_and_the_global_rng_is_left_alone() -> None:
 def test_the_figure_draws_the_runs() -> None:
     result = depth(["tanh", "relu"], layers=6, width=32, batch=32)
     fig = depth_figure(result)
-    # 2 × 2 histogram panels, the colour bar, forward and backward std panels
-    assert len(fig.axes) == 7
+    # 2 × 2 histogram panels, the colour bar, forward and backward std panels, then
+    # the input pairs' correlation panel of each activation
+    assert len(fig.axes) == 9
     forward = fig.axes[5]
     solid = [line for line in forward.lines if line.get_linestyle() == "-"]
     dashed = [line for line in forward.lines if line.get_linestyle() == "--"]
@@ -226,7 +227,7 @@ def test_depth_writes_the_figure_and_prints_tables_and_verdicts(in_tmp: Path) ->
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "wrote outputs/depth-tanh_relu.png"
-    assert png_size(in_tmp / "outputs" / "depth-tanh_relu.png") == (1350, 1725)
+    assert png_size(in_tmp / "outputs" / "depth-tanh_relu.png") == (1350, 2277)
     expected = depth(["tanh", "relu"], layers=4, width=32, batch=16)
     tanh = expected.runs[0]
     assert f"forward: {tanh.forward_text}" in lines
@@ -278,7 +279,8 @@ def test_depth_json_and_csv(in_tmp: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == (
         "activation,init,gain,gain_mode,bias_std,layer,pre_mean,pre_std,act_mean,act_std,"
-        "saturated,dead,grad_input_std,grad_weight_std"
+        "saturated,dead,grad_input_std,grad_weight_std,pairs_0,pairs_0_mean_field,pairs_0.5,"
+        "pairs_0.5_mean_field,pairs_0.9,pairs_0.9_mean_field,pairs_0.99,pairs_0.99_mean_field"
     )
     assert len(lines) == 3 and lines[2].startswith("relu,xavier,1.5,number,0.0,2,")
     assert not (in_tmp / "outputs").exists()
