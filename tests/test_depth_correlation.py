@@ -53,6 +53,7 @@ from actviz.depth_sim import (
 )
 from actviz.depth_tables import depth_csv, depth_lines
 from actviz.environment import one_thread
+from actviz.errors import UsageError
 from tests.conftest import UserModules
 
 runner = CliRunner()
@@ -437,7 +438,7 @@ def test_any_activation_gain_and_depth(
 ) -> None:
     try:
         run = run_of(name, layers, 128, gain, bias_std, seed)
-    except depth_sim.UsageError:  # no critical σ_w at this σ_b
+    except UsageError:  # no critical σ_w at this σ_b
         return
     assert measurement_problems(run, rebuilt_pairs(run)) == []
     assert prediction_problems(run, 1e-9) == []
@@ -666,7 +667,9 @@ def test_the_panel_draws_the_numbers() -> None:
         dots = [line for line in ax.lines if line.get_marker() == "o"]
         # the predicted lines: the dotted 0.99 line has two points
         curves = [
-            line for line in ax.lines if line.get_marker() != "o" and len(line.get_xdata()) > 2
+            line
+            for line in ax.lines
+            if line.get_marker() != "o" and len(np.asarray(line.get_xdata())) > 2
         ]
         assert len(dots) == len(curves) == len(CORRELATION_STARTS)
         for dot, curve, corr in zip(dots, curves, run.correlations, strict=True):

@@ -756,7 +756,9 @@ def test_the_style_checker_catches_a_flipped_flag_and_a_moved_point() -> None:
         b, w = curve.sigma_b2[at], curve.sigma_w2[at]
         assert len(found) == 1 and found[0].startswith(f"{curve.spec.label}: ({b:g}, {w:.6g})")
         assert f"{said}, but" in found[0]
-    moved = dataclasses.replace(tanh, sigma_w2=(*tanh.sigma_w2[:8], 1.01 * tanh.sigma_w2[8],
+    eighth = tanh.sigma_w2[8]
+    assert eighth is not None
+    moved = dataclasses.replace(tanh, sigma_w2=(*tanh.sigma_w2[:8], 1.01 * eighth,
                                                 *tanh.sigma_w2[9:]))  # fmt: skip
     found = style_problems(phase_figure([moved]), [moved])
     assert len(found) == 1 and found[0].endswith("(neither)")

@@ -18,7 +18,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.depth_sim import depth
+from actviz.depth_sim import Depth, depth
 from actviz.errors import ShapeRefusedError, UsageError
 from actviz.shape import shape
 
@@ -64,12 +64,12 @@ def rebuilt_act_std(name: str, method: str, alpha: float, beta: float, gamma: fl
 
 
 @pytest.fixture(scope="module")
-def tanh_dks():
+def tanh_dks() -> Depth:
     return depth("tanh", layers=LAYERS, width=WIDTH, batch=BATCH, shape="dks")
 
 
 @pytest.fixture(scope="module")
-def leaky_tat():
+def leaky_tat() -> Depth:
     return depth("leaky_relu", layers=LAYERS, width=WIDTH, batch=BATCH, shape="tat")
 
 

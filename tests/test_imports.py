@@ -65,9 +65,9 @@ def _imported(node: ast.AST, modules: set[str], importer: str = "") -> set[str]:
         found.add(name)
         pieces = name.split(".")
         for end in range(1, len(pieces)):  # the packages it runs on the way
-            package = ".".join(pieces[:end])
-            if package in modules and not (importer + ".").startswith(package + "."):
-                found.add(package)
+            runs_first = ".".join(pieces[:end])
+            if runs_first in modules and not (importer + ".").startswith(runs_first + "."):
+                found.add(runs_first)
     return found
 
 

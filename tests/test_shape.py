@@ -268,6 +268,7 @@ def test_the_library_refuses_its_own_wrong_answer(monkeypatch: pytest.MonkeyPatc
 
     def off(*args: Any, **kwargs: Any) -> Any:
         found = real(*args, **kwargs)
+        assert found is not None
         return dataclasses.replace(found, alpha=found.alpha * (1 + 1e-6))
 
     monkeypatch.setattr(solve, "_search", off)
@@ -306,9 +307,11 @@ def test_tat_leaky_relu_refuses_what_cannot_be_reached() -> None:
 
 
 def test_settings_are_checked_by_name() -> None:
-    for kwargs, name in [({"depth": 0}, "depth"), ({"depth": 2.5}, "depth"),
-                         ({"zeta": 1.0}, "zeta"), ({"eta": 1.0}, "eta"), ({"tau": 0.0}, "tau"),
-                         ({"method": "ntk"}, "method")]:  # fmt: skip
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"depth": 0}, "depth"), ({"depth": 2.5}, "depth"), ({"zeta": 1.0}, "zeta"),
+        ({"eta": 1.0}, "eta"), ({"tau": 0.0}, "tau"), ({"method": "ntk"}, "method"),
+    ]  # fmt: skip
+    for kwargs, name in cases:
         arguments: dict[str, Any] = {"depth": 10, **kwargs}
         with pytest.raises(InvalidParameterError, match=f"^{name} "):
             shape("tanh", **arguments)
