@@ -631,10 +631,13 @@ def compare_mean_field(run: DepthRun) -> MeanField:
         )
         return MeanField(p, r, rr, False, True, text)
     random = "" if rr is None else f" (with a random output gradient, {_times(rr)})"
+    # under a random output gradient there is no probe to blame; under ones or loss,
+    # the same network under a random gradient disagrees too
+    probe = "" if run.output_grad == "random" else ", and not because of the probe"
     text = (
-        f"{head}; measured {_times(r)}{under}{random}: not the probe; mean-field is the "
-        f"infinite-width limit, and at width {run.width} its fluctuations compound over "
-        f"{depth} layers"
+        f"{head}; measured {_times(r)}{under}{random}: disagrees (beyond "
+        f"{MEAN_FIELD_FACTOR:g}×){probe}; mean-field is the infinite-width limit, and at "
+        f"width {run.width} finite-width fluctuations compound over {depth} layers"
     )
     return MeanField(p, r, rr, False, False, text)
 

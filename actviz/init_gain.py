@@ -779,6 +779,11 @@ def gain_of(target: Spec, *, sigma_b: float = 0.0) -> Gain:
 def _gain_of(target: Spec, sigma_b: float) -> Gain:
     m = moments(target)
     f2, g2 = m.f2(), m.grad2()
+    if not f2 > 0:  # f ≡ 0 on N(0, 1) in float64 (x·0, 1e-300·tanh): nothing to keep
+        raise InvalidParameterError(
+            f"{target.label} is 0 under a standard normal input (E[f(z)²] = 0 in float64): "
+            "it has no gain"
+        )
     default_q, default_chi = chi1(m, TORCH_DEFAULT_SIGMA_W, 0.0)
     critical = critical_point(m, sigma_b)
     return Gain(

@@ -167,12 +167,14 @@ def test_an_injected_wrong_prediction_is_caught() -> None:
     assert run.mean_field.agrees
     wrong = replace(run, predicted_ratio=3.0 * run.verdict.ratio)
     assert wrong.mean_field.agrees is False and not wrong.mean_field.probe
-    assert "not the probe" in wrong.mean_field.text
+    assert ": disagrees (beyond 1.5×);" in wrong.mean_field.text
+    assert "probe" not in wrong.mean_field.text  # a random output gradient: no probe to blame
     ones = depth("relu", layers=30, baseline=False, output_grad="ones").runs[0]
     assert ones.mean_field.probe  # seed 0: 2.83× under ones, 0.77× under random
     # a prediction that the random gradient does not meet: not blamed on the probe
     wrong = replace(ones, predicted_ratio=10.0)
     assert not compare_mean_field(wrong).probe
+    assert "disagrees (beyond 1.5×), and not because of the probe" in compare_mean_field(wrong).text
     # a random ratio that is wrong too: not blamed on the probe
     assert not compare_mean_field(replace(ones, random_ratio=5.0)).probe
 

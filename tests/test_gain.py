@@ -902,3 +902,32 @@ def test_an_edge_beyond_the_ladder_is_an_edge_not_unbounded() -> None:
     assert Q_TOP < q_star < 1e14
     sigma_w = 1 / math.sqrt(0.5 + float(g2[root]))
     assert c.sigma_w == pytest.approx(sigma_w, rel=1e-6)
+
+
+ZEROS = """
+import torch
+
+def zero(x):
+    return x * 0
+
+def tiny(x):
+    return 1e-300 * torch.tanh(x)  # its square underflows float64
+"""
+
+
+@pytest.mark.parametrize("name", ["zero", "tiny"])
+def test_an_activation_that_is_zero_has_no_gain_and_says_so(
+    user_modules: UserModules, name: str
+) -> None:
+    """Not "overflow" (the outsider's finding): E[f(z)²] is 0 in float64."""
+    from actviz.errors import InvalidParameterError
+
+    user_modules(zeroacts=ZEROS)
+    with pytest.raises(InvalidParameterError, match=r"is 0 under a standard normal input"):
+        gain(f"zeroacts:{name}")
+    result = runner.invoke(app, ["gain", "tanh", f"zeroacts:{name}"])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: zeroacts:{name} is 0 under a standard normal input (E[f(z)²] = 0 in "
+        "float64): it has no gain\n"
+    )

@@ -28,8 +28,8 @@ def cmap_table(maps: Sequence[CorrelationMap]) -> Table:
             "C(c) = E[f(u)f(v)]/E[f(z)²], (u, v) standard normal with correlation c. "
             "C(0) = E[f]²/E[f²]: how alike two unrelated inputs come out; C′(1) = E[f′²]/E[f²]: "
             "> 1, nearby inputs are pulled apart; C″(1) = E[f″²]/E[f²] (inf: a kink). "
-            f"network: the same for {layers} layers, C∘…∘C (C(0) near 1: every input "
-            "looks alike)."
+            f"network: the same for {layers} layer{'s' if layers != 1 else ''}, C∘…∘C "
+            "(C(0) near 1: every input looks alike)."
         ),
         caption_justify="left",
         box=box.SIMPLE_HEAD,

@@ -719,7 +719,7 @@ def _solve(
         found = _search(target, lambda exact: [_dks_residual(target, local, exact)])
         targets = {"q_value": 1.0, "q_slope": 1.0, "c0": 0.0, "slope_at_1": local,
                    "network_slope_at_1": zeta}  # fmt: skip
-        wanted = f"C′(1) = ζ^(1/L) = {local:.6g} and Q′(1) = 1"
+        wanted = f"C′(1) = ζ^(1/L) = {local!r} and Q′(1) = 1"
     else:
         local = tau / depth
         found = _search(
@@ -729,10 +729,11 @@ def _solve(
                    "network_curvature_at_1": tau}  # fmt: skip
         wanted = f"C′(1) = 1, C″(1) = τ/L = {local:.6g} and Q′(1) = 1"
     if found is None:
-        hint = "a zeta closer to 1" if method == "dks" else "a smaller tau"
+        # no hint of which way to move ζ or τ: the outsider's tanh failed with ζ
+        # already 1 + 1e-6, and relu6 or a sign function fail at every setting
         raise NoSolutionError(
             f"{method.upper()} found no α, β for {target.label} (from {len(STARTS)} starting "
-            f"points) that give {wanted}; try {hint} or another depth"
+            f"points) that give {wanted}; at these settings it may have none"
         )
     return target, found, None, targets
 
