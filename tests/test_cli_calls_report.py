@@ -142,7 +142,7 @@ def test_depth_passes_its_options_to_depth(monkeypatch: pytest.MonkeyPatch, in_t
             ([spec("tanh"), spec("elu", {"alpha": 0.5})],),
             {"layers": 7, "width": 16, "batch": 8, "init": "xavier", "gain": "critical",
              "bias_std": 0.1, "seed": 3, "eps": 0.02, "baseline": False,
-             "output_grad": "loss"},
+             "output_grad": "loss", "shape": None},
         )
     ]  # fmt: skip
     assert result.stdout == '{"runs": "what depth returned"}\n'
