@@ -44,8 +44,8 @@ def in_tmp(user_modules: UserModules) -> Path:
         (["gain", "relu", "--bias-std", "1e300"], 2,
          "Error: bias std must be a number from 0 to 1e150 (got 1e+300)"),
         (["gain", "hardshrink", "--param", "lambd=1e30"], 2,
-         "Error: hardshrink(lambd=1e+30): its gains overflow float64 at these settings (float "
-         "division by zero); use smaller parameter values or --bias-std"),
+         "Error: hardshrink(lambd=1e+30) is 0 under a standard normal input (E[f(z)²] = 0 "
+         "in float64): it has no gain"),
         (["plot", "relu", "--figsize", "1e9", "1e9"], 2,
          "Error: --figsize 1e+09 1e+09: give a width and height in inches, above 0 and at "
          "most 200"),
