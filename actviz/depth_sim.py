@@ -942,6 +942,20 @@ def _pair_inputs(width: int) -> torch.Tensor | None:
     return (torch.cat(rows) * math.sqrt(width)).to(torch.float32)
 
 
+def _layer(
+    act: Any, target: Spec, linear: nn.Linear, signal: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One block, Linear then the activation (a custom one's output checked): the
+    batch's forward and the input pairs' forward both go through it."""
+    from actviz.custom import checked_output
+
+    pre = linear(signal)
+    out = act(pre)
+    if target.activation.custom:
+        out = checked_output(target.activation, pre, out)
+    return pre, out
+
+
 def _pair_correlations(
     act: Any, target: Spec, linears: Sequence[nn.Linear], pairs: torch.Tensor
 ) -> tuple[Correlation, ...]:
@@ -953,15 +967,10 @@ def _pair_correlations(
     one layer's graph at a time, and no gradient ever reaches the weights."""
     import torch
 
-    from actviz.custom import checked_output
-
     pres = []
     signal = pairs
     for linear in linears:
-        pre = linear(signal)
-        out = act(pre)
-        if target.activation.custom:
-            out = checked_output(target.activation, pre, out)
+        pre, out = _layer(act, target, linear, signal)
         pres.append(pre.detach())
         signal = out.detach()
     with torch.no_grad():
@@ -1008,10 +1017,7 @@ def _measure(
     try:
         signal = x
         for linear in linears:
-            pre = linear(signal)
-            out = act(pre)
-            if target.activation.custom:
-                out = checked_output(target.activation, pre, out)
+            pre, out = _layer(act, target, linear, signal)
             out.retain_grad()
             pres.append(pre)
             outs.append(out)
