@@ -329,14 +329,14 @@ def test_jobs_are_capped_at_the_usable_cores(tmp_path: Path) -> None:
     assert result.stderr == (
         f"note: --jobs {cores + 62} is more than the {cores} usable cores; using {cores}\n"
     )
-    assert export_module.default_jobs() == max(1, cores - 1)
+    assert export_module.default_jobs() == cores
 
 
 def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
     def method() -> str:
-        pool, _ = export_module._pool(2, 2)
+        pool, _ = export_module._pool(2, 2, export_module._can_fork())
         pool.shutdown()
         assert pool._mp_context is not None
         return pool._mp_context.get_start_method()
