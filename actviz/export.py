@@ -288,7 +288,12 @@ def _draw(job: Job, probes: Sequence[Probe], saturations: Sequence[Saturation]) 
     """The activation figure of ``probes`` in the job's layout, encoded in each format."""
     from actviz.plotting import activation_figure, figure_bytes
 
-    draw = activation_figure if _figures is None else _figures.activation_figure
+    # Large figures are drawn afresh: the kept Figure's texts hold on to the renderers
+    # they were last measured and drawn with (one per size), and at 600 dpi three of
+    # them (60 MB each) raised the peak memory of `export --all --jobs 1` from 427 MB
+    # to 577 MB; at this size building the Figure is a small part of the drawing.
+    kept = _figures is not None and _pixels(job) <= _COLLECT_ABOVE
+    draw = _figures.activation_figure if kept and _figures is not None else activation_figure
     drawn = draw(
         probes,
         saturations=saturations,
