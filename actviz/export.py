@@ -723,11 +723,11 @@ def _reusing_figures() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _settled() -> Iterator[None]:
+def _settled(backward: bool = True) -> Iterator[None]:
     """:func:`_settle` for a while: what it froze is unfrozen at the end."""
     import gc
 
-    froze = _settle()
+    froze = _settle(backward=backward)
     try:
         yield
     finally:
@@ -735,7 +735,9 @@ def _settled() -> Iterator[None]:
             gc.unfreeze()
 
 
-def _settle(threads: int | None = None, onednn: bool | None = None) -> bool:
+def _settle(
+    threads: int | None = None, onednn: bool | None = None, *, backward: bool = True
+) -> bool:
     """Import what rendering needs with the cycle collector off, then freeze every
     object there is (gc.freeze) so that its full collections skip them; True if
     frozen here (not when the caller has frozen objects of its own).
@@ -747,6 +749,10 @@ def _settle(threads: int | None = None, onednn: bool | None = None) -> bool:
     collections during the imports and 0.6 s during the 24 figures of
     ``export --all`` (gc.callbacks, process time; 0.3 s once frozen).
     ``threads`` and ``onednn`` (a worker's) are set before torch computes anything.
+    ``backward=False`` (a process about to fork) leaves the first backward, and the
+    imports it makes, to each child: on a machine with a GPU the first backward
+    starts autograd's device threads, and the children of a process that has
+    them cannot use autograd (torch's wiki, "Autograd and Fork").
     """
     import gc
 
@@ -761,9 +767,10 @@ def _settle(threads: int | None = None, onednn: bool | None = None) -> bool:
             torch.set_num_threads(threads)
         if onednn is not None:
             torch.backends.mkldnn.enabled = onednn  # type: ignore[assignment]  # the documented switch
-        x = torch.zeros(1, requires_grad=True)
-        y: Any = x * 1.0  # (Tensor.backward is untyped)
-        y.backward(torch.ones_like(y))  # the probes' call: its one-time imports, here
+        if backward:
+            x = torch.zeros(1, requires_grad=True)
+            y: Any = x * 1.0  # (Tensor.backward is untyped)
+            y.backward(torch.ones_like(y))  # the probes' call: its one-time imports, here
     finally:
         if enabled:
             gc.enable()
@@ -787,8 +794,9 @@ def _render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None
             yield from map(render, todo)
         return
     fork = _can_fork()  # before this process imports torch (below, if it may fork)
-    # Forked, the workers share what this process imported for them (_pool).
-    with _settled() if fork else contextlib.nullcontext():
+    # Forked, the workers share what this process imported for them (_pool); its
+    # first backward each makes for itself (see _settle).
+    with _settled(backward=False) if fork else contextlib.nullcontext():
         yield from _render_in_pool(todo, workers, fork)
 
 
@@ -917,15 +925,14 @@ def _can_fork() -> bool:
 
     Forking a process whose torch has run (a notebook: its OpenMP threads are
     up) can deadlock the child, so those workers are spawned. An export that
-    imports torch itself, without computing anything but :func:`_settle`'s
-    one-element backward (which starts no thread: the process has two, its own
-    and numpy's OpenBLAS server, whose fork handler stops it), forks workers
-    that share those imports rather than each import torch, matplotlib and
-    sympy again: ``export --all --jobs 2`` on the shared 2-core machine took a
-    median 6.6 s (6.7 s CPU) that way against 9.5 s (9.8 s CPU) with workers
-    that imported side by side, paired runs, load 2.5-3.6; on an idle machine
-    the two ways take the same time, the imports happening once either way
-    before the drawing starts.
+    imports torch itself, and computes nothing with it (:func:`_settle` with
+    ``backward=False``: the process then has two threads, its own and numpy's
+    OpenBLAS server, whose fork handler stops it), forks workers that share
+    those imports rather than each import torch and matplotlib again:
+    ``export --all --jobs 2`` on the shared 2-core machine (load 1.6-2.4, 6
+    paired rounds against bench/peer_pytorch_docs.py) took a median 0.91× the
+    peer's wall time that way (min 0.84, max 1.32; 1.30× its CPU time) and 1.37×
+    (min 1.21; 1.61× its CPU time) with workers that imported side by side.
     """
     import multiprocessing
     import sys

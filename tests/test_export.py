@@ -346,6 +346,32 @@ def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.Mon
     assert method() == "fork"
 
 
+@pytest.mark.slow
+def test_forked_workers_draw_what_one_process_draws(tmp_path: Path) -> None:
+    """From the command line (torch not imported before the export) the workers are
+    forked after the parent has imported torch and matplotlib for them: the same bytes
+    as one process, figure by figure (each worker draws into its own kept Figure)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    names = ["relu", "hardswish", "glu", "threshold", "sigmoid", "gelu"]
+    for jobs in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "actviz", "export", *names, "--dpi", "60", "--jobs", jobs,
+             "--out", str(tmp_path / jobs)],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert _contents(tmp_path / "2") == _contents(tmp_path / "1")
+    assert len(_contents(tmp_path / "1")) == len(names) + 2
+
+
 def test_export_takes_the_plot_layout_options(tmp_path: Path) -> None:
     from tests.test_plotting import png_size
 

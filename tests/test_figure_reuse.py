@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from matplotlib import style
+from matplotlib import rc_context, style
 
 from actviz import plotting
 from actviz.params import specs_from_cli, sweep
@@ -111,6 +111,9 @@ def test_a_new_layout_or_a_relayout_gets_a_new_figure(cases: list[Case]) -> None
     figure_bytes(other, "png", dpi=72)  # laid out again at 72 dpi: not the layout asked for
     after = cache.activation_figure(probes, saturations=saturations, dpi=100)
     assert after.figure is not other.figure
+    with rc_context({"axes.linewidth": 2.5}):  # Axes made under other settings
+        restyled = cache.activation_figure(probes, saturations=saturations, dpi=100)
+    assert restyled.figure is not after.figure
     assert figure_bytes(after, "png", dpi=100) == figure_bytes(
         activation_figure(probes, saturations=saturations, dpi=100), "png", dpi=100
     )
