@@ -180,8 +180,10 @@ def default_jobs() -> int:
     its own. ``python bench/export.py --jobs-only --repeat 5`` on the shared
     2-core machine (load 1.4-2.3): ``export --all --jobs 2`` took 0.71× the wall
     time of ``--jobs 1`` (min 0.64, max 0.83; 3.7 s against 5.6 s) for 1.04× its
-    CPU time. (The earlier default, one core left to the parent, came from
-    workers that each imported torch, measured beside a CI run.)
+    CPU time. With both cores busy elsewhere too (load 3-4) it was 1.11× (min
+    0.95, max 1.28): there is no spare core to gain, and ``--jobs 1`` is faster.
+    (The earlier default, one core left to the parent, came from workers that
+    each imported torch, measured beside a CI run.)
     """
     return usable_cores()
 
