@@ -738,7 +738,7 @@ def export_command(
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", help="Worker processes, at most one per usable core [default: cores - 1]."
+            "--jobs", help="Worker processes, at most one per usable core [default: one per core]."
         ),
     ] = None,
     check: Annotated[

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
     from actviz.params import Sweep
+    from actviz.plotting import FigureCache
     from actviz.probing import Probe
     from actviz.saturation import Saturation
 
@@ -171,13 +172,20 @@ def usable_cores() -> int:
 
 
 def default_jobs() -> int:
-    """One worker per usable core but one, and at least one.
+    """One worker per usable core (:func:`usable_cores`, the affinity mask).
 
-    Measured on a 2-core machine (bench/export.py): ``--jobs 2`` was no faster
-    than ``--jobs 1``. Each worker imports torch for itself, and the parent
-    needs a core too to encode and write; beyond two cores workers pay off.
+    The workers are forked after this process has imported torch and matplotlib
+    (:func:`_can_fork`), so a worker costs no imports of its own, and this
+    process, which only writes the files the workers encode, needs no core of
+    its own. ``python bench/export.py --jobs-only --repeat 5`` on the shared
+    2-core machine (load 1.4-2.3): ``export --all --jobs 2`` took 0.71× the wall
+    time of ``--jobs 1`` (min 0.64, max 0.83; 3.7 s against 5.6 s) for 1.04× its
+    CPU time. With both cores busy elsewhere too (load 3-4) it was 1.11× (min
+    0.95, max 1.28): there is no spare core to gain, and ``--jobs 1`` is faster.
+    (The earlier default, one core left to the parent, came from workers that
+    each imported torch, measured beside a CI run.)
     """
-    return max(1, usable_cores() - 1)
+    return usable_cores()
 
 
 def jobs_note(jobs: int | None) -> str | None:
@@ -282,7 +290,13 @@ def _draw(job: Job, probes: Sequence[Probe], saturations: Sequence[Saturation]) 
     """The activation figure of ``probes`` in the job's layout, encoded in each format."""
     from actviz.plotting import activation_figure, figure_bytes
 
-    drawn = activation_figure(
+    # Large figures are drawn afresh: the kept Figure's texts hold on to the renderers
+    # they were last measured and drawn with (one per size), and at 600 dpi three of
+    # them (60 MB each) raised the peak memory of `export --all --jobs 1` from 427 MB
+    # to 577 MB; at this size building the Figure is a small part of the drawing.
+    kept = _figures is not None and _pixels(job) <= _COLLECT_ABOVE
+    draw = _figures.activation_figure if kept and _figures is not None else activation_figure
+    drawn = draw(
         probes,
         saturations=saturations,
         theme=job.theme,
@@ -690,6 +704,84 @@ def _leave_if_rerun() -> None:
         raise SystemExit(RERUN_EXIT)
 
 
+# The Figure that this process's activation figures are drawn into, one after
+# another (plotting.FigureCache): set while _render_all renders here, and in a worker.
+_figures: FigureCache | None = None
+
+
+@contextlib.contextmanager
+def _reusing_figures() -> Iterator[None]:
+    """Draw this process's activation figures into one kept Figure, let go at the end;
+    meanwhile the collector leaves alone what was there before (:func:`_settled`)."""
+    from actviz.plotting import FigureCache
+
+    global _figures
+    with _settled():
+        _figures = FigureCache()
+        try:
+            yield
+        finally:
+            _figures = None
+
+
+@contextlib.contextmanager
+def _settled(backward: bool = True) -> Iterator[None]:
+    """:func:`_settle` for a while: what it froze is unfrozen at the end."""
+    import gc
+
+    froze = _settle(backward=backward)
+    try:
+        yield
+    finally:
+        if froze:
+            gc.unfreeze()
+
+
+def _settle(
+    threads: int | None = None, onednn: bool | None = None, *, backward: bool = True
+) -> bool:
+    """Import what rendering needs with the cycle collector off, then freeze every
+    object there is (gc.freeze) so that its full collections skip them; True if
+    frozen here (not when the caller has frozen objects of its own).
+
+    The modules are imported anyway; imported with the collector on, torch,
+    matplotlib and the sympy that torch's first ``backward(gradient)`` imports
+    (torch.autograd._make_grads) set off full collections of the growing heap,
+    and each full collection while rendering walked it all again: 0.26 s of
+    collections during the imports and 0.6 s during the 24 figures of
+    ``export --all`` (gc.callbacks, process time; 0.3 s once frozen).
+    ``threads`` and ``onednn`` (a worker's) are set before torch computes anything.
+    ``backward=False`` (a process about to fork) leaves the first backward, and the
+    imports it makes, to each child: on a machine with a GPU the first backward
+    starts autograd's device threads, and the children of a process that has
+    them cannot use autograd (torch's wiki, "Autograd and Fork").
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure  # noqa: F401
+        import torch
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        if onednn is not None:
+            torch.backends.mkldnn.enabled = onednn  # type: ignore[assignment]  # the documented switch
+        if backward:
+            x = torch.zeros(1, requires_grad=True)
+            y: Any = x * 1.0  # (Tensor.backward is untyped)
+            y.backward(torch.ones_like(y))  # the probes' call: its one-time imports, here
+    finally:
+        if enabled:
+            gc.enable()
+    if gc.get_freeze_count():
+        return False
+    gc.freeze()
+    return True
+
+
 def _render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None]:
     """Yield :class:`Rendered` in job order, in this process or in ``workers`` processes.
 
@@ -700,12 +792,22 @@ def _render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None
     yielded before it are all that this export delivers.
     """
     if workers == 1 or len(todo) == 1:
-        yield from map(render, todo)
+        with _reusing_figures():
+            yield from map(render, todo)
         return
+    fork = _can_fork()  # before this process imports torch (below, if it may fork)
+    # Forked, the workers share what this process imported for them (_pool); its
+    # first backward each makes for itself (see _settle).
+    with _settled(backward=False) if fork else contextlib.nullcontext():
+        yield from _render_in_pool(todo, workers, fork)
+
+
+def _render_in_pool(todo: list[Job], workers: int, fork: bool) -> Generator[Rendered, None, None]:
+    """:func:`_render_all` in ``workers`` processes (forked, or else spawned)."""
     from concurrent.futures.process import BrokenProcessPool
 
     with _no_working_folder_in_children():
-        executor, claims = _pool(min(workers, len(todo)), len(todo))
+        executor, claims = _pool(min(workers, len(todo)), len(todo), fork)
     # pid → Process, read after a death; the pool keeps it up to date (private, so optional).
     processes = getattr(executor, "_processes", None)
     try:
@@ -819,18 +921,33 @@ def _no_working_folder_in_children() -> Iterator[None]:
             os.environ["PYTHONSAFEPATH"] = before
 
 
-def _pool(workers: int, jobs: int) -> tuple[ProcessPoolExecutor, Any]:
+def _can_fork() -> bool:
+    """Whether workers may be forked: where fork exists and torch was not imported
+    before the export began.
+
+    Forking a process whose torch has run (a notebook: its OpenMP threads are
+    up) can deadlock the child, so those workers are spawned. An export that
+    imports torch itself, and computes nothing with it (:func:`_settle` with
+    ``backward=False``: the process then has two threads, its own and numpy's
+    OpenBLAS server, whose fork handler stops it), forks workers that share
+    those imports rather than each import torch and matplotlib again:
+    ``export --all --jobs 2`` on the shared 2-core machine (load 1.6-2.4, 6
+    paired rounds against bench/peer_pytorch_docs.py) took a median 0.91× the
+    peer's wall time that way (min 0.84, max 1.32; 1.30× its CPU time) and 1.37×
+    (min 1.21; 1.61× its CPU time) with workers that imported side by side.
+    """
+    import multiprocessing
+    import sys
+
+    return "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules
+
+
+def _pool(workers: int, jobs: int, fork: bool) -> tuple[ProcessPoolExecutor, Any]:
     """The worker pool, and its claims: a shared array of ``jobs`` pids (see :func:`_death`)."""
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor
 
-    # Fork while torch is not imported here: the workers import it side by
-    # side, and this process, which only writes files, never pays for it (nor
-    # for torch's slow interpreter teardown at exit). Forking a process that
-    # has torch's threads running (a notebook) can deadlock the child: spawn.
-    methods = multiprocessing.get_all_start_methods()
-    fork = "fork" in methods and "torch" not in sys.modules
     context = multiprocessing.get_context("fork" if fork else "spawn")
     # A spawned worker starts with torch's defaults: give it this process's oneDNN
     # switch (a notebook may have turned it off), so that its files are made on the
@@ -857,7 +974,7 @@ def _worker_init(
     import signal
     import sys
 
-    global _claims
+    global _claims, _figures
     _claims = claims
 
     # Ctrl-C reaches the whole process group: the parent alone decides (stops
@@ -881,30 +998,35 @@ def _worker_init(
     from actviz.custom import set_module_folder
 
     set_module_folder(folder)  # where this process finds your modules (a spawned one starts bare)
-    import matplotlib.figure  # noqa: F401
-    import torch
+    from actviz.plotting import FigureCache
 
+    _figures = FigureCache()  # for the life of this worker
     # Workers split the machine between them; torch's own thread pool in each
     # would only fight over the same cores.
-    torch.set_num_threads(1)
-    if onednn is not None:
-        torch.backends.mkldnn.enabled = onednn  # type: ignore[assignment]  # the documented switch
+    _settle(threads=1, onednn=onednn)  # for the life of this worker
 
 
 def versions() -> dict[str, str]:
     """Installed versions, read from package metadata so that nothing is imported, and
     ``source``: a hash of actviz's own code, so that a check tells a code change (stale)
     from a kernel route (another CPU) even where the version number is the same."""
-    from importlib.metadata import version
-
     from actviz import __version__
 
     return {
         "actviz": __version__,
-        "matplotlib": version("matplotlib"),
+        "matplotlib": _installed("matplotlib"),
         "source": source_hash(),
-        "torch": version("torch"),
+        "torch": _installed("torch"),
     }
+
+
+@functools.cache
+def _installed(package: str) -> str:
+    """``package``'s version from its metadata, looked up once: each look-up searches
+    sys.path (about 10 ms), and an export asks for every file it writes."""
+    from importlib.metadata import version
+
+    return version(package)
 
 
 @functools.cache

@@ -1,29 +1,34 @@
 """Batch export against its floors, as whole processes (run by hand, not in the tests).
 
-Compared, each a fresh process writing into a fresh folder:
+Compared, each a fresh process writing into a fresh folder, in paired rounds: every
+round runs each command once, in an order that alternates from round to round, so
+that a noisy neighbour slows each alike; a ratio is taken within each round and
+printed as min/median/max over the rounds, for wall time and for CPU time (user +
+system of the process tree: what a busy machine disturbs least):
 
-* ``actviz export --all`` with ``--jobs 1`` and ``--jobs 2`` (value + gradient
-  panels with saturation shading, every registered activation, PNG);
+* the peer, ``bench/peer_pytorch_docs.py``: the PyTorch docs' approach (pylab, one
+  value-only PNG per activation over ``arange(-7, 7, 0.01)``, 22 modules: all but
+  Threshold). Target: ``actviz export --all`` at the default ``--jobs``, drawing
+  twice the panels, ≤ 0.8× of it;
+* ``actviz export --all`` with the default ``--jobs``, and with ``--jobs 1`` and
+  ``--jobs 2`` (value + gradient panels with saturation shading, every registered
+  activation, PNG);
 * the floor: one interpreter that imports torch and matplotlib and renders the
   same number of two-panel figures back to back — value and autograd gradient,
   titled, labelled and gridded as a hand-written notebook figure would be, same
-  size and dpi. Targets: ≤ 1.25× with ``--jobs 1``, below it with ``--jobs 2``;
-* a loop of one ``actviz plot NAME`` process per activation (target: export is
-  ≥ 5× faster);
-* the PyTorch docs approach, rebuilt here from its description: pylab, one
-  value-only PNG per activation over ``arange(-7, 7, 0.01)``, 22 modules
-  (everything but Threshold, which needs arguments). Target: the whole export,
-  drawing twice the panels, is not slower.
+  size and dpi (``bench/floor_render.py``). Target: ≤ 1.25× with ``--jobs 1``;
+* with ``--loop``, a loop of one ``actviz plot NAME`` process per activation
+  (target: export is ≥ 5× faster), timed once.
 
 ``--jobs-only`` times ``actviz export --all --jobs N`` for N = 1 … usable cores
-and the default, interleaved (so that a noisy neighbour slows each alike), and
-prints every run and the medians: the evidence for the default ``--jobs``.
+and the default, in the same paired rounds: the evidence for the default ``--jobs``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,53 +38,62 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 ACTVIZ = str(BIN / "actviz")
+# The actviz of the checkout this file is in (not whichever one is installed), here
+# and in every command timed.
+ROOT = str(Path(__file__).resolve().parent.parent)
+sys.path.insert(0, ROOT)
+# Measure what a user's machine does: bytecode is cached after the first run.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPATH"] = os.pathsep.join([ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 FLOOR = str(Path(__file__).with_name("floor_render.py"))  # shared with bench/startup.py
-
-DOCS_APPROACH = """
-import sys, torch, matplotlib
-matplotlib.use("Agg")
-import pylab
-from actviz.registry import ACTIVATIONS
-for act in ACTIVATIONS:
-    if act.module == "Threshold":
-        continue
-    module = getattr(torch.nn, act.module)()
-    x = torch.arange(-7.0, 7.0, 0.01)
-    pylab.clf()
-    pylab.grid(color="k", alpha=0.2, linestyle="--")
-    pylab.plot(x.numpy(), module(x).detach().numpy())
-    pylab.title(act.module)
-    pylab.xlabel("Input")
-    pylab.ylabel("Output")
-    pylab.xlim([-7, 7])
-    pylab.ylim([-7, 7])
-    pylab.savefig(f"{sys.argv[1]}/{act.module}.png")
-"""
+PEER = str(Path(__file__).with_name("peer_pytorch_docs.py"))
+PEER_LABEL = "peer: pytorch docs (pylab, 22 value-only PNGs)"
 
 
-def timed(command: list[str], repeat: int) -> float:
-    """Median seconds of ``command`` with a fresh output folder appended each run."""
-    times = []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as out:
-            start = time.perf_counter()
-            subprocess.run([*command, out], env=ENV, check=True, capture_output=True)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def run_once(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``command`` with a fresh output folder for ``OUT``."""
+    with tempfile.TemporaryDirectory() as out:
+        words = [out if word == "OUT" else word for word in command]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(words, env=ENV, check=True, capture_output=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
-def timed_floor(python: str, activations: list[str], repeat: int) -> float:
-    """Like :func:`timed`, for the floor script whose output folder comes first."""
-    times = []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as out:
-            start = time.perf_counter()
-            subprocess.run([python, FLOOR, out, *activations], env=ENV, check=True,
-                           capture_output=True)  # fmt: skip
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def paired(commands: dict[str, list[str]], rounds: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall, cpu) of every command in each round, after one warm-up run of each
+    (bytecode, page cache); the order alternates from round to round."""
+    for command in commands.values():
+        run_once(command)
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
+    order = list(commands)
+    for index in range(rounds):
+        for label in order if index % 2 == 0 else order[::-1]:
+            runs[label].append(run_once(commands[label]))
+    return runs
+
+
+def spread(values: list[float], unit: str = "") -> str:
+    """``min/median/max`` of ``values``."""
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{low:.2f}/{mid:.2f}/{high:.2f}{unit}"
+
+
+def report(runs: dict[str, list[tuple[float, float]]], base: str) -> None:
+    """Every command's seconds and its ratios to ``base``, round by round."""
+    print(f"{'':<48}{'wall s':>20}{'cpu s':>20}   ratio to {base.split(':')[0]} (min/median/max)")
+    for label, samples in runs.items():
+        walls, cpus = [w for w, _ in samples], [c for _, c in samples]
+        ratios = ""
+        if label != base:
+            wall_ratio = [w / b for (w, _), (b, _) in zip(samples, runs[base], strict=True)]
+            cpu_ratio = [c / b for (_, c), (_, b) in zip(samples, runs[base], strict=True)]
+            ratios = f"wall {spread(wall_ratio, '×')}  cpu {spread(cpu_ratio, '×')}"
+        print(f"{label:<48}{spread(walls):>20}{spread(cpus):>20}   {ratios}")
 
 
 def plot_loop(names: list[str]) -> float:
@@ -92,60 +106,51 @@ def plot_loop(names: list[str]) -> float:
         return time.perf_counter() - start
 
 
-def jobs_sweep(repeat: int) -> None:
-    """Median seconds of ``export --all`` per ``--jobs`` value, runs interleaved."""
+def machine() -> str:
     from actviz.export import default_jobs, usable_cores
 
-    settings = {f"--jobs {n}": ["--jobs", str(n)] for n in range(1, usable_cores() + 1)}
-    settings[f"default (--jobs {default_jobs()})"] = []
-    runs: dict[str, list[float]] = {label: [] for label in settings}
-    for _ in range(repeat):
-        for label, extra in settings.items():
-            runs[label].append(timed([ACTVIZ, "export", "--all", *extra, "--out"], 1))
-    for label, times in runs.items():
-        samples = " ".join(f"{t:.1f}" for t in times)
-        print(f"{label:<22}median {statistics.median(times):6.2f} s   runs: {samples}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return (
+        f"{usable_cores()} usable cores (os.sched_getaffinity), default --jobs {default_jobs()}, "
+        f"load average {load} at the end"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="paired rounds")
     parser.add_argument("--jobs-only", action="store_true", help="only the --jobs sweep")
+    parser.add_argument("--loop", action="store_true", help="also one plot process per name")
     args = parser.parse_args()
-    if args.jobs_only:
-        jobs_sweep(args.repeat)
-        return
+    from actviz.export import default_jobs, usable_cores
     from actviz.registry import names
 
-    python = sys.executable
-    export = [ACTVIZ, "export", "--all", "--format", "png", "--out"]
-    results = {
-        "floor: torch+matplotlib, N two-panel renders": timed_floor(python, names(), args.repeat),
-        "actviz export --all --jobs 1": timed(
-            [*export[:3], "--jobs", "1", *export[3:]], args.repeat
-        ),
-        "actviz export --all --jobs 2": timed(
-            [*export[:3], "--jobs", "2", *export[3:]], args.repeat
-        ),
-        "pytorch docs approach (pylab, 22 value-only PNGs)": timed(
-            [python, "-c", DOCS_APPROACH], args.repeat
-        ),
-        "loop: one actviz plot process per activation": plot_loop(names()),
+    export = [ACTVIZ, "export", "--all", "--format", "png", "--out", "OUT"]
+    if args.jobs_only:
+        cores = range(1, usable_cores() + 1)
+        commands = {f"--jobs {n}": [*export, "--jobs", str(n)] for n in cores}
+        commands[f"default (--jobs {default_jobs()})"] = export
+        report(paired(commands, args.repeat), "--jobs 1")
+        print(machine())
+        return
+    commands = {
+        PEER_LABEL: [sys.executable, PEER, "OUT"],
+        f"actviz export --all (default, --jobs {default_jobs()})": export,
+        "actviz export --all --jobs 1": [*export, "--jobs", "1"],
+        "actviz export --all --jobs 2": [*export, "--jobs", "2"],
+        "floor: torch+matplotlib, N two-panel renders": [sys.executable, FLOOR, "OUT", *names()],
     }
-    floor = results["floor: torch+matplotlib, N two-panel renders"]
-    for label, seconds in results.items():
-        print(f"{label:<52}{seconds:>8.2f} s{seconds / floor:>8.2f}× floor")
-    serial, parallel = (
-        results["actviz export --all --jobs 1"],
-        results["actviz export --all --jobs 2"],
-    )
-    docs = results["pytorch docs approach (pylab, 22 value-only PNGs)"]
-    loop = results["loop: one actviz plot process per activation"]
-    print(f"\n{len(names())} activations")
-    print(f"--jobs 1 vs floor: {serial / floor:.2f}×  (target ≤ 1.25×)")
-    print(f"--jobs 2 vs floor: {parallel / floor:.2f}×  (target < 1)")
-    print(f"plot loop / export --jobs 2: {loop / parallel:.1f}× (target ≥ 5×)")
-    print(f"export --jobs 2 vs docs approach: {parallel / docs:.2f}× (target ≤ 1)")
+    runs = paired(commands, args.repeat)
+    report(runs, PEER_LABEL)
+    floor = "floor: torch+matplotlib, N two-panel renders"
+    print()
+    report({k: v for k, v in runs.items() if k != PEER_LABEL}, floor)
+    print(f"\n{len(names())} activations; {machine()}")
+    print("targets: export --all (default) ≤ 0.8× the peer; --jobs 1 ≤ 1.25× the floor")
+    if args.loop:
+        loop = plot_loop(names())
+        best = min(statistics.median(w for w, _ in runs[k]) for k in list(commands)[1:4])
+        print(f"plot loop {loop:.1f} s: {loop / best:.1f}× the fastest export (target ≥ 5×)")
 
 
 if __name__ == "__main__":

@@ -329,14 +329,14 @@ def test_jobs_are_capped_at_the_usable_cores(tmp_path: Path) -> None:
     assert result.stderr == (
         f"note: --jobs {cores + 62} is more than the {cores} usable cores; using {cores}\n"
     )
-    assert export_module.default_jobs() == max(1, cores - 1)
+    assert export_module.default_jobs() == cores
 
 
 def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
     def method() -> str:
-        pool, _ = export_module._pool(2, 2)
+        pool, _ = export_module._pool(2, 2, export_module._can_fork())
         pool.shutdown()
         assert pool._mp_context is not None
         return pool._mp_context.get_start_method()
@@ -344,6 +344,32 @@ def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.Mon
     assert method() == "spawn"  # torch is imported here, as in a notebook
     monkeypatch.delitem(sys.modules, "torch")
     assert method() == "fork"
+
+
+@pytest.mark.slow
+def test_forked_workers_draw_what_one_process_draws(tmp_path: Path) -> None:
+    """From the command line (torch not imported before the export) the workers are
+    forked after the parent has imported torch and matplotlib for them: the same bytes
+    as one process, figure by figure (each worker draws into its own kept Figure)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    names = ["relu", "hardswish", "glu", "threshold", "sigmoid", "gelu"]
+    for jobs in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "actviz", "export", *names, "--dpi", "60", "--jobs", jobs,
+             "--out", str(tmp_path / jobs)],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert _contents(tmp_path / "2") == _contents(tmp_path / "1")
+    assert len(_contents(tmp_path / "1")) == len(names) + 2
 
 
 def test_export_takes_the_plot_layout_options(tmp_path: Path) -> None:
