@@ -773,6 +773,11 @@ def _settle(
             x = torch.zeros(1, requires_grad=True)
             y: Any = x * 1.0  # (Tensor.backward is untyped)
             y.backward(torch.ones_like(y))  # the probes' call: its one-time imports, here
+        else:
+            # What that first backward imports (torch.autograd._make_grads checks a
+            # given gradient's shape with it, pulling in sympy), imported without
+            # running anything, so that forked children share it.
+            import torch.fx.experimental.symbolic_shapes
     finally:
         if enabled:
             gc.enable()

@@ -16,7 +16,7 @@ import matplotlib
 import torch
 
 matplotlib.use("Agg")
-import pylab  # after choosing the backend, as the docs' script does
+import pylab  # type: ignore[import-untyped]  # after choosing the backend, as the docs script does
 
 MODULES = (
     "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU",
