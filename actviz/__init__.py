@@ -5,10 +5,11 @@ The pipeline, one module per step::
     registry → probing    → saturation → plotting / tables → figure_files / export → cli
     (what)     (autograd)   (analysis)   (rendering)          (files)                 (Typer)
 
-with evaluation under probing (f and f′ at any points), and, for deep
-networks at initialisation, init_gain (gains, mean field) and depth_sim (a
-real MLP, layer by layer), drawn by depth_plots. README's "Layout" names
-every module.
+with evaluation under probing (f and f′ at any points). Features with several
+modules are packages named like their commands: ``actviz.depth`` (the
+``depth``, ``gain``, ``cmap`` and ``shape`` commands: deep networks at
+initialisation), ``actviz.check``, ``actviz.graph``, and the ``saturation``
+survey in ``actviz.saturation``. README's "Layout" names every module.
 
 Notebook use::
 
@@ -57,11 +58,11 @@ _LAZY_MODULES = {
     ),
     "actviz.figure_files": ("FigureOptions", "plot_file", "write_plot"),
     "actviz.tables": ("probe_report", "probe_table", "registry_listing"),
-    "actviz.init_gain": ("Gain", "gain", "phase_curve"),
-    "actviz.depth_sim": ("Depth", "DepthRun", "depth"),
-    "actviz.cmap.kernel": ("CorrelationMap", "correlation_map"),
-    "actviz.depth_plots": ("depth_figure", "phase_figure"),
-    "actviz.baseline": ("Baseline", "Verdict", "judge"),
+    "actviz.depth.gain": ("Gain", "gain", "phase_curve"),
+    "actviz.depth.simulation": ("Depth", "DepthRun", "simulate"),
+    "actviz.depth.cmap.kernel": ("CorrelationMap", "correlation_map"),
+    "actviz.depth.plots": ("depth_figure", "phase_figure"),
+    "actviz.check.baseline": ("Baseline", "Verdict", "judge"),
     "actviz.errors": (
         "ActvizError",
         "UsageError",
@@ -79,16 +80,19 @@ _LAZY_MODULES = {
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 if TYPE_CHECKING:
-    from actviz.baseline import Baseline as Baseline
-    from actviz.baseline import Verdict as Verdict
-    from actviz.baseline import judge as judge
-    from actviz.cmap.kernel import CorrelationMap as CorrelationMap
-    from actviz.cmap.kernel import correlation_map as correlation_map
-    from actviz.depth_plots import depth_figure as depth_figure
-    from actviz.depth_plots import phase_figure as phase_figure
-    from actviz.depth_sim import Depth as Depth
-    from actviz.depth_sim import DepthRun as DepthRun
-    from actviz.depth_sim import depth as depth
+    from actviz.check.baseline import Baseline as Baseline
+    from actviz.check.baseline import Verdict as Verdict
+    from actviz.check.baseline import judge as judge
+    from actviz.depth.cmap.kernel import CorrelationMap as CorrelationMap
+    from actviz.depth.cmap.kernel import correlation_map as correlation_map
+    from actviz.depth.gain import Gain as Gain
+    from actviz.depth.gain import gain as gain
+    from actviz.depth.gain import phase_curve as phase_curve
+    from actviz.depth.plots import depth_figure as depth_figure
+    from actviz.depth.plots import phase_figure as phase_figure
+    from actviz.depth.simulation import Depth as Depth
+    from actviz.depth.simulation import DepthRun as DepthRun
+    from actviz.depth.simulation import simulate as simulate
     from actviz.errors import ActvizError as ActvizError
     from actviz.errors import BaselineError as BaselineError
     from actviz.errors import CustomActivationError as CustomActivationError
@@ -103,9 +107,6 @@ if TYPE_CHECKING:
     from actviz.figure_files import FigureOptions as FigureOptions
     from actviz.figure_files import plot_file as plot_file
     from actviz.figure_files import write_plot as write_plot
-    from actviz.init_gain import Gain as Gain
-    from actviz.init_gain import gain as gain
-    from actviz.init_gain import phase_curve as phase_curve
     from actviz.params import Sweep as Sweep
     from actviz.params import sweep as sweep
     from actviz.plotting import Drawn as Drawn
@@ -142,7 +143,7 @@ def __getattr__(name: str) -> object:
         # `import actviz.jacobian`; the lazy names above win over module names.
         here = os.path.dirname(__file__)
         found = os.path.isfile(os.path.join(here, f"{name}.py")) or os.path.isfile(
-            os.path.join(here, name, "__init__.py")  # a command's package: actviz.cmap
+            os.path.join(here, name, "__init__.py")  # a command's package: actviz.depth.cmap
         )
         if not name.startswith("_") and found:
             return import_module(f"actviz.{name}")

@@ -551,8 +551,8 @@ def saturation_command(
 ) -> None:
     """One row per activation: peak f′, f′(0), saturation onset, dead and saturated
     share, and the |x| where f′ underflows to exactly 0 in float16, bfloat16, float32."""
-    from actviz import survey
     from actviz.probing import Grid, ProbeOptions
+    from actviz.saturation import survey
 
     output = _output_format(as_json, as_csv)
     specs = _named_or_all(names, all_, param, sweep)
@@ -612,9 +612,9 @@ def check_command(
     formula loses the digits (findings, not failures). Exits 1 on a genuine error,
     or with --accept FILE on one not listed there.
     """
-    from actviz import verify
-    from actviz.baseline import Gate
-    from actviz.check_report import check_table
+    from actviz.check import verify
+    from actviz.check.baseline import Gate
+    from actviz.check.report import check_table
 
     gate = Gate.open(accept, write_baseline)  # the baseline read, or its place checked, first
     output = _output_format(as_json)
@@ -705,8 +705,8 @@ def graph_command(
     from rich.console import Console
 
     from actviz.graph import run
-    from actviz.graph_drawing import check_out, tree, write
-    from actviz.graph_expression import parse_assignments
+    from actviz.graph.drawing import check_out, tree, write
+    from actviz.graph.expression import parse_assignments
 
     check_out(out)  # before any work or file
     graph = run(expression, parse_assignments(assignments or []), const=const or [], eps=eps)
@@ -837,12 +837,13 @@ def depth_command(
     Each network is also run at nn.Linear's default init (dashed in the figure).
     Example: actviz depth sigmoid tanh relu gelu --layers 30
     """
-    from actviz import depth_sim, depth_tables
+    from actviz.depth import simulation as depth_sim
+    from actviz.depth import tables as depth_tables
 
     output = _output_format(as_json, as_csv)
     specs = params.specs_from_cli(names, param or [])
     _check_figure_format(fmt, wanted=not no_plot)
-    result = depth_sim.depth(specs, layers=layers, width=width, batch=batch, init=init,
+    result = depth_sim.simulate(specs, layers=layers, width=width, batch=batch, init=init,
                              gain=gain, bias_std=bias_std, seed=seed, eps=eps,
                              baseline=not no_baseline, output_grad=output_grad,
                              shape=shape)  # fmt: skip
@@ -874,7 +875,8 @@ def gain_command(
     """The initialisation gain that keeps signal and gradient alive, computed for any
     activation: forward and backward second-moment gains, torch's calculate_gain, the
     critical σ_w (edge of chaos) at --bias-std and χ₁ at nn.Linear's default init."""
-    from actviz import depth_tables, init_gain
+    from actviz.depth import gain as init_gain
+    from actviz.depth import tables as depth_tables
 
     output = _output_format(as_json, as_csv)
     specs = _named_or_all(names, all_, param)
@@ -908,7 +910,7 @@ def cmap_command(
     """The correlation map C(c) of mean-field theory: how one layer (and --layers of
     them) changes the correlation c of two inputs, with C(0), C′(1) and C″(1) for
     input variance 1 (the DKS convention) and a figure of C and of C∘…∘C."""
-    from actviz.cmap import kernel, report
+    from actviz.depth.cmap import kernel, report
 
     output = _output_format(as_json)
     specs = _named_or_all(names, all_, param)
@@ -948,7 +950,7 @@ def shape_command(
     """Shape an activation for a deep vanilla MLP (no normalisation, no skip
     connections) by DKS or TAT: φ̂(x) = γ·(φ(α·x + β) + δ), with the network's C(0),
     C′(1), C″(1) against the method's targets; --json includes each one's snippet."""
-    from actviz.shape import report, solve
+    from actviz.depth.shape import report, solve
 
     output = _output_format(as_json)
     specs = _named_or_all(names, all_, param)

@@ -40,8 +40,8 @@ from actviz.probing import DEFAULT_OPTIONS, Grid, ProbeOptions, ProbeRequest
 if TYPE_CHECKING:
     import torch
 
-    from actviz.depth_sim import Depth
-    from actviz.init_gain import PhaseCurve
+    from actviz.depth.gain import PhaseCurve
+    from actviz.depth.simulation import Depth
     from actviz.probing import Probe
 
 DEFAULT_OUT_DIR = "outputs"
@@ -243,9 +243,9 @@ def depth_file(
     fmt: str | None = None,
     dpi: int = DEFAULT_DPI,
 ) -> Path:
-    """Draw :func:`~actviz.depth_plots.depth_figure` and write it (default:
+    """Draw :func:`~actviz.depth.plots.depth_figure` and write it (default:
     OUT_DIR/depth-NAME_NAME.png)."""
-    from actviz.depth_plots import depth_figure
+    from actviz.depth.plots import depth_figure
 
     stem = _prefixed_stem("depth", [r.spec.slug for r in result.runs])
     path, kind = _writable_path(stem, out=out, out_dir=out_dir, fmt=fmt)
@@ -260,9 +260,9 @@ def phase_file(
     fmt: str | None = None,
     dpi: int = DEFAULT_DPI,
 ) -> Path:
-    """Draw :func:`~actviz.depth_plots.phase_figure` and write it (default:
+    """Draw :func:`~actviz.depth.plots.phase_figure` and write it (default:
     OUT_DIR/phase-NAME_NAME.png)."""
-    from actviz.depth_plots import phase_figure
+    from actviz.depth.plots import phase_figure
 
     stem = _prefixed_stem("phase", [c.spec.slug for c in curves])
     path, kind = _writable_path(stem, out=out, out_dir=out_dir, fmt=fmt)

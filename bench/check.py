@@ -99,7 +99,8 @@ IN_PROCESS = """
 import time
 t0, c0 = time.perf_counter(), time.process_time()
 import torch
-from actviz import registry, verify
+from actviz import registry
+from actviz.check import verify
 t1, c1 = time.perf_counter(), time.process_time()
 specs = [registry.spec(n) for n in registry.names()]
 verify.verify_all(specs)

@@ -39,7 +39,8 @@ ERRORS = [10.0**-k for k in range(4, 17)]
 
 
 def main() -> None:
-    from actviz import custom, registry, verify
+    from actviz import custom, registry
+    from actviz.check import verify
 
     folder = Path(tempfile.mkdtemp())
     lines = [f"r_{k} = tanh_off({r!r})" for k, r in enumerate(ERRORS)]

@@ -24,8 +24,9 @@ import torch
 from typer.testing import CliRunner
 
 import actviz
-from actviz import baseline, registry, verify
-from actviz.baseline import Baseline, Gate, Verdict, dtype_of, judge
+from actviz import registry
+from actviz.check import baseline, verify
+from actviz.check.baseline import Baseline, Gate, Verdict, dtype_of, judge
 from actviz.cli import app
 from actviz.environment import environment
 from actviz.errors import BaselineError, OutputError, UsageError

@@ -25,10 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from actviz import registry, verify
+from actviz import registry
+from actviz.check import verify
+from actviz.check.reference import Cancellation, Reference, reference
 from actviz.cli import app
 from actviz.display import number
-from actviz.reference import Cancellation, Reference, reference
 
 runner = CliRunner()
 Mpf = Any
@@ -40,7 +41,7 @@ def _softplus(x: Mpf) -> Mpf:  # torch's default beta = 1, threshold = 20
 
 
 # Every built-in whose reference names a cancelling formula of torch's, from its
-# mathematical definition (not from actviz.reference).
+# mathematical definition (not from actviz.check.reference).
 DEFINITIONS: dict[str, Callable[[Mpf], Mpf]] = {
     "gelu": lambda x: x * mp.ncdf(x),
     "silu": lambda x: x / (1 + mp.exp(-x)),
@@ -134,7 +135,7 @@ def test_tanhshrink_float32_near_0_is_wrong_with_no_correct_digit() -> None:
     # the table's f cell names the error instead of the 18.4 ulps of the accurate samples
     from rich.console import Console
 
-    from actviz.check_report import check_table
+    from actviz.check.report import check_table
 
     console = Console(width=250, record=True)
     console.print(check_table([check]))

@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from actviz import verify
+from actviz.check import verify
+from actviz.check.expression_reference import expression_reference
+from actviz.check.numeric_reference import Estimate, derivative
+from actviz.check.reference import evaluate
 from actviz.cli import app
-from actviz.expression_reference import expression_reference
-from actviz.numeric_reference import Estimate, derivative
-from actviz.reference import evaluate
 from actviz.registry import spec
 from tests.conftest import UserModules
 
@@ -120,7 +120,7 @@ def test_a_wrong_tail_fails(formula: str | None) -> None:
     assert grad.wrong and min(grad.wrong) > 20 and grad.wrong_relative >= 1
     assert "float64 f′" in check.failures()
     # where tanh′ is 0 in float64 the ulps overflow: the line gives the absolute error
-    from actviz.check_report import wrong_lines
+    from actviz.check.report import wrong_lines
 
     (line, *_) = wrong_lines(check)
     assert line.startswith("teeth:wrong_tail f′, float64: wrong at ")
@@ -157,7 +157,7 @@ def test_the_numeric_reference_says_where_it_cannot_resolve() -> None:
 def test_a_wrong_reference_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The check can fail from the reference's side: a numeric reference off by
     1e-6 fails the exact custom tanh."""
-    from actviz import numeric_reference
+    from actviz.check import numeric_reference
 
     def off(fn: object, x: np.ndarray) -> Estimate:
         found = derivative(fn, x)  # type: ignore[arg-type]

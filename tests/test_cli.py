@@ -427,12 +427,12 @@ def test_list_states_torchs_value_at_every_kink() -> None:
 def test_rich_tables_print_brackets_in_labels_verbatim() -> None:
     from rich.console import Console
 
-    from actviz.check_report import check_table
+    from actviz.check.report import check_table
+    from actviz.check.verify import verify
     from actviz.registry import Activation, Spec
     from actviz.saturation import analyze
-    from actviz.survey import survey_table
+    from actviz.saturation.survey import survey_table
     from actviz.tables import probe_table
-    from actviz.verify import verify
 
     # A label with "[…]", as a registry note or a user's name could bring: rich
     # would take it for markup and drop it.

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from actviz import graph, graph_drawing, jacobian
+from actviz import graph, jacobian
 from actviz.cli import app
-from actviz.graph_drawing import Graph, Node, Written
+from actviz.graph import drawing as graph_drawing
+from actviz.graph.drawing import Graph, Node, Written
 from actviz.jacobian import JacobianReport, JacobianRun
 
 runner = CliRunner()

@@ -16,12 +16,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from actviz import depth_sim, init_gain, registry, survey, verify
+from actviz import registry
+from actviz.check import verify
+from actviz.check.verify import Check
 from actviz.cli import app
+from actviz.depth import gain as init_gain
+from actviz.depth import simulation as depth_sim
 from actviz.display import strict_json
 from actviz.probing import Grid, ProbeOptions
 from actviz.registry import spec
-from actviz.verify import Check
+from actviz.saturation import survey
 
 runner = CliRunner()
 
@@ -130,7 +134,7 @@ def test_check_exits_1_with_what_failed(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_depth_passes_its_options_to_depth(monkeypatch: pytest.MonkeyPatch, in_tmp: Path) -> None:
     fake = Calls(Result({"runs": "what depth returned"}))
-    monkeypatch.setattr(depth_sim, "depth", fake)
+    monkeypatch.setattr(depth_sim, "simulate", fake)
     args = ["depth", "tanh", "elu", "--layers", "7", "--width", "16", "--batch", "8",
             "--init", "xavier", "--gain", "critical", "--bias-std", "0.1", "--seed", "3",
             "--param", "alpha=0.5", "--eps", "0.02", "--no-baseline", "--no-plot",
@@ -156,7 +160,7 @@ def test_depth_writes_the_figure_of_what_depth_returned(
 
     returned = Result({"a": 1})
     fake = Calls(in_tmp / "fig.svg")
-    monkeypatch.setattr(depth_sim, "depth", Calls(returned))
+    monkeypatch.setattr(depth_sim, "simulate", Calls(returned))
     monkeypatch.setattr(figure_files, "depth_file", fake)
     result = runner.invoke(app, ["depth", "relu", "--format", "svg", "--dpi", "90", "--json"])
     assert result.exit_code == 0, result.output
@@ -201,7 +205,7 @@ def test_gain_plot_draws_the_named_activations(
 
 CONFLICTS = [
     (["saturation", "--all", "--json", "--csv"], survey, "survey_rows"),
-    (["depth", "relu", "--json", "--csv"], depth_sim, "depth"),
+    (["depth", "relu", "--json", "--csv"], depth_sim, "simulate"),
     (["gain", "--all", "--json", "--csv"], init_gain, "gain"),
 ]
 
@@ -220,7 +224,7 @@ def test_json_with_csv_is_refused_before_any_work(
 @pytest.mark.parametrize(
     ("args", "module", "call"),
     [
-        (["depth", "relu", "--format", "gif"], depth_sim, "depth"),
+        (["depth", "relu", "--format", "gif"], depth_sim, "simulate"),
         (["gain", "relu", "--plot", "--format", "gif"], init_gain, "gain"),
     ],
 )

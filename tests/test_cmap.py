@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.cmap import kernel
-from actviz.cmap.figure import cmap_figure, draw_maps
-from actviz.cmap.kernel import CorrelationMap, cmap, correlation_map, interpolate
-from actviz.cmap.report import cmap_table
+from actviz.depth.cmap import kernel
+from actviz.depth.cmap.figure import cmap_figure, draw_maps
+from actviz.depth.cmap.kernel import CorrelationMap, cmap, correlation_map, interpolate
+from actviz.depth.cmap.report import cmap_table
 from actviz.errors import InvalidParameterError, UsageError
 from actviz.evaluation import evaluate
 from actviz.registry import spec

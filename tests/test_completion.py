@@ -16,9 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 import actviz
-from actviz import cli, plotting, registry, survey
+from actviz import cli, plotting, registry
+from actviz.depth.shape import solve
 from actviz.evaluation import DTYPES
-from actviz.shape import solve
+from actviz.saturation import survey
 
 ACTVIZ = str(Path(sys.executable).with_name("actviz"))
 COMMANDS = ["list", "plot", "table", "saturation", "check", "jacobian", "graph", "export", "depth",

@@ -7,7 +7,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from actviz import verify
+from actviz.check import verify
 from actviz.cli import app
 from actviz.errors import CustomActivationError
 from actviz.registry import Spec, spec

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 import actviz
 from actviz import registry
 from actviz.cli import app
-from actviz.depth_plots import depth_figure, draw_histograms, draw_std
-from actviz.depth_sim import Depth, LayerStats, depth, verdict
-from actviz.init_gain import gain, moments
+from actviz.depth.gain import gain, moments
+from actviz.depth.plots import depth_figure, draw_histograms, draw_std
+from actviz.depth.simulation import Depth, LayerStats, verdict
+from actviz.depth.simulation import simulate as depth
 from tests.conftest import UserModules
 from tests.test_plotting import png_size
 
@@ -176,7 +177,7 @@ def test_the_figure_draws_the_runs() -> None:
 
 
 def test_actviz_depth_is_the_function() -> None:
-    result = actviz.depth("relu", layers=2, width=8, batch=4, baseline=False)
+    result = actviz.simulate("relu", layers=2, width=8, batch=4, baseline=False)
     assert isinstance(result, Depth) and len(result.runs[0].layers) == 2
     assert moments("relu").f2() == pytest.approx(0.5)
 
@@ -387,7 +388,7 @@ def test_a_forward_pass_that_overflows_is_the_verdict_not_nan_statistics() -> No
 def test_depth_above_a_cap_is_refused_before_torch_runs(
     args: list[str], line: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from actviz import depth_sim
+    from actviz.depth import simulation as depth_sim
 
     def no_work(*_: object, **__: object) -> None:
         raise AssertionError("a run started")
@@ -399,7 +400,8 @@ def test_depth_above_a_cap_is_refused_before_torch_runs(
 
 
 def test_depth_counts_every_activation_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    from actviz import depth_sim, errors
+    from actviz import errors
+    from actviz.depth import simulation as depth_sim
 
     monkeypatch.setattr(depth_sim, "_run", lambda *a, **k: pytest.fail("a run started"))
     # 1000 layers of one activation fit; of 23 they do not (Python time per layer)
@@ -419,7 +421,7 @@ def test_depth_counts_every_activation_name(monkeypatch: pytest.MonkeyPatch) -> 
 def test_depth_at_its_caps_is_accepted(
     layers: int, width: int, batch: int, init: str, baseline: bool
 ) -> None:
-    from actviz import depth_sim
+    from actviz.depth import simulation as depth_sim
 
     depth_sim.check_cost(layers, width, batch, init, names=1, baseline=baseline)
     assert depth_sim.depth_work(layers, width, batch, init, baseline=baseline) <= (

@@ -39,19 +39,21 @@ from matplotlib.figure import Figure
 from torch import nn
 from typer.testing import CliRunner
 
-from actviz import depth_sim
 from actviz.cli import app
-from actviz.depth_plots import depth_figure, draw_correlations, pairs_title
-from actviz.depth_sim import (
+from actviz.depth import simulation as depth_sim
+from actviz.depth.plots import depth_figure, draw_correlations, pairs_title
+from actviz.depth.simulation import (
     COLLAPSE_GAP,
     CORRELATION_PAIRS,
     CORRELATION_STARTS,
     Correlation,
     DepthRun,
     correlation_verdict,
-    depth,
 )
-from actviz.depth_tables import depth_csv, depth_lines
+from actviz.depth.simulation import (
+    simulate as depth,
+)
+from actviz.depth.tables import depth_csv, depth_lines
 from actviz.environment import one_thread
 from actviz.errors import UsageError
 from tests.conftest import UserModules

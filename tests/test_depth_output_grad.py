@@ -20,12 +20,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.depth_sim import (
+from actviz.depth.simulation import (
     MEAN_FIELD_FACTOR,
     compare_mean_field,
-    depth,
     mean_field_ratio,
     positively_homogeneous,
+)
+from actviz.depth.simulation import (
+    simulate as depth,
 )
 from actviz.registry import spec
 

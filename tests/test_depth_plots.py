@@ -37,7 +37,8 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from actviz import registry
-from actviz.depth_plots import (
+from actviz.depth.gain import PhaseCurve, phase_curves
+from actviz.depth.plots import (
     CHAOTIC,
     EDGE,
     JUMPS,
@@ -50,9 +51,9 @@ from actviz.depth_plots import (
     phase_figure,
     phase_top,
 )
-from actviz.depth_sim import HIST_BINS, Depth, DepthRun, LogHistogram, depth, log_histogram
+from actviz.depth.simulation import HIST_BINS, Depth, DepthRun, LogHistogram, log_histogram
+from actviz.depth.simulation import simulate as depth
 from actviz.environment import one_thread
-from actviz.init_gain import PhaseCurve, phase_curves
 from actviz.registry import spec
 from tests.closed_forms import CLOSED_FORMS
 from tests.test_figure_geometry import problems

@@ -18,9 +18,10 @@ from torch import nn
 from typer.testing import CliRunner
 
 from actviz.cli import app
-from actviz.depth_sim import Depth, depth
+from actviz.depth.shape import shape
+from actviz.depth.simulation import Depth
+from actviz.depth.simulation import simulate as depth
 from actviz.errors import ShapeRefusedError, UsageError
-from actviz.shape import shape
 
 runner = CliRunner()
 

@@ -16,10 +16,7 @@ from typer.testing import CliRunner
 import actviz
 from actviz import registry
 from actviz.cli import app
-from actviz.depth_plots import draw_phase, phase_figure
-from actviz.errors import InvalidParameterError
-from actviz.evaluation import evaluate
-from actviz.init_gain import (
+from actviz.depth.gain import (
     TORCH_DEFAULT_SIGMA_W,
     Gain,
     PhaseCurve,
@@ -32,6 +29,9 @@ from actviz.init_gain import (
     rule,
     variance_slope,
 )
+from actviz.depth.plots import draw_phase, phase_figure
+from actviz.errors import InvalidParameterError
+from actviz.evaluation import evaluate
 from tests.closed_forms import CLOSED_FORMS
 from tests.conftest import UserModules
 from tests.test_plotting import png_size
@@ -467,7 +467,7 @@ def test_the_jump_check_catches_a_wrong_answer() -> None:
 
 
 def test_a_critical_point_is_a_jump_only_where_chi1_is_off_one_on_a_side() -> None:
-    from actviz.init_gain import Critical
+    from actviz.depth.gain import Critical
 
     assert Critical(1.4, 0.0, 0.9999999, 1.0000001, 1.0).kind == "edge"
     assert Critical(1.4, 0.0, 0.9, 1.0000001, 1.0).kind == "jump"
@@ -499,7 +499,7 @@ def _check_edge(name: str, sigma_w: float, sigma_b: float, q_star: float) -> Non
 
 @pytest.mark.parametrize("name", ["gelu", "mish"])
 def test_the_smallest_bias_with_a_true_edge_of_chaos(name: str) -> None:
-    from actviz.init_gain import EDGE_BIAS_RTOL, chi1, critical_point
+    from actviz.depth.gain import EDGE_BIAS_RTOL, chi1, critical_point
 
     m = moments(name)
     c = critical_point(m, 0.0)
@@ -515,7 +515,7 @@ def test_the_smallest_bias_with_a_true_edge_of_chaos(name: str) -> None:
 
 
 def test_the_edge_check_catches_a_wrong_answer() -> None:
-    from actviz.init_gain import chi1, critical_point
+    from actviz.depth.gain import chi1, critical_point
 
     m = moments("gelu")
     c = critical_point(m, 0.0)
@@ -644,7 +644,7 @@ def test_tanh_at_its_critical_gain_and_zero_bias_is_the_trivial_fixed_point() ->
 
 
 def test_depth_at_the_critical_gain_says_when_it_is_trivial_or_a_jump() -> None:
-    d = actviz.depth(["tanh", "gelu", "relu"], layers=3, width=8, batch=8, gain="critical",
+    d = actviz.simulate(["tanh", "gelu", "relu"], layers=3, width=8, batch=8, gain="critical",
                      baseline=False)  # fmt: skip
     notes = {r.label: r.note for r in d.runs}
     assert notes["tanh"] is not None and notes["tanh"].startswith("q* → 0 at σ_w = 1")
@@ -680,7 +680,7 @@ def test_hardsigmoid_backward_gain_from_the_exact_derivative() -> None:
 
 
 def test_the_hardsigmoid_check_catches_torchs_derivative(monkeypatch: pytest.MonkeyPatch) -> None:
-    from actviz import init_gain
+    from actviz.depth import gain as init_gain
 
     monkeypatch.setattr(init_gain, "TORCH_GRAD_DEFECTS", {})
     init_gain._moments.cache_clear()
@@ -765,7 +765,7 @@ UNBOUNDED_SIGMA_B = tuple(math.sqrt(b2) for b2 in (0.0, 0.0025, 0.05, 0.5, 1.0))
 @pytest.mark.parametrize("name", registry.names())
 def test_unbounded_is_where_the_map_runs_off(name: str) -> None:
     """Every registered activation at σ_b² = 0, 0.0025, 0.05, 0.5, 1."""
-    from actviz.init_gain import critical_point
+    from actviz.depth.gain import critical_point
 
     m = moments(name)
     for b in UNBOUNDED_SIGMA_B:
@@ -777,7 +777,7 @@ def test_unbounded_is_where_the_map_runs_off(name: str) -> None:
 def test_the_kinds_on_the_grid() -> None:
     """Which are unbounded (relu's kin with a bias, softplus, logsigmoid, threshold; the
     shrink hardshrink from σ_b² = 0.05, where it no longer jumps); elu, tanh edges."""
-    from actviz.init_gain import critical_point
+    from actviz.depth.gain import critical_point
 
     kinds = {
         n: [c.kind if c else None for c in (critical_point(moments(n), b, search=False)
@@ -798,7 +798,7 @@ def test_the_kinds_on_the_grid() -> None:
 def test_the_unbounded_check_catches_a_wrong_answer() -> None:
     import dataclasses
 
-    from actviz.init_gain import critical_point
+    from actviz.depth.gain import critical_point
 
     softplus = critical_point(moments("softplus"), 0.5, search=False)
     tanh = critical_point(moments("tanh"), 0.5, search=False)
@@ -850,7 +850,7 @@ def test_no_edge_of_chaos_is_said_where_chi1_reaches_one_only_as_q_runs_off() ->
     for item in data:
         c = item["critical"]
         _check_kind(item["activation"], SimpleCritical(c))
-    d = actviz.depth(["relu", "softplus"], layers=3, width=8, batch=8, gain="critical",
+    d = actviz.simulate(["relu", "softplus"], layers=3, width=8, batch=8, gain="critical",
                      bias_std=0.5, baseline=False)  # fmt: skip
     for r in d.runs:
         assert r.note is not None and r.note.startswith("χ₁ → 1 only as q* → ∞ at σ_w = 1.414")
@@ -878,7 +878,7 @@ def test_an_edge_beyond_the_ladder_is_an_edge_not_unbounded() -> None:
     σ_w² = 1/(1/2 + g₂), and there h(q) − q = (g₁ − q·g₂)/(1/2 + g₂) + σ_b²: its root is
     q*, and σ_w there is the critical σ_w to 1e-6 (actviz's has χ₁ = 1 at q = 1e12, the
     top of its quadrature's range, not at q*: ~1e-7 apart)."""
-    from actviz.init_gain import Q_TOP, critical_point
+    from actviz.depth.gain import Q_TOP, critical_point
 
     c = critical_point(moments("elu"), 1000.0, search=False)
     assert c is not None and c.kind == "edge" and not c.runs_off

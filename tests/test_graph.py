@@ -27,8 +27,8 @@ from actviz.defaults import GRAPH_EPS
 from actviz.display import number
 from actviz.errors import ActvizError, UsageError
 from actviz.graph import run
-from actviz.graph_drawing import Graph, html_tree, regime_colour, to_dot, tree
-from actviz.graph_expression import ExpressionError, parse, parse_assignments
+from actviz.graph.drawing import Graph, html_tree, regime_colour, to_dot, tree
+from actviz.graph.expression import ExpressionError, parse, parse_assignments
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,7 +226,7 @@ def test_dot_shades_dead_grey_and_saturated_amber_as_plot_does_with_a_legend() -
 def test_every_regime_colour_converts_as_matplotlib_does() -> None:
     from matplotlib.colors import to_hex
 
-    from actviz.graph_drawing import _hex
+    from actviz.graph.drawing import _hex
     from actviz.plotting import REGIME_STYLE
 
     for theme in REGIME_STYLE.values():
@@ -564,7 +564,7 @@ def test_a_dot_past_its_timeout_is_one_line(
 ) -> None:
     """dot is given DOT_TIMEOUT seconds (60); past them it is killed: one line, exit 1,
     the .dot kept, no image and no temporary file."""
-    from actviz import graph_drawing
+    from actviz.graph import drawing as graph_drawing
 
     assert graph_drawing.DOT_TIMEOUT == 60
     monkeypatch.setattr(graph_drawing, "DOT_TIMEOUT", 1)
@@ -583,8 +583,8 @@ def test_a_dot_past_its_timeout_is_one_line(
 def test_svg_past_the_timeout_is_a_runtime_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from actviz import graph_drawing
     from actviz.errors import RuntimeFailure
+    from actviz.graph import drawing as graph_drawing
 
     monkeypatch.setattr(graph_drawing, "DOT_TIMEOUT", 1)
     _slow_dot(tmp_path, monkeypatch)
@@ -620,7 +620,7 @@ def test_a_folder_at_the_target_is_refused_before_any_file(
 
 def test_a_folder_at_the_target_is_refused_by_write_too(tmp_path: Path) -> None:
     from actviz.errors import OutputError
-    from actviz.graph_drawing import write
+    from actviz.graph.drawing import write
 
     (tmp_path / "g.svg").mkdir()
     with pytest.raises(OutputError):

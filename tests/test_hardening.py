@@ -20,13 +20,13 @@ from typer.testing import CliRunner
 
 import actviz
 from actviz import display, errors, graph, jacobian, plotting, tables
+from actviz.check.verify import verify
 from actviz.cli import app
 from actviz.export import export
 from actviz.glu import probe_glu
 from actviz.probing import Grid, Probe, probe, probe_many
 from actviz.registry import spec
 from actviz.saturation import analyze
-from actviz.verify import verify
 from tests.conftest import UserModules
 
 runner = CliRunner()

@@ -39,7 +39,7 @@ def _resolve(parts: list[str], modules: set[str]) -> str | None:
 def _imported(node: ast.AST, modules: set[str], importer: str = "") -> set[str]:
     """The actviz modules that one import statement of module ``importer`` names
     (dotted below the package: ``depth_plots``, ``cmap`` for cmap/__init__.py,
-    ``cmap.kernel``), with the packages an import runs first: ``import actviz.cmap.kernel``
+    ``cmap.kernel``), with the packages an import runs first: ``import actviz.depth.cmap.kernel``
     runs cmap/__init__.py before kernel.py, unless the importer is inside cmap already."""
     targets: list[list[str]] = []
     if isinstance(node, ast.Import):
@@ -53,7 +53,7 @@ def _imported(node: ast.AST, modules: set[str], importer: str = "") -> set[str]:
         else:
             base = []
         where = [*base, *(node.module.split(".") if node.module else [])]
-        # from actviz.cmap import kernel: a submodule where there is one, else a name of cmap
+        # from actviz.depth.cmap import kernel: a submodule where there is one, else a name of cmap
         targets = [[*where, alias.name] for alias in node.names]
     found = set()
     for parts in targets:
@@ -129,8 +129,11 @@ def cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_modules_import_each_other_without_a_circle() -> None:
     graph = import_graph(PACKAGE)
-    assert {"cmap", "cmap.kernel", "cmap.figure", "cmap.report"} <= set(graph)  # subpackages too
-    assert graph["cmap"] == {"cmap.kernel"} and "cmap.figure" in graph["cmap.report"]
+    assert {"depth.cmap", "depth.cmap.kernel", "depth.cmap.figure", "depth.cmap.report"} <= set(
+        graph
+    )  # subpackages too
+    assert graph["depth.cmap"] == {"depth.cmap.kernel"}
+    assert "depth.cmap.figure" in graph["depth.cmap.report"]
     assert cycle(graph) is None
 
 
@@ -145,17 +148,29 @@ def _copy(tmp_path: Path) -> Path:
     [
         # inside the subpackage: report imports figure, figure would import report
         (
-            "cmap/figure.py",
-            "from actviz.cmap.report import cmap_file",
-            {"cmap.figure", "cmap.report"},
+            "depth/cmap/figure.py",
+            "from actviz.depth.cmap.report import cmap_file",
+            {"depth.cmap.figure", "depth.cmap.report"},
         ),
         # the same, relative, both ways of writing it
-        ("cmap/figure.py", "from .report import cmap_file", {"cmap.figure", "cmap.report"}),
-        ("cmap/figure.py", "from . import report", {"cmap.figure", "cmap.report"}),
+        (
+            "depth/cmap/figure.py",
+            "from .report import cmap_file",
+            {"depth.cmap.figure", "depth.cmap.report"},
+        ),
+        (
+            "depth/cmap/figure.py",
+            "from . import report",
+            {"depth.cmap.figure", "depth.cmap.report"},
+        ),
         # from a top module into a subpackage whose kernel imports it back
-        ("registry.py", "from actviz.cmap import kernel", {"registry", "cmap.kernel"}),
-        # through the subpackage's __init__, which `import actviz.cmap.figure` runs first
-        ("init_gain.py", "import actviz.cmap.figure", {"init_gain", "cmap", "cmap.kernel"}),
+        ("registry.py", "from actviz.depth.cmap import kernel", {"registry", "depth.cmap.kernel"}),
+        # through the subpackage's __init__, which `import actviz.depth.cmap.figure` runs first
+        (
+            "depth/gain.py",
+            "import actviz.depth.cmap.figure",
+            {"depth.gain", "depth.cmap", "depth.cmap.kernel"},
+        ),
     ],
 )
 def test_a_circle_put_into_a_copy_is_found(

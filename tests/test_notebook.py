@@ -241,7 +241,7 @@ def test_tour_depth_comparison(tour: list[Any]) -> None:
         "tanh: forward gain 1.5925, critical σ_w 1.0000",
         "relu: forward gain 1.4142, critical σ_w 1.4142",
     ]
-    d = actviz.depth(["tanh", "relu"], layers=20, width=64, batch=64)
+    d = actviz.simulate(["tanh", "relu"], layers=20, width=64, batch=64)
     assert lines[2:] == [f"{run.label}: {run.verdict.text}" for run in d.runs]
     assert data["text/plain"] == repr(d)
     assert base64.b64decode(data["image/png"]) == d._repr_png_()
@@ -257,7 +257,7 @@ def test_depth_and_gain_results_show_themselves() -> None:
     assert rows["forward gain 1/√E[f(z)²]"] == "1.414" and rows["q = 1 under the forward gain"] == (
         "marginal"
     )
-    d = actviz.depth(["tanh"], layers=3, width=16, batch=16)
+    d = actviz.simulate(["tanh"], layers=3, width=16, batch=16)
     assert repr(d) == "Depth(layers=3, verdicts={'tanh': 'stable'}, baselines=1)"
     assert repr(d.runs[0]).startswith("DepthRun(activation='tanh', setting='kaiming, gain 1.593")
     assert d._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -102,7 +102,7 @@ def test_depth_of_one_value_per_layer_is_refused_in_one_line(tmp_path: Path) -> 
     message = ("width 1 and batch 1 leave one value per layer, which has no spread to measure "
                "(each std is over width × batch values); use --batch 2 or more")  # fmt: skip
     with pytest.raises(InvalidParameterError) as caught:
-        actviz.depth("relu", width=1, layers=2, batch=1)
+        actviz.simulate("relu", width=1, layers=2, batch=1)
     assert str(caught.value) == message
     result = runner.invoke(cli.app, ["depth", "relu", "--width", "1", "--layers", "2",
                                      "--batch", "1", "--out", str(tmp_path / "d.png")])  # fmt: skip
@@ -112,7 +112,7 @@ def test_depth_of_one_value_per_layer_is_refused_in_one_line(tmp_path: Path) -> 
 def test_depth_of_width_one_gives_no_torch_warning_and_says_nan(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch's "degrees of freedom" warning would raise
-        run = actviz.depth("relu", width=1, layers=2, batch=3, baseline=False).runs[0]
+        run = actviz.simulate("relu", width=1, layers=2, batch=3, baseline=False).runs[0]
     assert all(math.isnan(s.grad_weight_std) for s in run.layers)  # one weight: no spread
     assert all(math.isfinite(s.pre_std) for s in run.layers)
     done = _actviz(tmp_path, "depth", "relu", "--width", "1", "--layers", "2", "--batch", "3",

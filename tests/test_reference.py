@@ -9,8 +9,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from actviz import reference, registry
-from actviz.reference import REFERENCES, SELU_SCALE, documented_kink_value, one_sided
+from actviz import registry
+from actviz.check import reference
+from actviz.check.reference import REFERENCES, SELU_SCALE, documented_kink_value, one_sided
 from tests.closed_forms import CLOSED_FORMS, VARIANTS
 
 CASES: list[tuple[str, dict[str, Any]]] = [(n, {}) for n in registry.names()] + VARIANTS

@@ -29,11 +29,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from actviz.cli import app
+from actviz.depth.shape import Shaped, shape, shape_all, solve
+from actviz.depth.shape.figure import draw_activations, draw_network_maps, shape_figure
+from actviz.depth.shape.report import shape_table
 from actviz.errors import InvalidParameterError, NoSolutionError, ShapeRefusedError
 from actviz.registry import spec
-from actviz.shape import Shaped, shape, shape_all, solve
-from actviz.shape.figure import draw_activations, draw_network_maps, shape_figure
-from actviz.shape.report import shape_table
 from tests.closed_forms import CLOSED_FORMS
 from tests.test_figure_geometry import problems
 

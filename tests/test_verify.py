@@ -16,9 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from actviz import registry, verify
+from actviz import registry
+from actviz.check import verify
+from actviz.check.reference import SELU_SCALE
 from actviz.cli import app
-from actviz.reference import SELU_SCALE
 from actviz.registry import Activation, Spec
 from tests.closed_forms import VARIANTS
 
@@ -148,7 +149,7 @@ def test_an_activation_without_a_reference_gets_a_numeric_one() -> None:
     assert check.as_dict()["reference"] == verify.REFERENCE_NUMERIC
     from rich.console import Console
 
-    from actviz.check_report import check_table
+    from actviz.check.report import check_table
 
     console = Console(width=200, record=True)
     console.print(check_table([check]))
@@ -441,7 +442,7 @@ def test_ordinals_number_the_values_of_each_dtype_in_order(value: float, dtype: 
 def test_check_prints_where_the_nan_starts_and_json_keeps_it(mish_check: verify.Check) -> None:
     from rich.console import Console
 
-    from actviz.check_report import check_table
+    from actviz.check.report import check_table
 
     console = Console(width=400, record=True, color_system=None)
     console.print(check_table([mish_check]))

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from actviz import registry
-from actviz.graph_expression import FUNCTIONS, OPERATORS
+from actviz.graph.expression import FUNCTIONS, OPERATORS
 
 if TYPE_CHECKING:
     import torch

@@ -12,7 +12,7 @@ from actviz.display import number
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from actviz.cmap.kernel import CorrelationMap
+    from actviz.depth.cmap.kernel import CorrelationMap
 
 
 def cmap_table(maps: Sequence[CorrelationMap]) -> Table:
@@ -60,10 +60,10 @@ def cmap_file(
     fmt: str | None = None,
     dpi: int = DEFAULT_DPI,
 ) -> Path:
-    """Draw :func:`~actviz.cmap.figure.cmap_figure` and write it (default:
+    """Draw :func:`~actviz.depth.cmap.figure.cmap_figure` and write it (default:
     OUT_DIR/cmap-NAME_NAME.png)."""
     from actviz.atomic import check_own
-    from actviz.cmap.figure import cmap_figure
+    from actviz.depth.cmap.figure import cmap_figure
     from actviz.figure_files import output_path
     from actviz.file_names import MAX_STEM, cap
     from actviz.plotting import check_out_folder, save_figure

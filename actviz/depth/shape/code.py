@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from actviz.shape.solve import Shaped
+    from actviz.depth.shape.solve import Shaped
 
 
 def _plain(shaped: Shaped) -> bool:
@@ -58,14 +58,14 @@ def _module_class() -> type[nn.Module]:
                 f"delta={self.delta!r}"
             )
 
-    # pickle finds it as actviz.shape.code.ShapedActivation, through __getattr__ below
+    # pickle finds it as actviz.depth.shape.code.ShapedActivation, through __getattr__ below
     ShapedActivation.__module__ = __name__
     ShapedActivation.__qualname__ = "ShapedActivation"
     return ShapedActivation
 
 
 def __getattr__(name: str) -> Any:
-    """``actviz.shape.code.ShapedActivation``: the module class, made on first use."""
+    """``actviz.depth.shape.code.ShapedActivation``: the module class, made on first use."""
     if name == "ShapedActivation":
         return _module_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

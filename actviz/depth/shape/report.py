@@ -10,7 +10,7 @@ from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
 from actviz.display import number
 
 if TYPE_CHECKING:
-    from actviz.shape.solve import Shaped, ShapeSurvey
+    from actviz.depth.shape.solve import Shaped, ShapeSurvey
 
 
 def _shown(value: float) -> str:
@@ -82,10 +82,10 @@ def shape_file(
     dpi: int = DEFAULT_DPI,
     theme: str = DEFAULT_THEME,
 ) -> Path:
-    """Draw :func:`~actviz.shape.figure.shape_figure` and write it to ``out``."""
+    """Draw :func:`~actviz.depth.shape.figure.shape_figure` and write it to ``out``."""
+    from actviz.depth.shape.figure import shape_figure
     from actviz.figure_files import output_path
     from actviz.plotting import check_out_folder, save_figure
-    from actviz.shape.figure import shape_figure
 
     path, kind = output_path("shape", out=out, out_dir=".", fmt=None)
     check_out_folder(path)

@@ -2,7 +2,7 @@
 
 For every dtype (float64, float32, bfloat16, float16) torch evaluates f, f′
 (``backward``) and f″ (double backward) at the same points, and each value is
-compared with the mpmath reference of :mod:`actviz.reference`, in ulps of the
+compared with the mpmath reference of :mod:`actviz.check.reference`, in ulps of the
 dtype. The points: 241 values spread over [−40, 40], 40 small ones down to
 10⁻⁶, tails out to ±1000, and each kink ± 3 ulps; all but the kink
 neighbours are exact in every dtype, so one reference serves all four.
@@ -33,7 +33,7 @@ and ``K`` = :data:`ULPS`:
   (:class:`NonFinite`).
 
 At each kink torch's f′ is compared with the value that PyTorch's autograd
-notes prescribe (:func:`actviz.reference.documented_kink_value`); the other
+notes prescribe (:func:`actviz.check.reference.documented_kink_value`); the other
 one-sided value is a finding, anything else fails. ``gradcheck`` (and
 ``gradgradcheck`` where f″ is not 0 by construction) in full mode, float64,
 is a second opinion that can also fail the check.
@@ -48,15 +48,15 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from actviz.check.numeric_reference import RESOLVED
+from actviz.check.reference import Reference, documented_kink_value, one_sided, reference
+from actviz.check.reference import evaluate as exact_values
+from actviz.check.reference import terms as cancelling_terms
 from actviz.defaults import DEFAULT_START, DEFAULT_STEP, DEFAULT_STOP
 from actviz.display import SIGNIFICANT, number
 from actviz.environment import environment
 from actviz.errors import UnknownFormatError
-from actviz.numeric_reference import RESOLVED
 from actviz.probing import Grid
-from actviz.reference import Reference, documented_kink_value, one_sided, reference
-from actviz.reference import evaluate as exact_values
-from actviz.reference import terms as cancelling_terms
 from actviz.registry import Params, Spec
 
 if TYPE_CHECKING:
@@ -724,16 +724,16 @@ def verify(
     documented values, and gradcheck in full mode.
 
     The reference: ``formula`` (a formula in x in ``actviz graph``'s language,
-    evaluated at 50 digits: :mod:`actviz.expression_reference`) if given; else the
+    evaluated at 50 digits: :mod:`actviz.check.expression_reference`) if given; else the
     registered activation's 50-digit one; else, for an activation of your own, a
-    numeric one from its float64 f (:mod:`actviz.numeric_reference`), which also
+    numeric one from its float64 f (:mod:`actviz.check.numeric_reference`), which also
     reports where it cannot resolve the derivatives.
     """
     chosen = check_dtypes(dtypes)
     ref = reference(target.name)
     kind = REFERENCE_EXACT
     if formula is not None:
-        from actviz.expression_reference import expression_reference
+        from actviz.check.expression_reference import expression_reference
 
         ref = expression_reference(formula)
         kind = f"{formula.strip()} ({REFERENCE_EXACT})"
@@ -790,8 +790,8 @@ class _Numeric:
 def _numeric_reference(target: Spec) -> _Numeric:
     import numpy as np
 
+    from actviz.check.numeric_reference import derivative
     from actviz.evaluation import evaluate
-    from actviz.numeric_reference import derivative
 
     xs, _ = _points(target, "float64")
     x = np.array(xs)
@@ -826,9 +826,9 @@ def _check_numeric(target: Spec, numeric: _Numeric, dtype: str) -> DtypeResult:
     is the formula losing digits: a finding, as for torch's own."""
     import numpy as np
 
+    from actviz.check.numeric_reference import NOISE
+    from actviz.check.reference import GENERIC_TERMS, Cancellation
     from actviz.evaluation import evaluate, second_at
-    from actviz.numeric_reference import NOISE
-    from actviz.reference import GENERIC_TERMS, Cancellation
 
     x = numeric.x
     _, f, grad = evaluate(target, x.tolist(), dtype=dtype)

@@ -36,7 +36,7 @@ from actviz.registry import Spec
 if TYPE_CHECKING:
     import numpy as np
 
-    from actviz.init_gain import Moments
+    from actviz.depth.gain import Moments
 
 SPAN = 10.0  # both Gaussian variables on [-10, 10]: the density beyond is below 8e-23
 PANEL = 1.0  # Gauss–Legendre panel width before the splits at the kinks
@@ -386,7 +386,7 @@ def correlation_map(target: Spec, *, layers: int = 10) -> CorrelationMap:
 def _correlation_map(target: Spec, layers: int) -> CorrelationMap:
     import numpy as np
 
-    from actviz.init_gain import moments
+    from actviz.depth.gain import moments
 
     m = moments(target)
     second, mean = m.f2(), m.mean()
@@ -439,8 +439,8 @@ def cmap(
 
     Names, aliases, ``module:callable`` paths or :class:`~actviz.registry.Spec`::
 
-        import actviz.cmap
-        [m.c0 for m in actviz.cmap.cmap(["relu", "tanh"])]  # [0.3183…, 0.0]
+        import actviz.depth.cmap
+        [m.c0 for m in actviz.depth.cmap.cmap(["relu", "tanh"])]  # [0.3183…, 0.0]
     """
     from actviz.registry import names, specs_of
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_EPS
+from actviz.depth.gain import check_bias_std
 from actviz.environment import environment, one_thread
 from actviz.errors import InvalidParameterError, UsageError
-from actviz.init_gain import check_bias_std
 from actviz.registry import Spec
 
 if TYPE_CHECKING:
@@ -319,7 +319,7 @@ class Depth:
 
     def _repr_png_(self) -> bytes:
         """In Jupyter: the figure ``actviz depth`` draws (histograms and std per layer)."""
-        from actviz.depth_plots import depth_figure
+        from actviz.depth.plots import depth_figure
         from actviz.plotting import figure_bytes
 
         return figure_bytes(depth_figure(self), "png", dpi=NOTEBOOK_DPI)
@@ -387,12 +387,12 @@ def mean_field_ratio(target: Spec, layers: int, *, sigma_w: float, sigma_b: floa
     Inputs ~ N(0, 1) give layer 1 the pre-activation variance q₁ = σ_w² + σ_b²;
     then q ← σ_w²·E[f(√q·z)²] + σ_b², and each layer the gradient passes back
     through multiplies its second moment by σ_w²·E[f′(√q·z)²] (χ₁ where q = q*),
-    by :mod:`actviz.init_gain`'s quadrature. From layer L's input to layer 1's
+    by :mod:`actviz.depth.gain`'s quadrature. From layer L's input to layer 1's
     it passes layers 1 … L − 1. None where q leaves the quadrature's range
-    (above :data:`~actviz.init_gain.Q_MAX`: the signal diverges) or f is not
+    (above :data:`~actviz.depth.gain.Q_MAX`: the signal diverges) or f is not
     finite on the whole real line."""
+    from actviz.depth.gain import Q_MAX, moments
     from actviz.errors import CustomActivationError
-    from actviz.init_gain import Q_MAX, moments
 
     try:
         m = moments(target)
@@ -429,14 +429,14 @@ def mean_field_correlations(
     Layer 1: q₁ = σ_w² + σ_b², c₁ = (σ_w²·c + σ_b²)/q₁. Then, with (u, v) of variance
     q_l and correlation c_l, c_{l+1} = (σ_w²·E[f(u)·f(v)] + σ_b²)/q_{l+1}, where
     q_{l+1} = σ_w²·E[f(√q_l·z)²] + σ_b² is the length map :func:`mean_field_ratio`
-    follows (:mod:`actviz.init_gain`'s quadrature) and E[f(u)·f(v)] is
-    :func:`actviz.cmap.kernel.cross_moments` at q_l. None from the layer where q
-    leaves the quadrature's range (above :data:`~actviz.init_gain.Q_MAX`; below
-    :data:`~actviz.init_gain.Q_MIN` q is taken as Q_MIN, the limit q → 0⁺, as the
+    follows (:mod:`actviz.depth.gain`'s quadrature) and E[f(u)·f(v)] is
+    :func:`actviz.depth.cmap.kernel.cross_moments` at q_l. None from the layer where q
+    leaves the quadrature's range (above :data:`~actviz.depth.gain.Q_MAX`; below
+    :data:`~actviz.depth.gain.Q_MIN` q is taken as Q_MIN, the limit q → 0⁺, as the
     gradient's prediction does), where q is 0, or where f is not finite."""
-    from actviz.cmap.kernel import cross_moments
+    from actviz.depth.cmap.kernel import cross_moments
+    from actviz.depth.gain import Q_MAX, Q_MIN, moments
     from actviz.errors import CustomActivationError
-    from actviz.init_gain import Q_MAX, Q_MIN, moments
 
     found: list[list[float | None]] = [[] for _ in starts]
     w2, b2 = sigma_w * sigma_w, sigma_b * sigma_b
@@ -644,7 +644,7 @@ def compare_mean_field(run: DepthRun) -> MeanField:
 
 def resolve_gain(target: Spec, init: str, gain: str | float, bias_std: float) -> tuple[float, str]:
     """The number behind ``--gain`` for ``target``, and how it was chosen."""
-    from actviz import init_gain
+    from actviz.depth import gain as init_gain
 
     if isinstance(gain, (int, float)) or _is_number(gain):
         value = float(gain)
@@ -760,7 +760,7 @@ def check_cost(
         )
 
 
-def depth(
+def simulate(
     activations: str | Spec | Sequence[str | Spec],
     *,
     layers: int = 20,
@@ -793,12 +793,12 @@ def depth(
     measured and predicted (``correlation``: what became of them).
 
     ``shape``: ``"dks"`` or ``"tat"`` also runs each activation shaped for this
-    depth by :func:`actviz.shape.shape` (φ̂ after every layer, orthogonal weights
+    depth by :func:`actviz.depth.shape.shape` (φ̂ after every layer, orthogonal weights
     of gain 1, no biases, as the methods assume), each beside the unshaped one
     at its gain; no default-init baselines then::
 
         import actviz
-        run = actviz.depth("tanh", layers=30).runs[0]
+        run = actviz.simulate("tanh", layers=30).runs[0]
         run.verdict.text, [s.act_std for s in run.layers]
     """
     from actviz.evaluation import check_seed
@@ -826,7 +826,7 @@ def depth(
 
     shaped = []
     if shape is not None:
-        from actviz.shape import shape as shape_activations
+        from actviz.depth.shape import shape as shape_activations
 
         if init == "default":
             raise UsageError(
@@ -890,7 +890,7 @@ def _run(
 ) -> DepthRun:
     import torch
 
-    from actviz.init_gain import TORCH_DEFAULT_SIGMA_W
+    from actviz.depth.gain import TORCH_DEFAULT_SIGMA_W
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -1105,7 +1105,7 @@ def _measure(
 def _note(target: Spec, mode: str, gain: float | None, bias_std: float) -> str | None:
     """Why the auto gain cannot hold the signal, or what the critical gain really is
     (a jump of χ₁, or the trivial fixed point q* = 0), where either applies."""
-    from actviz.init_gain import critical_note, forward_note, moments
+    from actviz.depth.gain import critical_note, forward_note, moments
 
     if mode == "auto":
         return forward_note(moments(target))

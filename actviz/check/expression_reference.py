@@ -1,13 +1,13 @@
 """An exact reference from a formula: ``actviz check mymod:act --reference "x * sigmoid(x)"``.
 
-The formula is in ``actviz graph``'s expression language (:mod:`actviz.graph_expression`:
+The formula is in ``actviz graph``'s expression language (:mod:`actviz.graph.expression`:
 Python's ``ast`` checked against a whitelist, never ``eval``), with ``x`` its one
 variable. It is evaluated at 50 digits with mpmath as a truncated Taylor series
 ("jet"): each value carries f, f′, f″ and f‴ at once, and each operation
 applies the chain rule to them, so the four come out exact to the working
 precision without any differencing. A registered activation inside the formula
 (``sigmoid(x)``, ``gelu(2*x)``) brings its own 50-digit f, f′, f″, f‴ from
-:mod:`actviz.reference`, with its default parameters.
+:mod:`actviz.check.reference`, with its default parameters.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from actviz.errors import UsageError
-from actviz.graph_expression import ExpressionError, constant, parse
-from actviz.reference import (
+from actviz.check.reference import (
     GENERIC_TERMS,
     REFERENCES,
     Cancellation,
@@ -28,14 +26,16 @@ from actviz.reference import (
     Reference,
     generic_terms,
 )
+from actviz.errors import UsageError
+from actviz.graph.expression import ExpressionError, constant, parse
 
 VARIABLE = "x"
 Jet = tuple[Mpf, Mpf, Mpf, Mpf]  # a value and its first three derivatives in x
 
 
 def expression_reference(expression: str) -> Reference:
-    """The :class:`~actviz.reference.Reference` that ``expression`` (a formula in x)
-    defines; raises :class:`~actviz.graph_expression.ExpressionError` (a usage error)
+    """The :class:`~actviz.check.reference.Reference` that ``expression`` (a formula in x)
+    defines; raises :class:`~actviz.graph.expression.ExpressionError` (a usage error)
     for anything outside the language, or for ``sum``/``mean``, which are not elementwise."""
     try:
         tree = parse(expression, [VARIABLE])

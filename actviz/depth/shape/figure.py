@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from actviz.shape.solve import Shaped
+    from actviz.depth.shape.solve import Shaped
 
 CURVE = 401  # points of each drawn curve
 X_SPAN = 4.0  # the activations are drawn on [-4, 4]

@@ -5,6 +5,6 @@ kernel.py computes it (quadrature), figure.py draws it, report.py writes the
 table and the figure file.
 """
 
-from actviz.cmap.kernel import CorrelationMap, cmap, correlation_map
+from actviz.depth.cmap.kernel import CorrelationMap, cmap, correlation_map
 
 __all__ = ["CorrelationMap", "cmap", "correlation_map"]

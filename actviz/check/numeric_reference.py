@@ -24,7 +24,7 @@ and wrongly, with a small estimate).
 Where f is smooth this resolves f′ to 1e-13–1e-9 relative on [−8, 8]
 (measured against mpmath for tanh, σ², softplus, gelu and mish); where f is
 flat at float64's resolution (tails where f′ is far below ``ε·|x|``) or has a
-kink inside every stencil, the estimate says so, and :mod:`actviz.verify`
+kink inside every stencil, the estimate says so, and :mod:`actviz.check.verify`
 reports those samples as unresolved rather than passing them.
 """
 

@@ -5,7 +5,7 @@ of ``depth`` such layers (weights of variance 1/fan_in, no biases, no
 normalisation, no skip connections) keeps its signal and keeps its inputs
 apart. In the DKS convention (Martens et al. 2021) a layer maps the
 pre-activations' mean square q by ``Q(q) = E[φ̂(√q·z)²]`` and two inputs'
-correlation c by the C map of :mod:`actviz.cmap` (at q = 1); for a chain of L
+correlation c by the C map of :mod:`actviz.depth.cmap` (at q = 1); for a chain of L
 layers the network's map is C∘…∘C, so its ``C′(1)`` is the layer's to the L-th
 power and its ``C″(1)`` follows by the chain rule.
 
@@ -27,7 +27,7 @@ on Gauss–Legendre panels: half-a-standard-deviation panels of N(β, α²) over
 that a kink moved anywhere by α and β stays a panel edge. φ, φ′ and φ″ come
 from torch's autograd in float64 (φ′ from its exact form where torch's is known
 to be wrong, as for ``gain``). The network's C(0) is C iterated from 0 on
-:mod:`actviz.cmap`'s two-dimensional rule, applied to φ̂ itself.
+:mod:`actviz.depth.cmap`'s two-dimensional rule, applied to φ̂ itself.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from actviz.cmap.kernel import CorrelationMap
+    from actviz.depth.cmap.kernel import CorrelationMap
 
 METHODS = ("dks", "tat")
 MAX_DEPTH = 1000
@@ -163,8 +163,8 @@ def _rule(kinks: Sequence[float], alpha: float, beta: float) -> tuple[np.ndarray
 def _sample(base: Spec, alpha: float, beta: float, *, second: bool, exact: bool = True) -> _Sample:
     import numpy as np
 
+    from actviz.depth.gain import exact_grad
     from actviz.evaluation import evaluate, second_at
-    from actviz.init_gain import exact_grad
 
     x, w = _rule(base.activation.kinks(base.params), alpha, beta)
     _, f, g = evaluate(base, x, dtype="float64")
@@ -195,8 +195,8 @@ def layer_numbers(
     base: Spec, alpha: float, beta: float, gamma: float, delta: float, *, kinked: bool = False
 ) -> LayerNumbers:
     """The layer numbers of ``γ·(base(α·x + β) + δ)``; ``kinked``: base′ jumps, C″(1) = inf.
-    A C(0) below :data:`~actviz.cmap.kernel.RESOLUTION` (rounding) is 0, as in ``cmap``."""
-    from actviz.cmap.kernel import RESOLUTION
+    A C(0) below :data:`~actviz.depth.cmap.kernel.RESOLUTION` (rounding) is 0, as in ``cmap``."""
+    from actviz.depth.cmap.kernel import RESOLUTION
 
     s = _sample(base, alpha, beta, second=not kinked)
     shifted = s.f + delta
@@ -349,7 +349,7 @@ def _search(base: Spec, problems: Callable[[bool], Sequence[Problem]]) -> _Param
     """
     import numpy as np
 
-    from actviz.init_gain import TORCH_GRAD_DEFECTS
+    from actviz.depth.gain import TORCH_GRAD_DEFECTS
 
     fast = problems(False)
     polish = problems(True) if base.name in TORCH_GRAD_DEFECTS and not base.activation.custom \
@@ -438,8 +438,8 @@ def _kinks_text(target: Spec) -> str:
 
 def refusal(target: Spec, method: str) -> str | None:
     """Why ``method`` cannot shape ``target``, in words; None when it can be tried."""
-    from actviz.cmap.kernel import jumps
-    from actviz.init_gain import moments
+    from actviz.depth.cmap.kernel import jumps
+    from actviz.depth.gain import moments
 
     tat_leaky = "TAT shapes leaky relu instead, picking its negative slope " \
                 "(actviz shape leaky_relu --method tat)"  # fmt: skip
@@ -545,15 +545,15 @@ class Shaped:
 
     @cached_property
     def transformed(self) -> Spec:
-        """φ̂ as a :class:`~actviz.registry.Spec` (what :mod:`actviz.cmap` and the
+        """φ̂ as a :class:`~actviz.registry.Spec` (what :mod:`actviz.depth.cmap` and the
         probes take): its module, and its kinks where α and β moved them."""
-        from actviz.shape.code import shaped_activation
+        from actviz.depth.shape.code import shaped_activation
 
         return Spec(shaped_activation(self), {})
 
     def module(self) -> nn.Module:
         """A new ``torch.nn.Module`` computing φ̂ (the base module inside, in eval mode)."""
-        from actviz.shape.code import shaped_module
+        from actviz.depth.shape.code import shaped_module
 
         return shaped_module(self)
 
@@ -568,7 +568,7 @@ class Shaped:
 
     def snippet(self) -> str:
         """Plain torch source of φ̂ as an ``nn.Module`` class, to paste into your code."""
-        from actviz.shape.code import snippet
+        from actviz.depth.shape.code import snippet
 
         return snippet(self)
 
@@ -582,7 +582,7 @@ class Shaped:
 
     @cached_property
     def _maps(self) -> tuple[CorrelationMap, CorrelationMap]:
-        from actviz.cmap.kernel import correlation_map
+        from actviz.depth.cmap.kernel import correlation_map
 
         return (
             correlation_map(self.spec, layers=self.depth),
@@ -679,13 +679,13 @@ def _network(layer: LayerNumbers, depth: int) -> tuple[float, float]:
 def _network_c0(transformed: Spec, layer: LayerNumbers, depth: int) -> tuple[float, float]:
     """C∘…∘C (``depth`` times) at 0, and an estimate of its accuracy.
 
-    Each C(c) is :mod:`actviz.cmap`'s two-dimensional rule on φ̂, except at c = 0
+    Each C(c) is :mod:`actviz.depth.cmap`'s two-dimensional rule on φ̂, except at c = 0
     (below RESOLUTION), where C(0) = E[φ̂]²/E[φ̂²] is the exact one-dimensional
     ``layer.c0``. The two at c = 0 differ by the rule's error on φ̂ (small while
     φ̂ varies on the rule's scale, ~1 in z; it grows for a smooth φ at large α):
     that difference is the estimate.
     """
-    from actviz.cmap.kernel import RESOLUTION, cross_moments
+    from actviz.depth.cmap.kernel import RESOLUTION, cross_moments
 
     def at(c: float) -> float:
         if abs(c) < RESOLUTION:
@@ -748,7 +748,7 @@ def shape_one(
     tau: float = SHAPE_TAU,
 ) -> Shaped:
     """Shape one activation (see :func:`shape`); raises when it cannot be shaped."""
-    from actviz.cmap.kernel import jumps
+    from actviz.depth.cmap.kernel import jumps
 
     depth, method, zeta, eta, tau = check_settings(depth, method, zeta, eta, tau)
     why = refusal(target, method)
@@ -792,8 +792,8 @@ def shape(
     for a ``depth``-layer vanilla MLP; raises :class:`~actviz.errors.ShapeRefusedError`
     (or NoSolutionError) for the first one that cannot be shaped::
 
-        import actviz.shape
-        (tanh,) = actviz.shape.shape("tanh", depth=20, method="dks")
+        import actviz.depth.shape
+        (tanh,) = actviz.depth.shape.shape("tanh", depth=20, method="dks")
         tanh.params            # {'alpha': …, 'beta': …, 'gamma': …, 'delta': …}
         model = torch.nn.Sequential(torch.nn.Linear(8, 8), tanh.module())
     """

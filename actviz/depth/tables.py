@@ -1,6 +1,6 @@
 """Tables of deep networks at initialisation: ``actviz gain`` (one row per
 activation) and ``actviz depth`` (one table per network, a row per layer), as
-rich tables and CSV. The figures are in :mod:`actviz.depth_plots`.
+rich tables and CSV. The figures are in :mod:`actviz.depth.plots`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def gain_table(gains: Sequence[Any]) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
-    from actviz.init_gain import TORCH_DEFAULT_SIGMA_W
+    from actviz.depth.gain import TORCH_DEFAULT_SIGMA_W
 
     sigma_b = gains[0].sigma_b if gains else 0.0
     table = Table(
@@ -216,7 +216,7 @@ def depth_csv(result: Any) -> str:
     then per start c, the input pairs' correlation at the layer, measured
     (``pairs_c``) and mean-field's (``pairs_c_mean_field``): empty where there is
     none (the baselines run no pairs)."""
-    from actviz.depth_sim import CORRELATION_STARTS
+    from actviz.depth.simulation import CORRELATION_STARTS
 
     pairs = [f"pairs_{c:g}{end}" for c in CORRELATION_STARTS for end in ("", "_mean_field")]
     header = ["activation", "init", "gain", "gain_mode", "bias_std",
@@ -232,7 +232,7 @@ def depth_csv(result: Any) -> str:
 
 def _pair_cells(run: Any, layer: int) -> list[Any]:
     """Measured, mean-field, for each start at ``layer`` (1-based); empty cells without."""
-    from actviz.depth_sim import CORRELATION_STARTS
+    from actviz.depth.simulation import CORRELATION_STARTS
 
     by_start = {c.start: c for c in run.correlations}
     cells: list[Any] = []

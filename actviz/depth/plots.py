@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from actviz.depth_sim import Depth, DepthRun, LogHistogram
-    from actviz.init_gain import PhaseCurve
+    from actviz.depth.gain import PhaseCurve
+    from actviz.depth.simulation import Depth, DepthRun, LogHistogram
 
 LAYER_CMAP = "viridis"
 FIELDS = {
@@ -290,7 +290,7 @@ def depth_figure(result: Depth, *, theme: str = DEFAULT_THEME) -> Figure:
 
 def pairs_title(run: DepthRun) -> str:
     """``input pairs: collapsed from layer 4 on``: the correlation panel's title, the
-    measured verdict (:func:`~actviz.depth_sim.correlation_verdict`) in brief."""
+    measured verdict (:func:`~actviz.depth.simulation.correlation_verdict`) in brief."""
     verdict = run.correlation
     if verdict.kind == "none":
         return "input pairs: none" if not run.correlations else "input pairs: not finite"
@@ -448,7 +448,7 @@ def phase_figure(curves: Sequence[PhaseCurve], *, theme: str = DEFAULT_THEME) ->
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
-    from actviz.init_gain import SIGMA_W_SCAN
+    from actviz.depth.gain import SIGMA_W_SCAN
 
     rows, columns = phase_grid(len(curves))
     with rc_context(theme_style(theme)):

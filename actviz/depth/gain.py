@@ -50,7 +50,7 @@ PHASE_SIGMA_B2 = (0.0, 0.0025, 0.01, 0.025, 0.05, 0.1, *(i / 10 for i in range(2
 
 
 # Registered activations whose f′ torch gets wrong in float64 (found by `actviz check`
-# against actviz.reference's 50-digit values): their gains take f′ from the reference
+# against actviz.check.reference's 50-digit values): their gains take f′ from the reference
 # instead, wherever torch's differs from it on the quadrature's nodes by more than
 # GRAD_RTOL, and say so.
 TORCH_GRAD_DEFECTS = {
@@ -173,12 +173,12 @@ def _moments(activation: Activation, params: tuple[tuple[str, Any], ...]) -> Mom
 
 
 def exact_grad(target: Spec, x: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """``grad`` (torch's f′ at ``x``), or the exact f′ from :mod:`actviz.reference` where
+    """``grad`` (torch's f′ at ``x``), or the exact f′ from :mod:`actviz.check.reference` where
     torch's is known wrong (:data:`TORCH_GRAD_DEFECTS`) and differs from the exact one
     here; with a note saying which, and by how much, or None."""
     import numpy as np
 
-    from actviz import reference
+    from actviz.check import reference
 
     defect = TORCH_GRAD_DEFECTS.get(target.name)
     ref = reference.reference(target.name)

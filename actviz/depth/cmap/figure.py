@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from actviz.cmap.kernel import CorrelationMap
+    from actviz.depth.cmap.kernel import CorrelationMap
 
 CURVE = 401  # points of each drawn curve on [-1, 1]
 

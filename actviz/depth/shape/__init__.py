@@ -6,6 +6,6 @@ an ``nn.Module`` and a snippet, figure.py draws them, report.py writes the
 table and the figure file.
 """
 
-from actviz.shape.solve import Refusal, Shaped, ShapeSurvey, shape, shape_all
+from actviz.depth.shape.solve import Refusal, Shaped, ShapeSurvey, shape, shape_all
 
 __all__ = ["Refusal", "ShapeSurvey", "Shaped", "shape", "shape_all"]

@@ -3,7 +3,7 @@
 ``actviz check --all`` fails on stock torch for genuine torch defects that a
 project cannot fix (hardsigmoid′ in float64, gelu″ in float16, mish″), which
 makes it useless as a CI gate. A baseline records the failures of one run,
-per activation label, in the words of :meth:`actviz.verify.Check.failures`
+per activation label, in the words of :meth:`actviz.check.verify.Check.failures`
 (``float64 f′``, ``kink 0 (float64)``, ``gradcheck``)::
 
     {
@@ -44,7 +44,7 @@ from actviz import __version__
 from actviz.errors import BaselineError, OutputError, UsageError
 
 if TYPE_CHECKING:
-    from actviz.verify import Check
+    from actviz.check.verify import Check
 
 FORMAT = 1  # the "baseline" key: the layout of the file
 DTYPES = ("float64", "float32", "bfloat16", "float16")  # verify.DTYPES, without importing it
@@ -368,7 +368,7 @@ class Gate:
     def failure_message(self, checks: Sequence[Check], verdict: Verdict | None) -> str | None:
         """Why the command fails (exit 1), or None: nothing when a baseline is written;
         only the new failures when one is accepted; else every failure."""
-        from actviz.verify import failure_message
+        from actviz.check.verify import failure_message
 
         if self.write_to is not None:
             return None

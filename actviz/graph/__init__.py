@@ -1,14 +1,14 @@
 """Computational graphs with values and gradients on every node.
 
 ``actviz graph "sigmoid(w*x + b)" --set w=5 --set b=1 --set x=0.1 --const x``
-parses a small arithmetic language (:mod:`actviz.graph_expression`), builds
-it from torch tensors (:mod:`actviz.graph_build`), runs ``backward`` and walks
+parses a small arithmetic language (:mod:`actviz.graph.expression`), builds
+it from torch tensors (:mod:`actviz.graph.build`), runs ``backward`` and walks
 torch's own autograd graph (``grad_fn``, ``next_functions``, with
 ``retain_grad`` on intermediates) to show every node's op, value and gradient
 — the seed notebook's micrograd drawing, for real autograd. In the words of
 the rest of actviz, an activation whose local derivative is exactly 0 at
 every data point is flagged dead, one whose local derivative is below ``eps``
-there (and not 0 everywhere) saturated. :mod:`actviz.graph_drawing` shows the
+there (and not 0 everywhere) saturated. :mod:`actviz.graph.drawing` shows the
 result; its renderers are re-exported here, so one import serves a notebook.
 """
 
@@ -24,9 +24,9 @@ from actviz import registry
 from actviz.defaults import GRAPH_EPS
 from actviz.display import number
 from actviz.errors import RuntimeFailure, UsageError
-from actviz.graph_build import Builder
-from actviz.graph_drawing import Graph, Node, Written, html_tree, svg, to_dot, tree, write
-from actviz.graph_expression import ExpressionError, constant, parse
+from actviz.graph.build import Builder
+from actviz.graph.drawing import Graph, Node, Written, html_tree, svg, to_dot, tree, write
+from actviz.graph.expression import ExpressionError, constant, parse
 
 if TYPE_CHECKING:
     import torch

@@ -1,7 +1,7 @@
 """How ``actviz check`` reports: per activation and dtype, torch's worst error in
 ulps, the kinks and gradcheck as a rich table, then the findings in words.
 
-The verdicts themselves are computed in :mod:`actviz.verify`.
+The verdicts themselves are computed in :mod:`actviz.check.verify`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from actviz.display import MISSING, number
 if TYPE_CHECKING:
     from rich.console import Group
 
-    from actviz.baseline import Verdict
+    from actviz.check.baseline import Verdict
 
 
 def check_table(checks: Sequence[Any], verdict: Verdict | None = None,
@@ -32,7 +32,7 @@ def check_table(checks: Sequence[Any], verdict: Verdict | None = None,
     from rich.table import Table
     from rich.text import Text
 
-    from actviz.verify import REFERENCE_EXACT, ULPS, WELL_CONDITIONED
+    from actviz.check.verify import REFERENCE_EXACT, ULPS, WELL_CONDITIONED
 
     table = Table(
         title="torch against the reference (mpmath, 50 digits, unless said below): max error "
@@ -111,7 +111,7 @@ def _known_rows(check: Any, verdict: Verdict | None) -> set[str | None]:
     the failures that name no dtype (gradcheck: the first row) where those are."""
     if verdict is None:
         return set()
-    from actviz.baseline import dtype_of
+    from actviz.check.baseline import dtype_of
 
     new = {dtype_of(item) for item in verdict.new.get(check.label, ())}
     rows = {d.dtype for d in check.dtypes} | {None}
