@@ -1081,7 +1081,7 @@ EXAMPLES = {
         "actviz saturation sigmoid tanh --json",
     ],
     "check": [
-        "actviz check sigmoid",
+        "actviz check tanh",
         "actviz check gelu silu --dtype float32",
         "actviz check --all --accept known.json",
     ],
@@ -1091,7 +1091,7 @@ EXAMPLES = {
     ],
     "graph": [
         'actviz graph "sigmoid(w*x + b)" --set w=5 --set b=1 --set x=0.1 --const x',
-        'actviz graph "tanh(x)" --set x=0.5,1 --out outputs/tanh.dot',
+        'actviz graph "tanh(x)" --set x=0.5,1 --out tanh.dot',
     ],
     "export": [
         "actviz export --out outputs",
