@@ -1071,7 +1071,7 @@ class _Command(TyperCommand):
 EXAMPLES = {
     "list": ["actviz list", "actviz list --json"],
     "plot": [
-        "actviz plot sigmoid tanh --out outputs/pair.png",
+        "actviz plot sigmoid tanh --out pair.png",
         "actviz plot gelu --range -4 4 --second --theme dark",
         "actviz plot sigmoid --term",
     ],
@@ -1081,17 +1081,17 @@ EXAMPLES = {
         "actviz saturation sigmoid tanh --json",
     ],
     "check": [
-        "actviz check sigmoid",
+        "actviz check tanh",
         "actviz check gelu silu --dtype float32",
         "actviz check --all --accept known.json",
     ],
     "jacobian": [
         "actviz jacobian softmax",
-        "actviz jacobian log_softmax --input 0.5 -1 2 --out outputs/jacobian.png",
+        "actviz jacobian log_softmax --input 0.5 -1 2 --out jacobian.png",
     ],
     "graph": [
         'actviz graph "sigmoid(w*x + b)" --set w=5 --set b=1 --set x=0.1 --const x',
-        'actviz graph "tanh(x)" --set x=0.5,1 --out outputs/tanh.dot',
+        'actviz graph "tanh(x)" --set x=0.5,1 --out tanh.dot',
     ],
     "export": [
         "actviz export --out outputs",
@@ -1107,7 +1107,7 @@ EXAMPLES = {
     "cmap": ["actviz cmap relu tanh gelu --layers 20", "actviz cmap --all --no-plot --json"],
     "shape": [
         "actviz shape tanh gelu --depth 50 --method dks",
-        "actviz shape leaky_relu --depth 100 --method tat --eta 0.9 --out outputs/tat.png",
+        "actviz shape leaky_relu --depth 100 --method tat --eta 0.9 --out tat.png",
         "actviz shape --all --depth 20 --method tat --json",
     ],
     "env": ["actviz env", "actviz env --json"],

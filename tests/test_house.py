@@ -1,5 +1,5 @@
-"""The house rules a maintainer relies on, checked: thin commands, a README layout
-that matches the files, and modules that use each other's public names only."""
+"""The house rules a maintainer relies on, checked: thin commands, a layout page
+(docs/layout.md) that matches the files, and modules that use each other's public names only."""
 
 from __future__ import annotations
 
@@ -50,22 +50,30 @@ def test_the_body_limit_catches_a_long_command(tmp_path: Path) -> None:
     assert end is not None and end - start + 1 > MAX_COMMAND_BODY
 
 
-def _layout_modules() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"`actviz/([a-z_/]+\.py)`", section)
+def _layout_modules(page: Path = ROOT / "docs" / "layout.md") -> list[str]:
+    return re.findall(r"`actviz/([a-z_/]+\.py)`", page.read_text(encoding="utf-8"))
 
 
-def test_the_readme_layout_table_names_every_module_once_and_no_other() -> None:
-    listed = _layout_modules()
-    assert len(listed) == len(set(listed)), "a module listed twice"
-    on_disk = {  # a feature's package (actviz/depth/cmap/) lists its modules too
+def _on_disk() -> set[str]:
+    return {  # a feature's package (actviz/depth/cmap/) lists its modules too
         p.relative_to(PACKAGE).as_posix()
         for p in PACKAGE.rglob("*.py")
         if "__pycache__" not in p.parts
         and (p.name not in {"__init__.py", "__main__.py"} or _has_code(p))
     }
-    assert set(listed) == on_disk
+
+
+def test_the_layout_page_names_every_module_once_and_no_other() -> None:
+    listed = _layout_modules()
+    assert len(listed) == len(set(listed)), "a module listed twice"
+    assert set(listed) == _on_disk()
+
+
+def test_the_layout_check_catches_a_module_left_out(tmp_path: Path) -> None:
+    page = (ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if "`actviz/display.py`" in line)
+    (tmp_path / "short.md").write_text(page.replace(row + "\n", ""))
+    assert _on_disk() - set(_layout_modules(tmp_path / "short.md")) == {"display.py"}
 
 
 def _has_code(path: Path) -> bool:
