@@ -42,6 +42,7 @@ tmux:
 	  >/dev/null 2>&1; } || echo "note: tmux is not installed; the terminal-plot tmux tests skip"
 
 demo: $(VENV)/.installed graphviz
+	$(BIN)/actviz explore --all --out outputs/explore.html
 	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
 	$(BIN)/actviz saturation --all

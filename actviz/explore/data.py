@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from actviz.defaults import DEFAULT_RANGE, EXPLORE_RANGE
 from actviz.errors import InvalidGridError, InvalidParameterError, UsageError
 from actviz.params import Sweep
-from actviz.registry import Activation, Param, ParamValue, Spec, get
+from actviz.registry import Activation, Param, ParamValue, Spec, format_value, get
 
 if TYPE_CHECKING:
     from actviz.environment import Environment
@@ -91,6 +91,19 @@ class Curve:
     refused: str | None = None
     shown: Shown | None = None  # what the page shows besides the samples
 
+    def __repr__(self) -> str:
+        state = (
+            f"refused: {self.refused}"
+            if self.refused
+            else f"{len(self.probe.x)} samples"
+            if self.probe is not None
+            else "no probe"
+        )
+        return f"Curve({dict(self.params)}, {self.dtype}, {state})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))  # IPython's and hypothesis' printers: not every field
+
 
 @dataclass(frozen=True, eq=False)
 class ExploredActivation:
@@ -105,6 +118,13 @@ class ExploredActivation:
     @property
     def name(self) -> str:
         return self.activation.name
+
+    def __repr__(self) -> str:
+        sliders = ", ".join(f"{s.name}={list(s.values)}" for s in self.sliders)
+        return f"ExploredActivation({self.label}; sliders: {sliders or 'none'})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))  # IPython's and hypothesis' printers: not every field
 
     @property
     def label(self) -> str:
@@ -123,7 +143,7 @@ class ExploredActivation:
         for slider in self.sliders:
             wanted = params.pop(slider.name, slider.default)
             if wanted not in slider.values:
-                shown = ", ".join(map(str, slider.values))
+                shown = ", ".join(map(format_value, slider.values))
                 raise InvalidParameterError(
                     f"{self.name}'s {slider.name} slider stops at {shown} (got {wanted!r})"
                 )

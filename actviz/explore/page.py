@@ -73,6 +73,9 @@ class Explorer:
             f"{', '.join(self.plan.dtypes)} on [{self.plan.start:g}, {self.plan.stop:g}])"
         )
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))  # IPython's and hypothesis' printers: not every field
+
     def payload(self) -> bytes:
         """The numbers as the page carries them (gzip; see the module's docstring)."""
         return _payload(self)
