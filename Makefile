@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest bench clean graphviz chromium tmux
+.PHONY: demo test lint typecheck pytest bench clean graphviz chromium tmux explore-png
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz cmap relu tanh gelu sigmoid --layers 20 --out outputs/cmap-relu_tanh_gelu_sigmoid.png
 	$(BIN)/actviz shape tanh gelu softplus sigmoid --depth 100 --out outputs/shape-dks-tanh_gelu_softplus_sigmoid.png
 	$(BIN)/actviz depth tanh leaky_relu --shape tat --layers 100 --out outputs/depth-shaped-tanh_leaky_relu.png
+
+# The README's screenshot of the explorer page that `make demo` writes (chromium and
+# the test extra's playwright; without them it says so and writes nothing).
+explore-png: $(VENV)/.installed-test chromium
+	$(BIN)/python examples/explore_screenshot.py outputs/explore.html outputs/explore.png
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check actviz tests bench

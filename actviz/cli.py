@@ -1154,6 +1154,10 @@ EXAMPLES = {
         "actviz shape --all --depth 20 --method tat --json",
     ],
     "env": ["actviz env", "actviz env --json"],
+    "explore": [
+        "actviz explore --all --out outputs/explore.html",
+        "actviz explore leaky_relu elu --sweep negative_slope=0,0.1,0.3 --out explore.html",
+    ],
 }
 
 

@@ -253,7 +253,7 @@
         refresh();
       });
       const swatch = make("span", { className: "ax-swatch" });
-      swatch.style.background = a.colour;
+      swatch.dataset.index = String(i);
       list.append(make("label", { title: a.formula }, [box, swatch, a.label]));
     });
     const dtypes = $(".ax-dtypes");
@@ -376,7 +376,17 @@
     }
   }
 
+  // The k-th activation drawn gets the palette's k-th colour (distinct up to ten).
+  function assignColours() {
+    state.selected.forEach((i, k) => { M.activations[i].colour = M.palette[k % M.palette.length]; });
+    for (const swatch of root.querySelectorAll(".ax-list .ax-swatch")) {
+      const i = Number(swatch.dataset.index);
+      swatch.style.background = state.selected.includes(i) ? M.activations[i].colour : "transparent";
+    }
+  }
+
   function refresh(rebuild = true) {
+    assignColours();
     if (rebuild) buildSliders();
     buildLegend();
     buildFacts();

@@ -202,12 +202,9 @@ def _manifest(explorer: Explorer, packer: _Packer) -> dict[str, Any]:
             theme: {r: [_css_colour(c), name, alpha] for r, (c, name, alpha) in styles.items()}
             for theme, styles in REGIME_STYLE.items()
         },
-        "activations": [
-            _activation(entry, colour, packer)
-            for entry, colour in zip(
-                explorer.activations, _colours(len(explorer.activations)), strict=True
-            )
-        ],
+        # matplotlib's cycle, as the PNGs: the page gives the k-th curve drawn the k-th colour
+        "palette": _colours(10),
+        "activations": [_activation(entry, packer) for entry in explorer.activations],
     }
 
 
@@ -225,12 +222,11 @@ def _css_colour(colour: str) -> str:
     return str(to_hex(colour))
 
 
-def _activation(entry: ExploredActivation, colour: str, packer: _Packer) -> dict[str, Any]:
+def _activation(entry: ExploredActivation, packer: _Packer) -> dict[str, Any]:
     act = entry.activation
     return {
         "name": act.name,
         "label": entry.label,
-        "colour": colour,
         "formula": act.formula,
         "derivative": act.derivative_text(),
         "piecewiseLinear": act.piecewise_linear,
