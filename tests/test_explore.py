@@ -104,10 +104,12 @@ def page_mismatches(made: Explorer, page: str) -> list[str]:
             arrays = curve_arrays(found, floats, codes)
             p = curve.probe
             for key, mine in (("x", p.x), ("y", p.y), ("g", p.grad)):
-                if not np.array_equal(arrays[key], mine, equal_nan=True):
+                if not np.array_equal(np.asarray(arrays[key]), mine, equal_nan=True):
                     problems.append(f"{where}: the page's {key} is not the probe's")
             smooth = not entry.activation.piecewise_linear
-            if smooth and not np.array_equal(arrays["g2"], p.grad2, equal_nan=True):
+            if smooth and not np.array_equal(
+                np.asarray(arrays["g2"]), np.asarray(p.grad2), equal_nan=True
+            ):
                 problems.append(f"{where}: the page's f″ is not the probe's")
             s = curve.saturation
             assert s is not None
@@ -143,7 +145,8 @@ def _injected(made: Explorer, name: str, field: str, delta: float) -> Explorer:
         values[len(values) // 3] += delta
         from dataclasses import replace
 
-        probe = replace(curve.probe, **{field: values})
+        changed: dict[str, Any] = {field: values}
+        probe = replace(curve.probe, **changed)
         curves[key] = Curve(curve.params, curve.dtype, probe, curve.saturation, None, curve.shown)
         entries.append(ExploredActivation(entry.activation, entry.fixed, entry.sliders, curves))
     return Explorer(tuple(entries), made.plan, made.environment, made.theme)
@@ -174,7 +177,7 @@ def test_random_curves_are_torchs(everything: Explorer, data: st.DataObject) -> 
     assert np.array_equal(curve.probe.y, y, equal_nan=True)
     assert np.array_equal(curve.probe.grad, g, equal_nan=True)
     if smooth:
-        assert np.array_equal(curve.probe.grad2, g2, equal_nan=True)
+        assert np.array_equal(np.asarray(curve.probe.grad2), g2, equal_nan=True)
 
 
 @pytest.mark.slow
@@ -343,6 +346,35 @@ def test_forked_workers_give_the_same_page(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert out.read_text() == explorer(["elu", "sigmoid"], jobs=1).html()
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    """A worker killed mid-work (here: it exits as soon as it computes) is a
+    RuntimeFailure saying so, not a hang or a half-written page."""
+    code = (
+        "import os\n"
+        "import actviz.explore.data as data\n"
+        "from actviz.errors import RuntimeFailure\n"
+        "from actviz.explore import explorer\n"
+        "parent, real = os.getpid(), data._curve\n"
+        "def dying(*args, **kwargs):\n"
+        "    if os.getpid() != parent:\n"
+        "        os._exit(3)\n"
+        "    return real(*args, **kwargs)\n"
+        "data._curve = dying\n"
+        "try:\n"
+        "    explorer(['relu', 'sigmoid'], jobs=2)\n"
+        "except RuntimeFailure as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "a worker process died while computing the explorer's curves; "
+        "run again with jobs=1 to see why"
+    )
 
 
 def test_points_follow_the_dtype() -> None:

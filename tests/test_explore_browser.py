@@ -271,7 +271,8 @@ def test_two_explorers_in_one_notebook_do_not_clash(
         assert names == [NAMES, ["tanh"]]
         page.page.locator('.actviz-explore >> nth=1 >> .ax-dtypes input[value="float16"]').check()
         dtypes = page.page.evaluate(
-            "[...document.querySelectorAll('.actviz-explore')].map(r => r.actvizExplore.drawn.dtype)"
+            "[...document.querySelectorAll('.actviz-explore')]"
+            ".map(r => r.actvizExplore.drawn.dtype)"
         )
         assert dtypes == ["float32", "float16"]
         assert page.problems == []

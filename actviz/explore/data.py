@@ -147,7 +147,7 @@ class ExploredActivation:
                 raise InvalidParameterError(
                     f"{self.name}'s {slider.name} slider stops at {shown} (got {wanted!r})"
                 )
-            index.append(slider.values.index(wanted))  # type: ignore[arg-type]
+            index.append(slider.values.index(wanted))
         if params:
             raise InvalidParameterError(
                 f"{self.name} has no slider for {', '.join(params)}; "
