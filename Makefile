@@ -82,6 +82,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/cmap.py
 	$(BIN)/python bench/shape.py
 	$(BIN)/python bench/threads.py
+	$(BIN)/python bench/explore.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
