@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest bench clean docs graphviz chromium tmux
+.PHONY: demo test lint typecheck pytest bench clean docs graphviz chromium tmux explore-png
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,7 @@ tmux:
 	  >/dev/null 2>&1; } || echo "note: tmux is not installed; the terminal-plot tmux tests skip"
 
 demo: $(VENV)/.installed graphviz
+	$(BIN)/actviz explore --all --out outputs/explore.html
 	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
 	$(BIN)/actviz saturation --all
@@ -51,6 +52,11 @@ demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz cmap relu tanh gelu sigmoid --layers 20 --out outputs/cmap-relu_tanh_gelu_sigmoid.png
 	$(BIN)/actviz shape tanh gelu softplus sigmoid --depth 100 --out outputs/shape-dks-tanh_gelu_softplus_sigmoid.png
 	$(BIN)/actviz depth tanh leaky_relu --shape tat --layers 100 --out outputs/depth-shaped-tanh_leaky_relu.png
+
+# The README's screenshot of the explorer page that `make demo` writes (chromium and
+# the test extra's playwright; without them it says so and writes nothing).
+explore-png: $(VENV)/.installed-test chromium
+	$(BIN)/python examples/explore_screenshot.py outputs/explore.html outputs/explore.png
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check actviz tests bench docs/hooks.py
@@ -76,6 +82,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/cmap.py
 	$(BIN)/python bench/shape.py
 	$(BIN)/python bench/threads.py
+	$(BIN)/python bench/explore.py
 
 # The CLI reference regenerated from the commands' own --help (cog; `python -m` so
 # that this tree's actviz is the one imported), then the site, warnings as errors

@@ -30,6 +30,7 @@ from actviz.defaults import (
     DEFAULT_EPS,
     DEFAULT_RANGE,
     DEFAULT_THEME,
+    EXPLORE_RANGE,
     GRAPH_EPS,
     SHAPE_ETA,
     SHAPE_TAU,
@@ -43,6 +44,7 @@ from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, 
 DtypeName = Literal["float16", "bfloat16", "float32", "float64"]
 FormatName = Literal["png", "svg", "pdf"]
 ThemeName = Literal["light", "dark"]
+ExploreTheme = Literal["auto", "light", "dark"]
 ShapeMethod = Literal["dks", "tat"]
 SortKey = Literal[
     "name", "peak", "grad0", "onset", "dead", "saturated", "float16", "bfloat16", "float32"
@@ -892,6 +894,49 @@ def gain_command(
           lambda: depth_tables.gain_csv(gains))  # fmt: skip
 
 
+@app.command("explore")
+def explore_command(
+    names: SomeNames = None,
+    all_: AllOpt = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="KEY=VALUE",
+            help="Fix a parameter (no slider), repeatable; NAME.KEY=VALUE targets one activation.",
+        ),
+    ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            metavar="KEY=V1,V2,...",
+            help="The values a parameter's slider stops at, repeatable; NAME.KEY=... targets one.",
+        ),
+    ] = None,
+    range_: Annotated[
+        tuple[float, float],
+        typer.Option("--range", metavar="START STOP", help="Input range every curve is probed on."),
+    ] = EXPLORE_RANGE,
+    out: Annotated[Path, typer.Option("--out", help="The HTML page to write.")] = Path(
+        "outputs/explore.html"
+    ),
+    theme: Annotated[
+        ExploreTheme, typer.Option("--theme", help="Colours at first; auto follows the browser.")
+    ] = "auto",
+) -> None:
+    """Write one self-contained HTML page to explore activations: f, f′ and f″ with a
+    slider per parameter, three dtypes, regimes, underflow edges and hover readouts,
+    every number computed by torch beforehand (nothing is fetched; works offline)."""
+    from actviz.explore import explore_file
+
+    if bool(names) == all_:
+        raise UsageError("name activations or give --all" + (", not both" if all_ else ""))
+    targets = params.sweeps_from_cli(registry.names() if all_ else names or [], param or [],
+                                     sweep or [])  # fmt: skip
+    typer.echo(explore_file(targets, out, start=range_[0], stop=range_[1], theme=theme))
+
+
 @app.command("cmap")
 def cmap_command(
     names: SomeNames = None,
@@ -1111,6 +1156,10 @@ EXAMPLES = {
         "actviz shape --all --depth 20 --method tat --json",
     ],
     "env": ["actviz env", "actviz env --json"],
+    "explore": [
+        "actviz explore --all --out outputs/explore.html",
+        "actviz explore leaky_relu elu --sweep negative_slope=0,0.1,0.3 --out explore.html",
+    ],
 }
 
 

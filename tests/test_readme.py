@@ -173,7 +173,7 @@ MEASURING = {"table", "saturation", "check", "depth", "gain", "jacobian", "graph
              "cmap", "shape"}  # fmt: skip
 # Commands whose pages' output holds no number computed through torch: names, the
 # files written, the paths.
-ROUTE_FREE = {"list", "plot", "export"}
+ROUTE_FREE = {"list", "plot", "export", "explore"}
 
 
 def _marks(block: list[Step]) -> list[pytest.MarkDecorator]:
