@@ -12,7 +12,8 @@ so that ``make bench`` runs before and after the command lands.
   (E[φ̂(z)] = 0, so C(0) = 0), γ normalises it (E[φ̂(z)²] = 1), and (α, β)
   solve the two remaining conditions, the variance map's slope Q′(1) =
   E[z·φ̂(z)·φ̂′(z)] = 1 and the network's C′(1) = E[φ̂′(z)²]^L = ζ (ζ = 1.5,
-  L = ``--depth``, 100 by default), by damped Gauss–Newton steps with a
+  L = ``--depth``, 20 by default: ``shape`` requires a depth, and its cost grows
+  with it, one 2-D quadrature per layer for the network's C(0)), by damped Gauss–Newton steps with a
   finite-difference Jacobian (at most 30; homogeneous ones such as relu have
   no solution and stop there); every expectation on a 101-node
   Gauss–Hermite rule with f and f′ in float64 by torch autograd; one printed
@@ -142,19 +143,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--depth", type=int, default=None, help="Passed to both (default: shape's own; 100)."
+        "--depth", type=int, default=20, help="Depth L, passed to both (shape needs one)."
     )
     args = parser.parse_args()
     shown = help_text("shape")
     if shown is None:
         print("shape: this actviz has no `shape` command (actviz shape --help failed); skipped")
         return
-    command = [ACTVIZ, "shape", "--all"]
-    if args.depth is not None:
-        command += ["--depth", str(args.depth)]
+    command = [ACTVIZ, "shape", "--all", "--depth", str(args.depth)]
     floor = "floor: plain DKS solve"
     rows = [
-        Row(floor, floor_command(args.depth or 100, "--no-plot" in shown)),
+        Row(floor, floor_command(args.depth, "--no-plot" in shown)),
         Row(" ".join(["actviz", *command[1:]]), command, floor, "none set"),
     ]
     compare(rows, args.repeat, "shape --all: actviz against a plain DKS solve")
