@@ -13,6 +13,12 @@ Two rules make a printed number trustworthy:
   width of the range, that is 0.
 
 No numpy at import time: ``actviz list`` imports this module.
+
+Kept hand-written on purpose (issue 23 weighed a library for it): Python's ``g``
+format, numpy's ``format_float_positional`` and matplotlib's ScalarFormatter all
+print float32's 0.99998546 as ``1`` at 4 digits, and tests/test_display.py and
+tests/test_claims.py hold every printed number to the two rules above, which no
+general-purpose formatter keeps.
 """
 
 from __future__ import annotations
