@@ -14,6 +14,7 @@ from actviz import registry
 from actviz.defaults import DEFAULT_EPS
 from actviz.display import (
     MISSING,
+    SUMMARY_LABELS,
     by_definition,
     coarse_words,
     coord,
@@ -54,7 +55,7 @@ def zero_lines(saturation: Saturation) -> list[str]:
     lines = []
     flat = by_definition(saturation)
     if flat != MISSING:
-        lines.append(f"f′ = 0 by definition: {flat}")
+        lines.append(f"{SUMMARY_LABELS['definition']}: {flat}")
     if not saturation.underflow:
         return lines
     dtypes = ", ".join(saturation.underflow)

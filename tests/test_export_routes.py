@@ -26,6 +26,7 @@ from actviz.cli import app
 from actviz.custom import code_hash, load
 from actviz.environment import environment
 from actviz.export import export
+from actviz.export import manifest as export_manifest
 from actviz.params import specs_from_cli
 
 pytestmark = pytest.mark.slow
@@ -88,7 +89,7 @@ def test_a_real_change_on_another_route_is_stale(
     report = export(specs, without_onednn, check=True, jobs=1, dpi=120)
     assert gelu in report.stale and not report.route
     # other code (its hash differs): stale
-    monkeypatch.setattr(export_module, "source_hash", lambda: "0" * 16)
+    monkeypatch.setattr(export_manifest, "source_hash", lambda: "0" * 16)
     report = export(specs, without_onednn, check=True, jobs=1)
     assert gelu in report.stale and without_onednn / "manifest.json" in report.stale
     monkeypatch.undo()
