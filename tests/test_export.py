@@ -528,3 +528,39 @@ def test_an_export_over_its_pixel_budget_is_refused_before_anything_is_drawn(
         "--figsize, or export fewer activations at a time\n",
     )
     assert not out.exists()  # refused before the folder, its lock or a worker
+
+
+# The manifest's saturation summary is numbers (issue 23): the gallery words them as it
+# draws a card. Enumerated words a number cannot carry are the only strings allowed.
+_WORD_FIELDS = {"grad_zero_kind"}  # "underflow" / "definition": why f′ is 0 there
+
+
+def _prose(summary: Any, where: str = "saturation") -> list[str]:
+    """Every leaf of a manifest summary that is text outside :data:`_WORD_FIELDS`."""
+    if isinstance(summary, dict):
+        return [p for k, v in summary.items() for p in _prose(v, f"{where}.{k}")]
+    if isinstance(summary, list):
+        return [p for i, v in enumerate(summary) for p in _prose(v, f"{where}[{i}]")]
+    if isinstance(summary, str) and not any(f in where for f in _WORD_FIELDS):
+        return [where]
+    return []
+
+
+def test_the_manifest_records_numbers_and_the_gallery_words_them(serial: Path) -> None:
+    files = json.loads((serial / "manifest.json").read_text())["files"]
+    assert [p for entry in files.values() for p in _prose(entry["saturation"])] == []
+    # A checker that can fail: the old manifests' prose fields are caught.
+    assert _prose({"peak": "peak |f′| = 1 on (0, 7.9]", "zero_by_definition": "x ≤ 0"}) == [
+        "saturation.peak",
+        "saturation.zero_by_definition",
+    ]
+    # The gallery words the recorded numbers as `actviz table` words the same analysis
+    # (relu's peak of exactly 1 on (0, 6]; relu′ = 0 for x ≤ 0, torch's relu′(0) included).
+    relu = files["relu.png"]["saturation"]
+    assert relu["peak_grad"] == 1.0 and relu["zero_by_definition"] == [
+        {"from": None, "to": 0.0, "from_closed": False, "to_closed": True}
+    ]
+    page = (serial / "index.html").read_text()
+    cards = dict(re.findall(r'<figure id="([^"]+)">(.*?)</figure>', page, flags=re.S))
+    assert "<dt>peak |f′|</dt><dd>1 on (0, 6]</dd>" in cards["relu"]
+    assert "<dt>f′ = 0 by definition</dt><dd>x ≤ 0</dd>" in cards["relu"]
