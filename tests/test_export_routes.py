@@ -26,7 +26,7 @@ from actviz.cli import app
 from actviz.custom import code_hash, load
 from actviz.environment import environment
 from actviz.export import export
-from actviz.export import manifest as export_manifest
+from actviz.export import manifest as export_manifest  # the module: no name shadows it
 from actviz.params import specs_from_cli
 
 pytestmark = pytest.mark.slow
@@ -277,7 +277,7 @@ def test_only_what_a_route_moves_may_differ(tmp_path: Path) -> None:
         # the gallery as that route would have drawn it, so only the manifest is at stake
         document = json.loads((folder / "manifest.json").read_text())
         cards = export_module.gallery_cards(document["files"])
-        (folder / "index.html").write_bytes(export_module.gallery(cards))
+        (folder / "index.html").write_bytes(export_module.gallery_page(cards))
         report = _check(folder, ["gelu"])
         assert (folder / "manifest.json" in report.route) is route, report.summary()
         assert (report.problem() is None) is route

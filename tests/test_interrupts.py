@@ -319,7 +319,7 @@ PHASES = {
         _STOPPED.format(reason="terminated", files=", ".join([*ALL, "manifest.json"])), ALL,
     ),
     "while making the manifest and gallery": (
-        _before("ex", "gallery"), signal.SIGINT, 130,
+        _before("ex", "gallery_page"), signal.SIGINT, 130,
         _STOPPED.format(reason="interrupted", files=", ".join(ALL)), ALL,
     ),
     "after the lock is released": (

@@ -35,12 +35,12 @@ from actviz.atomic import check_inside, check_own, held_signals, read_own, write
 from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_OUT_DIR, DEFAULT_THEME
 from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError
 from actviz.export.folder import LOCK, OnFile, Report, deliver, locked_folder, prune_images
-from actviz.export.gallery import INDEX, Card, gallery, gallery_cards
+from actviz.export.gallery import INDEX, Card, gallery_cards, gallery_page
 from actviz.export.manifest import (
     MANIFEST,
     file_entry,
     files_of,
-    manifest,
+    manifest_bytes,
     merge,
     read_document,
     route_line,
@@ -81,10 +81,10 @@ __all__ = [
     "WorkerDied",
     "default_jobs",
     "export",
-    "gallery",
     "gallery_cards",
+    "gallery_page",
     "jobs_note",
-    "manifest",
+    "manifest_bytes",
     "parse_formats",
     "render",
     "source_hash",
@@ -221,9 +221,9 @@ def export(
                 f"the environment of {', '.join(routed)}"
             ]
             for path, data, as_recorded in (
-                (out / MANIFEST, manifest(files), manifest(recorded)),
-                (out / INDEX, gallery(gallery_cards(files), theme),
-                 gallery(gallery_cards(recorded), theme)),
+                (out / MANIFEST, manifest_bytes(files), manifest_bytes(recorded)),
+                (out / INDEX, gallery_page(gallery_cards(files), theme),
+                 gallery_page(gallery_cards(recorded), theme)),
             ):  # fmt: skip
                 same = routed and read_own(path) == as_recorded
                 deliver(path, data, check, report, emit, notes if same else None)
@@ -303,8 +303,8 @@ def _mend(
         return False
     files = merge(out, previous, entries, check=False)
     try:
-        write_bytes_atomically(out / MANIFEST, manifest(files))
-        write_bytes_atomically(out / INDEX, gallery(gallery_cards(files)))
+        write_bytes_atomically(out / MANIFEST, manifest_bytes(files))
+        write_bytes_atomically(out / INDEX, gallery_page(gallery_cards(files)))
     except OutputError:  # a full disk, say: better no manifest than a wrong one
         with contextlib.suppress(OSError):
             (out / MANIFEST).unlink()

@@ -73,7 +73,7 @@ def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
     ]
 
 
-def gallery(rendered: Sequence[Card], theme: str | None = None) -> bytes:
+def gallery_page(rendered: Sequence[Card], theme: str | None = None) -> bytes:
     """``index.html``: one card per activation, self-contained, relative image paths."""
     cards = []
     for result in rendered:

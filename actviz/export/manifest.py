@@ -265,7 +265,7 @@ def file_entry(result: Rendered, fmt: str, data: bytes) -> dict[str, Any]:
     }
 
 
-def manifest(files: Mapping[str, dict[str, Any]]) -> bytes:
+def manifest_bytes(files: Mapping[str, dict[str, Any]]) -> bytes:
     """``manifest.json``: every file with what it shows and its sha256; sorted keys."""
     document = {"versions": versions(), "files": dict(files)}
     return (json.dumps(document, sort_keys=True, indent=2) + "\n").encode()
