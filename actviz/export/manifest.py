@@ -198,12 +198,18 @@ def _leaves(old: Any, new: Any, where: str) -> Iterator[tuple[str, Any, Any]]:
 
 def _same_shape(old: Any, new: Any) -> bool:
     """The same keys and list lengths all the way down, and leaves of one kind (a number
-    or null where a number or null is written): what a route can change is values."""
+    or null where a number or null is written): what a route can change is values; and
+    the stretches where the peak is reached, as many as that route's f′ ties there."""
     if isinstance(new, dict):
         return (
             isinstance(old, dict)
             and old.keys() == new.keys()
-            and all(_same_shape(old[k], new[k]) for k in new)
+            and all(
+                isinstance(old[k], list) and isinstance(new[k], list)
+                if k == "peak_runs"
+                else _same_shape(old[k], new[k])
+                for k in new
+            )
         )
     if isinstance(new, list):
         return (
