@@ -31,6 +31,12 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 __version__ = "0.1.0"
 
 
+# Hand-written, not scientific-python's lazy_loader (issue 23 weighed it): its
+# attach_stub imports ``ast`` (and ``lazy_loader`` itself) while ``python -m actviz``
+# still has the working folder first on sys.path (``__main__.py``), so an ``ast.py``
+# there would run; ``ast`` is not yet imported at that point under ``-m``. It also cost
+# 8-18 ms of start-up (import and stub parse, 15 runs each, loaded 2-core machine)
+# where ``import typer`` takes about 195 ms.
 # Imported on first use, to keep ``actviz --help`` fast: each public name and
 # the module it lives in. The TYPE_CHECKING imports below say the same for
 # type checkers; tests/test_public_api.py checks that the two agree.

@@ -28,6 +28,7 @@ from actviz.defaults import (
     DEFAULT_DPI,
     DEFAULT_DTYPE,
     DEFAULT_EPS,
+    DEFAULT_OUT_DIR,
     DEFAULT_RANGE,
     DEFAULT_THEME,
     EXPLORE_RANGE,
@@ -40,7 +41,7 @@ from actviz.errors import ActvizError, Interrupted, RuntimeFailure, Terminated, 
 
 # Choices as Literal types: --help lists them, shell completion offers them and
 # a wrong value gets Click's own one-line error. They mirror the library's
-# tuples (evaluation.DTYPES, plotting.FORMATS, …), which tests/test_completion.py checks.
+# tuples (evaluation.DTYPES, defaults.IMAGE_FORMATS, …), which tests/test_completion.py checks.
 DtypeName = Literal["float16", "bfloat16", "float32", "float64"]
 FormatName = Literal["png", "svg", "pdf"]
 ThemeName = Literal["light", "dark"]
@@ -431,7 +432,7 @@ def plot_command(
         Path | None, typer.Option("--out", help="Output file [default: OUT_DIR/NAME.png].")
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for default names.")] = Path(
-        "outputs"
+        DEFAULT_OUT_DIR
     ),
     fmt: Annotated[
         FormatName | None, typer.Option("--format", help="Image format [default: from --out].")
@@ -722,7 +723,7 @@ def graph_command(
 def export_command(
     names: SomeNames = None,
     all_: AllOpt = False,
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("outputs"),
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(DEFAULT_OUT_DIR),
     fmt: Annotated[
         str,
         typer.Option(
@@ -827,7 +828,7 @@ def depth_command(
     ] = None,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no figure.")] = False,
     out: OutFile = None,
-    out_dir: OutDir = Path("outputs"),
+    out_dir: OutDir = Path(DEFAULT_OUT_DIR),
     fmt: FigFormat = None,
     dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
     as_json: AsJson = False,
@@ -868,7 +869,7 @@ def gain_command(
         bool, typer.Option("--plot", help="Draw the χ₁ = 1 lines in the (σ_b², σ_w²) plane.")
     ] = False,
     out: OutFile = None,
-    out_dir: OutDir = Path("outputs"),
+    out_dir: OutDir = Path(DEFAULT_OUT_DIR),
     fmt: FigFormat = None,
     dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
     as_json: AsJson = False,
@@ -947,7 +948,7 @@ def cmap_command(
     ] = 10,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no figure.")] = False,
     out: OutFile = None,
-    out_dir: OutDir = Path("outputs"),
+    out_dir: OutDir = Path(DEFAULT_OUT_DIR),
     fmt: FigFormat = None,
     dpi: Annotated[int, typer.Option("--dpi", min=10, max=1200)] = DEFAULT_DPI,
     as_json: AsJson = False,

@@ -12,6 +12,15 @@ DEFAULT_RANGE = (DEFAULT_START, DEFAULT_STOP)
 # Saturated: |f′| below this fraction of the activation's own peak |f′|.
 DEFAULT_EPS = 0.01
 DEFAULT_DPI = 150
+# Where every command that writes files puts them unless told (--out, --out-dir, out_dir=).
+DEFAULT_OUT_DIR = "outputs"
+# The image formats a figure can be saved in (matplotlib's backends for them).
+IMAGE_FORMATS: Final = ("png", "svg", "pdf")
+# Figures shown in Jupyter, whose pixels it shows 1:1: an activation figure (two or three
+# 4.8-inch panels) at 100 dpi; the depth figure is 15 inches wide, and fits a notebook
+# column only at 72 dpi.
+NOTEBOOK_DPI = 100
+NOTEBOOK_WIDE_DPI = 72
 # `graph`: a node is saturated where its local derivative is below this.
 GRAPH_EPS = 1e-3
 # Final: typed as the literal itself, so it fits the CLI's Literal choices.

@@ -13,6 +13,12 @@ Two rules make a printed number trustworthy:
   width of the range, that is 0.
 
 No numpy at import time: ``actviz list`` imports this module.
+
+Kept hand-written on purpose (issue 23 weighed a library for it): Python's ``g``
+format, numpy's ``format_float_positional`` and matplotlib's ScalarFormatter all
+print float32's 0.99998546 as ``1`` at 4 digits, and tests/test_display.py and
+tests/test_claims.py hold every printed number to the two rules above, which no
+general-purpose formatter keeps.
 """
 
 from __future__ import annotations
@@ -106,6 +112,16 @@ def percent(share: float) -> str:
 # Shared by `actviz table`, the plot legend and the gallery, so that they say
 # the same thing in the same digits.
 
+# What each fact of a saturation summary is called, wherever it is shown as a
+# (what, value) row: Saturation.summary_rows (Jupyter), the gallery's cards, and
+# the lines of `actviz table` ("what: value", or "what = value" for the peak).
+SUMMARY_LABELS = {
+    "peak": "peak |f′|",
+    "origin": "f(0), f′(0)",
+    "definition": "f′ = 0 by definition",
+    "underflow": "{dtype} rounds f′ to 0 beyond |x| (left / right)",
+}
+
 
 def _stretch(run: Any, span: float) -> list[str]:
     """``x = 0.5``, or ``(0, 7.9]``: a bracket is open where the neighbouring sample,
@@ -131,13 +147,25 @@ def _stretch(run: Any, span: float) -> list[str]:
 def peak_words(saturation: Any) -> str:
     """``peak |f′| = 1 on (0, 7.9]``, ``… = 0.25 at x = 0``, or several places."""
     s = saturation
-    places = [w for run in s.peak_runs for w in _stretch(run, s.span)]
-    value = number(s.peak_grad, s.dtype)
+    return f"{SUMMARY_LABELS['peak']} = " + peak_place(
+        s.peak_grad, s.peak_runs, span=s.span, dtype=s.dtype, first=s.peak_at, last=s.peak_last
+    )
+
+
+def peak_place(
+    value: float, runs: Iterable[Any], *, span: float, dtype: str, first: float, last: float
+) -> str:
+    """The peak |f′| and where it is reached, from the numbers (a Saturation's, or the
+    ones an export's manifest records): ``1 on (0, 7.9]``, ``0.25 at x = 0``."""
+    places = [w for run in runs for w in _stretch(run, span)]
+    shown = number(value, dtype)
     if len(places) > 3:
-        first, last = coord(s.peak_at, s.span), coord(s.peak_last, s.span)
-        return f"peak |f′| = {value} at {len(places)} places from x = {first} to x = {last}"
+        return (
+            f"{shown} at {len(places)} places from x = {coord(first, span)} "
+            f"to x = {coord(last, span)}"
+        )
     where = " and ".join(places)
-    return f"peak |f′| = {value} {'at' if where.startswith('x') else 'on'} {where}"
+    return f"{shown} {'at' if where.startswith('x') else 'on'} {where}"
 
 
 def reference_words(saturation: Any) -> str | None:

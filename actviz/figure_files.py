@@ -20,6 +20,7 @@ from actviz.defaults import (
     DEFAULT_DPI,
     DEFAULT_DTYPE,
     DEFAULT_EPS,
+    DEFAULT_OUT_DIR,
     DEFAULT_THEME,
 )
 from actviz.errors import UnknownFormatError, UsageError
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
     from actviz.depth.gain import PhaseCurve
     from actviz.depth.simulation import Depth
     from actviz.probing import Probe
-
-DEFAULT_OUT_DIR = "outputs"
 
 
 @dataclass(frozen=True)

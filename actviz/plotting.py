@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import check_own, write_bytes_atomically
-from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME
+from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME, IMAGE_FORMATS
 from actviz.errors import OutputError, UnknownFormatError, UsageError
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from actviz.probing import Probe
     from actviz.saturation import Saturation
 
-FORMATS = ("png", "svg", "pdf")
 PANEL_SIZE = (4.8, 3.6)  # inches per panel
 # Keep output free of dates and version stamps: same inputs, same bytes.
 _METADATA: dict[str, dict[str, Any]] = {
@@ -957,6 +956,10 @@ def _wrap(text: Any, width: float, renderer: Any) -> None:
     text.set_text("\n".join(lines))
 
 
+# The layout engine below is kept hand-written on purpose (issue 23): matplotlib's
+# constrained layout measures every tick and text of every panel, which cost as
+# much again as drawing the figure when it was tried (export renders dozens), and
+# it cannot say which size would fit; this measures the few texts that move.
 def _layout(
     fig: Figure, suptitle: Text, axes: list[Axes], entries: list[Any], *, fixed_size: bool
 ) -> Legend | None:
@@ -1237,6 +1240,8 @@ def check_out_folder(path: str | Path) -> Path:
 
 def check_format(fmt: str) -> str:
     kind = fmt.lower()
-    if kind not in FORMATS:
-        raise UnknownFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if kind not in IMAGE_FORMATS:
+        raise UnknownFormatError(
+            f"unknown format {fmt!r}; choose one of {', '.join(IMAGE_FORMATS)}"
+        )
     return kind

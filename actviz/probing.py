@@ -20,7 +20,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from actviz.defaults import DEFAULT_DTYPE, DEFAULT_START, DEFAULT_STEP, DEFAULT_STOP
+from actviz.defaults import (
+    DEFAULT_DTYPE,
+    DEFAULT_START,
+    DEFAULT_STEP,
+    DEFAULT_STOP,
+    NOTEBOOK_DPI,
+)
 from actviz.errors import (
     InvalidGridError,
     RuntimeFailure,
@@ -49,7 +55,6 @@ if TYPE_CHECKING:
 MAX_POINTS = 1_000_000
 # GLU is drawn over an N × N plane: N is capped so that N² stays at MAX_POINTS.
 MAX_AXIS_POINTS = math.isqrt(MAX_POINTS)
-NOTEBOOK_DPI = 100  # figures shown in Jupyter (their pixels are shown 1:1)
 
 
 def _is_number(value: object) -> bool:

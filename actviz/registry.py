@@ -83,8 +83,12 @@ def _d_softplus(x: Tensor, p: Params) -> Tensor:
     return (beta * x).sigmoid().where(beta * x <= threshold, 1.0)
 
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+# SELU's constants (torch.nn.SELU docs, from Klambauer et al.), as text: every digit
+# for check/reference.py's 50-digit mpmath, rounded to a float for torch here.
+SELU_ALPHA = "1.6732632423543772848170429916717"
+SELU_SCALE = "1.0507009873554804934193349852946"
+_SELU_ALPHA = float(SELU_ALPHA)
+_SELU_SCALE = float(SELU_SCALE)
 
 
 def _f(p: Params, key: str) -> float:

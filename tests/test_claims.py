@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actviz import registry
+from actviz.defaults import NOTEBOOK_DPI
 from actviz.display import definition_words, peak_words
 from actviz.plotting import (
     Drawn,
@@ -29,7 +30,7 @@ from actviz.plotting import (
     format_ticks,
     shaded_spans,
 )
-from actviz.probing import NOTEBOOK_DPI, Grid, Probe, ProbeOptions, probe, probe_many
+from actviz.probing import Grid, Probe, ProbeOptions, probe, probe_many
 from actviz.registry import Spec
 from actviz.saturation import COARSE, Saturation, analyze
 from actviz.underflow import Interval, zero_by_definition

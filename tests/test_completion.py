@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 import actviz
 from actviz import cli, plotting, registry
+from actviz.defaults import IMAGE_FORMATS
 from actviz.depth.shape import solve
 from actviz.evaluation import DTYPES
 from actviz.saturation import survey
@@ -83,7 +84,7 @@ def test_zsh_and_fish_complete_names_and_choices() -> None:
 
 def test_choices_mirror_the_library() -> None:
     assert get_args(cli.DtypeName) == DTYPES
-    assert get_args(cli.FormatName) == plotting.FORMATS
+    assert get_args(cli.FormatName) == IMAGE_FORMATS
     assert get_args(cli.ThemeName) == plotting.THEMES
     assert list(get_args(cli.SortKey)) == list(survey.SORT_KEYS)
     assert get_args(cli.ShapeMethod) == solve.METHODS

@@ -16,6 +16,8 @@ from actviz.cli import app
 from actviz.environment import environment
 from actviz.errors import RuntimeFailure, UsageError
 from actviz.export import Job, Rendered, export, source_hash
+from actviz.export import folder as export_folder
+from actviz.export import pool as export_pool
 from actviz.params import specs_from_cli
 from actviz.probing import Grid
 
@@ -118,14 +120,14 @@ def test_check_passes_then_names_altered_and_missing_files(serial: Path, tmp_pat
 
 def _fail_on_relu(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make relu's render fail as torch would; the other activations render as usual."""
-    real = export_module.render
+    real = export_pool.render
 
     def flaky(job: Job) -> Rendered:
         if job.name == "relu":
             raise RuntimeFailure("relu failed in torch.float32 on cpu: boom")
         return real(job)
 
-    monkeypatch.setattr(export_module, "render", flaky)
+    monkeypatch.setattr(export_pool, "render", flaky)
 
 
 def test_a_failing_activation_leaves_no_partial_files(
@@ -190,9 +192,15 @@ def test_gallery_prints_peaks_as_stretches_and_zeros_by_kind(tmp_path: Path) -> 
     assert "<dt>peak |f′|</dt><dd>1 at x = 0</dd>" in cards["tanh"]
     assert "e-16" not in page and "4.441" not in page
     assert "<dt>f′ = 0 by definition</dt><dd>x ≤ -3, x ≥ 3</dd>" in cards["hardsigmoid"]
-    assert "<dt>float32 rounds f′ to 0 beyond |x|</dt><dd>— / —</dd>" in cards["hardsigmoid"]
+    assert (
+        "<dt>float32 rounds f′ to 0 beyond |x| (left / right)</dt><dd>— / —</dd>"
+        in cards["hardsigmoid"]
+    )
     assert "by definition" not in cards["sigmoid"]
-    assert "<dt>float32 rounds f′ to 0 beyond |x|</dt><dd>88.72 / 16.64</dd>" in cards["sigmoid"]
+    assert (
+        "<dt>float32 rounds f′ to 0 beyond |x| (left / right)</dt><dd>88.72 / 16.64</dd>"
+        in cards["sigmoid"]
+    )
     manifest = json.loads((tmp_path / "manifest.json").read_text())["files"]
     assert manifest["hardsigmoid.png"]["saturation"]["grad_zero_kind"]["float32"] == [
         "definition",
@@ -295,7 +303,7 @@ def test_a_failed_export_leaves_no_folder_behind(
     def failing(job: Job) -> Rendered:
         raise RuntimeFailure(f"{job.name} failed in torch.float32 on cpu: boom")
 
-    monkeypatch.setattr(export_module, "render", failing)
+    monkeypatch.setattr(export_pool, "render", failing)
     with pytest.raises(RuntimeFailure, match="files written before it stopped: none"):
         _export(tmp_path / "new" / "sub", jobs=1)
     assert list(tmp_path.iterdir()) == []
@@ -336,7 +344,7 @@ def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.Mon
     import sys
 
     def method() -> str:
-        pool, _ = export_module._pool(2, 2, export_module._can_fork())
+        pool, _ = export_pool._pool(2, 2, export_pool._can_fork())
         pool.shutdown()
         assert pool._mp_context is not None
         return pool._mp_context.get_start_method()
@@ -433,7 +441,7 @@ def _full_disk_after(monkeypatch: pytest.MonkeyPatch, files: int) -> list[Path]:
 
         return atomic.write_atomically(path, full, follow_links=follow_links)
 
-    monkeypatch.setattr(export_module, "write_bytes_atomically", write_bytes)
+    monkeypatch.setattr(export_folder, "write_bytes_atomically", write_bytes)
     return done
 
 
@@ -502,7 +510,7 @@ def test_an_export_over_its_pixel_budget_is_refused_before_anything_is_drawn(
     def reached(*_: Any) -> None:
         raise _Reached
 
-    monkeypatch.setattr(export_module, "_render_all", reached)
+    monkeypatch.setattr(export_module, "render_all", reached)
     out = tmp_path / "o"
     result = runner.invoke(app, ["export", *args, "--dpi", str(dpi), "--out", str(out)])
     if not refused:
@@ -520,3 +528,39 @@ def test_an_export_over_its_pixel_budget_is_refused_before_anything_is_drawn(
         "--figsize, or export fewer activations at a time\n",
     )
     assert not out.exists()  # refused before the folder, its lock or a worker
+
+
+# The manifest's saturation summary is numbers (issue 23): the gallery words them as it
+# draws a card. Enumerated words a number cannot carry are the only strings allowed.
+_WORD_FIELDS = {"grad_zero_kind"}  # "underflow" / "definition": why f′ is 0 there
+
+
+def _prose(summary: Any, where: str = "saturation") -> list[str]:
+    """Every leaf of a manifest summary that is text outside :data:`_WORD_FIELDS`."""
+    if isinstance(summary, dict):
+        return [p for k, v in summary.items() for p in _prose(v, f"{where}.{k}")]
+    if isinstance(summary, list):
+        return [p for i, v in enumerate(summary) for p in _prose(v, f"{where}[{i}]")]
+    if isinstance(summary, str) and not any(f in where for f in _WORD_FIELDS):
+        return [where]
+    return []
+
+
+def test_the_manifest_records_numbers_and_the_gallery_words_them(serial: Path) -> None:
+    files = json.loads((serial / "manifest.json").read_text())["files"]
+    assert [p for entry in files.values() for p in _prose(entry["saturation"])] == []
+    # A checker that can fail: the old manifests' prose fields are caught.
+    assert _prose({"peak": "peak |f′| = 1 on (0, 7.9]", "zero_by_definition": "x ≤ 0"}) == [
+        "saturation.peak",
+        "saturation.zero_by_definition",
+    ]
+    # The gallery words the recorded numbers as `actviz table` words the same analysis
+    # (relu's peak of exactly 1 on (0, 6]; relu′ = 0 for x ≤ 0, torch's relu′(0) included).
+    relu = files["relu.png"]["saturation"]
+    assert relu["peak_grad"] == 1.0 and relu["zero_by_definition"] == [
+        {"from": None, "to": 0.0, "from_closed": False, "to_closed": True}
+    ]
+    page = (serial / "index.html").read_text()
+    cards = dict(re.findall(r'<figure id="([^"]+)">(.*?)</figure>', page, flags=re.S))
+    assert "<dt>peak |f′|</dt><dd>1 on (0, 6]</dd>" in cards["relu"]
+    assert "<dt>f′ = 0 by definition</dt><dd>x ≤ 0</dd>" in cards["relu"]

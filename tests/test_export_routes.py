@@ -26,6 +26,7 @@ from actviz.cli import app
 from actviz.custom import code_hash, load
 from actviz.environment import environment
 from actviz.export import export
+from actviz.export import manifest as export_manifest  # the module: no name shadows it
 from actviz.params import specs_from_cli
 
 pytestmark = pytest.mark.slow
@@ -88,7 +89,7 @@ def test_a_real_change_on_another_route_is_stale(
     report = export(specs, without_onednn, check=True, jobs=1, dpi=120)
     assert gelu in report.stale and not report.route
     # other code (its hash differs): stale
-    monkeypatch.setattr(export_module, "source_hash", lambda: "0" * 16)
+    monkeypatch.setattr(export_manifest, "source_hash", lambda: "0" * 16)
     report = export(specs, without_onednn, check=True, jobs=1)
     assert gelu in report.stale and without_onednn / "manifest.json" in report.stale
     monkeypatch.undo()
@@ -269,6 +270,17 @@ def test_only_what_a_route_moves_may_differ(tmp_path: Path) -> None:
         (lambda s: s.update(peak_grad=s["peak_grad"] * (1 + 1e-7)), True),
         (lambda s: s["fractions"].update(dead=0.5), True),
         (lambda s: s["grad_underflow"].update(bfloat16=[13.8125, None]), True),
+        # f′ tying with the peak at one more sample (a last-bit difference): route
+        (lambda s: s["peak_runs"].append(dict(s["peak_runs"][0], first=2.0, last=2.0)), True),
+        # gelu has no zero by definition on any route: a recorded one is not the route
+        (
+            lambda s: s.update(
+                zero_by_definition=[
+                    {"from": None, "to": 0.0, "from_closed": False, "to_closed": True}
+                ]
+            ),
+            False,
+        ),
     ]:
         folder = tmp_path / str(len(list(tmp_path.iterdir())))
         _exported(folder, ["gelu"])
@@ -276,7 +288,7 @@ def test_only_what_a_route_moves_may_differ(tmp_path: Path) -> None:
         # the gallery as that route would have drawn it, so only the manifest is at stake
         document = json.loads((folder / "manifest.json").read_text())
         cards = export_module.gallery_cards(document["files"])
-        (folder / "index.html").write_bytes(export_module.gallery(cards))
+        (folder / "index.html").write_bytes(export_module.gallery_page(cards))
         report = _check(folder, ["gelu"])
         assert (folder / "manifest.json" in report.route) is route, report.summary()
         assert (report.problem() is None) is route

@@ -749,7 +749,7 @@ def test_export_all_above_a_cap_is_refused_before_rendering(
     def no_render(*_: object, **__: object) -> None:
         raise AssertionError("rendering started")
 
-    monkeypatch.setattr(export_module, "_render_all", no_render)
+    monkeypatch.setattr(export_module, "render_all", no_render)
     result = run("export", "--all", "--points", points, "--out", str(tmp_path / "out"))
     assert (result.exit_code, result.stderr) == (2, line + "\n")
     assert not (tmp_path / "out").exists()
@@ -778,7 +778,7 @@ def test_export_all_at_the_glu_axis_cap_reaches_rendering(
     def reached(*_: object, **__: object) -> None:
         raise Rendering
 
-    monkeypatch.setattr(export_module, "_render_all", reached)
+    monkeypatch.setattr(export_module, "render_all", reached)
     with pytest.raises(Rendering):
         export(
             targets_from_cli(all_names(), []), tmp_path / "out", grid=Grid(-8.0, 8.0, points=1000)

@@ -259,18 +259,20 @@ def _fire(signum: int) -> str:
     return (
         f"SIGNUM = {int(signum)}\nFIRE = lambda: os.kill(os.getpid(), SIGNUM)\n"
         "import actviz.export as ex\n"
+        "import actviz.export.folder as folder\n"
+        "import actviz.export.pool as pool\n"
     )
 
 
 def _when_writing(name: str) -> str:  # a file actviz writes (held: it lands after the write)
     return (
-        "real = ex.write_bytes_atomically\n"
+        "real = folder.write_bytes_atomically\n"
         "def write(path, data):\n"
         "    written = real(path, data)\n"
         f"    if os.path.basename(path) == {name!r} and not hasattr(ex, 'FIRED'):\n"
         "        ex.FIRED = True; FIRE()\n"
         "    return written\n"
-        "ex.write_bytes_atomically = write\n"
+        "folder.write_bytes_atomically = write\n"
     )
 
 
@@ -285,13 +287,13 @@ def _before(target: str, attribute: str) -> str:  # a call: the signal lands bef
 
 
 _DRAWING = """\
-real = ex.render
+real = pool.render
 def render(job):
     if job.name == "relu":  # in a worker: signal the parent and keep drawing
         os.kill(os.getppid(), SIGNUM)
         import time; time.sleep(1.0)
     return real(job)
-ex.render = render
+pool.render = render
 """
 
 THREE = ["gelu", "relu", "tanh"]
@@ -300,7 +302,7 @@ _STOPPED = "Error: export stopped ({reason}); files written before it stopped: {
 PHASES = {
     # phase: (hook, signal, exit code, stderr (None: see the test), images rewritten at 45 dpi)
     "before the workers start": (
-        _before("ex", "_pool"), signal.SIGINT, 130,
+        _before("pool", "_pool"), signal.SIGINT, 130,
         _STOPPED.format(reason="interrupted", files="none"), [],
     ),
     "while drawing": (_DRAWING, signal.SIGTERM, 143, None, None),
@@ -317,11 +319,11 @@ PHASES = {
         _STOPPED.format(reason="terminated", files=", ".join([*ALL, "manifest.json"])), ALL,
     ),
     "while making the manifest and gallery": (
-        _before("ex", "gallery"), signal.SIGINT, 130,
+        _before("ex", "gallery_page"), signal.SIGINT, 130,
         _STOPPED.format(reason="interrupted", files=", ".join(ALL)), ALL,
     ),
     "after the lock is released": (
-        _before("ex", "_remove_empty"), signal.SIGINT, 130, "Error: interrupted\n", ALL,
+        _before("folder", "_remove_empty"), signal.SIGINT, 130, "Error: interrupted\n", ALL,
     ),
     "while printing the summary": (
         _before("ex.Report", "summary"), signal.SIGTERM, 143, "Error: terminated\n", ALL,

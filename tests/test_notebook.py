@@ -19,9 +19,9 @@ import pytest
 
 import actviz
 from actviz import graph
+from actviz.defaults import NOTEBOOK_DPI
 from actviz.jacobian import jacobian
 from actviz.plotting import UNDERFLOW_DTYPE, activation_figure, figure_bytes
-from actviz.probing import NOTEBOOK_DPI
 
 ROOT = Path(actviz.__file__).resolve().parent.parent
 TOUR = ROOT / "examples" / "tour.ipynb"

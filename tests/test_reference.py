@@ -11,7 +11,8 @@ import pytest
 
 from actviz import registry
 from actviz.check import reference
-from actviz.check.reference import REFERENCES, SELU_SCALE, documented_kink_value, one_sided
+from actviz.check.reference import REFERENCES, documented_kink_value, one_sided
+from actviz.registry import SELU_SCALE
 from tests.closed_forms import CLOSED_FORMS, VARIANTS
 
 CASES: list[tuple[str, dict[str, Any]]] = [(n, {}) for n in registry.names()] + VARIANTS

@@ -18,9 +18,8 @@ from typer.testing import CliRunner
 
 from actviz import registry
 from actviz.check import verify
-from actviz.check.reference import SELU_SCALE
 from actviz.cli import app
-from actviz.registry import Activation, Spec
+from actviz.registry import SELU_SCALE, Activation, Spec
 from tests.closed_forms import VARIANTS
 
 runner = CliRunner()

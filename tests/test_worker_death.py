@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from actviz import export as export_module
 from actviz.errors import UsageError
 from actviz.export import Job, WorkerDied, export
+from actviz.export import pool as export_pool
 from actviz.params import specs_from_cli
 from actviz.probing import Grid
 from tests.manifest_truth import leftovers, mismatches
@@ -237,17 +238,17 @@ def _processes(**exits: int | None) -> dict[int, SimpleNamespace]:
 def test_the_dead_worker_is_named(
     exits: dict[str, int | None], claims: list[int], message: str
 ) -> None:
-    error = export_module._death(_processes(**exits), claims, [_job(n) for n in "abc"])
+    error = export_pool._death(_processes(**exits), claims, [_job(n) for n in "abc"])
     assert isinstance(error, WorkerDied)
     assert str(error) == f"a worker process died {message}"
 
 
 def test_a_worker_that_reran_the_script_is_a_usage_error() -> None:
     rerun = export_module.RERUN_EXIT
-    error = export_module._death(_processes(p11=rerun, p12=-15), [0, 0], [_job("a"), _job("b")])
+    error = export_pool._death(_processes(p11=rerun, p12=-15), [0, 0], [_job("a"), _job("b")])
     assert isinstance(error, UsageError)
     # Once a job has started, the same code is a death like any other.
-    error = export_module._death(_processes(p11=rerun, p12=-15), [11, 0], [_job("a"), _job("b")])
+    error = export_pool._death(_processes(p11=rerun, p12=-15), [11, 0], [_job("a"), _job("b")])
     assert str(error) == f"a worker process died (exit code {rerun}) while drawing a"
 
 

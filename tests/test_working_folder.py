@@ -238,10 +238,10 @@ def test_the_old_search_path_runs_the_planted_file(tmp_path: Path) -> None:
 SPAWN = """\
 import contextlib, multiprocessing, os, sys
 from concurrent.futures import ProcessPoolExecutor
-from actviz.export import _no_working_folder_in_children
+from actviz.export.pool import no_working_folder_in_children
 
 if __name__ == "__main__":  # a spawned child runs this file too
-    guard = _no_working_folder_in_children if sys.argv[1] == "guarded" else contextlib.nullcontext
+    guard = no_working_folder_in_children if sys.argv[1] == "guarded" else contextlib.nullcontext
     with guard():
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         future = pool.submit(os.getpid)
@@ -272,14 +272,14 @@ def test_spawned_workers_do_not_put_the_working_folder_first(tmp_path: Path, gua
 
 
 def test_the_guard_restores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from actviz.export import _no_working_folder_in_children
+    from actviz.export.pool import no_working_folder_in_children
 
     monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
-    with _no_working_folder_in_children():
+    with no_working_folder_in_children():
         assert os.environ["PYTHONSAFEPATH"] == "1"
     assert "PYTHONSAFEPATH" not in os.environ
     monkeypatch.setenv("PYTHONSAFEPATH", "yes")
-    with _no_working_folder_in_children():
+    with no_working_folder_in_children():
         assert os.environ["PYTHONSAFEPATH"] == "1"
     assert os.environ["PYTHONSAFEPATH"] == "yes"
 

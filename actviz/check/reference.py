@@ -30,13 +30,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from actviz.registry import SELU_ALPHA, SELU_SCALE
+
 if TYPE_CHECKING:
     from actviz.registry import Params
 
 DPS = 50
-# Documented constants of SELU (torch.nn.SELU docs, from Klambauer et al.).
-SELU_ALPHA = "1.6732632423543772848170429916717"
-SELU_SCALE = "1.0507009873554804934193349852946"
 
 Mpf = Any  # mpmath.mpf: mpmath ships no type information
 Four = tuple[Mpf, Mpf, Mpf, Mpf]

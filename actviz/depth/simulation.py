@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from actviz.defaults import DEFAULT_EPS
+from actviz.defaults import DEFAULT_EPS, NOTEBOOK_WIDE_DPI
 from actviz.depth.gain import check_bias_std
 from actviz.environment import environment, one_thread
 from actviz.errors import InvalidParameterError, UsageError
@@ -322,7 +322,7 @@ class Depth:
         from actviz.depth.plots import depth_figure
         from actviz.plotting import figure_bytes
 
-        return figure_bytes(depth_figure(self), "png", dpi=NOTEBOOK_DPI)
+        return figure_bytes(depth_figure(self), "png", dpi=NOTEBOOK_WIDE_DPI)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -330,9 +330,6 @@ class Depth:
             "baselines": [r.as_dict() for r in self.baselines],
             "environment": environment().as_dict(),  # matmul and f′ bits depend on the route
         }
-
-
-NOTEBOOK_DPI = 72  # the 15-inch-wide figure fits a notebook column at this
 
 
 def _finite(value: float) -> float | None:

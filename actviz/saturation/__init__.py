@@ -179,6 +179,7 @@ class Saturation:
         """The summary numbers as (what, value) pairs, worded as ``actviz table`` words them."""
         from actviz.display import (
             MISSING,
+            SUMMARY_LABELS,
             by_definition,
             coarse_words,
             number,
@@ -194,9 +195,9 @@ class Saturation:
         coarse = coarse_words(s)
         rows = [
             *([("grid", coarse)] if coarse else []),
-            ("peak |f′|", peak_words(s).removeprefix("peak |f′| = ")),
+            (SUMMARY_LABELS["peak"], peak_words(s).removeprefix(f"{SUMMARY_LABELS['peak']} = ")),
             *([("judged against", reference)] if reference else []),
-            ("f(0), f′(0)", f"{number(s.f0, dtype)}, {number(s.grad0, dtype)}"),
+            (SUMMARY_LABELS["origin"], f"{number(s.f0, dtype)}, {number(s.grad0, dtype)}"),
             ("output range", f"[{number(s.y_min, dtype)}, {number(s.y_max, dtype)}]"),
             ("monotonic", s.monotonic),
             *(
@@ -208,10 +209,10 @@ class Saturation:
         if s.rounded_share:
             rows.append((f"dead only by {dtype} rounding", percent(s.rounded_share)))
         if (flat := by_definition(s)) != MISSING:
-            rows.append(("f′ = 0 by definition", flat))
+            rows.append((SUMMARY_LABELS["definition"], flat))
         if s.underflow:
             rows += [
-                (f"{d} rounds f′ to 0 beyond |x| (left / right)", underflow_pair(u, notes=True))
+                (SUMMARY_LABELS["underflow"].format(dtype=d), underflow_pair(u, notes=True))
                 for d, u in s.underflow.items()
             ]
         return rows

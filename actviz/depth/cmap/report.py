@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from actviz.defaults import DEFAULT_DPI
+from actviz.defaults import DEFAULT_DPI, DEFAULT_OUT_DIR
 from actviz.display import number
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def cmap_file(
     maps: Sequence[CorrelationMap],
     *,
     out: str | Path | None = None,
-    out_dir: str | Path = "outputs",
+    out_dir: str | Path = DEFAULT_OUT_DIR,
     fmt: str | None = None,
     dpi: int = DEFAULT_DPI,
 ) -> Path:

@@ -1,4 +1,4 @@
-"""Jacobians of the vector activations (softmax, log_softmax, softmin).
+"""Jacobians of the vector activations (softmax, log_softmax, softmin): the numbers.
 
 The seed lesson builds softmax's Jacobian row by row with
 ``torch.autograd.grad(p[i], [a])`` after ``p.backward()`` fails for a vector.
@@ -14,7 +14,6 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.display import number
@@ -23,9 +22,6 @@ from actviz.errors import UsageError
 if TYPE_CHECKING:
     import numpy as np
     import torch
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-    from rich.console import Group
 
 SEED_INPUT = (0.8865, 0.8730, 0.6643)  # torch.rand(3) in the seed lesson
 MAX_SIZE = 64  # a matrix you can still read (and annotate)
@@ -246,100 +242,3 @@ def _ones_explained(function: str, by_ones: torch.Tensor) -> list[str]:
         "(J's rows sum to 0 for all three functions, J·1 = 0, because adding a constant to a",
         "changes nothing; but backward computes vᵀJ, not J·v.)",
     ]
-
-
-def draw_jacobian_heatmap(ax: Axes, report: JacobianReport) -> Any:
-    """The Jacobian as an annotated heatmap on ``ax``; returns the image."""
-    import numpy as np
-
-    J = report.jacobian
-    limit = float(np.abs(J).max()) or 1.0
-    image = ax.imshow(J, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    n = len(J)
-    if n <= 16:  # annotations stay readable up to here
-        for i in range(n):
-            for j in range(n):
-                color = "white" if abs(J[i, j]) > 0.6 * limit else "black"
-                ax.text(j, i, number(J[i, j]), ha="center", va="center", fontsize=9, color=color)
-    ax.set_xlabel("j (input a_j)")
-    ax.set_ylabel(f"i (output {report.function}(a)_i)")
-    ax.set_xticks(range(n))
-    ax.set_yticks(range(n))
-    return image
-
-
-def jacobian_figure(report: JacobianReport) -> Figure:
-    from matplotlib.figure import Figure
-
-    n = len(report.jacobian)
-    side = min(4.0 + 0.6 * n, 12.0)
-    fig = Figure(figsize=(side + 1.2, side))
-    ax = fig.subplots()
-    image = draw_jacobian_heatmap(ax, report)
-    fig.colorbar(image, ax=ax, shrink=0.8)
-    a = ", ".join(number(v) for v in report.a[:6]) + (", …" if n > 6 else "")
-    ax.set_title(
-        f"∂{report.function}(a)_i / ∂a_j at a = [{a}]\n{report.formula}; "
-        f"max |J − closed form| = {report.identity_deviation:.1e}, "
-        f"max |row sum| = {report.row_sum_deviation:.1e}",
-        fontsize=9,
-    )
-    return fig
-
-
-def jacobian_report(report: JacobianReport) -> Group:
-    """``actviz jacobian``: the matrix, then the identity and row-sum checks."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    J = report.jacobian
-    a = ", ".join(number(v) for v in report.a)
-    table = Table(title=f"Jacobian of {report.function} at a = [{a}]")
-    table.add_column("∂/∂a_j →", justify="right", style="bold")
-    for j in range(len(J)):
-        table.add_column(f"a_{j}", justify="right")
-    for i, row in enumerate(J):
-        table.add_row(f"{report.function}(a)_{i}", *(number(v) for v in row))
-    return Group(
-        table,
-        Text(f"{report.formula}: max |J − closed form| = {report.identity_deviation:.1e}"),
-        Text(f"every row sums to 0: max |row sum| = {report.row_sum_deviation:.1e}"),
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class JacobianRun:
-    """What ``actviz jacobian`` computed and wrote: the report, the heatmap's path (None
-    unless asked for) and the ``backward`` explanation (empty unless asked for)."""
-
-    report: JacobianReport
-    figure: Path | None
-    explanation: list[str]
-
-
-def run(
-    function: str,
-    values: Sequence[float] | None = None,
-    *,
-    use_input: bool = False,
-    random: int | None = None,
-    seed: int = 0,
-    out: str | Path | None = None,
-    explained: bool = False,
-) -> JacobianRun:
-    """The Jacobian of ``function`` at the input the choices name (see :func:`jacobian_input`);
-    the heatmap saved to ``out`` and the explanation computed where asked for."""
-    check_function(function)  # an unknown function is the first thing to hear about
-    if out is not None:
-        from actviz.plotting import check_file_path, check_out_folder
-
-        check_out_folder(check_file_path(out))  # a folder you name is not created for you
-    a = jacobian_input(values, use_input=use_input, random=random, seed=seed)
-    report = jacobian(function, a)
-    figure = None
-    if out is not None:
-        from actviz.plotting import save_figure
-
-        figure = save_figure(jacobian_figure(report), out)
-    return JacobianRun(report, figure, explain(function, a) if explained else [])

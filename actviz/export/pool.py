@@ -1,0 +1,558 @@
+"""Rendering an export's figures: one :class:`Job` per activation, drawn and encoded in
+this process or in a pool of worker processes (forked after the imports where it may).
+
+Only the parent writes files (``actviz.export``); a worker hands back bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from actviz.atomic import held_signals
+from actviz.errors import RuntimeFailure, UsageError
+from actviz.export.manifest import saturation_summary
+from actviz.probing import Grid
+from actviz.registry import TwoInputActivation, spec, two_input
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from actviz.plotting import FigureCache
+    from actviz.probing import Probe
+    from actviz.saturation import Saturation
+
+# Pixels of every figure one export draws together (each is laid out on a canvas of
+# its full size, whatever the format): 24 figures at the 100-megapixel cap of one
+# figure took 88 s and 5.4 GB. At this cap (`export --all --dpi 600` is 310 million)
+# an export takes about 20 s and 0.9 GB on one core of the 2-core machine.
+MAX_EXPORT_PIXELS = 400_000_000
+# A figure above this many pixels is collected as soon as it is encoded: its
+# canvas sits in reference cycles that Python otherwise frees only every few
+# figures (measured: 24 figures at 1200 dpi held 1.9 GB at once), while a full
+# collection costs about 0.13 s, too much to pay after every small figure.
+_COLLECT_ABOVE = 4_000_000
+
+
+@dataclass(frozen=True)
+class Job:
+    """One activation to render: plain data, so it can travel to a worker process."""
+
+    name: str
+    params: dict[str, Any]
+    formats: tuple[str, ...]
+    dpi: int
+    theme: str
+    grid: Grid
+    eps: float
+    # The figure's layout, as `actviz plot` takes it (None: automatic).
+    figsize: tuple[float, float] | None = None
+    xlim: tuple[float, float] | None = None
+    ylim: tuple[tuple[float, float] | None, ...] = ()  # value panel, gradient panel
+    # A sweep (actviz/params.py): its keys and values, all drawn in one figure.
+    sweep: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A worker's result: encoded files by format, and the numbers for manifest and gallery."""
+
+    job: Job
+    slug: str
+    label: str
+    formula: str
+    files: dict[str, bytes]
+    summary: dict[str, Any] | None  # None: a two-input activation (GLU) has no f′(x) to analyse
+    environment: dict[str, Any] = field(default_factory=dict)  # the kernel route it was made on
+    code: str | None = None  # an imported activation's source hash (custom.code_hash)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_jobs() -> int:
+    """One worker per usable core (:func:`usable_cores`, the affinity mask).
+
+    The workers are forked after this process has imported torch and matplotlib
+    (:func:`_can_fork`), so a worker costs no imports of its own, and this
+    process, which only writes the files the workers encode, needs no core of
+    its own. ``python bench/export.py --jobs-only --repeat 5`` on the shared
+    2-core machine (load 1.4-2.3): ``export --all --jobs 2`` took 0.71× the wall
+    time of ``--jobs 1`` (min 0.64, max 0.83; 3.7 s against 5.6 s) for 1.04× its
+    CPU time. With both cores busy elsewhere too (load 3-4) it was 1.11× (min
+    0.95, max 1.28): there is no spare core to gain, and ``--jobs 1`` is faster.
+    (The earlier default, one core left to the parent, came from workers that
+    each imported torch, measured beside a CI run.)
+    """
+    return usable_cores()
+
+
+def render(job: Job) -> Rendered:
+    """Probe, analyse and draw one activation; encode it in every format (worker side).
+
+    Under matplotlib's own defaults, not the user's matplotlibrc or style: the same
+    inputs give the same bytes on every machine (and a check can trust that only
+    the kernel route can make them differ).
+    """
+    from matplotlib import style
+
+    with style.context("default"):
+        rendered = _render(job)
+    if _pixels(job) > _COLLECT_ABOVE:
+        import gc
+
+        gc.collect()
+    return dataclasses.replace(rendered, environment=_environment(), code=_code(job.name))
+
+
+def _pixels(job: Job) -> float:
+    """Pixels of the figure ``job`` draws, at the size asked for (a legend may add a little)."""
+    from actviz.glu import ROW_SIZE
+    from actviz.plotting import PANEL_SIZE
+
+    if two_input(job.name) is not None:
+        width, height = ROW_SIZE  # GLU's heatmaps keep their size
+    else:
+        width, height = job.figsize or (PANEL_SIZE[0] * 2, PANEL_SIZE[1])
+    return width * height * job.dpi**2
+
+
+def check_pixels(todo: Sequence[Job]) -> None:
+    """Refuse an export whose figures together exceed MAX_EXPORT_PIXELS, before any is drawn."""
+    total = sum(map(_pixels, todo))
+    if total > MAX_EXPORT_PIXELS:
+        figures = "1 figure" if len(todo) == 1 else f"{len(todo)} figures"
+        raise UsageError(
+            f"this export draws {figures} of {total:,.0f} pixels in all at {todo[0].dpi} dpi, "
+            f"above the cap of {MAX_EXPORT_PIXELS:,} for one export; use a smaller --dpi "
+            "or --figsize, or export fewer activations at a time"
+        )
+
+
+def _code(name: str) -> str | None:
+    if ":" not in name:
+        return None  # a registered activation: actviz's own code (versions.source)
+    from actviz.custom import code_hash
+
+    return code_hash(name)
+
+
+def _render(job: Job) -> Rendered:
+    from actviz.probing import probe_many
+    from actviz.saturation import analyze
+
+    pair = two_input(job.name)
+    if pair is not None:
+        return _render_two_input(job, pair)
+    if job.sweep:
+        return _render_sweep(job)
+    target = spec(job.name, job.params)
+    (probe,) = probe_many([target], job.grid)
+    saturation = analyze(probe, eps=job.eps)
+    files = _draw(job, [probe], [saturation])
+    return Rendered(
+        job=job,
+        slug=target.slug,
+        label=probe.title,
+        formula=target.activation.formula,
+        files=files,
+        summary=saturation_summary(saturation),
+    )
+
+
+def _environment() -> dict[str, Any]:
+    from actviz.environment import environment
+
+    return environment().record()
+
+
+def _draw(job: Job, probes: Sequence[Probe], saturations: Sequence[Saturation]) -> dict[str, bytes]:
+    """The activation figure of ``probes`` in the job's layout, encoded in each format."""
+    from actviz.plotting import activation_figure, figure_bytes
+
+    # Large figures are drawn afresh: the kept Figure's texts hold on to the renderers
+    # they were last measured and drawn with (one per size), and at 600 dpi three of
+    # them (60 MB each) raised the peak memory of `export --all --jobs 1` from 427 MB
+    # to 577 MB; at this size building the Figure is a small part of the drawing.
+    kept = _figures is not None and _pixels(job) <= _COLLECT_ABOVE
+    draw = _figures.activation_figure if kept and _figures is not None else activation_figure
+    drawn = draw(
+        probes,
+        saturations=saturations,
+        theme=job.theme,
+        figsize=job.figsize,
+        xlim=job.xlim,
+        ylim=list(job.ylim),
+        dpi=job.dpi,
+    )
+    return {
+        fmt: figure_bytes(drawn.figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats
+    }
+
+
+def _render_sweep(job: Job) -> Rendered:
+    """A sweep: every value's curve in one figure; the summary of each value."""
+    from actviz.params import sweep
+    from actviz.probing import probe_many
+    from actviz.saturation import analyze
+
+    found = sweep(job.name, dict(job.sweep), job.params)
+    probes = probe_many(found.specs, job.grid)
+    saturations = [analyze(p, eps=job.eps) for p in probes]
+    files = _draw(job, probes, saturations)
+    summary = {
+        "sweep": [
+            {"label": p.label, **saturation_summary(s)}
+            for p, s in zip(probes, saturations, strict=True)
+        ]
+    }
+    formula = found.activation.formula
+    return Rendered(job, found.slug, found.label, formula, files, summary)
+
+
+def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
+    """GLU: its heatmaps over the (a, b) plane (``job.grid`` is already the plane's axis)."""
+    from actviz.glu import glu_figure, probe_glu
+    from actviz.plotting import figure_bytes
+
+    figure = glu_figure(probe_glu(job.grid), theme=job.theme)
+    files = {fmt: figure_bytes(figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats}
+    formula = f"f(a, b) = {pair.formula}"
+    return Rendered(job, pair.slug, pair.name, formula, files, None)
+
+
+class WorkerDied(RuntimeFailure):
+    """A worker process ended without handing back its result (an OOM kill, a segfault,
+    ``os._exit`` in an activation of your own): the message names how and what it drew."""
+
+
+# A spawned worker that finds itself re-running the caller's script (an export at the
+# top level of a script without `if __name__ == "__main__":`) leaves with this code.
+RERUN_EXIT = 86
+
+
+def leave_if_rerun() -> None:
+    """In a worker that is still starting (spawn re-runs the caller's main script),
+    leave quietly, as multiprocessing's own check would with a traceback: the parent
+    reads the exit code and says what to do in one line."""
+    import multiprocessing
+
+    # Set while a spawned process unpickles its start-up data (multiprocessing's own check).
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit(RERUN_EXIT)
+
+
+# The Figure that this process's activation figures are drawn into, one after
+# another (plotting.FigureCache): set while render_all renders here, and in a worker.
+_figures: FigureCache | None = None
+
+
+@contextlib.contextmanager
+def _reusing_figures() -> Iterator[None]:
+    """Draw this process's activation figures into one kept Figure, let go at the end;
+    meanwhile the collector leaves alone what was there before (:func:`_settled`)."""
+    from actviz.plotting import FigureCache
+
+    global _figures
+    with _settled():
+        _figures = FigureCache()
+        try:
+            yield
+        finally:
+            _figures = None
+
+
+@contextlib.contextmanager
+def _settled(backward: bool = True) -> Iterator[None]:
+    """:func:`_settle` for a while: what it froze is unfrozen at the end."""
+    import gc
+
+    froze = _settle(backward=backward)
+    try:
+        yield
+    finally:
+        if froze:
+            gc.unfreeze()
+
+
+def _settle(
+    threads: int | None = None, onednn: bool | None = None, *, backward: bool = True
+) -> bool:
+    """Import what rendering needs with the cycle collector off, then freeze every
+    object there is (gc.freeze) so that its full collections skip them; True if
+    frozen here (not when the caller has frozen objects of its own).
+
+    The modules are imported anyway; imported with the collector on, torch,
+    matplotlib and the sympy that torch's first ``backward(gradient)`` imports
+    (torch.autograd._make_grads) set off full collections of the growing heap,
+    and each full collection while rendering walked it all again: 0.26 s of
+    collections during the imports and 0.6 s during the 24 figures of
+    ``export --all`` (gc.callbacks, process time; 0.3 s once frozen).
+    ``threads`` and ``onednn`` (a worker's) are set before torch computes anything.
+    ``backward=False`` (a process about to fork) leaves the first backward, and the
+    imports it makes, to each child: on a machine with a GPU the first backward
+    starts autograd's device threads, and the children of a process that has
+    them cannot use autograd (torch's wiki, "Autograd and Fork").
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure  # noqa: F401
+        import torch
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        if onednn is not None:
+            torch.backends.mkldnn.enabled = onednn  # type: ignore[assignment]  # the documented switch
+        if backward:
+            x = torch.zeros(1, requires_grad=True)
+            y: Any = x * 1.0  # (Tensor.backward is untyped)
+            y.backward(torch.ones_like(y))  # the probes' call: its one-time imports, here
+        else:
+            # What that first backward imports (torch.autograd._make_grads checks a
+            # given gradient's shape with it, pulling in sympy), imported without
+            # running anything, so that forked children share it.
+            import torch.fx.experimental.symbolic_shapes
+    finally:
+        if enabled:
+            gc.enable()
+    if gc.get_freeze_count():
+        return False
+    gc.freeze()
+    return True
+
+
+def render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None]:
+    """Yield :class:`Rendered` in job order, in this process or in ``workers`` processes.
+
+    If the caller stops early (Ctrl-C, SIGTERM, a failed render or file), the
+    workers are terminated at once rather than left to finish their jobs. A
+    worker that dies (the pool breaks) raises :class:`WorkerDied`, naming the
+    worker's exit code or signal and the job it was drawing; the results
+    yielded before it are all that this export delivers.
+    """
+    if workers == 1 or len(todo) == 1:
+        with _reusing_figures():
+            yield from map(render, todo)
+        return
+    fork = _can_fork()  # before this process imports torch (below, if it may fork)
+    # Forked, the workers share what this process imported for them (_pool); its
+    # first backward each makes for itself (see _settle).
+    with _settled(backward=False) if fork else contextlib.nullcontext():
+        yield from _render_in_pool(todo, workers, fork)
+
+
+def _render_in_pool(todo: list[Job], workers: int, fork: bool) -> Generator[Rendered, None, None]:
+    """:func:`render_all` in ``workers`` processes (forked, or else spawned)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    with no_working_folder_in_children():
+        executor, claims = _pool(min(workers, len(todo)), len(todo), fork)
+    # pid → Process, read after a death; the pool keeps it up to date (private, so optional).
+    processes = getattr(executor, "_processes", None)
+    try:
+        try:
+            # The workers start here; holding the signals until they have set up
+            # keeps a Ctrl-C from reaching one before it ignores it (_worker_init).
+            with held_signals(), no_working_folder_in_children():
+                futures = [executor.submit(_render_claimed, i, job) for i, job in enumerate(todo)]
+            for future in futures:
+                yield future.result()
+        except BrokenProcessPool:
+            executor.shutdown(wait=True)  # every worker has exited: their exit codes are known
+            raise _death(dict(processes or {}), list(claims), todo) from None
+    finally:
+        # Every result is in, or none is wanted: stop the workers rather than ask them
+        # to leave. One killed while idle may have died holding the queue's lock, and
+        # the pool's polite shutdown would then wait on the others for ever (CPython
+        # 3.11, when the kill and the shutdown come together). A signal lands once the
+        # workers are gone, not halfway.
+        with held_signals():
+            _terminate(executor)
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _death(processes: Mapping[int, Any], claims: Sequence[int], todo: list[Job]) -> Exception:
+    """What broke the pool, as the error to raise.
+
+    ``claims[i]``: the pid of the worker drawing job ``i`` (negative once it is done,
+    0 before it starts). The pool stops every other worker with SIGTERM once one
+    has died, so the dead one is the worker with another exit code; if all of them
+    ended by SIGTERM (someone sent one to a worker), the one drawing the first job.
+    """
+    import signal
+
+    exits = {pid: process.exitcode for pid, process in processes.items()}
+    drawing = {pid: i for i, pid in reversed(list(enumerate(claims))) if pid > 0}
+    if not drawing and RERUN_EXIT in exits.values():
+        return UsageError(
+            "the export's worker processes re-ran this script: torch was imported, so they "
+            "are spawned, and spawning imports the main script, which called export again; "
+            'put the call under `if __name__ == "__main__":`, or pass jobs=1'
+        )
+
+    def order(pid: int) -> tuple[bool, bool, int]:
+        telling = exits.get(pid) not in (None, -signal.SIGTERM)
+        return (not telling, pid not in drawing, drawing.get(pid, len(claims)))
+
+    candidates = sorted({*exits, *drawing}, key=order)
+    dead = candidates[0] if candidates else None
+    code = exits.get(dead) if dead is not None else None
+    how = ""
+    if code is not None and code >= 0:
+        how = f" (exit code {code})"
+    elif code is not None:
+        try:
+            how = f" (killed by {signal.Signals(-code).name})"
+        except ValueError:
+            how = f" (killed by signal {-code})"
+    if dead in drawing:
+        where = f"while drawing {todo[drawing[dead]].name}"
+    elif dead is not None and -dead in claims:
+        where = "between two drawings"
+    else:
+        where = "while starting"
+    return WorkerDied(f"a worker process died{how} {where}")
+
+
+_claims: Any = None  # in a worker: the pool's shared claims (render_all), set by _worker_init
+
+
+def _render_claimed(index: int, job: Job) -> Rendered:
+    """:func:`render`, with the worker's pid in the shared claims while it draws job ``index``."""
+    pid = os.getpid()
+    if _claims is not None:
+        _claims[index] = pid
+    try:
+        return render(job)
+    finally:
+        if _claims is not None:
+            _claims[index] = -pid
+
+
+def _terminate(executor: ProcessPoolExecutor) -> None:
+    stop = getattr(executor, "terminate_workers", None)  # Python ≥ 3.14
+    if stop is not None:
+        stop()
+        return
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+
+
+@contextlib.contextmanager
+def no_working_folder_in_children() -> Iterator[None]:
+    """Python processes started in here do not put the working folder first on sys.path.
+
+    A spawned worker, and multiprocessing's resource tracker, start as ``python -c``,
+    which puts the working folder first on sys.path: a ``multiprocessing.py`` there would
+    run before the worker's own code. ``PYTHONSAFEPATH`` (Python ≥ 3.11) keeps it off;
+    a spawned worker then has this process's sys.path, and finds your modules through
+    :func:`actviz.custom.module_folder` (:func:`_worker_init`), as this process does.
+    """
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+
+
+def _can_fork() -> bool:
+    """Whether workers may be forked: where fork exists and torch was not imported
+    before the export began.
+
+    Forking a process whose torch has run (a notebook: its OpenMP threads are
+    up) can deadlock the child, so those workers are spawned. An export that
+    imports torch itself, and computes nothing with it (:func:`_settle` with
+    ``backward=False``: the process then has two threads, its own and numpy's
+    OpenBLAS server, whose fork handler stops it), forks workers that share
+    those imports rather than each import torch and matplotlib again:
+    ``export --all --jobs 2`` on the shared 2-core machine (load 1.6-2.4, 6
+    paired rounds against bench/peer_pytorch_docs.py) took a median 0.91× the
+    peer's wall time that way (min 0.84, max 1.32; 1.30× its CPU time) and 1.37×
+    (min 1.21; 1.61× its CPU time) with workers that imported side by side.
+    """
+    import multiprocessing
+    import sys
+
+    return "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules
+
+
+def _pool(workers: int, jobs: int, fork: bool) -> tuple[ProcessPoolExecutor, Any]:
+    """The worker pool, and its claims: a shared array of ``jobs`` pids (see :func:`_death`)."""
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork" if fork else "spawn")
+    # A spawned worker starts with torch's defaults: give it this process's oneDNN
+    # switch (a notebook may have turned it off), so that its files are made on the
+    # same kernel route as this process would make them, for any number of jobs.
+    onednn = None if fork else bool(sys.modules["torch"].backends.mkldnn.enabled)
+    from actviz.custom import module_folder
+
+    claims = context.RawArray("q", jobs)
+    executor = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(onednn, os.getpid(), claims, module_folder()),
+    )
+    return executor, claims
+
+
+def _worker_init(
+    onednn: bool | None = None,
+    parent: int | None = None,
+    claims: Any = None,
+    folder: str | None = None,
+) -> None:
+    import signal
+    import sys
+
+    global _claims, _figures
+    _claims = claims
+
+    # Ctrl-C reaches the whole process group: the parent alone decides (stops
+    # the pool, says what it wrote). SIGTERM, the parent's way to stop a
+    # worker, kills it quietly even if the fork copied cli.main's handler.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # held by the parent while it started us
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    if sys.platform == "linux":
+        # Should the parent be killed outright (SIGKILL), take the workers with
+        # it instead of leaving them to hold its stdout open (prctl
+        # PR_SET_PDEATHSIG = 1).
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    # A parent killed between our fork and the prctl above sent no signal: look.
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+    from actviz.custom import set_module_folder
+
+    set_module_folder(folder)  # where this process finds your modules (a spawned one starts bare)
+    from actviz.plotting import FigureCache
+
+    _figures = FigureCache()  # for the life of this worker
+    # Workers split the machine between them; torch's own thread pool in each
+    # would only fight over the same cores.
+    _settle(threads=1, onednn=onednn)  # for the life of this worker
