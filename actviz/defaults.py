@@ -12,6 +12,7 @@ DEFAULT_RANGE = (DEFAULT_START, DEFAULT_STOP)
 # Saturated: |f′| below this fraction of the activation's own peak |f′|.
 DEFAULT_EPS = 0.01
 DEFAULT_DPI = 150
+MIN_DPI, MAX_DPI = 10, 1200  # what a figure may be drawn at (--dpi, dpi=)
 # `graph`: a node is saturated where its local derivative is below this.
 GRAPH_EPS = 1e-3
 # Final: typed as the literal itself, so it fits the CLI's Literal choices.

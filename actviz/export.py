@@ -41,7 +41,7 @@ from actviz.atomic import (
 )
 from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_THEME
 from actviz.display import MISSING, number, percent
-from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError
+from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError, arg
 from actviz.probing import Grid
 from actviz.registry import Spec, TwoInputActivation, spec, two_input
 
@@ -203,7 +203,7 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
     items = text.split(",") if isinstance(text, str) else list(text)
     formats = tuple(dict.fromkeys(check_format(f.strip()) for f in items if f.strip()))
     if not formats:
-        raise UsageError("give at least one format, e.g. --format png,svg")
+        raise UsageError(f"give at least one format, e.g. {arg('formats', 'png,svg')}")
     return formats
 
 
@@ -244,8 +244,8 @@ def _check_pixels(todo: Sequence[Job]) -> None:
         figures = "1 figure" if len(todo) == 1 else f"{len(todo)} figures"
         raise UsageError(
             f"this export draws {figures} of {total:,.0f} pixels in all at {todo[0].dpi} dpi, "
-            f"above the cap of {MAX_EXPORT_PIXELS:,} for one export; use a smaller --dpi "
-            "or --figsize, or export fewer activations at a time"
+            f"above the cap of {MAX_EXPORT_PIXELS:,} for one export; use a smaller {arg('dpi')} "
+            f"or {arg('figsize')}, or export fewer activations at a time"
         )
 
 
@@ -407,7 +407,7 @@ def export(
     started = time.perf_counter()
     workers = default_jobs() if jobs is None else jobs
     if workers < 1:
-        raise UsageError(f"--jobs must be at least 1 (got {workers})")
+        raise UsageError(f"{arg('jobs')} must be at least 1 (got {workers!r})")
     if not specs:
         raise UsageError("nothing to export: name activations or use --all")
     if theme not in THEMES:  # fail here, not in a worker
@@ -486,12 +486,12 @@ def export(
             raise Interrupted(_stopped(reason, report), terminated=terminated) from None
         except WorkerDied as death:
             mended = _mend(out, previous, entries, check)
-            raise WorkerDied(_died(str(death), report, mended)) from None
+            raise WorkerDied(_died(death.template, report, mended)) from None
         except RuntimeFailure as error:
             if fresh:  # a failed export into a new folder leaves no folder behind
-                raise RuntimeFailure(_undone(str(error), out, report)) from error
+                raise RuntimeFailure(_undone(error.template, out, report)) from error
             _mend(out, previous, entries, check)
-            raise RuntimeFailure(_stopped(str(error), report)) from error
+            raise RuntimeFailure(_stopped(error.template, report)) from error
         except BaseException:  # anything else still leaves a manifest true to the disk
             _mend(out, previous, entries, check)
             raise
@@ -558,7 +558,7 @@ def _lock(out: Path) -> int | None:
             check_own(path)  # a folder there: not a regular file
             raise OutputError(
                 f"cannot write to {out}: {error.strerror or error}; "
-                "choose a writable folder with --out"
+                f"choose a writable folder with {arg('out')}"
             ) from error
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # a fifo or a device: refused
             os.close(fd)
@@ -570,7 +570,7 @@ def _lock(out: Path) -> int | None:
             os.close(fd)
             raise OutputError(
                 f"another actviz export is writing to {out}; wait for it to finish "
-                "or choose another --out"
+                f"or choose another {arg('out')}"
             ) from None
         try:
             if os.lstat(path).st_ino == os.fstat(fd).st_ino:
@@ -605,11 +605,12 @@ def _check_writable(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(
-            f"cannot create {out}: {error.strerror or error}; choose a writable folder with --out"
+            f"cannot create {out}: {error.strerror or error}; choose a writable folder with "
+            f"{arg('out')}"
         ) from error
     if not os.access(out, os.W_OK):
         raise OutputError(
-            f"cannot write to {out}: permission denied; choose a writable folder with --out"
+            f"cannot write to {out}: permission denied; choose a writable folder with {arg('out')}"
         )
 
 
