@@ -409,7 +409,9 @@ def export(
     if workers < 1:
         raise UsageError(f"{arg('jobs')} must be at least 1 (got {workers!r})")
     if not specs:
-        raise UsageError("nothing to export: name activations or use --all")
+        raise UsageError(
+            f"nothing to export: {arg('specs')} is empty; give activations, e.g. ['relu']"
+        )
     if theme not in THEMES:  # fail here, not in a worker
         raise UsageError(f"unknown theme {theme!r}; choose one of {', '.join(THEMES)}")
     check_dpi(dpi)

@@ -177,7 +177,7 @@ def parse_assignments(assignments: Iterable[str]) -> list[tuple[str | None, str,
         target, sep, value = text.partition("=")
         if not sep or not target.strip():
             raise InvalidParameterError(
-                f"parameter {text!r} is not KEY=VALUE (e.g. {arg('params')} negative_slope=0.1)"
+                f"parameter {text!r} is not KEY=VALUE (e.g. --param negative_slope=0.1)"
             )
         name, dot, key = target.strip().rpartition(".")
         parsed.append((name if dot else None, key, value.strip()))
@@ -191,8 +191,7 @@ def parse_sweeps(sweeps: Iterable[str]) -> list[tuple[str | None, str, list[str]
         target, sep, values = text.partition("=")
         if not sep or not target.strip() or not values.strip():
             raise InvalidParameterError(
-                f"sweep {text!r} is not KEY=V1,V2,... (e.g. {arg('sweeps')} "
-                f"negative_slope=0.01,0.1,0.3)"
+                f"sweep {text!r} is not KEY=V1,V2,... (e.g. --sweep negative_slope=0.01,0.1,0.3)"
             )
         items = [v.strip() for v in values.split(",")]
         if not all(items):
@@ -233,11 +232,11 @@ def sweeps_from_cli(
     activations = [get(n) for n in activation_names]
     # (the option as written, target, key, values, swept) in the order given
     settings = [
-        (f"{arg('params')} {_written(t, k, v)}", t, k, [v], False)
+        (f"--param {_written(t, k, v)}", t, k, [v], False)
         for t, k, v in parse_assignments(assignments)
     ]
     settings += [
-        (f"{arg('sweeps')} {_written(t, k, ','.join(vs))}", t, k, vs, True)
+        (f"--sweep {_written(t, k, ','.join(vs))}", t, k, vs, True)
         for t, k, vs in parse_sweeps(sweeps)
     ]
     given: list[dict[str, tuple[str, list[str], bool]]] = [{} for _ in activations]
@@ -248,10 +247,7 @@ def sweeps_from_cli(
                 hint = "; give it once"
                 if not (swept or before[2]):  # two --param: what a sweep is for
                     both = ",".join(dict.fromkeys([*before[1], *values]))
-                    hint += (
-                        f", or compare the values with {arg('sweeps')} "
-                        f"{_written(target, key, both)}"
-                    )
+                    hint += f", or compare the values with --sweep {_written(target, key, both)}"
                 raise InvalidParameterError(
                     f"{before[0]} and {option} both set {activations[i].name}'s {key}{hint}"
                 )

@@ -13,8 +13,8 @@ MAX_COMMAND_BODY = 20  # lines from the first statement after the docstring
 
 
 def _commands() -> dict[str, tuple[int, int]]:
-    """Each @app.command function in cli.py: (first body line, last line)."""
-    tree = ast.parse((PACKAGE / "cli.py").read_text())
+    """Each @app.command function in the cli package: (first body line, last line)."""
+    tree = ast.parse((PACKAGE / "cli" / "__init__.py").read_text())
     found = {}
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef):
