@@ -160,7 +160,11 @@ def test_a_module_on_no_floor_is_refused() -> None:
 # export --prune") are commands, not parameter names, and stay.
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # Where the input is the command line's own strings, the grammar of those strings.
-GRAMMAR = {"params.py": ("parse_assignments", "parse_sweeps"), "startup.py": ("*",)}
+GRAMMAR = {
+    "params.py": ("parse_assignments", "parse_sweeps"),  # --param, --sweep
+    "expression.py": ("parse_assignments",),  # graph's --set
+    "startup.py": ("*",),  # --install-completion: the command line's own start-up
+}
 
 
 def _error_strings(tree: ast.AST) -> set[tuple[str, int, str]]:

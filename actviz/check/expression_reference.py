@@ -68,7 +68,7 @@ def expression_reference(expression: str) -> Reference:
 def _reference_words(message: str, expression: str) -> str:
     if not expression.strip():
         return (
-            f"the reference is empty; give a formula in x, e.g. {arg('formula', 'x * sigmoid(x)')}"
+            f'the reference is empty; give a formula in x, e.g. {arg("formula")} "x * sigmoid(x)"'
         )
     if message.startswith("unknown name"):
         where = message.split(" at column ", 1)[1]

@@ -218,7 +218,8 @@ NoKinks = Annotated[
 
 # --out as text: Typer's Path would turn '' into '.', and the error would name '.'.
 OutFile = Annotated[
-    str | None, typer.Option("--out", help="Output file [default: OUT_DIR/NAME.png].")
+    str | None,
+    typer.Option("--out", metavar="<path>", help="Output file [default: OUT_DIR/NAME.png]."),
 ]
 OutDir = Annotated[Path, typer.Option("--out-dir", help="Folder for default names.")]
 FigFormat = Annotated[

@@ -82,7 +82,7 @@ def _check(node: ast.AST, text: str, variables: set[str]) -> None:
     elif isinstance(node, ast.Name):
         if node.id not in variables:
             raise _fail(
-                node, text, f"unknown name; give it a value with {arg('assignments')} {node.id}=…"
+                node, text, f"unknown name; give it a value with {arg('values')} {node.id}=…"
             )
     elif isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):  # os.system(…), (lambda: …)(…): say which
@@ -121,19 +121,13 @@ def parse_assignments(assignments: Sequence[str]) -> dict[str, list[float]]:
         name, sep, raw = text.partition("=")
         name = name.strip()
         if not sep or not name.isidentifier():
-            raise UsageError(
-                f"{arg('assignments')} {text!r} is not NAME=VALUE (e.g. {arg('assignments')} "
-                f"x=1.1,-0.4)"
-            )
+            raise UsageError(f"--set {text!r} is not NAME=VALUE (e.g. --set x=1.1,-0.4)")
         if name in values:  # never "the last one wins": several values go in one --set
             raise UsageError(
-                f"{arg('assignments')} {name} is given twice; give several values as "
-                f"{arg('assignments')} {name}=1,2"
+                f"--set {name} is given twice; give several values as --set {name}=1,2"
             )
         try:
             values[name] = [float(v) for v in raw.split(",")]
         except ValueError:
-            raise UsageError(
-                f"{arg('assignments')} {text!r}: values must be numbers, comma-separated"
-            ) from None
+            raise UsageError(f"--set {text!r}: values must be numbers, comma-separated") from None
     return values
