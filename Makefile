@@ -1,4 +1,4 @@
-# Two entry points (see README): `make demo` and `make test`.
+# Two entry points (see README): `make demo` and `make test`; `make docs` builds docs/.
 # Both create .venv and install through constraints.txt, which pins torch to
 # the CPU wheel; an unpinned torch would pull several GB of CUDA packages.
 PYTHON ?= python3
@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest bench clean graphviz chromium tmux
+.PHONY: demo test lint typecheck pytest bench clean docs graphviz chromium tmux explore-png
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,7 @@ tmux:
 	  >/dev/null 2>&1; } || echo "note: tmux is not installed; the terminal-plot tmux tests skip"
 
 demo: $(VENV)/.installed graphviz
+	$(BIN)/actviz explore --all --out outputs/explore.html
 	$(BIN)/actviz export --all --out outputs
 	$(BIN)/actviz plot relu sigmoid tanh --out outputs/d2l-trio.png
 	$(BIN)/actviz saturation --all
@@ -52,9 +53,14 @@ demo: $(VENV)/.installed graphviz
 	$(BIN)/actviz shape tanh gelu softplus sigmoid --depth 100 --out outputs/shape-dks-tanh_gelu_softplus_sigmoid.png
 	$(BIN)/actviz depth tanh leaky_relu --shape tat --layers 100 --out outputs/depth-shaped-tanh_leaky_relu.png
 
+# The README's screenshot of the explorer page that `make demo` writes (chromium and
+# the test extra's playwright; without them it says so and writes nothing).
+explore-png: $(VENV)/.installed-test chromium
+	$(BIN)/python examples/explore_screenshot.py outputs/explore.html outputs/explore.png
+
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check actviz tests bench
-	$(BIN)/ruff format --check actviz tests bench
+	$(BIN)/ruff check actviz tests bench docs/hooks.py
+	$(BIN)/ruff format --check actviz tests bench docs/hooks.py
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
@@ -66,7 +72,7 @@ pytest: $(VENV)/.installed-test graphviz chromium tmux
 
 test: lint typecheck pytest
 
-# Each against its floor (see README, Performance); shape skips until it exists.
+# Each against its floor (see docs/performance.md); shape skips until it exists.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/export.py
@@ -76,6 +82,14 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/cmap.py
 	$(BIN)/python bench/shape.py
 	$(BIN)/python bench/threads.py
+	$(BIN)/python bench/explore.py
+
+# The CLI reference regenerated from the commands' own --help (cog; `python -m` so
+# that this tree's actviz is the one imported), then the site, warnings as errors
+# (tests/test_docs.py runs both checks in the suite).
+docs: $(VENV)/.installed-test
+	$(BIN)/python -m cogapp -r docs/cli.md
+	$(BIN)/python -m mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site

@@ -24,3 +24,6 @@ DEFAULT_THEME: Final = "light"
 SHAPE_ZETA = 1.5
 SHAPE_ETA = 0.9
 SHAPE_TAU = 0.3
+# `explore`: the range every curve of the page is probed on; the page opens on
+# DEFAULT_RANGE inside it, and zooming out shows float16's underflow edges.
+EXPLORE_RANGE = (-20.0, 20.0)

@@ -33,7 +33,10 @@ _ROUND_TRIP = {"float16": "e", "float32": "f", "float64": "d"}
 def _in_dtype(value: float, dtype: str) -> float:
     """``value`` rounded to ``dtype`` (bfloat16: float32 with the low 16 bits cut)."""
     if dtype == "bfloat16":
-        bits = struct.unpack("<I", struct.pack("<f", value))[0]
+        try:
+            bits = struct.unpack("<I", struct.pack("<f", value))[0]
+        except OverflowError:  # beyond float32's largest: bfloat16's too
+            return math.copysign(math.inf, value)
         # round to nearest even on the 16 bits that bfloat16 keeps
         bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
         rounded: float = struct.unpack("<f", struct.pack("<I", bits))[0]

@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
+# `actviz explore`'s page: the gallery links to it when it is in the same folder.
+EXPLORE = "explore.html"
 LOCK = ".actviz.lock"  # held while an export writes; removed when it is done
 IMAGE_FORMATS = ("png", "svg", "pdf")  # plotting.FORMATS, without importing matplotlib
 # Pixels of every figure one export draws together (each is laid out on a canvas of
@@ -476,8 +478,8 @@ def export(
             ]
             for path, data, as_recorded in (
                 (out / MANIFEST, manifest(files), manifest(recorded)),
-                (out / INDEX, gallery(gallery_cards(files), theme),
-                 gallery(gallery_cards(recorded), theme)),
+                (out / INDEX, gallery(gallery_cards(files), theme, explore=_explore(out)),
+                 gallery(gallery_cards(recorded), theme, explore=_explore(out))),
             ):  # fmt: skip
                 same = routed and _read(path) == as_recorded
                 _deliver(path, data, check, report, emit, notes if same else None)
@@ -1281,7 +1283,7 @@ def _mend(
     files = _merge(out, previous, entries, check=False)
     try:
         write_bytes_atomically(out / MANIFEST, manifest(files))
-        write_bytes_atomically(out / INDEX, gallery(gallery_cards(files)))
+        write_bytes_atomically(out / INDEX, gallery(gallery_cards(files), explore=_explore(out)))
     except OutputError:  # a full disk, say: better no manifest than a wrong one
         with contextlib.suppress(OSError):
             (out / MANIFEST).unlink()
@@ -1377,8 +1379,14 @@ def gallery_cards(files: Mapping[str, dict[str, Any]]) -> list[Card]:
     ]
 
 
-def gallery(rendered: Sequence[Card], theme: str | None = None) -> bytes:
-    """``index.html``: one card per activation, self-contained, relative image paths."""
+def _explore(out: Path) -> bool:
+    """Whether ``actviz explore``'s page is in the folder (the gallery then links to it)."""
+    return (out / EXPLORE).is_file()
+
+
+def gallery(rendered: Sequence[Card], theme: str | None = None, *, explore: bool = False) -> bytes:
+    """``index.html``: one card per activation, self-contained, relative image paths;
+    with ``explore``, a link to the interactive page explore.html beside it."""
     cards = []
     for result in rendered:
         image_format = next((f for f in ("png", "svg") if f in result.files), None)
@@ -1408,9 +1416,15 @@ def gallery(rendered: Sequence[Card], theme: str | None = None) -> bytes:
     # Underflow edges and dead shares depend on the kernel route: say which one(s).
     lines = sorted({c.environment for c in rendered if c.environment})
     route = html.escape("; ".join(lines) or "an unknown route")
+    link = (
+        f'<p class="explore">Move a slider instead: <a href="{EXPLORE}">{EXPLORE}</a> draws '
+        "every activation interactively (parameters, dtypes, hover readouts).</p>"
+        if explore
+        else ""
+    )
     page = _PAGE.format(count=len(rendered), cards="\n".join(cards), theme=theme,
                         css=_CSS[theme], shading=regime_colour_names(theme),
-                        route=route)  # fmt: skip
+                        route=route, explore=link)  # fmt: skip
     return page.encode()
 
 
@@ -1504,6 +1518,7 @@ dd {{ margin: 0; font-variant-numeric: tabular-nums; }}
 {shading} stretches shaded. Click a figure to open it at full size.</p>
 <p class="route">Underflow edges and dead shares depend on torch's kernel route; these were
 measured on {route} (<code>actviz env</code>).</p>
+{explore}
 <main>
 {cards}
 </main>

@@ -1,11 +1,17 @@
-"""The house rules a maintainer relies on, checked: thin commands, a README layout
-that matches the files, and modules that use each other's public names only."""
+"""The house rules a maintainer relies on, checked: thin commands, a layout page
+(docs/layout.md) that matches the files, and modules that use each other's public names only."""
 
 from __future__ import annotations
 
 import ast
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "actviz"
@@ -50,22 +56,30 @@ def test_the_body_limit_catches_a_long_command(tmp_path: Path) -> None:
     assert end is not None and end - start + 1 > MAX_COMMAND_BODY
 
 
-def _layout_modules() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"`actviz/([a-z_/]+\.py)`", section)
+def _layout_modules(page: Path = ROOT / "docs" / "layout.md") -> list[str]:
+    return re.findall(r"`actviz/([a-z_/]+\.py)`", page.read_text(encoding="utf-8"))
 
 
-def test_the_readme_layout_table_names_every_module_once_and_no_other() -> None:
-    listed = _layout_modules()
-    assert len(listed) == len(set(listed)), "a module listed twice"
-    on_disk = {  # a feature's package (actviz/depth/cmap/) lists its modules too
+def _on_disk() -> set[str]:
+    return {  # a feature's package (actviz/depth/cmap/) lists its modules too
         p.relative_to(PACKAGE).as_posix()
         for p in PACKAGE.rglob("*.py")
         if "__pycache__" not in p.parts
         and (p.name not in {"__init__.py", "__main__.py"} or _has_code(p))
     }
-    assert set(listed) == on_disk
+
+
+def test_the_layout_page_names_every_module_once_and_no_other() -> None:
+    listed = _layout_modules()
+    assert len(listed) == len(set(listed)), "a module listed twice"
+    assert set(listed) == _on_disk()
+
+
+def test_the_layout_check_catches_a_module_left_out(tmp_path: Path) -> None:
+    page = (ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if "`actviz/display.py`" in line)
+    (tmp_path / "short.md").write_text(page.replace(row + "\n", ""))
+    assert _on_disk() - set(_layout_modules(tmp_path / "short.md")) == {"display.py"}
 
 
 def _has_code(path: Path) -> bool:
@@ -94,3 +108,33 @@ def _private_imports() -> list[str]:
 
 def test_modules_use_each_others_public_names_only() -> None:
     assert _private_imports() == []
+
+
+def _left_out(held: set[str]) -> set[str]:
+    """The repository's files under actviz/ (git's list) that ``held`` lacks."""
+    listed = subprocess.run(
+        ["git", "ls-files", "actviz"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    return set(listed) - held
+
+
+@pytest.mark.slow
+def test_a_built_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
+    """A non-editable install gets what the repository has under actviz/: every
+    feature package (actviz/depth/cmap/) and the explorer's template and script."""
+    pytest.importorskip("setuptools", reason="building the wheel needs setuptools")
+    build = tmp_path / "src"
+    shutil.copytree(ROOT, build, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "outputs", "site", "__pycache__", "*_cache"))  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(build)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("*.whl")
+    held = set(zipfile.ZipFile(wheel).namelist())
+    assert _left_out(held) == set()
+    # the check can fail: a wheel without the correlation map's package is caught
+    without = {n for n in held if not n.startswith("actviz/depth/cmap/")}
+    assert "actviz/depth/cmap/kernel.py" in _left_out(without)
+    assert "actviz/explore/explore.js" in _left_out(held - {"actviz/explore/explore.js"})

@@ -352,15 +352,14 @@ def test_save_figure_takes_a_drawn_or_a_figure(tmp_path: Path) -> None:
     assert save_figure(drawn.figure, tmp_path / "f.svg").read_bytes().startswith(b"<?xml")
 
 
-def test_readme_notebook_snippet_runs_verbatim(
+def test_the_library_page_s_snippet_runs_verbatim(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme.split("### In a notebook\n", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    page = (Path(__file__).parents[1] / "docs" / "library.md").read_text(encoding="utf-8")
+    code = page.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # our own README, verbatim
+    exec(compile(code, "docs/library.md", "exec"), namespace)  # our own page, verbatim
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gelu-plain.svg", "gelu.png"]
     # The repr the README shows is the real one.
     shown = next(line for line in code.splitlines() if line.startswith("p  "))

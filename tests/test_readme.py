@@ -1,5 +1,5 @@
-"""The README's console examples are run, and their output must match, so no
-number in them can go stale.
+"""The console examples of the README and of the docs pages (docs/*.md) are run, and
+their output must match, so no number in them can go stale.
 
 Every ```console block is read as a shell session: ``$ actviz …`` runs the
 command in-process (in a fresh folder), the lines up to the next ``$`` are
@@ -27,7 +27,10 @@ from actviz import custom
 from actviz.cli import app
 from tests import routes
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+# The README first, then every docs page: the same runner, the same route rules.
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 ELLIPSIS = re.compile(r"^[\s│|┃]*(\.\.\.[\s│|┃]*)+$")
 
 
@@ -36,12 +39,18 @@ class Step:
     command: str
     expected: list[str] = field(default_factory=list)
     line: int = 0
+    page: str = "README.md"
+
+    @property
+    def where(self) -> str:
+        return f"{self.page} line {self.line}"
 
 
-def sessions() -> list[list[Step]]:
-    """The ```console blocks of the README, as lists of commands with their output."""
+def sessions(page: Path = README, root: Path = ROOT) -> list[list[Step]]:
+    """The ```console blocks of one page, as lists of commands with their output."""
     blocks: list[list[Step]] = []
-    lines = README.read_text().splitlines()
+    name = page.relative_to(root).as_posix()
+    lines = page.read_text(encoding="utf-8").splitlines()
     inside = False
     steps: list[Step] = []
     for number, line in enumerate(lines, start=1):
@@ -51,7 +60,7 @@ def sessions() -> list[list[Step]]:
         elif line.startswith("```") and inside:
             inside = False
         elif inside and line.startswith("$ "):
-            steps.append(Step(line[2:], line=number))
+            steps.append(Step(line[2:], line=number, page=name))
         elif inside and steps:
             steps[-1].expected.append(line)
     return [b for b in blocks if b]
@@ -117,7 +126,7 @@ def _run(step: Step, folder: Path, runner: CliRunner) -> tuple[int, list[str]]:
     if ">" in words:
         at = words.index(">")
         words, target = words[:at], words[at + 1]
-    assert words[0] == "actviz", f"README line {step.line}: only actviz commands run here"
+    assert words[0] == "actviz", f"{step.where}: only actviz commands run here"
     result = runner.invoke(app, words[1:], env={"COLUMNS": "160"})
     output = result.stdout + result.stderr
     if target is not None:
@@ -155,16 +164,16 @@ def _route_cell(row: tuple[str, ...], index: int) -> str:
     return (number(batched, dtype) if batched is not None else "—") + ("†" if marked else "")
 
 
-BLOCKS = sessions()
+BLOCKS = [block for page in PAGES for block in sessions(page)]
 # Commands that print measured numbers: their blocks are rerun under other kernel
 # routes (tests/test_routes.py selects them with -m route). cmap's C(0), C′(1), C″(1)
 # and their L-layer composites are quadratures of f, f′, f″ evaluated through torch in
 # float64, whose last bits depend on the route, as gain's are.
 MEASURING = {"table", "saturation", "check", "depth", "gain", "jacobian", "graph", "env",
              "cmap", "shape"}  # fmt: skip
-# Commands whose README output holds no number computed through torch: names, the
+# Commands whose pages' output holds no number computed through torch: names, the
 # files written, the paths.
-ROUTE_FREE = {"list", "plot", "export"}
+ROUTE_FREE = {"list", "plot", "export", "explore"}
 
 
 def _marks(block: list[Step]) -> list[pytest.MarkDecorator]:
@@ -177,15 +186,15 @@ def _commands(block: list[Step]) -> set[str]:
 
 def unclassified(commands: set[str]) -> set[str]:
     """Commands neither :data:`MEASURING` nor :data:`ROUTE_FREE`: a new command must be
-    put in one, so that a README block of numbers is not left out of the route reruns."""
+    put in one, so that a block of numbers is not left out of the route reruns."""
     return commands - MEASURING - ROUTE_FREE
 
 
 @pytest.mark.parametrize(
     "block",
-    [pytest.param(b, marks=_marks(b), id=f"line{b[0].line}") for b in BLOCKS],
+    [pytest.param(b, marks=_marks(b), id=f"{b[0].page}:{b[0].line}") for b in BLOCKS],
 )
-def test_readme_console_examples(
+def test_console_examples(
     block: list[Step], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -208,10 +217,10 @@ def _run_block(block: list[Step], tmp_path: Path) -> None:
             continue
         code, output = _run(step, tmp_path, runner)
         shows_error = any(e.startswith("Error:") for e in step.expected)
-        assert (code != 0) == shows_error, (step.line, step.command, output[-5:])
+        assert (code != 0) == shows_error, (step.where, step.command, output[-5:])
         if step.expected:
             assert _matches(step.expected, output), (
-                f"README line {step.line}: `{step.command}` printed:\n" + "\n".join(output)
+                f"{step.where}: `{step.command}` printed:\n" + "\n".join(output)
             )
 
 
@@ -220,7 +229,7 @@ def test_every_command_is_measuring_or_route_free() -> None:
     assert not MEASURING & ROUTE_FREE
     assert unclassified(registered) == set()
     assert (MEASURING | ROUTE_FREE) - registered == set()  # no stale names
-    # every README block that runs cmap carries the route mark
+    # every block that runs cmap carries the route mark
     cmap = [b for b in BLOCKS if "cmap" in _commands(b)]
     assert cmap and all(pytest.mark.route in _marks(b) for b in cmap)
     # a command added without a class is caught, and a block of it left unmarked
@@ -228,7 +237,7 @@ def test_every_command_is_measuring_or_route_free() -> None:
     assert _marks([Step("actviz newcmd relu")]) == []
 
 
-def test_the_readme_has_examples_for_every_command() -> None:
+def test_the_pages_have_examples_for_every_command() -> None:
     commands = {s.command.split()[1] for b in BLOCKS for s in b if s.command.startswith("actviz")}
     registered = {c.name for c in app.registered_commands}
     assert registered <= commands, registered - commands
@@ -243,12 +252,32 @@ def test_route_cells_are_checked_against_plain_torch_here() -> None:
     # its float32 edge: 6.151 where oneDNN computes it, 14.34 where ATen does
     assert bfloat16 in ("6.156†", "13.81") and float32 in ("6.151†", "14.34")
     printed = row.format(bfloat16, float32)
-    # whatever a † cell of the README shows, it is checked against plain torch here
+    # whatever a † cell of a page shows, it is checked against plain torch here
     assert _same(row.format("6.156†", "6.151†"), printed)
     assert _same(row.format("13.81†", "14.34†"), printed)
     # a wrong number in a † cell is caught, and so is a † that plain torch does not bear out
     for wrong in ("6.155†", "13.75", "13.81†" if bfloat16 == "13.81" else "6.156"):
         assert not _same(row.format("6.156†", "6.151†"), row.format(wrong, float32)), wrong
+
+
+def test_every_page_with_a_console_session_is_run(tmp_path: Path) -> None:
+    run = {block[0].page for block in BLOCKS}
+    having = {
+        p.relative_to(ROOT).as_posix()
+        for p in PAGES
+        if any(line.startswith("$ ") for line in p.read_text(encoding="utf-8").splitlines())
+    }
+    assert "README.md" in run and len(run) >= 8 and run == having
+    # a console block on a new page is read, with its page and line
+    page = tmp_path / "docs" / "new.md"
+    page.parent.mkdir()
+    page.write_text("text\n\n```console\n$ actviz list\n24 activations ...\n```\n")
+    ((step,),) = sessions(page, tmp_path)
+    assert (step.where, step.command, step.expected) == (
+        "docs/new.md line 4",
+        "actviz list",
+        ["24 activations ..."],
+    )
 
 
 def test_wildcards_match_any_number_of_lines_and_nothing_else() -> None:

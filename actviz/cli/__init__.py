@@ -37,6 +37,7 @@ from actviz.cli.options import (
     Dtype,
     Dtypes,
     Eps,
+    ExploreTheme,
     FigFormat,
     FigSize,
     Formats,
@@ -73,6 +74,7 @@ from actviz.defaults import (
     DEFAULT_EPS,
     DEFAULT_RANGE,
     DEFAULT_THEME,
+    EXPLORE_RANGE,
     GRAPH_EPS,
     SHAPE_ETA,
     SHAPE_TAU,
@@ -591,6 +593,49 @@ def gain_command(
           lambda: depth_tables.gain_csv(gains))  # fmt: skip
 
 
+@app.command("explore")
+def explore_command(
+    names: SomeNames = None,
+    all_: AllOpt = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="KEY=VALUE",
+            help="Fix a parameter (no slider), repeatable; NAME.KEY=VALUE targets one activation.",
+        ),
+    ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            metavar="KEY=V1,V2,...",
+            help="The values a parameter's slider stops at, repeatable; NAME.KEY=... targets one.",
+        ),
+    ] = None,
+    range_: Annotated[
+        tuple[float, float],
+        typer.Option("--range", metavar="START STOP", help="Input range every curve is probed on."),
+    ] = EXPLORE_RANGE,
+    out: Annotated[Path, typer.Option("--out", help="The HTML page to write.")] = Path(
+        "outputs/explore.html"
+    ),
+    theme: Annotated[
+        ExploreTheme, typer.Option("--theme", help="Colours at first; auto follows the browser.")
+    ] = "auto",
+) -> None:
+    """Write one self-contained HTML page to explore activations: f, f′ and f″ with a
+    slider per parameter, three dtypes, regimes, underflow edges and hover readouts,
+    every number computed by torch beforehand (nothing is fetched; works offline)."""
+    from actviz.explore import explore_file
+
+    if bool(names) == all_:
+        raise UsageError("name activations or give --all" + (", not both" if all_ else ""))
+    targets = params.sweeps_from_cli(registry.names() if all_ else names or [], param or [],
+                                     sweep or [])  # fmt: skip
+    typer.echo(explore_file(targets, out, start=range_[0], stop=range_[1], theme=theme))
+
+
 @app.command("cmap")
 def cmap_command(
     names: SomeNames = None,
@@ -688,7 +733,7 @@ class _Command(TyperCommand):
 EXAMPLES = {
     "list": ["actviz list", "actviz list --json"],
     "plot": [
-        "actviz plot sigmoid tanh --out outputs/pair.png",
+        "actviz plot sigmoid tanh --out pair.png",
         "actviz plot gelu --range -4 4 --second --theme dark",
         "actviz plot sigmoid --term",
     ],
@@ -698,17 +743,17 @@ EXAMPLES = {
         "actviz saturation sigmoid tanh --json",
     ],
     "check": [
-        "actviz check sigmoid",
+        "actviz check tanh",
         "actviz check gelu silu --dtype float32",
         "actviz check --all --accept known.json",
     ],
     "jacobian": [
         "actviz jacobian softmax",
-        "actviz jacobian log_softmax --input 0.5 -1 2 --out outputs/jacobian.png",
+        "actviz jacobian log_softmax --input 0.5 -1 2 --out jacobian.png",
     ],
     "graph": [
         'actviz graph "sigmoid(w*x + b)" --set w=5 --set b=1 --set x=0.1 --const x',
-        'actviz graph "tanh(x)" --set x=0.5,1 --out outputs/tanh.dot',
+        'actviz graph "tanh(x)" --set x=0.5,1 --out tanh.dot',
     ],
     "export": [
         "actviz export --out outputs",
@@ -724,10 +769,14 @@ EXAMPLES = {
     "cmap": ["actviz cmap relu tanh gelu --layers 20", "actviz cmap --all --no-plot --json"],
     "shape": [
         "actviz shape tanh gelu --depth 50 --method dks",
-        "actviz shape leaky_relu --depth 100 --method tat --eta 0.9 --out outputs/tat.png",
+        "actviz shape leaky_relu --depth 100 --method tat --eta 0.9 --out tat.png",
         "actviz shape --all --depth 20 --method tat --json",
     ],
     "env": ["actviz env", "actviz env --json"],
+    "explore": [
+        "actviz explore --all --out outputs/explore.html",
+        "actviz explore leaky_relu elu --sweep negative_slope=0,0.1,0.3 --out explore.html",
+    ],
 }
 
 

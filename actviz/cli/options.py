@@ -65,6 +65,7 @@ def flags_of(command: str | None) -> dict[str, str]:
 DtypeName = Literal["float16", "bfloat16", "float32", "float64"]
 FormatName = Literal["png", "svg", "pdf"]
 ThemeName = Literal["light", "dark"]
+ExploreTheme = Literal["auto", "light", "dark"]
 ShapeMethod = Literal["dks", "tat"]
 SortKey = Literal[
     "name", "peak", "grad0", "onset", "dead", "saturated", "float16", "bfloat16", "float32"

