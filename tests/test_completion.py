@@ -23,7 +23,7 @@ from actviz.saturation import survey
 
 ACTVIZ = str(Path(sys.executable).with_name("actviz"))
 COMMANDS = ["list", "plot", "table", "saturation", "check", "jacobian", "graph", "export", "depth",
-            "gain", "cmap", "shape", "env"]  # fmt: skip
+            "gain", "explore", "cmap", "shape", "env"]  # fmt: skip
 
 
 def _complete(shell: str, words: str, **extra: str) -> list[str]:
