@@ -47,7 +47,6 @@ _LAZY_MODULES = {
         "Grid",
         "Probe",
         "ProbeOptions",
-        "ProbeRequest",
         "WeightGrad",
         "probe",
         "probe_many",
@@ -124,7 +123,6 @@ if TYPE_CHECKING:
     from actviz.probing import Grid as Grid
     from actviz.probing import Probe as Probe
     from actviz.probing import ProbeOptions as ProbeOptions
-    from actviz.probing import ProbeRequest as ProbeRequest
     from actviz.probing import WeightGrad as WeightGrad
     from actviz.probing import probe as probe
     from actviz.probing import probe_many as probe_many

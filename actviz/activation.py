@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from actviz.errors import InvalidParameterError
+from actviz.errors import InvalidParameterError, arg
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -157,7 +157,7 @@ class Activation:
             values[key] = spec.coerce(raw, self.name)
         missing = [p.name for p in self.params if p.required and p.name not in (given or {})]
         if missing:
-            needed = " ".join(f"--param {name}=VALUE" for name in missing)
+            needed = " ".join(arg("params", f"{name}=VALUE") for name in missing)
             raise InvalidParameterError(f"{self.name} needs {', '.join(missing)}: give {needed}")
         if self.constraint is not None and (problem := self.constraint(values)):
             raise InvalidParameterError(f"{self.name}: {problem}")

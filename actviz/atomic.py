@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from actviz.errors import OutputError
+from actviz.errors import OutputError, arg
 
 
 def _umask() -> int:
@@ -99,7 +99,7 @@ def write_atomically(
     except OSError as error:
         reason = error.strerror or str(error)
         raise OutputError(
-            f"cannot write {target}: {reason}; choose a writable folder with --out"
+            f"cannot write {target}: {reason}; choose a writable folder with {arg('out')}"
         ) from error
     finally:
         if temp is not None:
@@ -121,7 +121,9 @@ def check_target(path: str | Path, *, follow_links: bool = False) -> Path:
     elif _kind(target) not in (None, "file", "link"):
         # os.replace would swap a device (/dev/full, /dev/null as root) or a
         # fifo for our file: refuse instead.
-        raise OutputError(f"cannot write {target}: it is not a regular file; choose another --out")
+        raise OutputError(
+            f"cannot write {target}: it is not a regular file; choose another {arg('out')}"
+        )
     return target
 
 
@@ -134,7 +136,7 @@ def _kind(path: Path) -> str | None:
         return None
     except OSError as error:
         reason = error.strerror or str(error)
-        raise OutputError(f"cannot write {path}: {reason}; choose another --out") from error
+        raise OutputError(f"cannot write {path}: {reason}; choose another {arg('out')}") from error
     if stat.S_ISLNK(mode):
         return "link"
     if stat.S_ISREG(mode):
@@ -160,7 +162,8 @@ def read_own(path: str | Path) -> bytes | None:
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OutputError(
-            f"cannot use {target}: it is not a regular file; remove it or choose another --out"
+            f"cannot use {target}: it is not a regular file; remove it or choose another "
+            f"{arg('out')}"
         )
     with os.fdopen(fd, "rb") as handle:
         try:
@@ -175,7 +178,8 @@ def check_own(path: str | Path) -> Path:
     target = Path(path)
     if _kind(target) not in (None, "file", "link"):
         raise OutputError(
-            f"cannot use {target}: it is not a regular file; remove it or choose another --out"
+            f"cannot use {target}: it is not a regular file; remove it or choose another "
+            f"{arg('out')}"
         )
     return target
 

@@ -21,6 +21,7 @@ IMAGE_FORMATS: Final = ("png", "svg", "pdf")
 # column only at 72 dpi.
 NOTEBOOK_DPI = 100
 NOTEBOOK_WIDE_DPI = 72
+MIN_DPI, MAX_DPI = 10, 1200  # what a figure may be drawn at (--dpi, dpi=)
 # `graph`: a node is saturated where its local derivative is below this.
 GRAPH_EPS = 1e-3
 # Final: typed as the literal itself, so it fits the CLI's Literal choices.

@@ -8,11 +8,88 @@ mistake, 1 for a failure at run time).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
+# A Python parameter inside an error message (:func:`arg`): between these private-use
+# characters, its name, then (when a value is shown) its Python and command-line forms.
+_OPEN, _SEP, _CLOSE = "\ue000", "\ue001", "\ue002"
+_ARG = re.compile(
+    f"{_OPEN}([^{_SEP}{_CLOSE}]*)(?:{_SEP}([^{_SEP}{_CLOSE}]*){_SEP}([^{_CLOSE}]*))?{_CLOSE}"
+)
+_UNSET = object()
+
+
+def arg(name: str, value: object = _UNSET) -> str:
+    """How an error message names the Python parameter ``name`` (with ``value``).
+
+    ``str(error)`` says it in Python (``dtype``, ``jobs=0``, ``grad_ylim=(2, 1)``,
+    ``shade=False``); the command line's boundary says it as the flag its one
+    table maps the name to (``--dtype``, ``--jobs 0``, ``--grad-ylim 2 1``,
+    ``--no-shade``). No library message writes a flag itself (tests/test_layers.py).
+    """
+    if value is _UNSET:
+        return f"{_OPEN}{name}{_CLOSE}"
+    python, command_line = _python_form(value), _command_line_form(value)
+    return f"{_OPEN}{name}{_SEP}{python}{_SEP}{command_line}{_CLOSE}"
+
+
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _python_form(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_number(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    return repr(value) if isinstance(value, (str, bool)) else _number(value)
+
+
+def _command_line_form(value: object) -> str:
+    if isinstance(value, bool):
+        return ""  # the flag alone says it (--second, --no-shade)
+    if isinstance(value, (tuple, list)):
+        return " ".join(_number(v) for v in value)
+    return _number(value)
+
+
+def render(message: str, flags: Mapping[str, str] | None = None) -> str:
+    """``message`` with each :func:`arg` said in Python (``flags`` None) or as the flag
+    ``flags`` maps its name to (a name missing there is said in Python)."""
+
+    def one(found: re.Match[str]) -> str:
+        name, python, command_line = found.groups()
+        if flags is not None and command_line and f"{name}={command_line}" in flags:
+            return flags[f"{name}={command_line}"]  # fmt='csv' is --csv, not --format csv
+        flag = None if flags is None else flags.get(name)
+        if flag is None:
+            return name if python is None else f"{name}={python}"
+        return flag if not command_line else f"{flag} {command_line}"
+
+    return _ARG.sub(one, message)
+
 
 class ActvizError(Exception):
-    """Base of every error actviz raises on purpose."""
+    """Base of every error actviz raises on purpose.
+
+    Its message names Python parameters (:func:`arg`): ``str(error)`` says them as
+    Python does, :meth:`said_with` as the command line's flags.
+    """
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return render(super().__str__())
+
+    def said_with(self, flags: Mapping[str, str]) -> str:
+        """The message with each parameter named as the flag ``flags`` maps it to."""
+        return render(self.template, flags)
+
+    @property
+    def template(self) -> str:
+        """The message with its parameters still marked: what an error that wraps this
+        one quotes, so that the boundary can still say them as flags."""
+        return super().__str__()
 
 
 class UsageError(ActvizError):

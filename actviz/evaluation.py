@@ -22,6 +22,7 @@ from actviz.errors import (
     RuntimeFailure,
     UnknownFormatError,
     UsageError,
+    arg,
 )
 from actviz.registry import Spec
 
@@ -62,7 +63,7 @@ def check_device(device: str) -> str:
     if kind == "cuda" and not torch.cuda.is_available():
         raise DeviceUnavailableError(
             f"device {device!r} was asked for but torch {torch.__version__} sees no CUDA GPU "
-            "here; use --device cpu"
+            f"here; use {arg('device', 'cpu')}"
         )
     if kind == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
         raise DeviceUnavailableError(
@@ -95,7 +96,7 @@ def check_params_fit(target: Spec, dtype: torch.dtype) -> None:
             name = str(dtype).removeprefix("torch.")
             raise InvalidParameterError(
                 f"{target.name}: {key}={value:g} does not fit in {name} (largest finite value "
-                f"{largest:.4g}); use a smaller {key} or a wider --dtype"
+                f"{largest:.4g}); use a smaller {key} or a wider {arg('dtype')}"
             )
 
 
@@ -212,7 +213,7 @@ def check_finite(
         hint = f"other {changed} values, a " if changed else "a "
         raise (InvalidParameterError if changed else InvalidGridError)(
             f"{target.label} is not finite in {name} on this range: {at} ({count}); use "
-            f"{hint}smaller range or a wider --dtype"
+            f"{hint}smaller range or a wider {arg('dtype')}"
         )
 
 

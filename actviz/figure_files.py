@@ -23,7 +23,7 @@ from actviz.defaults import (
     DEFAULT_OUT_DIR,
     DEFAULT_THEME,
 )
-from actviz.errors import UnknownFormatError, UsageError
+from actviz.errors import UnknownFormatError, UsageError, arg
 from actviz.file_names import MAX_STEM, cap
 from actviz.plotting import (
     UNDERFLOW_DTYPE,
@@ -36,14 +36,15 @@ from actviz.plotting import (
     sweep_runs,
     theme_style,
 )
-from actviz.probing import DEFAULT_OPTIONS, Grid, ProbeOptions, ProbeRequest
+from actviz.probing import DEFAULT_OPTIONS, Grid, ProbeOptions
+from actviz.registry import TwoInputActivation
 
 if TYPE_CHECKING:
     import torch
 
     from actviz.depth.gain import PhaseCurve
     from actviz.depth.simulation import Depth
-    from actviz.probing import Probe
+    from actviz.probing import Probe, Specs
 
 
 @dataclass(frozen=True)
@@ -71,68 +72,71 @@ class FigureOptions:
         object.__setattr__(self, "out_dir", Path(self.out_dir))  # "outputs" is the default too
 
     def given(self) -> list[str]:
-        """The options set away from their defaults, as ``actviz plot`` spells them."""
+        """The fields set away from their defaults, in field order."""
         default = FigureOptions()
-        return [
-            _OPTIONS[f.name]
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(default, f.name)
-        ]
+        return [f.name for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)]
 
 
-# FigureOptions' fields as `actviz plot` options, for error messages (in --help's order).
-_OPTIONS = {
-    "out": "--out", "out_dir": "--out-dir", "fmt": "--format", "dpi": "--dpi",
-    "theme": "--theme", "figsize": "--figsize", "xlim": "--xlim", "ylim": "--ylim",
-    "grad_ylim": "--grad-ylim", "grad2_ylim": "--grad2-ylim", "shade": "--no-shade",
-}  # fmt: skip
 # What glu's heatmaps cannot follow: they have their own size, axes and colours.
-_CURVES_ONLY = ("--theme", "--figsize", "--xlim", "--ylim", "--grad-ylim")
+_CURVES_ONLY = ("theme", "figsize", "xlim", "ylim", "grad_ylim")
 
 
 def write_plot(
-    request: ProbeRequest,
-    *,
+    specs: Specs | TwoInputActivation,
+    grid: Grid | None = None,
     options: ProbeOptions = DEFAULT_OPTIONS,
     figure: FigureOptions | None = None,
+    *,
     eps: float = DEFAULT_EPS,
 ) -> Path:
-    """What ``actviz plot NAMES`` writes: probe ``names`` and write their figure.
+    """What ``actviz plot NAMES`` writes: probe ``specs`` on ``grid`` and write their figure.
 
-    ``params`` and ``sweeps`` are ``--param``/``--sweep`` assignments
-    (``negative_slope=0.1``, ``relu.KEY=V1,V2``); the grid is ``start``..``stop``
-    with ``points`` or ``step`` as for :class:`~actviz.probing.Grid`. A lone
-    two-input activation (glu) is drawn as heatmaps over the (a, b) plane.
+    ``specs`` are activations (names, :class:`~actviz.registry.Spec`\\ s, a
+    :class:`~actviz.params.Sweep`): their curves overlay in one figure. A lone
+    two-input activation (``"glu"``) is drawn as heatmaps over the (a, b) plane.
     Everything that can be refused is refused before any probing. Returns the
     path written.
     """
-    from actviz import registry
+    from actviz.probing import probe_many
 
-    request = ProbeRequest.of(request)
     figure = figure or FigureOptions()
+    if not isinstance(figure, FigureOptions):
+        raise UsageError(f"{arg('figure')} must be a FigureOptions (got {figure!r:.60})")
     if figure.fmt is not None:
         check_format(figure.fmt)
     if figure.grad2_ylim is not None and not options.second:
-        raise UsageError("--grad2-ylim sets the f″ panel, which only --second draws")
-    names = request.names
-    pair = registry.two_input(names[0]) if len(names) == 1 else None
+        raise UsageError(
+            f"{arg('grad2_ylim')} sets the f″ panel, which only {arg('second', True)} draws"
+        )
+    pair = _lone_pair(specs)
     if pair is not None:  # GLU: heatmaps over (a, b); with others, get() refuses it
-        pair.refuse_params([*request.params, *request.sweeps])
-        if unused := [option for option in figure.given() if option in _CURVES_ONLY]:
+        if unused := [arg(name) for name in figure.given() if name in _CURVES_ONLY]:
             verb = "applies" if len(unused) == 1 else "apply"
             raise UsageError(f"{', '.join(unused)} {verb} to activation plots, not glu's heatmaps")
-        return glu_file(request.grid(), out=figure.out, out_dir=figure.out_dir,
+        return glu_file(grid, out=figure.out, out_dir=figure.out_dir,
                         fmt=figure.fmt, dpi=figure.dpi, dtype=options.dtype,
                         device=options.device, second=options.second)  # fmt: skip
-    from actviz.probing import probe_many
-
-    grid = request.grid()
-    probes = probe_many(request.specs(), grid, options)
+    if isinstance(specs, TwoInputActivation):
+        specs = [specs.name]  # refused by the registry, with what to do
+    probes = probe_many(specs, grid, options)
     ylim = [figure.ylim, figure.grad_ylim, figure.grad2_ylim][: 3 if options.second else 2]
     return plot_file(probes, out=figure.out, out_dir=figure.out_dir, fmt=figure.fmt,
                      second=options.second, dpi=figure.dpi, eps=eps, shade=figure.shade,
                      theme=figure.theme, figsize=figure.figsize, xlim=figure.xlim,
                      ylim=ylim)  # fmt: skip
+
+
+def _lone_pair(specs: object) -> TwoInputActivation | None:
+    """The two-input activation (glu) that ``specs`` name alone, or None."""
+    from actviz import registry
+
+    if isinstance(specs, TwoInputActivation):
+        return specs
+    if isinstance(specs, (list, tuple)) and len(specs) == 1:
+        (specs,) = specs
+        if isinstance(specs, TwoInputActivation):
+            return specs
+    return registry.two_input(specs) if isinstance(specs, str) else None
 
 
 def plot_file(

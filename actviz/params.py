@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actviz.errors import InvalidParameterError
+from actviz.errors import InvalidParameterError, arg
 from actviz.file_names import safe_stem
 from actviz.registry import (
     Activation,
@@ -147,7 +147,7 @@ def check_curves(sweeps: Sequence[tuple[str, Sequence[int]]]) -> None:
         )
         raise InvalidParameterError(
             f"the sweeps make {parts} = {total:,} curves, above the cap of {MAX_CURVES} for "
-            "one command; give fewer values (--sweep, sweep()'s values)"
+            f"one command; give fewer values ({arg('sweeps')}, sweep()'s values)"
         )
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import check_own, write_bytes_atomically
-from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME, IMAGE_FORMATS
-from actviz.errors import OutputError, UnknownFormatError, UsageError
+from actviz.defaults import DEFAULT_DPI, DEFAULT_THEME, IMAGE_FORMATS, MAX_DPI, MIN_DPI
+from actviz.errors import OutputError, UnknownFormatError, UsageError, arg
 
 if TYPE_CHECKING:
     import numpy as np
@@ -850,18 +850,19 @@ def check_limits(
     figsize: tuple[float, float] | None,
 ) -> tuple[Limits | None, list[Limits | None]]:
     """Fail early, with what to do, on limits or sizes that cannot be drawn."""
-    from actviz.errors import UsageError
+    from actviz.errors import UsageError, arg
 
-    options = ("--ylim", "--grad-ylim", "--grad2-ylim")  # the CLI's names, panel by panel
     if ylim is not None and len(ylim) > panels:
         raise UsageError(f"{len(ylim)} y limits given for {panels} panels; give one per panel")
-    for option, lim in [("--xlim", xlim), *zip(options, ylim or [], strict=False)]:
+    # ylim[i] is FigureOptions' field of panel i (value, gradient, f″).
+    names = ("ylim", "grad_ylim", "grad2_ylim")
+    for name, lim in [("xlim", xlim), *zip(names, ylim or [], strict=False)]:
         if lim is not None and not (
             len(lim) == 2 and all(math.isfinite(v) for v in lim) and lim[0] < lim[1]
         ):
             low, high = (*lim, math.nan)[:2]
             raise UsageError(
-                f"{option} {low:g} {high:g}: give two finite numbers LOW HIGH with LOW < HIGH"
+                f"{arg(name, (low, high))}: give two finite numbers LOW HIGH with LOW < HIGH"
             )
     if figsize is not None:
         width, height = figsize
@@ -869,7 +870,7 @@ def check_limits(
             min(width, height) > 0 and max(width, height) <= MAX_INCHES
         ):
             raise UsageError(
-                f"--figsize {width:g} {height:g}: give a width and height in inches, "
+                f"{arg('figsize', (width, height))}: give a width and height in inches, "
                 f"above 0 and at most {MAX_INCHES:g}"
             )
         # Too small for the panels is found by laying the figure out (_layout).
@@ -1065,7 +1066,7 @@ def _fitted_layout(
                 low = middle
         need = (high / 10, need[1]) if side == 0 else (need[0], high / 10)
     raise UsageError(
-        f"--figsize {width:g} {height:g} leaves no room for the panels next to their "
+        f"{arg('figsize', (width, height))} leaves no room for the panels next to their "
         f"labels and legend; use at least {need[0]:g} {need[1]:g} (inches)"
     )
 
@@ -1189,11 +1190,8 @@ def check_pixels(size: tuple[float, float], dpi: int) -> None:
         raise UsageError(
             f"a {width:g} × {height:g} inch figure at {dpi} dpi is "
             f"{width * dpi:,.0f} × {height * dpi:,.0f} pixels, above the cap of "
-            f"{MAX_PIXELS:,} pixels; use a smaller --figsize or --dpi"
+            f"{MAX_PIXELS:,} pixels; use a smaller {arg('figsize')} or {arg('dpi')}"
         )
-
-
-MIN_DPI, MAX_DPI = 10, 1200
 
 
 def check_dpi(dpi: object) -> int:
@@ -1222,7 +1220,9 @@ def check_file_path(path: str | Path, *, follow_links: bool = True) -> Path:
     if target.is_dir():
         raise UsageError(f"output {text!r} is a folder; give a file name such as {text}/plot.png")
     if target.exists() and not target.is_file():
-        raise OutputError(f"cannot write {text}: it is not a regular file; choose another --out")
+        raise OutputError(
+            f"cannot write {text}: it is not a regular file; choose another {arg('out')}"
+        )
     return target
 
 

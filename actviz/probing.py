@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from actviz.errors import (
     InvalidGridError,
     RuntimeFailure,
     UsageError,
+    arg,
 )
 from actviz.evaluation import (
     VECTOR_PAD,
@@ -45,8 +46,16 @@ from actviz.evaluation import (
 from actviz.registry import Activation, ParamValue, Spec, spec
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import numpy as np
     import torch
+
+    from actviz.params import Sweep
+
+    # What the functions that probe take: one activation (a name, an entry, a spec),
+    # a sweep, or a list of them.
+    Specs: TypeAlias = Iterable[Spec | str | Activation | Sweep] | Spec | str | Activation | Sweep
 
 # A grid larger than this is refused before anything is allocated. It is set
 # so that every command stays under 1 GB and 30 s at the cap on a 2-core
@@ -169,7 +178,7 @@ class Grid:
         if max(abs(self.start), abs(self.stop)) > info.max:
             raise InvalidGridError(
                 f"{where} does not fit in {name} (largest finite value {info.max:.4g}); "
-                "use a smaller range or a wider --dtype"
+                f"use a smaller range or a wider {arg('dtype')}"
             )
         # linspace and arange step in the dtype itself, except for the half types
         # (float32 there, where a range that fits has a width that fits too).
@@ -178,13 +187,13 @@ class Grid:
         if not half and width > info.max:
             raise InvalidGridError(
                 f"{where} is too wide for {name}: its width overflows (largest finite value "
-                f"{info.max:.4g}); use a smaller range or a wider --dtype"
+                f"{info.max:.4g}); use a smaller range or a wider {arg('dtype')}"
             )
         ends = torch.tensor([float(self.start), float(self.stop)], dtype=torch.float64).to(dtype)
         if ends[0] == ends[1]:
             raise InvalidGridError(
-                f"{where} collapses to a single value in {name}; use a wider range or --dtype "
-                "float64"
+                f"{where} collapses to a single value in {name}; use a wider range or "
+                f"{arg('dtype', 'float64')}"
             )
         # The analysis divides by the spacing and by its square (np.gradient, in
         # float64): below this they underflow and the numbers become inf.
@@ -235,7 +244,8 @@ class Grid:
             name = str(dtype).removeprefix("torch.")
             raise InvalidGridError(
                 f"{len(x):,} points over [{self.start:g}, {self.stop:g}] in {name} are only "
-                f"{distinct:,} distinct values; use fewer points, a larger step or a wider --dtype"
+                f"{distinct:,} distinct values; use fewer points, a larger step or a wider "
+                f"{arg('dtype')}"
             )
         return x
 
@@ -362,58 +372,6 @@ class ProbeOptions:
 DEFAULT_OPTIONS = ProbeOptions()
 
 
-@dataclass(frozen=True)
-class ProbeRequest:
-    """What to probe and on which grid, as the command line says it: activation names,
-    ``--param`` and ``--sweep`` assignments (``negative_slope=0.1``,
-    ``relu.KEY=V1,V2``), the range and ``points`` or ``step``.
-
-    Nothing is checked when it is made: the functions that take one check
-    what they refuse first (glu's parameters, a file format) before the grid
-    and the names, as the commands do.
-    """
-
-    names: tuple[str, ...]
-    params: tuple[str, ...] = ()
-    sweeps: tuple[str, ...] = ()
-    start: float = DEFAULT_START
-    stop: float = DEFAULT_STOP
-    points: int | None = None
-    step: float | None = None
-
-    def __post_init__(self) -> None:
-        # One name or assignment is a one-element tuple, not its characters.
-        for name in ("names", "params", "sweeps"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                object.__setattr__(self, name, (value,))
-            elif not isinstance(value, (list, tuple)):
-                raise UsageError(f"{name} must be a list of strings (got {value!r})")
-            else:
-                object.__setattr__(self, name, tuple(value))
-        if not self.names:
-            raise UsageError("give at least one activation name, e.g. ProbeRequest(('relu',))")
-
-    @classmethod
-    def of(cls, value: ProbeRequest | str | Sequence[str]) -> ProbeRequest:
-        """``value`` if it is a request; a name or a list of names as a request for
-        them on the default grid."""
-        if isinstance(value, ProbeRequest):
-            return value
-        if isinstance(value, (str, list, tuple)):
-            return cls((value,) if isinstance(value, str) else tuple(value))
-        raise UsageError(f"give a ProbeRequest or activation names (got {value!r:.60})")
-
-    def grid(self) -> Grid:
-        return Grid(self.start, self.stop, self.points, self.step)
-
-    def specs(self) -> list[Spec]:
-        """One spec per name, or per swept value (see :func:`actviz.params.specs_from_cli`)."""
-        from actviz.params import specs_from_cli
-
-        return specs_from_cli(list(self.names), list(self.params), list(self.sweeps))
-
-
 def probe(
     activation: str | Activation | Spec,
     *,
@@ -444,24 +402,46 @@ def probe(
 
 
 def probe_many(
-    specs: Iterable[Spec | str | Activation], grid: Grid, options: ProbeOptions = DEFAULT_OPTIONS
+    specs: Specs,
+    grid: Grid | None = None,
+    options: ProbeOptions = DEFAULT_OPTIONS,
 ) -> list[Probe]:
-    """One :func:`probe` per spec, all on the same grid and with the same options.
+    """One :func:`probe` per spec, all on the same grid (default: :class:`Grid`'s)
+    and with the same options.
 
     The probes are held at once, so their total sample count is capped too.
-    ``specs`` may also hold names (``"relu"``) or activations.
+    ``specs`` may be one spec, name (``"relu"``), activation or :class:`~actviz.params.Sweep`,
+    or a list of them.
     """
-    if isinstance(specs, str) or not isinstance(specs, Iterable):
-        raise UsageError(
-            f"probe_many takes a list of specs or names, e.g. ['relu'] (got {specs!r})"
-        )
+    targets = [_as_spec(s, None) for s in _spec_list(specs)]
+    if grid is None:
+        grid = Grid()
     if not isinstance(grid, Grid):
-        raise UsageError(f"probe_many takes a Grid, e.g. Grid(-8, 8) (got {grid!r})")
+        raise UsageError(f"{arg('grid')} must be a Grid, e.g. Grid(-8, 8) (got {grid!r:.60})")
     if not isinstance(options, ProbeOptions):
-        raise UsageError(f"options must be a ProbeOptions (got {options!r})")
-    targets = [_as_spec(s, None) for s in specs]
+        raise UsageError(f"{arg('options')} must be a ProbeOptions (got {options!r:.60})")
     grid.check_total(len(targets))
     return [_run(s, grid, options) for s in targets]
+
+
+def _spec_list(specs: object) -> list[Spec | str | Activation]:
+    """``specs`` as a list: one name, spec, activation or sweep is a list of it (them)."""
+    from actviz.params import Sweep
+
+    if isinstance(specs, Sweep):
+        return list(specs.specs)
+    if isinstance(specs, (str, Spec, Activation)):
+        return [specs]
+    if not isinstance(specs, Iterable):
+        raise UsageError(
+            f"{arg('specs')} must be activation names or specs, e.g. ['relu'] (got {specs!r:.60})"
+        )
+    found: list[Spec | str | Activation] = []
+    for item in specs:
+        found.extend(_spec_list(item) if isinstance(item, Sweep) else [item])
+    if not found:
+        raise UsageError(f"{arg('specs')} is empty; give at least one activation, e.g. ['relu']")
+    return found
 
 
 def _as_spec(activation: str | Activation | Spec, params: Mapping[str, object] | None) -> Spec:
@@ -563,7 +543,8 @@ def weight_grads(found: Probe) -> list[WeightGrad]:
     scalars = {n: w for n, w in module.named_parameters() if w.requires_grad and w.numel() == 1}
     if not scalars:
         raise UsageError(
-            f"{target.label} has no learnable scalar parameter; --weight-grad applies to prelu "
+            f"{target.label} has no learnable scalar parameter; {arg('weight_grad')} applies "
+            f"to prelu "
             "(its slope a) or an nn.Module of yours with scalar nn.Parameters"
         )
     x = torch.tensor(found.x).to(found.device, torch_type)

@@ -33,6 +33,7 @@ from actviz.errors import (
     TwoInputActivationError,
     UnknownActivationError,
     UsageError,
+    arg,
 )
 from actviz.file_names import safe_stem
 
@@ -405,7 +406,8 @@ class TwoInputActivation:
         """Raise a usage error if any ``--param`` is given: there is nothing to set."""
         if list(assignments):
             raise InvalidParameterError(
-                f"{self.name} takes no --param: torch.nn.{self.module}'s only argument, dim, "
+                f"{self.name} takes no {arg('params')}: torch.nn.{self.module}'s only "
+                f"argument, dim, "
                 "just picks the axis that holds [a, b]"
             )
 
@@ -442,6 +444,24 @@ def names() -> list[str]:
 def all_names() -> list[str]:
     """Every registered name, the two-input activations (GLU) included."""
     return [*names(), *(t.name for t in TWO_INPUT)]
+
+
+def completions(prefix: str) -> list[str]:
+    """The names a shell completes ``prefix`` to: canonical names, then aliases that
+    spell another word (logistic, swish, rectifier).
+
+    Aliases that differ from a name only in case or underscores (Sigmoid,
+    hard_sigmoid) would only repeat it, so they are left out.
+    """
+    every = all_names()
+    canonical = {_key(n) for n in every}
+    spellings = [a for act in ACTIVATIONS for a in act.aliases] + [
+        a for pair in TWO_INPUT for a in pair.aliases
+    ]
+    aliases = [a for a in spellings if _key(a) not in canonical]
+    lower = prefix.lower()
+    matches = [n for n in every if n.startswith(lower)]
+    return matches + [a for a in dict.fromkeys(aliases) if a.lower().startswith(lower)]
 
 
 def two_input(name: str) -> TwoInputActivation | None:

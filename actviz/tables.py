@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
-    from actviz.probing import Probe, ProbeOptions, ProbeRequest, WeightGrad
+    from actviz.probing import Grid, Probe, ProbeOptions, Specs, WeightGrad
     from actviz.saturation import Saturation
     from actviz.underflow import Underflow
 
@@ -232,50 +232,57 @@ def write_probe_csv(
 def check_table_rows(rows: int) -> None:
     """Refuse a printed table of more than :data:`MAX_TABLE_ROWS` rows, before probing."""
     if rows > MAX_TABLE_ROWS:
-        from actviz.errors import InvalidGridError
+        from actviz.errors import InvalidGridError, arg
         from actviz.probing import MAX_POINTS
 
         raise InvalidGridError(
             f"the grid has {rows:,} points, above the {MAX_TABLE_ROWS:,} rows a printed table "
-            f"shows; use --csv or --json (up to {MAX_POINTS:,} points), fewer points or a "
+            f"shows; use {arg('fmt', 'csv')} or {arg('fmt', 'json')} (up to {MAX_POINTS:,} "
+            "points), fewer points or a "
             "larger step"
         )
 
 
 def write_table(
-    request: ProbeRequest,
+    specs: Specs,
     out: TextIO,
+    grid: Grid | None = None,
+    options: ProbeOptions | None = None,
     *,
     fmt: str = "table",
-    options: ProbeOptions | None = None,
     eps: float = DEFAULT_EPS,
     weight_grad: bool = False,
 ) -> None:
     """What ``actviz table NAME`` prints, written to ``out``: the samples and the summary
     as a rich table (``fmt="table"``), streamed JSON or streamed CSV.
 
-    ``params`` and ``sweeps`` are ``--param``/``--sweep`` assignments; with a
-    sweep, one column block per value. ``weight_grad`` adds ∂y/∂w of the
-    learnable parameters (one table only). What can be refused (the format, a
-    sweep with ``weight_grad``, a printed table over :data:`MAX_TABLE_ROWS`
-    rows) is refused before probing.
+    ``specs`` is one activation (a name, a spec), or several values of one
+    (a :class:`~actviz.params.Sweep`, or its specs): one column block per value.
+    ``weight_grad`` adds ∂y/∂w of the learnable parameters (one table only).
+    What can be refused (the format, several specs with ``weight_grad``, a
+    printed table over :data:`MAX_TABLE_ROWS` rows) is refused before probing.
     """
-    from actviz.errors import UsageError
-    from actviz.probing import DEFAULT_OPTIONS, ProbeRequest, probe_many, weight_grads
+    from actviz.errors import UsageError, arg
+    from actviz.probing import DEFAULT_OPTIONS, Grid, probe_many, weight_grads
     from actviz.saturation import analyze
 
-    request = ProbeRequest.of(request)
     if fmt not in TABLE_FORMATS:
         raise UsageError(f"unknown table format {fmt!r}; choose one of {', '.join(TABLE_FORMATS)}")
-    if weight_grad and request.sweeps:
-        raise UsageError("--weight-grad shows one table; drop --sweep, or run one per value")
-    grid = request.grid()
+    swept = not isinstance(specs, (str, registry.Spec, registry.Activation)) and (
+        not isinstance(specs, Sequence) or len(specs) != 1
+    )
+    if weight_grad and swept:
+        raise UsageError(
+            f"{arg('weight_grad', True)} shows one table; drop {arg('sweeps')}, or run one "
+            "per value"
+        )
+    grid = grid or Grid()
     if fmt == "table":
         check_table_rows(grid.count)
-    probes = probe_many(request.specs(), grid, options or DEFAULT_OPTIONS)
+    probes = probe_many(specs, grid, options or DEFAULT_OPTIONS)
     weights = weight_grads(probes[0]) if weight_grad else []
     saturations = [analyze(p, eps=eps) for p in probes]
-    if request.sweeps:
+    if swept:
         writers = {"csv": write_sweep_csv, "json": write_sweep_json}
         if fmt in writers:
             writers[fmt](probes, saturations, out)

@@ -24,8 +24,7 @@ from actviz.display import onset_words, peak_words, route_note, share
 from actviz.probing import DEFAULT_OPTIONS, ProbeOptions
 
 if TYPE_CHECKING:
-    from actviz.figure_files import FigureOptions
-    from actviz.probing import Probe, ProbeRequest
+    from actviz.probing import Grid, Probe, Specs
     from actviz.saturation import Saturation
 
 MIN_WIDTH = 40  # below this the tick labels leave no room for a curve
@@ -174,7 +173,7 @@ def terminal_plot(
     summaries are wrapped to ``width`` between their phrases
     (:func:`wrap_phrases`).
     """
-    from actviz.errors import UsageError
+    from actviz.errors import UsageError, arg
     from actviz.saturation import analyze
 
     columns, lines = terminal_size()
@@ -185,8 +184,8 @@ def terminal_plot(
     width = columns if width is None else width
     if width < MIN_WIDTH:
         raise UsageError(
-            f"the terminal is {width} columns wide; --term needs at least {MIN_WIDTH} "
-            "(widen it or set COLUMNS)"
+            f"the terminal is {width} columns wide; {arg('terminal_plot')} needs at least "
+            f"{MIN_WIDTH} (widen it or set COLUMNS)"
         )
     if second and any(p.grad2 is None for p in probes):
         raise UsageError("second=True needs probes made with second=True")
@@ -253,30 +252,17 @@ def terminal_plot(
 
 
 def plot_names(
-    request: ProbeRequest,
-    *,
+    specs: Specs,
+    grid: Grid | None = None,
     options: ProbeOptions = DEFAULT_OPTIONS,
+    *,
     eps: float = DEFAULT_EPS,
-    figure: FigureOptions | None = None,
 ) -> str:
-    """What ``actviz plot NAMES --term`` prints: probe ``names`` and :func:`terminal_plot` them.
+    """What ``actviz plot NAMES --term`` prints: probe ``specs`` on ``grid`` and
+    :func:`terminal_plot` them."""
+    from actviz.probing import probe_many
 
-    ``params`` are ``--param`` assignments and the grid is as for
-    :func:`actviz.figure_files.write_plot`. ``figure`` holds the image-file
-    options given alongside: any set is refused, since nothing is written.
-    """
-    from actviz import registry
-    from actviz.errors import UsageError
-    from actviz.probing import ProbeRequest, probe_many
-
-    request = ProbeRequest.of(request)
-    if figure is not None and (for_files := figure.given()):
-        verb = "sets" if len(for_files) == 1 else "set"
-        raise UsageError(f"{', '.join(for_files)} {verb} image files; --term draws in the terminal")
-    first = request.names[0]
-    if registry.two_input(first) is not None:
-        raise UsageError(f"{first} is drawn as heatmaps; --term draws curves of f(x)")
-    probes = probe_many(request.specs(), request.grid(), options)
+    probes = probe_many(specs, grid, options)
     return terminal_plot(probes, second=options.second, eps=eps)
 
 

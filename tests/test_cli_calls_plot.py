@@ -13,11 +13,11 @@ from typing import Any, TextIO
 import pytest
 from typer.testing import CliRunner
 
-from actviz import export, figure_files, params, tables, terminal
+from actviz import export, figure_files, params, registry, tables, terminal
 from actviz.cli import app
 from actviz.export import Report
 from actviz.figure_files import FigureOptions
-from actviz.probing import Grid, ProbeOptions, ProbeRequest
+from actviz.probing import Grid, ProbeOptions
 
 runner = CliRunner()
 
@@ -40,30 +40,26 @@ class Calls:
 def test_plot_calls_write_plot_once(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = Calls(Path("figs/pair.svg"))
     monkeypatch.setattr(figure_files, "write_plot", fake)
-    args = ["plot", "relu", "leaky_relu", "--range", "-2", "3", "--points", "11",
-            "--param", "leaky_relu.negative_slope=0.2", "--sweep", "relu.inplace=0",
+    args = ["plot", "relu", "leaky_relu", "elu", "--range", "-2", "3", "--points", "11",
+            "--param", "leaky_relu.negative_slope=0.2", "--sweep", "elu.alpha=0.5,2",
             "--out", "figs/pair.svg", "--format", "svg", "--dpi", "300", "--dtype", "float64",
             "--second", "--train", "--seed", "7", "--eps", "0.05", "--no-shade", "--no-kinks",
             "--theme", "dark", "--figsize", "12", "5", "--xlim", "-1", "1",
             "--grad2-ylim", "-3", "3"]  # fmt: skip
     result = runner.invoke(app, args)
     assert (result.exit_code, result.stdout, result.stderr) == (0, "wrote figs/pair.svg\n", "")
+    # The command parsed the strings: the library gets specs, a Grid and the options.
+    specs = params.specs_from_cli(
+        ["relu", "leaky_relu", "elu"], ["leaky_relu.negative_slope=0.2"], ["elu.alpha=0.5,2"]
+    )
     assert fake.calls == [
         (
             (
-                ProbeRequest(
-                    ("relu", "leaky_relu"),
-                    params=("leaky_relu.negative_slope=0.2",),
-                    sweeps=("relu.inplace=0",),
-                    start=-2.0,
-                    stop=3.0,
-                    points=11,
-                ),
-            ),
-            {
-                "options": ProbeOptions("float64", "cpu", True, True, 7, kinks=False),
-                "figure": FigureOptions(
-                    out=Path("figs/pair.svg"),
+                specs,
+                Grid(-2.0, 3.0, 11, None),
+                ProbeOptions("float64", "cpu", True, True, 7, kinks=False),
+                FigureOptions(
+                    out="figs/pair.svg",
                     fmt="svg",
                     dpi=300,
                     theme="dark",
@@ -72,31 +68,39 @@ def test_plot_calls_write_plot_once(monkeypatch: pytest.MonkeyPatch) -> None:
                     grad2_ylim=(-3.0, 3.0),
                     shade=False,
                 ),
-                "eps": 0.05,
-            },
+            ),
+            {"eps": 0.05},
         )
     ]
+
+
+def test_plot_of_a_lone_glu_passes_its_registry_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = Calls(Path("outputs/glu.png"))
+    monkeypatch.setattr(figure_files, "write_plot", fake)
+    assert runner.invoke(app, ["plot", "GLU", "--points", "5"]).exit_code == 0
+    ((target, grid, _, _), _) = fake.calls[0]
+    assert (target, grid) == (registry.two_input("glu"), Grid(points=5))
 
 
 def test_plot_term_calls_plot_names_once(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = Calls("the curves\nrelu: the summary")
     monkeypatch.setattr(terminal, "plot_names", fake)
-    result = runner.invoke(app, ["plot", "relu", "--term", "--step", "0.5", "--ylim", "0", "1"])
+    result = runner.invoke(app, ["plot", "relu", "--term", "--step", "0.5"])
     assert (result.exit_code, result.stdout) == (0, "the curves\nrelu: the summary\n")
     assert fake.calls == [
-        (
-            (ProbeRequest(("relu",), step=0.5),),
-            {
-                "options": ProbeOptions(),
-                "eps": 0.01,
-                "figure": FigureOptions(ylim=(0.0, 1.0)),  # refused there, with its message
-            },
-        )
+        ((params.specs_from_cli(["relu"]), Grid(step=0.5), ProbeOptions()), {"eps": 0.01})
     ]
+    # Image-file options with --term: refused by the command, which knows both flags.
+    result = runner.invoke(app, ["plot", "relu", "--term", "--ylim", "0", "1"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: --ylim sets image files; --term draws in the terminal\n",
+    )
+    assert len(fake.calls) == 1
 
 
 def test_table_calls_write_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    def write(request: ProbeRequest, out: TextIO, **kwargs: Any) -> None:
+    def write(specs: Any, out: TextIO, *args: Any, **kwargs: Any) -> None:
         out.write("x,f(x)\n0.0,0.5\n")
 
     fake = Calls(effect=write)
@@ -105,17 +109,15 @@ def test_table_calls_write_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
             "--param", "init=0.3", "--eps", "0.1", "--device", "cpu"]  # fmt: skip
     result = runner.invoke(app, args)
     assert (result.exit_code, result.stdout) == (0, "x,f(x)\n0.0,0.5\n")
-    ((request, _stream), kwargs) = fake.calls[0]
+    ((spec, _stream, grid, options), kwargs) = fake.calls[0]
     assert len(fake.calls) == 1
-    assert request == ProbeRequest(("prelu",), params=("init=0.3",), start=-1, stop=1, points=5)
-    assert kwargs == {
-        "fmt": "csv",
-        "options": ProbeOptions(),
-        "eps": 0.1,
-        "weight_grad": True,
-    }
-    assert runner.invoke(app, ["table", "relu", "--sweep", "x=1,2", "--json"]).exit_code == 0
-    assert fake.calls[1][1]["fmt"] == "json" and fake.calls[1][0][0].sweeps == ("x=1,2",)
+    assert spec == params.specs_from_cli(["prelu"], ["init=0.3"])[0]
+    assert (grid, options) == (Grid(-1, 1, 5), ProbeOptions())
+    assert kwargs == {"fmt": "csv", "eps": 0.1, "weight_grad": True}
+    sweep = ["table", "leaky_relu", "--sweep", "negative_slope=0.1,0.2", "--json"]
+    assert runner.invoke(app, sweep).exit_code == 0
+    assert fake.calls[1][1]["fmt"] == "json"
+    assert fake.calls[1][0][0] == params.sweeps_from_cli(["leaky_relu"], [], [sweep[3]])[0]
     assert runner.invoke(app, ["table", "relu"]).exit_code == 0
     assert fake.calls[2][1]["fmt"] == "table"
 

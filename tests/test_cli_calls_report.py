@@ -234,7 +234,8 @@ def test_a_figure_format_is_checked_before_any_work(
     monkeypatch.setattr(module, call, never)
     result = runner.invoke(app, args)
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: unknown format 'gif'")
+    # One --format type for every figure (FormatName): Click refuses it while parsing.
+    assert result.stderr.startswith("Error: Invalid value for '--format': 'gif' is not one of")
 
 
 def test_survey_rows_checks_the_sort_key_before_probing(monkeypatch: pytest.MonkeyPatch) -> None:

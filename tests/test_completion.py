@@ -24,7 +24,7 @@ from actviz.saturation import survey
 
 ACTVIZ = str(Path(sys.executable).with_name("actviz"))
 COMMANDS = ["list", "plot", "table", "saturation", "check", "jacobian", "graph", "export", "depth",
-            "gain", "cmap", "shape", "env"]  # fmt: skip
+            "gain", "explore", "cmap", "shape", "env"]  # fmt: skip
 
 
 def _complete(shell: str, words: str, **extra: str) -> list[str]:
@@ -50,7 +50,7 @@ def test_bash_completes_commands_and_names() -> None:
 
 
 def test_every_name_completes_and_no_alias_repeats_a_name() -> None:
-    everything = cli._complete_name("")
+    everything = cli.options.complete_name("")
     assert everything[: len(registry.all_names())] == registry.all_names()
     keys = [registry._key(n) for n in everything]
     assert len(keys) == len(set(keys))
@@ -78,16 +78,16 @@ def test_bash_completes_choices(words: str, expected: list[str]) -> None:
 def test_zsh_and_fish_complete_names_and_choices() -> None:
     zsh = "\n".join(_complete("zsh", "actviz plot tan"))
     assert '"tanh"' in zsh and '"tanhshrink"' in zsh and "sigmoid" not in zsh
-    assert _complete("fish", "actviz saturation --sort ") == list(get_args(cli.SortKey))
+    assert _complete("fish", "actviz saturation --sort ") == list(get_args(cli.options.SortKey))
     assert _complete("fish", "actviz plot --theme ") == ["light", "dark"]
 
 
 def test_choices_mirror_the_library() -> None:
-    assert get_args(cli.DtypeName) == DTYPES
-    assert get_args(cli.FormatName) == IMAGE_FORMATS
-    assert get_args(cli.ThemeName) == plotting.THEMES
-    assert list(get_args(cli.SortKey)) == list(survey.SORT_KEYS)
-    assert get_args(cli.ShapeMethod) == solve.METHODS
+    assert get_args(cli.options.DtypeName) == DTYPES
+    assert get_args(cli.options.FormatName) == IMAGE_FORMATS
+    assert get_args(cli.options.ThemeName) == plotting.THEMES
+    assert list(get_args(cli.options.SortKey)) == list(survey.SORT_KEYS)
+    assert get_args(cli.options.ShapeMethod) == solve.METHODS
 
 
 def test_show_completion_prints_each_shells_script() -> None:

@@ -319,7 +319,11 @@ def test_depth_json_and_csv(in_tmp: Path) -> None:
             "Error: unknown output_grad 'sum'; choose one of random, ones, loss",
         ),
         (["--json", "--csv"], "Error: give --json or --csv, not both"),
-        (["--format", "gif"], "Error: unknown format 'gif'; choose one of png, svg, pdf"),
+        (
+            ["--format", "gif"],
+            "Error: Invalid value for '--format': 'gif' is not one of 'png', "
+            "'svg', 'pdf'; usage: actviz depth [OPTIONS] NAMES...",
+        ),
     ],
 )
 def test_depth_errors_are_one_line_exit_2(args: list[str], line: str) -> None:
@@ -374,14 +378,14 @@ def test_a_forward_pass_that_overflows_is_the_verdict_not_nan_statistics() -> No
             "Error: 1 activation and its baseline at 1 layer × width 3,200 × batch 3,100 "
             "take 190,564,000,000 multiply-adds, above the cap of 100,000,000,000; use fewer "
             "activations, fewer layers (--layers), a smaller width (--width) or batch "
-            "(--batch), or baseline=False (--no-baseline)",
+            "(--batch), or --no-baseline",
         ),
         (  # orthogonal's QR: 60 s before
             ["--init", "orthogonal", "--width", "3700", "--batch", "1", "--layers", "1"],
             "Error: 1 activation and its baseline at 1 layer × width 3,700 × batch 1 and "
             "orthogonal's QR take 101,488,140,000 multiply-adds, above the cap of 100,000,000,000; "
             "use fewer activations, fewer layers (--layers), a smaller width (--width) or batch "
-            "(--batch), or baseline=False (--no-baseline)",
+            "(--batch), or --no-baseline",
         ),
     ],
 )

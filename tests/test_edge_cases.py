@@ -141,16 +141,16 @@ def test_library_functions_refuse_wrong_types_with_an_actviz_error() -> None:
         (lambda: actviz.analyze(relu, eps="0.1"),
          "eps must be a number between 0 and 1 (got '0.1')"),
         (lambda: actviz.probe("relu", train="yes"), "train must be True or False (got 'yes')"),
-        (lambda: actviz.probe_many("relu", actviz.Grid()),
-         "probe_many takes a list of specs or names, e.g. ['relu'] (got 'relu')"),
+        (lambda: actviz.probe_many(None, actviz.Grid()),
+         "specs must be activation names or specs, e.g. ['relu'] (got None)"),
         (lambda: actviz.probe_many(["relu"], (-1, 1)),
-         "probe_many takes a Grid, e.g. Grid(-8, 8) (got (-1, 1))"),
+         "grid must be a Grid, e.g. Grid(-8, 8) (got (-1, 1))"),
         (lambda: actviz.save_figure(actviz.activation_figure([relu]), None),
          "output must be a file path such as figs/plot.png (got None)"),
         (lambda: actviz.write_plot(None),
-         "give a ProbeRequest or activation names (got None)"),
-        (lambda: actviz.ProbeRequest(()), "give at least one activation name, e.g. "
-         "ProbeRequest(('relu',))"),
+         "specs must be activation names or specs, e.g. ['relu'] (got None)"),
+        (lambda: actviz.write_plot([]), "specs is empty; give at least one activation, e.g. "
+         "['relu']"),
     ]  # fmt: skip
     for call, message in cases:
         with pytest.raises(actviz.ActvizError) as caught:
@@ -163,8 +163,9 @@ def test_names_are_welcome_where_specs_or_requests_are_taken() -> None:
 
     probes = actviz.probe_many(["relu", "tanh"], actviz.Grid(-1, 1, points=3))
     assert [p.name for p in probes] == ["relu", "tanh"]
-    one: Any = "negative_slope=0.1"  # one string, not a tuple: taken as one assignment
-    assert actviz.ProbeRequest(("relu",), params=one).params == ("negative_slope=0.1",)
+    # One name is welcome where a list is, as in gain() and simulate().
+    (one,) = actviz.probe_many("relu", actviz.Grid(-1, 1, points=3))
+    assert one.name == "relu"
 
 
 def test_submodules_are_reachable_as_attributes_after_a_plain_import() -> None:

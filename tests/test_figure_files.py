@@ -6,17 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from actviz.errors import InvalidParameterError, UnknownFormatError, UsageError
+from actviz import registry
+from actviz.errors import TwoInputActivationError, UnknownFormatError, UsageError
 from actviz.figure_files import FigureOptions, output_path, write_plot
-from actviz.probing import ProbeOptions, ProbeRequest
+from actviz.probing import Grid, ProbeOptions
 from tests.test_plotting import png_size
 
 
-def test_given_names_the_options_set_in_help_order() -> None:
+def test_given_names_the_fields_set_in_field_order() -> None:
     assert FigureOptions().given() == []
     assert FigureOptions(out_dir="outputs").given() == []  # the default, spelled as text
     options = FigureOptions(out_dir="figs", shade=False, dpi=72, grad2_ylim=(0, 1))
-    assert options.given() == ["--out-dir", "--dpi", "--grad2-ylim", "--no-shade"]
+    assert options.given() == ["out_dir", "dpi", "grad2_ylim", "shade"]
 
 
 def test_output_path() -> None:
@@ -27,35 +28,37 @@ def test_output_path() -> None:
         output_path("relu", out="x/f.png", out_dir="o", fmt="svg")
 
 
-RELU, GLU = ProbeRequest(("relu",)), ProbeRequest(("glu",))
+RELU, GLU = ["relu"], "glu"
 
 
 def test_write_plot_draws_curves_and_names_the_file(tmp_path: Path) -> None:
     figure = FigureOptions(out_dir=tmp_path, dpi=50, figsize=(8, 4))
-    path = write_plot(ProbeRequest(("relu", "tanh"), points=21), figure=figure)
+    path = write_plot(["relu", "tanh"], Grid(points=21), figure=figure)
     assert path == tmp_path / "relu_vs_tanh.png"
     assert png_size(path) == (400, 200)
-    second = write_plot(ProbeRequest(("tanh",)), options=ProbeOptions(second=True), figure=figure)
+    second = write_plot("tanh", options=ProbeOptions(second=True), figure=figure)
     assert png_size(second) == (400, 200)
 
 
 def test_write_plot_dispatches_a_lone_glu_to_its_heatmaps(tmp_path: Path) -> None:
-    path = write_plot(ProbeRequest(("glu",), start=-2, stop=2, points=11),
-                      figure=FigureOptions(out=tmp_path / "g", dpi=20))  # fmt: skip
+    path = write_plot(GLU, Grid(-2, 2, points=11), figure=FigureOptions(out=tmp_path / "g", dpi=20))
     assert path == tmp_path / "g.png"
     assert png_size(path) == (288, 92)  # glu_figure's 14.4 × 4.6 inches, not the curves' size
-    with pytest.raises(InvalidParameterError, match="^glu takes no --param"):
-        write_plot(
-            ProbeRequest(("glu",), params=("dim=1",), points=0)
-        )  # refused before the grid is checked
-    with pytest.raises(UsageError, match="^--theme, --xlim apply to activation plots, not glu"):
+    pair = registry.two_input("glu")
+    assert pair is not None
+    assert write_plot(pair, figure=FigureOptions(out=tmp_path / "g.png", dpi=20)) == (
+        tmp_path / "g.png"
+    )
+    with pytest.raises(UsageError, match="^theme, xlim apply to activation plots, not glu"):
         write_plot(GLU, figure=FigureOptions(theme="dark", xlim=(0, 1), shade=False))
+    with pytest.raises(TwoInputActivationError, match="^glu takes two inputs"):
+        write_plot(["relu", "glu"])  # with others: refused by the registry
 
 
 def test_write_plot_refuses_before_probing() -> None:
     with pytest.raises(UnknownFormatError, match="^unknown format 'bmp'"):
         write_plot(RELU, figure=FigureOptions(fmt="bmp"))
-    with pytest.raises(UsageError, match="^--grad2-ylim sets the f″ panel, which only --second"):
+    with pytest.raises(UsageError, match="^grad2_ylim sets the f″ panel, which only second=True"):
         write_plot(RELU, figure=FigureOptions(grad2_ylim=(0, 1)))
 
 

@@ -349,7 +349,8 @@ def test_gain_plot_writes_the_phase_diagram(tmp_path: Path) -> None:
         ),
         (
             ["gain", "relu", "--plot", "--format", "gif"],
-            "Error: unknown format 'gif'; choose one of png, svg, pdf",
+            "Error: Invalid value for '--format': 'gif' is not one of 'png', 'svg', 'pdf'; "
+            "usage: actviz gain [OPTIONS] [NAMES]...",
         ),
     ],
 )

@@ -300,7 +300,7 @@ HOSTILE = [
     ("2 ** 10 ** 10", "exponents must be numbers between −64 and 64 at column 6"),
     ("x ** 1000", "exponents must be numbers between −64 and 64 at column 6: '1000'"),
     ("x ** w", "exponents must be numbers between −64 and 64 at column 6: 'w'"),
-    ("z + 1", "unknown name; give it a value with --set z=… at column 1: 'z'"),
+    ("z + 1", "unknown name; give it a value with values z=… at column 1: 'z'"),
     ("'abc'", "only numbers are allowed as constants at column 1"),
     ("True + x", "only numbers are allowed as constants at column 1: 'True'"),
     ("x if w else 1", "conditional expressions not allowed at column 1"),
@@ -347,11 +347,11 @@ def test_cli_rejects_with_one_line() -> None:
         ),
         (
             lambda: run("x", {"x": [1.0]}, const=["y"]),
-            "--const y: no such variable; give it a value with --set",
+            "const y: no such variable; give it a value with values",  # run()'s parameters
         ),
         (
             lambda: run("x", {"x": [1.0]}, const=["x"]),
-            "nothing to differentiate: every variable is --const",
+            "nothing to differentiate: every variable is const",
         ),
     ],
 )
@@ -642,7 +642,7 @@ def test_data_points_are_capped_before_any_work(
         run("w*x", {"w": 2, "x": [0.5] * 101})
     assert str(caught.value) == (
         "graph draws at most 100 data points (got 101); each node shows every value, so give "
-        "fewer values in --set"
+        "fewer values in values"
     )
     monkeypatch.chdir(tmp_path)
     values = ",".join(str(i / 1000) for i in range(20_000))

@@ -370,7 +370,7 @@ ERRORS: list[tuple[list[str], int, str]] = [
     (
         ["plot", "relu", "--out", ""],
         2,
-        "Error: output '.' is not a file name; give one such as figs/plot.png",
+        "Error: output '' is not a file name; give one such as figs/plot.png",
     ),
     (
         ["jacobian", "softmax", "--input", "nan", "1", "2", "--json"],

@@ -19,8 +19,8 @@ MAX_COMMAND_BODY = 20  # lines from the first statement after the docstring
 
 
 def _commands() -> dict[str, tuple[int, int]]:
-    """Each @app.command function in cli.py: (first body line, last line)."""
-    tree = ast.parse((PACKAGE / "cli.py").read_text())
+    """Each @app.command function in the cli package: (first body line, last line)."""
+    tree = ast.parse((PACKAGE / "cli" / "__init__.py").read_text())
     found = {}
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef):
@@ -138,3 +138,46 @@ def test_a_built_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
     without = {n for n in held if not n.startswith("actviz/depth/cmap/")}
     assert "actviz/depth/cmap/kernel.py" in _left_out(without)
     assert "actviz/explore/explore.js" in _left_out(held - {"actviz/explore/explore.js"})
+
+
+def private_uses(source: str) -> list[str]:
+    """``module._name`` on an actviz module a file imported (``registry._key``), and any
+    import of Typer's private modules (``typer._click``, ``typer._types``)."""
+    tree = ast.parse(source)
+    modules: set[str] = set()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "actviz":
+            modules |= {alias.asname or alias.name for alias in node.names}
+        if isinstance(node, ast.Import):
+            modules |= {a.asname for a in node.names if a.name.startswith("actviz.") and a.asname}
+        named = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        named += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        found += [f"import {n}" for n in named if n.startswith("typer._")]
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_reaches_into_anothers_private_names() -> None:
+    found = {
+        path.relative_to(PACKAGE).as_posix(): uses
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (uses := private_uses(path.read_text()))
+    }
+    assert found == {}
+
+
+def test_the_private_use_check_catches_registry_key_and_typer_click() -> None:
+    source = (
+        "from actviz import registry\nfrom typer._click.exceptions import UsageError\n"
+        "def f(n):\n    return registry._key(n)\n"
+    )
+    assert private_uses(source) == ["import typer._click.exceptions", "registry._key"]

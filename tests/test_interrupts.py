@@ -333,8 +333,8 @@ PHASES = {
         ALL,
     ),
     "while flushing the output at exit": (
-        "import actviz.cli\n" + _before("actviz.cli", "_flush"), signal.SIGTERM, 143,
-        "Error: terminated\n", ALL,
+        "import actviz.cli.boundary\n" + _before("actviz.cli.boundary", "_flush"),
+        signal.SIGTERM, 143, "Error: terminated\n", ALL,
     ),
 }  # fmt: skip
 

@@ -75,7 +75,7 @@ def test_cli_matrix_heatmap_and_json(tmp_path: Path) -> None:
     [
         (["tanh"], "Error: unknown function 'tanh'; choose one of softmax, log_softmax, softmin"),
         (["softmax", "1", "2"], "Error: unexpected values [1.0, 2.0]; put them after --input"),
-        (["softmax", "--input"], "Error: --input needs values, e.g. --input 0.8865 0.8730 0.6643"),
+        (["softmax", "--input"], "Error: --input needs values, e.g. --input 0.8865 0.873 0.6643"),
         (
             ["softmax", "--input", "1", "2", "--random", "3"],
             "Error: give --input values or --random N, not both",

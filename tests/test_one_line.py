@@ -144,9 +144,9 @@ def test_stdout_closed_is_one_line_exit_1(folder: Path, args: list[str]) -> None
 
 def test_closed_stdout_counts_only_real_output() -> None:
     """With nothing printed (an empty write) the command exits 0 silently."""
-    from actviz.cli import _ClosedStdout
+    from actviz.cli.boundary import ClosedStdout
 
-    quiet = _ClosedStdout()
+    quiet = ClosedStdout()
     quiet.write("")
     assert quiet.wanted is False
     quiet.write("x")

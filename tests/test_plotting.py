@@ -289,10 +289,10 @@ def test_limits_and_figsize() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"xlim": (2, 1)}, "--xlim 2 1: give two finite numbers LOW HIGH with LOW < HIGH"),
-        ({"ylim": [None, (0, math.inf)]}, "--grad-ylim 0 inf: give two finite numbers"),
+        ({"xlim": (2, 1)}, "xlim=(2, 1): give two finite numbers LOW HIGH with LOW < HIGH"),
+        ({"ylim": [None, (0, math.inf)]}, "grad_ylim=(0, inf): give two finite numbers"),
         ({"ylim": [None, None, None]}, "3 y limits given for 2 panels; give one per panel"),
-        ({"figsize": (3, 3)}, "--figsize 3 3 leaves no room for the panels next to their "),
+        ({"figsize": (3, 3)}, "figsize=(3, 3) leaves no room for the panels next to their "),
     ],
 )
 def test_limit_errors(options: dict[str, Any], message: str) -> None:

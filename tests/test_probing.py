@@ -189,7 +189,7 @@ def test_unknown_dtype_and_unavailable_device() -> None:
     with pytest.raises(UnknownFormatError, match="unknown device 'tpu'"):
         probe("relu", device="tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(DeviceUnavailableError, match="sees no CUDA GPU here; use --device cpu"):
+        with pytest.raises(DeviceUnavailableError, match="sees no CUDA GPU here; use device='cpu'"):
             probe("relu", device="cuda")
 
 

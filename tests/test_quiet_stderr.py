@@ -100,13 +100,14 @@ def test_the_private_folder_is_made_only_where_matplotlib_cannot_write(
 
 def test_depth_of_one_value_per_layer_is_refused_in_one_line(tmp_path: Path) -> None:
     message = ("width 1 and batch 1 leave one value per layer, which has no spread to measure "
-               "(each std is over width × batch values); use --batch 2 or more")  # fmt: skip
+               "(each std is over width × batch values); use {} or more")  # fmt: skip
     with pytest.raises(InvalidParameterError) as caught:
         actviz.simulate("relu", width=1, layers=2, batch=1)
-    assert str(caught.value) == message
+    assert str(caught.value) == message.format("batch=2")  # the library's parameter
     result = runner.invoke(cli.app, ["depth", "relu", "--width", "1", "--layers", "2",
                                      "--batch", "1", "--out", str(tmp_path / "d.png")])  # fmt: skip
-    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"Error: {message}\n")
+    line = message.format("--batch 2")  # the command's flag
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"Error: {line}\n")
 
 
 def test_depth_of_width_one_gives_no_torch_warning_and_says_nan(tmp_path: Path) -> None:
@@ -163,7 +164,7 @@ def test_a_well_formed_completion_request_still_completes(tmp_path: Path) -> Non
 def test_install_completion_into_a_read_only_home_is_one_runtime_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_detected_shell", lambda: "bash")
+    monkeypatch.setattr(cli.boundary, "_detected_shell", lambda: "bash")
     home = _unwritable_home(tmp_path)
     result = runner.invoke(cli.app, ["--install-completion"], env={"HOME": str(home)})
     assert (result.exit_code, result.stdout) == (1, "")
@@ -176,7 +177,7 @@ def test_install_completion_into_a_read_only_home_is_one_runtime_line(
 def test_install_completion_into_a_writable_home_still_installs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_detected_shell", lambda: "bash")
+    monkeypatch.setattr(cli.boundary, "_detected_shell", lambda: "bash")
     result = runner.invoke(cli.app, ["--install-completion"], env={"HOME": str(tmp_path)})
     script = tmp_path / ".bash_completions" / "actviz.sh"
     assert result.exit_code == 0 and result.stderr == ""
@@ -198,7 +199,7 @@ def test_install_completion_into_a_writable_home_still_installs(
 def test_a_shell_typer_cannot_complete_for_is_one_usage_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str, detected: str | None, line: str
 ) -> None:
-    monkeypatch.setattr(cli, "_detected_shell", lambda: detected)
+    monkeypatch.setattr(cli.boundary, "_detected_shell", lambda: detected)
     result = runner.invoke(cli.app, [option], env={"HOME": str(tmp_path)})
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"Error: {line}\n")
     assert list(tmp_path.iterdir()) == []  # nothing installed

@@ -497,30 +497,30 @@ def test_several_sweeps_in_one_plot_are_each_named_once() -> None:
 
 
 def test_write_table_writes_each_format_and_refuses_before_probing() -> None:
-    from actviz.probing import ProbeRequest
+    from actviz.probing import Grid
     from actviz.tables import write_table
 
     out = io.StringIO()
-    write_table(ProbeRequest(("relu",), start=-1, stop=1, points=3), out, fmt="csv")
+    write_table("relu", out, Grid(-1, 1, points=3), fmt="csv")
     assert out.getvalue() == (
         "x,f(x),f′(x),regime\n-1.0,0.0,0.0,dead\n0.0,0.0,0.0,dead\n1.0,1.0,1.0,active\n"
     )
     out = io.StringIO()
-    slopes = ProbeRequest(("leaky_relu",), sweeps=("negative_slope=0.1,0.2",), points=2)
-    write_table(slopes, out, fmt="json")
+    slopes = params.sweep("leaky_relu", {"negative_slope": [0.1, 0.2]})
+    write_table(slopes, out, Grid(points=2), fmt="json")
     document = json.loads(out.getvalue())
     assert document["sweep"] == {"negative_slope": [0.1, 0.2]}
     assert [v["params"]["negative_slope"] for v in document["values"]] == [0.1, 0.2]
     out = io.StringIO()
-    write_table(ProbeRequest(("relu",), start=-1, stop=1, points=3), out)
+    write_table(["relu"], out, Grid(-1, 1, points=3))
     assert out.getvalue().splitlines()[0].strip() == "relu on cpu, 3 samples"
     assert "│ -1 │    0 │     0 │ dead   │" in out.getvalue()
-    with pytest.raises(UsageError, match="^--weight-grad shows one table; drop --sweep"):
-        write_table(ProbeRequest(("relu",), sweeps=("x=1",), points=0), out, weight_grad=True)
+    with pytest.raises(UsageError, match="^weight_grad=True shows one table; drop sweeps"):
+        write_table(slopes, out, weight_grad=True)
     with pytest.raises(InvalidGridError, match="^the grid has 5,001 points, above the 5,000"):
-        write_table(ProbeRequest(("no_such_activation",), points=5001), out)  # before the name
+        write_table("no_such_activation", out, Grid(points=5001))  # before the name
     with pytest.raises(UsageError, match="^unknown table format 'xml'; choose one of table"):
-        write_table(ProbeRequest(("relu",)), out, fmt="xml")
+        write_table("relu", out, fmt="xml")
 
 
 # --- the curve cap, counted before any value is parsed (issue 19) --------------
@@ -576,7 +576,7 @@ def test_the_library_sweep_counts_its_curves_first() -> None:
         params.sweep("hardtanh", {"max_val": list(range(1, 12)), "min_val": list(range(-10, 0))})
     assert str(caught.value) == (
         "the sweeps make 11 × 10 (hardtanh) = 110 curves, above the cap of 100 for one "
-        "command; give fewer values (--sweep, sweep()'s values)"
+        "command; give fewer values (sweeps, sweep()'s values)"
     )
 
 

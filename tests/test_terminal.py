@@ -402,7 +402,7 @@ def test_narrow_terminal_stacks_the_panels_and_too_narrow_is_refused() -> None:
     assert len(titles) == 2 and titles[1] > titles[0] + 5
     from actviz.errors import UsageError
 
-    with pytest.raises(UsageError, match="30 columns wide; --term needs at least 40"):
+    with pytest.raises(UsageError, match="30 columns wide; terminal_plot needs at least 40"):
         terminal_plot(_probes("tanh"), width=30)
 
 
@@ -600,11 +600,12 @@ def test_plotext_global_state_is_left_as_found() -> None:
 
 
 def test_term_draws_a_sweep_with_a_summary_per_value() -> None:
-    from actviz.probing import ProbeRequest
+    from actviz.params import sweep
+    from actviz.probing import Grid
     from actviz.terminal import plot_names
 
-    request = ProbeRequest(("leaky_relu",), sweeps=("negative_slope=0.1,0.5",), start=-2, stop=2)
-    lines = plot_names(request).splitlines()
+    slopes = sweep("leaky_relu", {"negative_slope": [0.1, 0.5]})
+    lines = plot_names(slopes, Grid(-2, 2)).splitlines()
     firsts = [line for line in lines if re.match(r"\S+: peak", line)]  # summaries may wrap
     assert [line.split(":")[0] for line in firsts] == [
         "leaky_relu(negative_slope=0.1)",

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from actviz import __version__
-from actviz.errors import BaselineError, OutputError, UsageError
+from actviz.errors import BaselineError, OutputError, UsageError, arg
 
 if TYPE_CHECKING:
     from actviz.check.verify import Check
@@ -333,7 +333,7 @@ class Gate:
         """The gate for these options, checked before any work: the baseline to
         accept is read, the place to write one checked."""
         if accept is not None and write_to is not None:
-            raise UsageError("give --accept or --write-baseline, not both")
+            raise UsageError(f"give {arg('accept')} or {arg('write_baseline')}, not both")
         if accept is not None:
             return cls(Path(accept), Baseline.load(accept))
         if write_to is not None:

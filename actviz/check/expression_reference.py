@@ -26,7 +26,7 @@ from actviz.check.reference import (
     Reference,
     generic_terms,
 )
-from actviz.errors import UsageError
+from actviz.errors import UsageError, arg
 from actviz.graph.expression import ExpressionError, constant, parse
 
 VARIABLE = "x"
@@ -40,7 +40,7 @@ def expression_reference(expression: str) -> Reference:
     try:
         tree = parse(expression, [VARIABLE])
     except ExpressionError as error:  # graph's words (--set, its example) made a reference's
-        raise ExpressionError(_reference_words(str(error), expression)) from None
+        raise ExpressionError(_reference_words(error.template, expression)) from None
     _elementwise(tree.body, expression)
     text = expression.strip()
 
@@ -67,7 +67,9 @@ def expression_reference(expression: str) -> Reference:
 
 def _reference_words(message: str, expression: str) -> str:
     if not expression.strip():
-        return 'the reference is empty; give a formula in x, e.g. --reference "x * sigmoid(x)"'
+        return (
+            f'the reference is empty; give a formula in x, e.g. {arg("formula")} "x * sigmoid(x)"'
+        )
     if message.startswith("unknown name"):
         where = message.split(" at column ", 1)[1]
         return f"unknown name at column {where}: a reference is a formula of x alone"

@@ -24,7 +24,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from actviz.environment import environment
-from actviz.errors import CustomActivationError, InvalidParameterError
+from actviz.errors import CustomActivationError, InvalidParameterError, arg
 from actviz.registry import Activation, Spec, spec
 
 if TYPE_CHECKING:
@@ -767,7 +767,7 @@ def gain_of(target: Spec, *, sigma_b: float = 0.0) -> Gain:
     except (OverflowError, ZeroDivisionError, FloatingPointError, ValueError) as error:
         raise InvalidParameterError(
             f"{target.label}: its gains overflow float64 at these settings ({error}); "
-            "use smaller parameter values or --bias-std"
+            f"use smaller parameter values or {arg('bias_std')}"
         ) from None
     if not (math.isfinite(found.forward) or found.forward == math.inf) or math.isnan(
         found.backward

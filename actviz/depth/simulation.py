@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from actviz.defaults import DEFAULT_EPS, NOTEBOOK_WIDE_DPI
 from actviz.depth.gain import check_bias_std
 from actviz.environment import environment, one_thread
-from actviz.errors import InvalidParameterError, UsageError
+from actviz.errors import InvalidParameterError, UsageError, arg
 from actviz.registry import Spec
 
 if TYPE_CHECKING:
@@ -657,7 +657,7 @@ def resolve_gain(target: Spec, init: str, gain: str | float, bias_std: float) ->
         if found is None:
             raise UsageError(
                 f"torch.nn.init.calculate_gain has no gain for {target.label}; "
-                "use --gain auto (computed) or a number"
+                f"use {arg('gain', 'auto')} (computed) or a number"
             )
         return found, "torch"
     m = init_gain.moments(target)
@@ -669,7 +669,7 @@ def resolve_gain(target: Spec, init: str, gain: str | float, bias_std: float) ->
     if critical is None:
         raise UsageError(
             f"{target.label} has no critical σ_w (χ₁ = 1) in {init_gain.SIGMA_W_SCAN} at "
-            f"bias std {bias_std:g}; use --gain auto or a number"
+            f"bias std {bias_std:g}; use {arg('gain', 'auto')} or a number"
         )
     return critical, "critical"
 
@@ -707,7 +707,7 @@ def _check(
     if width * batch == 1:  # every std below is over width × batch values per layer
         raise InvalidParameterError(
             "width 1 and batch 1 leave one value per layer, which has no spread to measure "
-            "(each std is over width × batch values); use --batch 2 or more"
+            f"(each std is over width × batch values); use {arg('batch', 2)} or more"
         )
 
 
@@ -729,18 +729,19 @@ def check_cost(
     :data:`MAX_WEIGHTS`, :data:`MAX_WORK`) before anything is allocated."""
     if layers > MAX_LAYERS:
         raise InvalidParameterError(
-            f"layers (--layers) = {layers:,} is above the cap of {MAX_LAYERS:,}"
+            f"layers ({arg('layers')}) = {layers:,} is above the cap of {MAX_LAYERS:,}"
         )
     if layers * width * batch > MAX_UNITS:
         raise InvalidParameterError(
             f"layers × width × batch = {layers * width * batch:,} is above the cap of "
-            f"{MAX_UNITS:,} (autograd keeps every layer); use fewer layers (--layers), a "
-            "smaller width (--width) or a smaller batch (--batch)"
+            f"{MAX_UNITS:,} (autograd keeps every layer); use fewer layers ({arg('layers')}), a "
+            f"smaller width ({arg('width')}) or a smaller batch ({arg('batch')})"
         )
     if layers * width * width > MAX_WEIGHTS:
         raise InvalidParameterError(
             f"layers × width² = {layers * width * width:,} weights, above the cap of "
-            f"{MAX_WEIGHTS:,}; use fewer layers (--layers) or a smaller width (--width)"
+            f"{MAX_WEIGHTS:,}; use fewer layers ({arg('layers')}) or a smaller width "
+            f"({arg('width')})"
         )
     work = depth_work(layers, width, batch, init, names=names, baseline=baseline)
     if work > MAX_WORK:
@@ -752,8 +753,9 @@ def check_cost(
             f"{runs} at {layers:,} layer{'s' if layers != 1 else ''} × width {width:,} × "
             f"batch {batch:,}{ortho} "
             f"take {work:,} multiply-adds, above the cap of {MAX_WORK:,}; use "
-            "fewer activations, fewer layers (--layers), a smaller width (--width) or batch "
-            "(--batch), or baseline=False (--no-baseline)"
+            f"fewer activations, fewer layers ({arg('layers')}), a smaller width "
+            f"({arg('width')}) or batch "
+            f"({arg('batch')}), or {arg('baseline', False)}"
         )
 
 
@@ -810,8 +812,8 @@ def simulate(
         )
     if init == "default" and (gain is not None or bias_std):
         raise UsageError(
-            "--init default keeps nn.Linear's own weights and biases; "
-            "--gain and --bias-std apply to kaiming, xavier and orthogonal"
+            f"{arg('init', 'default')} keeps nn.Linear's own weights and biases; "
+            f"{arg('gain')} and {arg('bias_std')} apply to kaiming, xavier and orthogonal"
         )
 
     def run(
@@ -828,7 +830,7 @@ def simulate(
         if init == "default":
             raise UsageError(
                 "shape runs each activation beside its shaped form at a gain; "
-                "init='default' (--init default) takes none"
+                f"{arg('init', 'default')} takes none"
             )
         # solved before any network is built: a refusal costs nothing
         shaped = shape_activations(specs, depth=layers, method=shape)

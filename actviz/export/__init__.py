@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import check_inside, check_own, held_signals, read_own, write_bytes_atomically
 from actviz.defaults import DEFAULT_DPI, DEFAULT_EPS, DEFAULT_OUT_DIR, DEFAULT_THEME
-from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError
+from actviz.errors import Interrupted, OutputError, RuntimeFailure, Terminated, UsageError, arg
 from actviz.export.folder import LOCK, OnFile, Report, deliver, locked_folder, prune_images
 from actviz.export.gallery import INDEX, Card, explore_beside, gallery_cards, gallery_page
 from actviz.export.manifest import (
@@ -108,7 +108,7 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
     items = text.split(",") if isinstance(text, str) else list(text)
     formats = tuple(dict.fromkeys(check_format(f.strip()) for f in items if f.strip()))
     if not formats:
-        raise UsageError("give at least one format, e.g. --format png,svg")
+        raise UsageError(f"give at least one format, e.g. {arg('formats', 'png,svg')}")
     return formats
 
 
@@ -155,9 +155,11 @@ def export(
     started = time.perf_counter()
     workers = default_jobs() if jobs is None else jobs
     if workers < 1:
-        raise UsageError(f"--jobs must be at least 1 (got {workers})")
+        raise UsageError(f"{arg('jobs')} must be at least 1 (got {workers!r})")
     if not specs:
-        raise UsageError("nothing to export: name activations or use --all")
+        raise UsageError(
+            f"nothing to export: {arg('specs')} is empty; give activations, e.g. ['relu']"
+        )
     if theme not in THEMES:  # fail here, not in a worker
         raise UsageError(f"unknown theme {theme!r}; choose one of {', '.join(THEMES)}")
     check_dpi(dpi)
@@ -235,12 +237,12 @@ def export(
             raise Interrupted(_stopped(reason, report), terminated=terminated) from None
         except WorkerDied as death:
             mended = _mend(out, previous, entries, check)
-            raise WorkerDied(_died(str(death), report, mended)) from None
+            raise WorkerDied(_died(death.template, report, mended)) from None
         except RuntimeFailure as error:
             if fresh:  # a failed export into a new folder leaves no folder behind
-                raise RuntimeFailure(_undone(str(error), out, report)) from error
+                raise RuntimeFailure(_undone(error.template, out, report)) from error
             _mend(out, previous, entries, check)
-            raise RuntimeFailure(_stopped(str(error), report)) from error
+            raise RuntimeFailure(_stopped(error.template, report)) from error
         except BaseException:  # anything else still leaves a manifest true to the disk
             _mend(out, previous, entries, check)
             raise

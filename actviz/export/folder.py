@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import check_own, held_signals, read_own, write_bytes_atomically
 from actviz.defaults import DEFAULT_OUT_DIR, IMAGE_FORMATS
-from actviz.errors import OutputError
+from actviz.errors import OutputError, arg
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -76,7 +76,7 @@ def _lock(out: Path) -> BaseFileLock:
         except Timeout:
             raise OutputError(
                 f"another actviz export is writing to {out}; wait for it to finish "
-                "or choose another --out"
+                f"or choose another {arg('out')}"
             ) from None
         except OSError as error:
             if os.path.islink(path):  # O_NOFOLLOW's ELOOP: replace the link by our file
@@ -86,7 +86,7 @@ def _lock(out: Path) -> BaseFileLock:
             check_own(path)  # a folder there: not a regular file
             raise OutputError(
                 f"cannot write to {out}: {error.strerror or error}; "
-                "choose a writable folder with --out"
+                f"choose a writable folder with {arg('out')}"
             ) from error
         if not stat.S_ISREG(os.lstat(path).st_mode):  # a fifo or a device: refused
             lock.release()
@@ -120,11 +120,12 @@ def _check_writable(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(
-            f"cannot create {out}: {error.strerror or error}; choose a writable folder with --out"
+            f"cannot create {out}: {error.strerror or error}; choose a writable folder with "
+            f"{arg('out')}"
         ) from error
     if not os.access(out, os.W_OK):
         raise OutputError(
-            f"cannot write to {out}: permission denied; choose a writable folder with --out"
+            f"cannot write to {out}: permission denied; choose a writable folder with {arg('out')}"
         )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from actviz.atomic import held_signals
-from actviz.errors import RuntimeFailure, UsageError
+from actviz.errors import RuntimeFailure, UsageError, arg
 from actviz.export.manifest import saturation_summary
 from actviz.probing import Grid
 from actviz.registry import TwoInputActivation, spec, two_input
@@ -133,8 +133,8 @@ def check_pixels(todo: Sequence[Job]) -> None:
         figures = "1 figure" if len(todo) == 1 else f"{len(todo)} figures"
         raise UsageError(
             f"this export draws {figures} of {total:,.0f} pixels in all at {todo[0].dpi} dpi, "
-            f"above the cap of {MAX_EXPORT_PIXELS:,} for one export; use a smaller --dpi "
-            "or --figsize, or export fewer activations at a time"
+            f"above the cap of {MAX_EXPORT_PIXELS:,} for one export; use a smaller {arg('dpi')} "
+            f"or {arg('figsize')}, or export fewer activations at a time"
         )
 
 

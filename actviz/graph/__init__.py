@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from actviz import registry
 from actviz.defaults import GRAPH_EPS
 from actviz.display import number
-from actviz.errors import RuntimeFailure, UsageError
+from actviz.errors import RuntimeFailure, UsageError, arg
 from actviz.graph.build import Builder
 from actviz.graph.drawing import Graph, Node, Written, html_tree, svg, to_dot, tree, write
 from actviz.graph.expression import ExpressionError, constant, parse
@@ -66,17 +66,19 @@ def run(
     if most > MAX_DATA_POINTS:  # each node's label lists every value: counted before any work
         raise UsageError(
             f"graph draws at most {MAX_DATA_POINTS} data points (got {most:,}); each node "
-            "shows every value, so give fewer values in --set"
+            f"shows every value, so give fewer values in {arg('values')}"
         )
     unknown = sorted(set(const) - set(points))
     if unknown:
-        raise UsageError(f"--const {unknown[0]}: no such variable; give it a value with --set")
+        raise UsageError(
+            f"{arg('const')} {unknown[0]}: no such variable; give it a value with {arg('values')}"
+        )
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < 1:
-        raise UsageError(f"--eps must be a number between 0 and 1 (got {eps!r})")
+        raise UsageError(f"{arg('eps')} must be a number between 0 and 1 (got {eps!r})")
     syntax = parse(expression, list(points))
     for name, given in points.items():
         if not all(math.isfinite(v) for v in given):
-            raise UsageError(f"--set {name}: values must be finite numbers (got {given})")
+            raise UsageError(f"{arg('values')} {name}: values must be finite numbers (got {given})")
     sizes = {len(v) for v in points.values() if len(v) > 1}
     if len(sizes) > 1:
         raise UsageError("variables with several values must all have the same number of them")
@@ -92,7 +94,7 @@ def run(
     if output.numel() > 1:  # several data points: the loss is their sum, as in the seed
         output = builder.record("sum over data", output.sum(), [])
     if not output.requires_grad:
-        raise UsageError("nothing to differentiate: every variable is --const")
+        raise UsageError(f"nothing to differentiate: every variable is {arg('const')}")
     if output.grad_fn is None:  # "x", "(+x)": a leaf, with no operation to draw
         raise ExpressionError(
             f"{expression.strip()!r} is just a variable, with no operation to draw; write an "

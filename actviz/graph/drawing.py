@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from actviz.defaults import GRAPH_EPS
 from actviz.display import number
-from actviz.errors import RuntimeFailure, UsageError
+from actviz.errors import RuntimeFailure, UsageError, arg
 
 if TYPE_CHECKING:
     from rich.tree import Tree
@@ -210,7 +210,7 @@ def check_out(out: str | Path) -> Path:
     fmt = target.suffix.lstrip(".")
     if not fmt:
         raise UsageError(
-            f"--out needs a file name ending in .svg, .png, .pdf or .dot (got {str(out)!r})"
+            f"{arg('out')} needs a file name ending in .svg, .png, .pdf or .dot (got {str(out)!r})"
         )
     if fmt != "dot" and fmt not in RENDERED:
         raise UsageError(f"cannot render .{fmt}; use .svg, .png, .pdf or .dot")
@@ -305,7 +305,7 @@ def _graphviz_error(stderr: str, target: Path) -> str:
     if any("gvwrite" in line or "No space" in line for line in lines):
         return (
             f"Graphviz could not write {target}: the disk is full or the file is not writable; "
-            "free some space or choose another --out"
+            f"free some space or choose another {arg('out')}"
         )
     reason = lines[0].removeprefix("Error: ") if lines else "it wrote no image"
     return f"Graphviz's dot failed to render {target}: {reason}"

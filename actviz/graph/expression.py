@@ -11,7 +11,7 @@ import ast
 from collections.abc import Sequence
 
 from actviz import registry
-from actviz.errors import UsageError
+from actviz.errors import UsageError, arg
 
 MAX_LENGTH = 500
 MAX_EXPONENT = 64  # a constant exponent beyond this is a typo or an attack, not a neuron
@@ -81,7 +81,9 @@ def _check(node: ast.AST, text: str, variables: set[str]) -> None:
             raise _fail(node, text, "numbers are limited to ±1e300")
     elif isinstance(node, ast.Name):
         if node.id not in variables:
-            raise _fail(node, text, f"unknown name; give it a value with --set {node.id}=…")
+            raise _fail(
+                node, text, f"unknown name; give it a value with {arg('values')} {node.id}=…"
+            )
     elif isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):  # os.system(…), (lambda: …)(…): say which
             _check(node.func, text, variables)

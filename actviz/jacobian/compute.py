@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from actviz.display import number
-from actviz.errors import UsageError
+from actviz.errors import UsageError, arg
 
 if TYPE_CHECKING:
     import numpy as np
@@ -121,7 +121,7 @@ def random_input(size: int, seed: int) -> list[float]:
     from actviz.evaluation import check_seed
 
     if not isinstance(size, int) or isinstance(size, bool) or not 2 <= size <= MAX_SIZE:
-        raise UsageError(f"--random must be between 2 and {MAX_SIZE} (got {size!r})")
+        raise UsageError(f"{arg('random')} must be between 2 and {MAX_SIZE} (got {size!r})")
     generator = torch.Generator().manual_seed(check_seed(seed))
     values: list[float] = torch.randn(size, generator=generator, dtype=torch.float64).tolist()
     return values
@@ -137,11 +137,13 @@ def jacobian_input(
     """The input a from the command line's choices: ``values`` (with ``--input``), a seeded
     random a of size ``random``, or the seed lesson's :data:`SEED_INPUT`."""
     if values and not use_input:
-        raise UsageError(f"unexpected values {list(values)}; put them after --input")
+        raise UsageError(f"unexpected values {list(values)}; put them after {arg('use_input')}")
     if use_input and random is not None:
-        raise UsageError("give --input values or --random N, not both")
+        raise UsageError(f"give {arg('use_input')} values or {arg('random')} N, not both")
     if use_input and not values:
-        raise UsageError("--input needs values, e.g. --input 0.8865 0.8730 0.6643")
+        raise UsageError(
+            f"{arg('use_input')} needs values, e.g. {arg('values', (0.8865, 0.873, 0.6643))}"
+        )
     if use_input and values:
         return list(values)
     return random_input(random, seed) if random is not None else list(SEED_INPUT)
