@@ -69,15 +69,15 @@ def test_the_demo_figures_are_current(tmp_path: Path, monkeypatch: pytest.Monkey
         words = [a.replace("outputs/", f"{tmp_path}/") for a in words]
         result = CliRunner().invoke(app, words)
         assert result.exit_code == 0, (command, result.output)
-        for made in tmp_path.glob("*.png"):
+        for made in [*tmp_path.glob("*.png"), *tmp_path.glob("*.html")]:
             assert made.read_bytes() == (OUTPUTS / made.name).read_bytes(), (
                 f"outputs/{made.name} is stale: run `make demo` and commit outputs/"
             )
             made.unlink()
             figures += 1
-    # the d2l trio, the depth comparison, the phase diagram, the correlation maps,
-    # the DKS shapes and the shaped depth comparison
-    assert figures == 6
+    # the explorer page, the d2l trio, the depth comparison, the phase diagram, the
+    # correlation maps, the DKS shapes and the shaped depth comparison
+    assert figures == 7
 
 
 def test_the_check_fails_on_a_changed_figure(tmp_path: Path) -> None:
