@@ -326,3 +326,30 @@ def test_survey_onset_is_computed_at_the_requested_eps(eps: float, left: float) 
     onset_left, onset_right = float(row[5]), float(row[6])
     # the innermost sample with |f′| < eps·peak from there outwards: within one step
     assert abs(-onset_left - left) <= 0.011 and abs(onset_right - left) <= 0.011
+
+
+@settings(max_examples=12, deadline=None)
+@given(exponent=st.floats(min_value=-30, max_value=-3), threshold=st.sampled_from([20.0, 5.0]))
+def test_softplus_with_a_tiny_beta_has_its_own_peak_far_out(
+    exponent: float, threshold: float
+) -> None:
+    """softplus(beta) switches to x at x = threshold/beta: for a tiny beta that is far
+    beyond the reference window (2e6 for beta = 1e-5), and the window must still hold
+    points near 0 to compare growth with (it raised a numpy ValueError, an outsider found)."""
+    from actviz.registry import spec
+
+    beta = 10.0**exponent
+    target = spec("softplus", {"beta": beta, "threshold": threshold})
+    p = probe(target, start=-8, stop=8, points=9)
+    found = analyze(p)
+    assert found.reference is not None
+    # plain torch, float64: f′ is σ(βx) up to the switch (σ(threshold) there) and 1
+    # beyond it; the window samples the switch (kink ± 1, which a kink of 2e16 absorbs)
+    xs = torch.tensor([0.0, threshold / beta, 2 * threshold / beta], dtype=torch.float64)
+    xs.requires_grad_(True)
+    torch.nn.functional.softplus(xs, beta=beta, threshold=threshold).sum().backward()
+    assert xs.grad is not None
+    at_switch, beyond = xs.grad[1].item(), xs.grad[2].item()
+    assert beyond == 1.0 and at_switch == pytest.approx(1 / (1 + math.exp(-threshold)))
+    assert at_switch <= found.reference.value <= beyond
+    assert found.reference.at >= threshold / beta  # out where torch switches to x

@@ -475,7 +475,12 @@ def _window_peak(activation: Activation, params: tuple[tuple[str, Any], ...]) ->
     low = min([-REFERENCE_WINDOW, *(k - 1 for k in kinks)])
     high = max([REFERENCE_WINDOW, *(k + 1 for k in kinks)])
     between = [(a + b) / 2 for a, b in itertools.pairwise(kinks)]
-    xs = np.unique(np.concatenate([np.linspace(low, high, REFERENCE_POINTS), kinks, between]))
+    # The window itself always densely, and, where the kinks widen it, the wider span
+    # too (softplus(beta=1e-5) switches to x at 2e6: 4001 points there would leave
+    # none within |x| ≤ 10, and nothing to compare the growth with).
+    dense = np.linspace(-REFERENCE_WINDOW, REFERENCE_WINDOW, REFERENCE_POINTS)
+    wide = np.linspace(low, high, REFERENCE_POINTS)
+    xs = np.unique(np.concatenate([dense, wide, kinks, between]))
     try:
         x, _, grad = evaluate(target, xs, dtype="float64")
     except ActvizError:
