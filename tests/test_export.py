@@ -327,6 +327,16 @@ def test_a_locked_folder_is_refused_with_one_line(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "manifest.json", "relu.png"]
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_that_refuses_files_is_not_called_locked() -> None:
+    """filelock retries a lock file it cannot create until its timeout: /proc (where
+    root may write, but no file can be made) read "another actviz export is writing"."""
+    result = runner.invoke(app, ["export", "relu", "--out", "/proc"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot write to /proc: ")
+    assert "another actviz export" not in result.stderr
+
+
 def test_jobs_are_capped_at_the_usable_cores(tmp_path: Path) -> None:
     cores = export_module.usable_cores()
     report = export(specs_from_cli(["relu"]), tmp_path, grid=GRID, dpi=50, jobs=cores + 62)

@@ -74,6 +74,8 @@ def _lock(out: Path) -> BaseFileLock:
         try:
             lock.acquire(timeout=_LOCK_WAIT)
         except Timeout:
+            if not os.path.lexists(path):  # never made: the folder refuses files
+                _cannot_create(path, out)  # (filelock retries such errors until the timeout)
             raise OutputError(
                 f"another actviz export is writing to {out}; wait for it to finish "
                 f"or choose another {arg('out')}"
@@ -93,6 +95,21 @@ def _lock(out: Path) -> BaseFileLock:
             check_own(path)
             raise OutputError(f"cannot use {path}: it is not a regular file; remove it")
         return lock
+
+
+def _cannot_create(path: Path, out: Path) -> None:
+    """Raise the OutputError of creating ``path`` (as the lock does): the real reason a
+    lock file could not be made (/proc: "No such file or directory"), not "another export"."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as error:
+        raise OutputError(
+            f"cannot write to {out}: {error.strerror or error}; "
+            f"choose a writable folder with {arg('out')}"
+        ) from None
+    os.close(handle)  # it could be made after all: leave it to the lock's next try
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def _unlink(path: Path) -> None:
