@@ -71,17 +71,27 @@ class Param:
             return text
         if self.free:
             return free_value(value)
+        # float() also reads "1_0" as 10, "１" (a full-width digit) as 1 and True as 1:
+        # a number is written in ASCII digits, without separators, and is not a bool.
+        written = isinstance(value, str) and (not value.isascii() or "_" in value)
         try:
+            if written or isinstance(value, bool):
+                raise ValueError(value)
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise InvalidParameterError(
                 f"{owner}: {self.name} must be a number (got {value!r})"
             ) from None
+        if not math.isfinite(number):
+            bounds = "" if self.low is None and self.high is None else f", {self.allowed}"
+            raise InvalidParameterError(
+                f"{owner}: {self.name} must be a finite number{bounds} (got {value!r})"
+            )
         too_low = self.low is not None and (
             number <= self.low if self.low_open else number < self.low
         )
         too_high = self.high is not None and number > self.high
-        if not math.isfinite(number) or too_low or too_high:
+        if too_low or too_high:
             raise InvalidParameterError(
                 f"{owner}: {self.name} must be {self.allowed} (got {value!r})"
             )

@@ -93,8 +93,18 @@ def test_parameters_are_checked() -> None:
         registry.spec("hardtanh", {"min_val": 2, "max_val": 1})
     with pytest.raises(InvalidParameterError, match="it takes no parameters"):
         registry.spec("relu", {"alpha": 1})
-    with pytest.raises(InvalidParameterError, match="must be any finite number"):
+    with pytest.raises(InvalidParameterError, match=r"slope must be a finite number \(got"):
         registry.spec("leaky_relu", {"negative_slope": "nan"})
+    # not "must be ≥ 0": the value is no number at all (an outsider was told so for nan)
+    for value in ("nan", "1e309", "-inf", float("nan")):
+        with pytest.raises(InvalidParameterError, match=r"alpha must be a finite number, ≥ 0"):
+            registry.spec("elu", {"alpha": value})
+    # what float() would take but nobody writes as a number: separators, other
+    # scripts' digits, a bool
+    for value in ("1_0", "１", True):
+        with pytest.raises(InvalidParameterError, match=r"elu: alpha must be a number \(got"):
+            registry.spec("elu", {"alpha": value})
+    assert registry.spec("elu", {"alpha": "2.5e-1"}).params["alpha"] == 0.25
 
 
 def test_cli_assignments() -> None:
