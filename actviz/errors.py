@@ -40,8 +40,10 @@ def _number(value: object) -> str:
 
 def _python_form(value: object) -> str:
     if isinstance(value, (tuple, list)):
-        inner = ", ".join(_number(v) for v in value)
-        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+        inner = ", ".join(repr(v) if isinstance(v, str) else _number(v) for v in value)
+        if isinstance(value, tuple):
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return f"[{inner}]"
     return repr(value) if isinstance(value, (str, bool)) else _number(value)
 
 

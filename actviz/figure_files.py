@@ -9,6 +9,7 @@ depth_plots.py only draw; nothing there names or writes files on its own.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,6 +33,7 @@ from actviz.plotting import (
     check_format,
     check_limits,
     check_out_folder,
+    check_probes,
     save_figure,
     sweep_runs,
     theme_style,
@@ -69,7 +71,10 @@ class FigureOptions:
     shade: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.out_dir, (str, os.PathLike)):
+            raise UsageError(f"{arg('out_dir', self.out_dir)} must be a folder's path")
         object.__setattr__(self, "out_dir", Path(self.out_dir))  # "outputs" is the default too
+        check_limits(self.xlim, [self.ylim, self.grad_ylim, self.grad2_ylim], 3, self.figsize)
 
     def given(self) -> list[str]:
         """The fields set away from their defaults, in field order."""
@@ -163,6 +168,7 @@ def plot_file(
     """
     from actviz.saturation import analyze
 
+    check_probes(probes)
     path, kind = _writable_path(default_stem(probes), out=out, out_dir=out_dir, fmt=fmt)
     theme_style(theme)  # fail before the analysis, not after
     check_limits(xlim, ylim, 3 if second else 2, figsize)

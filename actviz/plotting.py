@@ -714,8 +714,14 @@ def _activation_figure(
     """:func:`activation_figure`, in a new Figure or in ``cache``'s."""
     from matplotlib import rc_context
 
-    if not probes:
-        raise UsageError("activation_figure needs at least one probe")
+    check_probes(probes)
+    if saturations is not None and (
+        not isinstance(saturations, Sequence) or len(saturations) != len(probes)
+    ):
+        raise UsageError(
+            f"{arg('saturations')} must be a list with one analysis per probe "
+            f"(one for each of the {len(probes)} probes)"
+        )
     panels = 3 if second else 2
     limits = check_limits(xlim, ylim, panels, figsize)
     check_dpi(dpi)
@@ -852,20 +858,23 @@ def check_limits(
     """Fail early, with what to do, on limits or sizes that cannot be drawn."""
     from actviz.errors import UsageError, arg
 
+    if ylim is not None and (isinstance(ylim, (str, bytes)) or not isinstance(ylim, Sequence)):
+        raise UsageError(f"{arg('ylim', ylim)}: give one (LOW, HIGH) pair or None per panel")
     if ylim is not None and len(ylim) > panels:
         raise UsageError(f"{len(ylim)} y limits given for {panels} panels; give one per panel")
     # ylim[i] is FigureOptions' field of panel i (value, gradient, f″).
     names = ("ylim", "grad_ylim", "grad2_ylim")
     for name, lim in [("xlim", xlim), *zip(names, ylim or [], strict=False)]:
-        if lim is not None and not (
-            len(lim) == 2 and all(math.isfinite(v) for v in lim) and lim[0] < lim[1]
-        ):
-            low, high = (*lim, math.nan)[:2]
+        if lim is not None and not _ordered_pair(lim):
             raise UsageError(
-                f"{arg(name, (low, high))}: give two finite numbers LOW HIGH with LOW < HIGH"
+                f"{arg(name, _as_given(lim))}: give two finite numbers LOW HIGH with LOW < HIGH"
             )
     if figsize is not None:
-        width, height = figsize
+        if _pair(figsize) is None:
+            raise UsageError(
+                f"{arg('figsize', _as_given(figsize))}: give a width and height in inches"
+            )
+        width, height = _pair(figsize) or (math.nan, math.nan)
         if not (math.isfinite(width) and math.isfinite(height)) or not (
             min(width, height) > 0 and max(width, height) <= MAX_INCHES
         ):
@@ -875,6 +884,50 @@ def check_limits(
             )
         # Too small for the panels is found by laying the figure out (_layout).
     return xlim, list(ylim or [])
+
+
+def check_probes(probes: object, name: str = "probes") -> None:
+    """Refuse anything but a non-empty list of :class:`~actviz.probing.Probe` (a name
+    such as ``'gelu'`` is not a probe: ``actviz.probe('gelu')`` makes one)."""
+    from actviz.probing import Probe
+
+    if isinstance(probes, (str, bytes)) or not isinstance(probes, Sequence):
+        raise UsageError(
+            f"{arg(name, probes)} must be a list of probes, e.g. [actviz.probe('gelu')]"
+        )
+    if not probes:
+        raise UsageError(f"{arg(name)} is empty; give at least one probe")
+    wrong = [p for p in probes if not isinstance(p, Probe)]
+    if wrong:
+        raise UsageError(
+            f"{arg(name)} holds {type(wrong[0]).__name__} {wrong[0]!r:.40}, not a Probe; "
+            "make one with actviz.probe(...)"
+        )
+
+
+def _pair(value: object) -> tuple[float, float] | None:
+    """``value`` as two real numbers (not bools or text), else None."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        return None
+    if any(isinstance(v, (bool, str, bytes)) for v in value):
+        return None
+    try:
+        return float(value[0]), float(value[1])
+    except (TypeError, ValueError):
+        return None
+
+
+def _ordered_pair(value: object) -> bool:
+    """Whether ``value`` is LOW, HIGH: two finite numbers with LOW < HIGH."""
+    pair = _pair(value)
+    return pair is not None and all(math.isfinite(v) for v in pair) and pair[0] < pair[1]
+
+
+def _as_given(value: object) -> object:
+    """``value`` for an error message: a sequence as a tuple of what it held."""
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return tuple(value)
+    return value
 
 
 def tick_formatter() -> Any:
@@ -1177,6 +1230,13 @@ def save_figure(
     written through to its target, as for any file you name; ``follow_links=False``
     (a name actviz chose: ``outputs/relu.png``) replaces the link instead.
     """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, (Figure, Drawn)):
+        raise UsageError(
+            f"{arg('fig')} must be a matplotlib Figure or what activation_figure returns "
+            f"(got {type(fig).__name__})"
+        )
     target = check_file_path(path, follow_links=follow_links)
     check_dpi(dpi)
     data = figure_bytes(fig, fmt or target.suffix.lstrip(".") or "png", dpi=dpi, theme=theme)

@@ -607,7 +607,7 @@ BAD_CALLS: list[tuple[str, Callable[[], object], type[errors.ActvizError], str]]
         "activation_figure([])",
         lambda: plotting.activation_figure([]),
         errors.UsageError,
-        "needs at least one probe",
+        "give at least one probe",
     ),
     (
         "jacobian NaN",

@@ -18,6 +18,12 @@ lib: Any = actviz
 exporting: Any = export_module
 
 
+def _figure() -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure()
+
+
 def _relu() -> Any:
     return actviz.probe("relu", points=5)
 
@@ -53,14 +59,34 @@ BAD_CALLS: list[tuple[str, Callable[[], object], str]] = [
     ("spec(params=5)", lambda: lib.spec("elu", 5), "mapping"),
     ("spec(unknown param)", lambda: lib.spec("elu", {"beta": 1}), "beta"),
     ("get('nope')", lambda: lib.get("nope"), "nope"),
-    ("save_figure(out=5)", lambda: lib.save_figure(lib.Drawn, 5), "output"),
+    ("save_figure(out=5)", lambda: lib.save_figure(_figure(), 5), "output"),
     ("export(out_dir=5)", lambda: exporting.export(["tanh"], 5), "output folder"),
     ("export(jobs=0)", lambda: exporting.export(["tanh"], "o", jobs=0), "jobs"),
     ("activation_figure([])", lambda: lib.activation_figure([]), "probe"),
     ("activation_figure(dpi=5)", lambda: lib.activation_figure([_relu()], dpi=5), "dpi"),
     ("Grid(points=1)", lambda: lib.Grid(points=1), "point"),
     ("Grid(start=nan)", lambda: lib.Grid(float("nan"), 1.0), "range"),
-]
+    # what an outsider's careless calls raised as AttributeError, TypeError, ValueError
+    ("activation_figure('gelu')", lambda: lib.activation_figure("gelu"), "probes='gelu'"),
+    ("activation_figure([5])", lambda: lib.activation_figure([5]), "not a Probe"),
+    ("activation_figure(saturations=2×)", lambda: lib.activation_figure(
+        [_relu()], saturations=[lib.analyze(_relu())] * 2), "saturations"),
+    ("activation_figure(xlim=(1,))", lambda: lib.activation_figure([_relu()], xlim=(1,)),
+     "xlim=(1,)"),
+    ("activation_figure(xlim=(1,2,3))", lambda: lib.activation_figure(
+        [_relu()], xlim=(1, 2, 3)), "xlim=(1, 2, 3)"),
+    ("activation_figure(ylim='a')", lambda: lib.activation_figure([_relu()], ylim="a"),
+     "ylim='a'"),
+    ("save_figure(None)", lambda: lib.save_figure(None, "x.png"), "fig"),
+    ("plot_file('gelu')", lambda: lib.plot_file("gelu", out="a.png"), "probes='gelu'"),
+    ("FigureOptions(figsize='ab')", lambda: lib.FigureOptions(figsize="ab"), "figsize='ab'"),
+    ("FigureOptions(figsize=(1,))", lambda: lib.FigureOptions(figsize=(1,)), "figsize=(1,)"),
+    ("FigureOptions(ylim=('a','b'))", lambda: lib.FigureOptions(ylim=("a", "b")),
+     "ylim=('a', 'b')"),
+    ("FigureOptions(grad_ylim='ab')", lambda: lib.FigureOptions(grad_ylim="ab"), "grad_ylim"),
+    ("FigureOptions(xlim=1)", lambda: lib.FigureOptions(xlim=1), "xlim=1"),
+    ("FigureOptions(out_dir=5)", lambda: lib.FigureOptions(out_dir=5), "out_dir=5"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("what", "call", "names"), BAD_CALLS, ids=[c[0] for c in BAD_CALLS])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -347,7 +348,8 @@ def test_softplus_with_a_tiny_beta_has_its_own_peak_far_out(
     # beyond it; the window samples the switch (kink ± 1, which a kink of 2e16 absorbs)
     xs = torch.tensor([0.0, threshold / beta, 2 * threshold / beta], dtype=torch.float64)
     xs.requires_grad_(True)
-    torch.nn.functional.softplus(xs, beta=beta, threshold=threshold).sum().backward()
+    out: Any = torch.nn.functional.softplus(xs, beta=beta, threshold=threshold)
+    out.sum().backward()
     assert xs.grad is not None
     at_switch, beyond = xs.grad[1].item(), xs.grad[2].item()
     assert beyond == 1.0 and at_switch == pytest.approx(1 / (1 + math.exp(-threshold)))

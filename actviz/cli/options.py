@@ -49,6 +49,8 @@ FLAGS = {
     # the grid and options as a whole
     "grid": "--range/--points/--step", "options": "the probe options",
     "figure": "the figure options",
+    # library-only arguments (the commands make them from NAMES): said in words
+    "probes": "NAMES", "saturations": "the saturation analyses", "fig": "the figure",
 }  # fmt: skip
 
 
