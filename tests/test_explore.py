@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from actviz.cli import app
 from actviz.display import number
 from actviz.errors import (
+    CustomActivationError,
     InvalidGridError,
     InvalidParameterError,
     UnknownActivationError,
@@ -461,3 +462,132 @@ def test_the_gallery_links_to_the_page_beside_it(tmp_path: Path) -> None:
     explorer("relu", dtypes=["float32"], jobs=1).write(tmp_path / "explore.html")
     export(targets_from_cli(["relu"]), tmp_path, jobs=1)
     assert '<a href="explore.html">explore.html</a>' in (tmp_path / "index.html").read_text()
+
+
+# --- an activation of your own with int, bool and text arguments (issue 24's page) -----
+
+POW = (
+    "import torch\n"
+    "class Pow(torch.nn.Module):\n"
+    "    def __init__(self, k: int = 2, flag: bool = False, mode: str = 'a'):\n"
+    "        super().__init__()\n"
+    "        if type(k) is not int or type(flag) is not bool or mode not in ('a', 'b'):\n"
+    "            raise ValueError(f'k={k!r} flag={flag!r} mode={mode!r}')\n"
+    "        self.k, self.flag = k, flag\n"
+    "    def forward(self, x):\n"
+    "        return torch.tanh(x) ** self.k + (0.5 * x if self.flag else 0.0)\n"
+    "class Needs(torch.nn.Module):\n"
+    "    def __init__(self, k):\n"
+    "        super().__init__()\n        self.k = k\n"
+    "    def forward(self, x):\n        return torch.tanh(x) * self.k\n"
+)
+
+
+def _pow(x: Any, k: float, flag: str) -> Any:
+    """Pow's f in plain torch, for the page's x (int k, bool flag)."""
+    import torch
+
+    return torch.tanh(x) ** int(k) + (0.5 * x if flag == "True" else 0.0)
+
+
+def custom_mismatches(made: Explorer) -> list[str]:
+    """Every float32 curve of myacts:Pow against :func:`_pow` at its own parameters."""
+    import torch
+
+    (entry,) = made.activations
+    found = []
+    for curve in entry.curves.values():
+        if curve.probe is None:
+            continue
+        x = torch.from_numpy(curve.probe.x.copy()).float()
+        want = _pow(x, float(curve.params["k"]), str(curve.params["flag"])).double().numpy()
+        if not np.array_equal(curve.probe.y, want):  # the same float32 ops: bit for bit
+            found.append(f"{entry.name} {dict(curve.params)}")
+    return found
+
+
+def test_int_bool_and_text_arguments_get_their_sliders(user_modules: Any) -> None:
+    user_modules(myacts=POW)
+    made = explorer("myacts:Pow", dtypes=["float32"], jobs=1)
+    (entry,) = made.activations
+    sliders = {s.name: s for s in entry.sliders}
+    assert set(sliders) == {"k", "flag"}  # text (mode): no slider, its default
+    assert all(float(v).is_integer() for v in sliders["k"].values)
+    assert sliders["k"].default == 2.0 and len(sliders["k"].values) >= 3
+    assert sliders["flag"].values == ("False", "True")
+    assert all(c.refused is None for c in entry.curves.values())  # the module got an int k
+    assert custom_mismatches(made) == []
+    wrong = _injected(made, "myacts:Pow", "y", 1e-3)
+    assert len(custom_mismatches(wrong)) == 1
+
+
+@pytest.mark.parametrize("value", ["1.5", "two"])
+def test_an_int_argument_takes_whole_numbers_only(user_modules: Any, value: str) -> None:
+    user_modules(myacts=POW)
+    for command in (["plot", "myacts:Pow", "--out", "x.png"], ["explore", "myacts:Pow"]):
+        done = runner.invoke(app, [*command, "--param", f"k={value}"])
+        assert done.exit_code == 2, done.output
+        assert done.output.strip().splitlines() == [
+            f"Error: myacts:Pow: k is an int argument; give a whole number (got '{value}')"
+        ]
+    assert not Path("x.png").exists()
+
+
+def test_an_int_argument_given_whole_is_an_int(user_modules: Any) -> None:
+    import torch
+
+    user_modules(myacts=POW)
+    from actviz.probing import probe
+
+    found = probe(spec("myacts:Pow", {"k": "3"}), dtype="float32")
+    x = torch.from_numpy(found.x.copy()).float()
+    assert np.array_equal(found.y, (torch.tanh(x) ** 3).double().numpy())
+
+
+@pytest.mark.parametrize(
+    ("swept", "values"), [("flag", ("True", "False")), ("mode", ("a", "b")), ("k", (1.0, 3.0))]
+)
+def test_sweeps_of_every_kind_of_argument(user_modules: Any, swept: str, values: tuple) -> None:
+    user_modules(myacts=POW)
+    made = explorer(sweep("myacts:Pow", {swept: list(values)}), dtypes=["float32"], jobs=1)
+    (entry,) = made.activations
+    assert [s.values for s in entry.sliders if s.name == swept] == [values]
+    assert all(c.refused is None for c in entry.curves.values())
+    assert custom_mismatches(made) == []
+
+
+def test_a_required_argument_may_be_swept(user_modules: Any, tmp_path: Path) -> None:
+    import torch
+
+    user_modules(myacts=POW)
+    done = runner.invoke(
+        app, ["explore", "myacts:Needs", "--sweep", "k=1,2", "--out", str(tmp_path / "n.html")]
+    )
+    assert done.exit_code == 0, done.output
+    made = explorer(sweep("myacts:Needs", {"k": [1, 2]}), dtypes=["float32"], jobs=1)
+    (entry,) = made.activations
+    assert [s.values for s in entry.sliders] == [(1.0, 2.0)]
+    for k in (1.0, 2.0):
+        found = entry.curve("float32", k=k).probe
+        assert found is not None
+        x = torch.from_numpy(found.x.copy()).float()
+        assert np.array_equal(found.y, (torch.tanh(x) * k).double().numpy())
+
+
+def test_a_failing_position_of_your_own_is_no_curve_there(user_modules: Any) -> None:
+    user_modules(myacts=POW)
+    made = explorer(sweep("myacts:Pow", {"mode": ["a", "c"]}), dtypes=["float32"], jobs=1)
+    (entry,) = made.activations
+    for curve in entry.curves.values():
+        if curve.params["mode"] == "c":
+            assert curve.refused is not None and "mode='c'" in curve.refused
+            assert "\n" not in curve.refused
+        else:
+            assert curve.refused is None
+    assert custom_mismatches(made) == []
+    manifest, _, _ = decode(page_payload(made.html()))
+    refused = [c for c in manifest["activations"][0]["curves"].values() if c["refused"]]
+    assert len(refused) == len(entry.curves) // 2
+    # every position failing: one line, as plot says
+    with pytest.raises(CustomActivationError, match="mode='c'"):
+        explorer(sweep("myacts:Pow", {"mode": ["c", "d"]}), dtypes=["float32"], jobs=1)
