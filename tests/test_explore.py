@@ -547,7 +547,9 @@ def test_an_int_argument_given_whole_is_an_int(user_modules: Any) -> None:
 @pytest.mark.parametrize(
     ("swept", "values"), [("flag", ("True", "False")), ("mode", ("a", "b")), ("k", (1.0, 3.0))]
 )
-def test_sweeps_of_every_kind_of_argument(user_modules: Any, swept: str, values: tuple) -> None:
+def test_sweeps_of_every_kind_of_argument(
+    user_modules: Any, swept: str, values: tuple[object, ...]
+) -> None:
     user_modules(myacts=POW)
     made = explorer(sweep("myacts:Pow", {swept: list(values)}), dtypes=["float32"], jobs=1)
     (entry,) = made.activations

@@ -337,8 +337,8 @@ def compute(target: Plan, jobs: int | None = None) -> tuple[ExploredActivation, 
         activation = target.entries[index][0]
         for dtype, curve in zip(target.dtypes, found, strict=True):
             curves[index][(position, dtype)] = _rebuilt(activation, curve)
-    for (activation, _, _), found in zip(target.entries, curves, strict=True):
-        refusals = [c.refused for c in found.values()]
+    for (activation, _, _), made in zip(target.entries, curves, strict=True):
+        refusals = [c.refused for c in made.values()]
         if activation.custom and all(refusals):  # no position works: one line, as plot says
             raise CustomActivationError(str(refusals[0]))
     return tuple(
