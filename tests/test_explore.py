@@ -437,7 +437,12 @@ def test_cli_writes_the_page(tmp_path: Path) -> None:
         ([], 2, "Error: name activations or give --all"),
         (["relu", "--all"], 2, "Error: name activations or give --all, not both"),
         (["glu"], 2, "Error: glu takes two inputs"),
-        (["relu", "--out", "x.png"], 2, "Error: out: the explorer is an HTML page"),
+        (["relu", "--out", "x.png"], 2, "Error: --out: the explorer is an HTML page"),
+        (
+            ["relu", "--out", "."],
+            2,
+            "Error: --out: the explorer is an HTML page; name it .html (got '.')",
+        ),
         (["relu", "--param", "x=1"], 2, "Error: relu has no parameter 'x'"),
         (["relu", "--range", "3", "1"], 2, "Error: start (3) must be less than stop (1)"),
         (["relu", "--theme", "blue"], 2, "Invalid value"),
@@ -593,3 +598,56 @@ def test_a_failing_position_of_your_own_is_no_curve_there(user_modules: Any) -> 
     # every position failing: one line, as plot says
     with pytest.raises(CustomActivationError, match="mode='c'"):
         explorer(sweep("myacts:Pow", {"mode": ["c", "d"]}), dtypes=["float32"], jobs=1)
+
+
+# --- where the page goes, and the same activation twice ------------------------------
+
+
+def test_out_follows_a_link_and_refuses_a_device(tmp_path: Path) -> None:
+    real = tmp_path / "real.html"
+    real.write_text("old")
+    link = tmp_path / "link.html"
+    link.symlink_to(real)
+    done = runner.invoke(app, ["explore", "relu", "--out", str(link)])
+    assert done.exit_code == 0, done.output
+    assert link.is_symlink() and real.read_text().startswith("<!doctype html>")
+    device = tmp_path / "full.html"
+    device.symlink_to("/dev/full")
+    done = runner.invoke(app, ["explore", "relu", "--out", str(device)])
+    assert done.exit_code == 1, done.output
+    assert done.output.strip().splitlines() == [
+        "Error: cannot write /dev/full: it is not a regular file; choose another --out"
+    ]
+    assert device.is_symlink()  # not replaced
+    # the library's write() too: a link is a file you named
+    relu = explorer("relu", dtypes=["float32"], jobs=1)
+    real.write_text("old")
+    relu.write(link)
+    assert link.is_symlink() and real.read_text().startswith("<!doctype html>")
+
+
+def test_the_default_name_replaces_a_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outputs").mkdir()
+    elsewhere = tmp_path / "elsewhere.html"
+    elsewhere.write_text("keep")
+    (tmp_path / "outputs" / "explore.html").symlink_to(elsewhere)
+    done = runner.invoke(app, ["explore", "relu"])
+    assert done.exit_code == 0, done.output
+    assert elsewhere.read_text() == "keep"
+    assert not (tmp_path / "outputs" / "explore.html").is_symlink()
+
+
+def test_the_same_activation_twice_is_explored_once(tmp_path: Path) -> None:
+    made = explorer(["sigmoid", "sigmoid", "relu"], dtypes=["float32"], jobs=1)
+    assert made.names == ["sigmoid", "relu"]
+    done = runner.invoke(app, ["explore", "sigmoid", "sigmoid", "--out", str(tmp_path / "s.html")])
+    assert done.exit_code == 0, done.output
+    assert "1 activation(s)" in done.output
+    manifest, _, _ = decode(page_payload((tmp_path / "s.html").read_text()))
+    assert [a["name"] for a in manifest["activations"]] == ["sigmoid"]
+    # the same activation at other fixed values is another entry
+    two = explorer(
+        [spec("elu", {"alpha": 0.5}), spec("elu", {"alpha": 2.0})], dtypes=["float32"], jobs=1
+    )
+    assert len(two.activations) == 2

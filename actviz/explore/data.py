@@ -300,6 +300,10 @@ def plan(
                 f"{activation.name}'s sliders make {sizes} = {count} positions, above the cap "
                 f"of {MAX_POSITIONS}; give fewer values (sweeps) or fix a parameter (params)"
             )
+        if any(
+            (a.name, f, s) == (activation.name, fixed, sliders) for a, f, s in entries
+        ):  # the same activation twice (explore sigmoid sigmoid): once, as plot draws it
+            continue
         entries.append((activation, fixed, sliders))
     return Plan(float(start), float(stop), chosen, tuple(entries))
 
