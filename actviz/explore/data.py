@@ -283,7 +283,7 @@ def plan(
             )
     for d in chosen:
         Grid(start, stop, points_for(start, stop, d)).check_dtype(torch_dtype(d))
-    entries = []
+    entries: list[tuple[Activation, dict[str, ParamValue], tuple[Slider, ...]]] = []
     for target in targets_of(activations):
         activation, fixed, swept = _target(target)
         for key, values in list(swept.items()):
