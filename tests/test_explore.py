@@ -651,3 +651,87 @@ def test_the_same_activation_twice_is_explored_once(tmp_path: Path) -> None:
         [spec("elu", {"alpha": 0.5}), spec("elu", {"alpha": 2.0})], dtypes=["float32"], jobs=1
     )
     assert len(two.activations) == 2
+
+
+# --- the kink line of each curve: torch's f′ at the kinks for that curve's parameters ---
+
+# Where each one's kinks are, from torch's documentation (not actviz's registry).
+KINKS: dict[str, Any] = {
+    "leaky_relu": lambda p: [0.0],
+    "prelu": lambda p: [0.0],
+    "threshold": lambda p: [p["threshold"]],
+    "hardtanh": lambda p: [p["min_val"], p["max_val"]],
+}
+
+
+def kink_mismatches(made: Explorer) -> list[str]:
+    """Every curve's kink line (in the object and in the page) against plain torch's f′
+    at the kinks, rounded to the curve's dtype, for the curve's own parameters."""
+    import torch
+
+    manifest, _, _ = decode(page_payload(made.html()))
+    pages = {a["name"]: a["curves"] for a in manifest["activations"]}
+    found = []
+    for entry in made.activations:
+        for (position, dtype), curve in entry.curves.items():
+            if curve.shown is None:
+                continue
+            kinks = KINKS[entry.name](curve.params)
+            x = torch.tensor(kinks, dtype=torch.float64).to(getattr(torch, dtype)).double()
+            _, grad, _ = torch_values(entry.name, curve.params, x.numpy(), dtype, second=False)
+            want = ", ".join(
+                f"f′({number(k, dtype)}) = {number(g, dtype)}"
+                for k, g in zip(x.tolist(), grad.tolist(), strict=True)
+            )
+            text = curve.shown.description["derivative"]
+            on_page = pages[entry.name][f"{','.join(map(str, position))}|{dtype}"]["derivative"]
+            if not text.endswith(f": {want}") or on_page != text:
+                found.append(f"{entry.name} {dict(curve.params)} {dtype}: {text!r}, want {want}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def kinked() -> Explorer:
+    return explorer(list(KINKS), jobs=1)
+
+
+def test_the_kink_line_is_each_curves(kinked: Explorer) -> None:
+    assert kink_mismatches(kinked) == []
+    # the line moves with the slider: leaky_relu at 0 says 0, at 0.3 says 0.3
+    leaky = kinked["leaky_relu"]
+    for slope in (0.0, 0.3):
+        shown = leaky.curve("float32", negative_slope=slope).shown
+        assert shown is not None
+        assert shown.description["derivative"].endswith(
+            f"f′(0) = {number(float(np.float32(slope)), 'float32')}"
+        )
+    texts = {
+        c.shown.description["derivative"]
+        for c in kinked["hardtanh"].curves.values()
+        if c.shown is not None and c.dtype == "float32"
+    }
+    assert len(texts) == len(SLIDER_VALUES["hardtanh"]["min_val"]) * len(
+        SLIDER_VALUES["hardtanh"]["max_val"]
+    )
+
+
+def test_the_kink_verifier_catches_a_wrong_line(kinked: Explorer) -> None:
+    entries = []
+    for entry in kinked.activations:
+        curves = dict(entry.curves)
+        if entry.name == "threshold":
+            key = next(k for k, c in curves.items() if c.params["threshold"] == 2.0)
+            curve = curves[key]
+            assert curve.shown is not None
+            # the default parameters' line, as the page said before
+            wrong = {**curve.shown.description, "derivative": entry.activation.derivative_text()}
+            from actviz.explore.shown import Shown
+
+            shown = Shown(curve.shown.codes, curve.shown.smooth, wrong)
+            curves[key] = Curve(
+                curve.params, curve.dtype, curve.probe, curve.saturation, None, shown
+            )
+        entries.append(ExploredActivation(entry.activation, entry.fixed, entry.sliders, curves))
+    made = Explorer(tuple(entries), kinked.plan, kinked.environment, kinked.theme)
+    found = kink_mismatches(made)
+    assert len(found) == 1 and found[0].startswith("threshold"), found
