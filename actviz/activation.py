@@ -39,16 +39,22 @@ class Param:
     # one, else text; ``required``: it has no default, so it must be given.
     free: bool = False
     required: bool = False
+    # An ``int`` argument of a user's own nn.Module: a whole number, passed as an int.
+    whole: bool = False
 
     @property
     def kind(self) -> str:
-        return "choice" if self.choices else "any" if self.free else "float"
+        if self.choices:
+            return "choice"
+        return "int" if self.whole else "any" if self.free else "float"
 
     @property
     def allowed(self) -> str:
         """The allowed values in words, for `actviz list` and error messages."""
         if self.choices:
             return " | ".join(self.choices)
+        if self.whole:
+            return "a whole number"
         if self.free:
             return "a number or text"
         if self.low is None and self.high is None:
@@ -69,6 +75,13 @@ class Param:
                     f"{owner}: {self.name} must be one of {self.allowed} (got {text!r})"
                 )
             return text
+        if self.whole:
+            number = free_value(value)
+            if isinstance(number, str) or not number.is_integer():
+                raise InvalidParameterError(
+                    f"{owner}: {self.name} is an int argument; give a whole number (got {value!r})"
+                )
+            return number
         if self.free:
             return free_value(value)
         # float() also reads "1_0" as 10, "１" (a full-width digit) as 1 and True as 1:

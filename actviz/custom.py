@@ -229,8 +229,9 @@ def constructor_arguments(path: str, params: Params) -> dict[str, Any] | None:
 def _constructor_params(cls: type) -> tuple[Param, ...]:
     """The keyword arguments of ``cls``'s constructor, as parameters.
 
-    A bool default becomes a True | False choice; a number, text or None
-    default a free value (number or text); no default: required. ``*args``,
+    A bool default becomes a True | False choice; an int default (or an ``int``
+    annotation) a whole number, passed as an int; a float, text or None default a
+    free value (number or text); no default: required. ``*args``,
     ``**kwargs`` and positional-only arguments cannot be given by name: left out.
     """
     try:
@@ -242,15 +243,22 @@ def _constructor_params(cls: type) -> tuple[Param, ...]:
         if arg.kind not in (arg.POSITIONAL_OR_KEYWORD, arg.KEYWORD_ONLY):
             continue
         doc = f"argument of {cls.__qualname__}"
+        whole = _is_int(arg.default) or (
+            arg.annotation in (int, "int") and arg.default in (arg.empty, None)
+        )
         if arg.default is arg.empty:
-            params.append(Param(arg.name, "", doc, free=True, required=True))
+            params.append(Param(arg.name, "", doc, free=True, required=True, whole=whole))
         elif isinstance(arg.default, bool):
             params.append(Param(arg.name, str(arg.default), doc, choices=("False", "True")))
         elif isinstance(arg.default, int | float):
-            params.append(Param(arg.name, float(arg.default), doc, free=True))
+            params.append(Param(arg.name, float(arg.default), doc, free=True, whole=whole))
         else:
             params.append(Param(arg.name, str(arg.default), doc, free=True))
     return tuple(params)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _arguments(cls: type, params: Params) -> dict[str, Any]:

@@ -36,3 +36,4 @@ SHAPE_TAU = 0.3
 # `explore`: the range every curve of the page is probed on; the page opens on
 # DEFAULT_RANGE inside it, and zooming out shows float16's underflow edges.
 EXPLORE_RANGE = (-20.0, 20.0)
+EXPLORE_OUT = "outputs/explore.html"  # explore's page where --out is not given

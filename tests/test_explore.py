@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from actviz.cli import app
 from actviz.display import number
 from actviz.errors import (
+    CustomActivationError,
     InvalidGridError,
     InvalidParameterError,
     UnknownActivationError,
@@ -436,7 +437,12 @@ def test_cli_writes_the_page(tmp_path: Path) -> None:
         ([], 2, "Error: name activations or give --all"),
         (["relu", "--all"], 2, "Error: name activations or give --all, not both"),
         (["glu"], 2, "Error: glu takes two inputs"),
-        (["relu", "--out", "x.png"], 2, "Error: out: the explorer is an HTML page"),
+        (["relu", "--out", "x.png"], 2, "Error: --out: the explorer is an HTML page"),
+        (
+            ["relu", "--out", "."],
+            2,
+            "Error: --out: the explorer is an HTML page; name it .html (got '.')",
+        ),
         (["relu", "--param", "x=1"], 2, "Error: relu has no parameter 'x'"),
         (["relu", "--range", "3", "1"], 2, "Error: start (3) must be less than stop (1)"),
         (["relu", "--theme", "blue"], 2, "Invalid value"),
@@ -461,3 +467,271 @@ def test_the_gallery_links_to_the_page_beside_it(tmp_path: Path) -> None:
     explorer("relu", dtypes=["float32"], jobs=1).write(tmp_path / "explore.html")
     export(targets_from_cli(["relu"]), tmp_path, jobs=1)
     assert '<a href="explore.html">explore.html</a>' in (tmp_path / "index.html").read_text()
+
+
+# --- an activation of your own with int, bool and text arguments (issue 24's page) -----
+
+POW = (
+    "import torch\n"
+    "class Pow(torch.nn.Module):\n"
+    "    def __init__(self, k: int = 2, flag: bool = False, mode: str = 'a'):\n"
+    "        super().__init__()\n"
+    "        if type(k) is not int or type(flag) is not bool or mode not in ('a', 'b'):\n"
+    "            raise ValueError(f'k={k!r} flag={flag!r} mode={mode!r}')\n"
+    "        self.k, self.flag = k, flag\n"
+    "    def forward(self, x):\n"
+    "        return torch.tanh(x) ** self.k + (0.5 * x if self.flag else 0.0)\n"
+    "class Needs(torch.nn.Module):\n"
+    "    def __init__(self, k):\n"
+    "        super().__init__()\n        self.k = k\n"
+    "    def forward(self, x):\n        return torch.tanh(x) * self.k\n"
+)
+
+
+def _pow(x: Any, k: float, flag: str) -> Any:
+    """Pow's f in plain torch, for the page's x (int k, bool flag)."""
+    import torch
+
+    return torch.tanh(x) ** int(k) + (0.5 * x if flag == "True" else 0.0)
+
+
+def custom_mismatches(made: Explorer) -> list[str]:
+    """Every float32 curve of myacts:Pow against :func:`_pow` at its own parameters."""
+    import torch
+
+    (entry,) = made.activations
+    found = []
+    for curve in entry.curves.values():
+        if curve.probe is None:
+            continue
+        x = torch.from_numpy(curve.probe.x.copy()).float()
+        want = _pow(x, float(curve.params["k"]), str(curve.params["flag"])).double().numpy()
+        if not np.array_equal(curve.probe.y, want):  # the same float32 ops: bit for bit
+            found.append(f"{entry.name} {dict(curve.params)}")
+    return found
+
+
+def test_int_bool_and_text_arguments_get_their_sliders(user_modules: Any) -> None:
+    user_modules(myacts=POW)
+    made = explorer("myacts:Pow", dtypes=["float32"], jobs=1)
+    (entry,) = made.activations
+    sliders = {s.name: s for s in entry.sliders}
+    assert set(sliders) == {"k", "flag"}  # text (mode): no slider, its default
+    assert all(float(v).is_integer() for v in sliders["k"].values)
+    assert sliders["k"].default == 2.0 and len(sliders["k"].values) >= 3
+    assert sliders["flag"].values == ("False", "True")
+    assert all(c.refused is None for c in entry.curves.values())  # the module got an int k
+    assert custom_mismatches(made) == []
+    wrong = _injected(made, "myacts:Pow", "y", 1e-3)
+    assert len(custom_mismatches(wrong)) == 1
+
+
+@pytest.mark.parametrize("value", ["1.5", "two"])
+def test_an_int_argument_takes_whole_numbers_only(user_modules: Any, value: str) -> None:
+    user_modules(myacts=POW)
+    for command in (["plot", "myacts:Pow", "--out", "x.png"], ["explore", "myacts:Pow"]):
+        done = runner.invoke(app, [*command, "--param", f"k={value}"])
+        assert done.exit_code == 2, done.output
+        assert done.output.strip().splitlines() == [
+            f"Error: myacts:Pow: k is an int argument; give a whole number (got '{value}')"
+        ]
+    assert not Path("x.png").exists()
+
+
+def test_an_int_argument_given_whole_is_an_int(user_modules: Any) -> None:
+    import torch
+
+    user_modules(myacts=POW)
+    from actviz.probing import probe
+
+    found = probe(spec("myacts:Pow", {"k": "3"}), dtype="float32")
+    x = torch.from_numpy(found.x.copy()).float()
+    assert np.array_equal(found.y, (torch.tanh(x) ** 3).double().numpy())
+
+
+@pytest.mark.parametrize(
+    ("swept", "values"), [("flag", ("True", "False")), ("mode", ("a", "b")), ("k", (1.0, 3.0))]
+)
+def test_sweeps_of_every_kind_of_argument(
+    user_modules: Any, swept: str, values: tuple[object, ...]
+) -> None:
+    user_modules(myacts=POW)
+    made = explorer(sweep("myacts:Pow", {swept: list(values)}), dtypes=["float32"], jobs=1)
+    (entry,) = made.activations
+    assert [s.values for s in entry.sliders if s.name == swept] == [values]
+    assert all(c.refused is None for c in entry.curves.values())
+    assert custom_mismatches(made) == []
+
+
+def test_a_required_argument_may_be_swept(user_modules: Any, tmp_path: Path) -> None:
+    import torch
+
+    user_modules(myacts=POW)
+    done = runner.invoke(
+        app, ["explore", "myacts:Needs", "--sweep", "k=1,2", "--out", str(tmp_path / "n.html")]
+    )
+    assert done.exit_code == 0, done.output
+    made = explorer(sweep("myacts:Needs", {"k": [1, 2]}), dtypes=["float32"], jobs=1)
+    (entry,) = made.activations
+    assert [s.values for s in entry.sliders] == [(1.0, 2.0)]
+    for k in (1.0, 2.0):
+        found = entry.curve("float32", k=k).probe
+        assert found is not None
+        x = torch.from_numpy(found.x.copy()).float()
+        assert np.array_equal(found.y, (torch.tanh(x) * k).double().numpy())
+
+
+def test_a_failing_position_of_your_own_is_no_curve_there(user_modules: Any) -> None:
+    user_modules(myacts=POW)
+    made = explorer(sweep("myacts:Pow", {"mode": ["a", "c"]}), dtypes=["float32"], jobs=1)
+    (entry,) = made.activations
+    for curve in entry.curves.values():
+        if curve.params["mode"] == "c":
+            assert curve.refused is not None and "mode='c'" in curve.refused
+            assert "\n" not in curve.refused
+        else:
+            assert curve.refused is None
+    assert custom_mismatches(made) == []
+    manifest, _, _ = decode(page_payload(made.html()))
+    refused = [c for c in manifest["activations"][0]["curves"].values() if c["refused"]]
+    assert len(refused) == len(entry.curves) // 2
+    # every position failing: one line, as plot says
+    with pytest.raises(CustomActivationError, match="mode='c'"):
+        explorer(sweep("myacts:Pow", {"mode": ["c", "d"]}), dtypes=["float32"], jobs=1)
+
+
+# --- where the page goes, and the same activation twice ------------------------------
+
+
+def test_out_follows_a_link_and_refuses_a_device(tmp_path: Path) -> None:
+    real = tmp_path / "real.html"
+    real.write_text("old")
+    link = tmp_path / "link.html"
+    link.symlink_to(real)
+    done = runner.invoke(app, ["explore", "relu", "--out", str(link)])
+    assert done.exit_code == 0, done.output
+    assert link.is_symlink() and real.read_text().startswith("<!doctype html>")
+    device = tmp_path / "full.html"
+    device.symlink_to("/dev/full")
+    done = runner.invoke(app, ["explore", "relu", "--out", str(device)])
+    assert done.exit_code == 1, done.output
+    assert done.output.strip().splitlines() == [
+        "Error: cannot write /dev/full: it is not a regular file; choose another --out"
+    ]
+    assert device.is_symlink()  # not replaced
+    # the library's write() too: a link is a file you named
+    relu = explorer("relu", dtypes=["float32"], jobs=1)
+    real.write_text("old")
+    relu.write(link)
+    assert link.is_symlink() and real.read_text().startswith("<!doctype html>")
+
+
+def test_the_default_name_replaces_a_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outputs").mkdir()
+    elsewhere = tmp_path / "elsewhere.html"
+    elsewhere.write_text("keep")
+    (tmp_path / "outputs" / "explore.html").symlink_to(elsewhere)
+    done = runner.invoke(app, ["explore", "relu"])
+    assert done.exit_code == 0, done.output
+    assert elsewhere.read_text() == "keep"
+    assert not (tmp_path / "outputs" / "explore.html").is_symlink()
+
+
+def test_the_same_activation_twice_is_explored_once(tmp_path: Path) -> None:
+    made = explorer(["sigmoid", "sigmoid", "relu"], dtypes=["float32"], jobs=1)
+    assert made.names == ["sigmoid", "relu"]
+    done = runner.invoke(app, ["explore", "sigmoid", "sigmoid", "--out", str(tmp_path / "s.html")])
+    assert done.exit_code == 0, done.output
+    assert "1 activation(s)" in done.output
+    manifest, _, _ = decode(page_payload((tmp_path / "s.html").read_text()))
+    assert [a["name"] for a in manifest["activations"]] == ["sigmoid"]
+    # the same activation at other fixed values is another entry
+    two = explorer(
+        [spec("elu", {"alpha": 0.5}), spec("elu", {"alpha": 2.0})], dtypes=["float32"], jobs=1
+    )
+    assert len(two.activations) == 2
+
+
+# --- the kink line of each curve: torch's f′ at the kinks for that curve's parameters ---
+
+# Where each one's kinks are, from torch's documentation (not actviz's registry).
+KINKS: dict[str, Any] = {
+    "leaky_relu": lambda p: [0.0],
+    "prelu": lambda p: [0.0],
+    "threshold": lambda p: [p["threshold"]],
+    "hardtanh": lambda p: [p["min_val"], p["max_val"]],
+}
+
+
+def kink_mismatches(made: Explorer) -> list[str]:
+    """Every curve's kink line (in the object and in the page) against plain torch's f′
+    at the kinks, rounded to the curve's dtype, for the curve's own parameters."""
+    import torch
+
+    manifest, _, _ = decode(page_payload(made.html()))
+    pages = {a["name"]: a["curves"] for a in manifest["activations"]}
+    found = []
+    for entry in made.activations:
+        for (position, dtype), curve in entry.curves.items():
+            if curve.shown is None:
+                continue
+            kinks = KINKS[entry.name](curve.params)
+            x = torch.tensor(kinks, dtype=torch.float64).to(getattr(torch, dtype)).double()
+            _, grad, _ = torch_values(entry.name, curve.params, x.numpy(), dtype, second=False)
+            want = ", ".join(
+                f"f′({number(k, dtype)}) = {number(g, dtype)}"
+                for k, g in zip(x.tolist(), grad.tolist(), strict=True)
+            )
+            text = curve.shown.description["derivative"]
+            on_page = pages[entry.name][f"{','.join(map(str, position))}|{dtype}"]["derivative"]
+            if not text.endswith(f": {want}") or on_page != text:
+                found.append(f"{entry.name} {dict(curve.params)} {dtype}: {text!r}, want {want}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def kinked() -> Explorer:
+    return explorer(list(KINKS), jobs=1)
+
+
+def test_the_kink_line_is_each_curves(kinked: Explorer) -> None:
+    assert kink_mismatches(kinked) == []
+    # the line moves with the slider: leaky_relu at 0 says 0, at 0.3 says 0.3
+    leaky = kinked["leaky_relu"]
+    for slope in (0.0, 0.3):
+        shown = leaky.curve("float32", negative_slope=slope).shown
+        assert shown is not None
+        assert shown.description["derivative"].endswith(
+            f"f′(0) = {number(float(np.float32(slope)), 'float32')}"
+        )
+    texts = {
+        c.shown.description["derivative"]
+        for c in kinked["hardtanh"].curves.values()
+        if c.shown is not None and c.dtype == "float32"
+    }
+    assert len(texts) == len(SLIDER_VALUES["hardtanh"]["min_val"]) * len(
+        SLIDER_VALUES["hardtanh"]["max_val"]
+    )
+
+
+def test_the_kink_verifier_catches_a_wrong_line(kinked: Explorer) -> None:
+    entries = []
+    for entry in kinked.activations:
+        curves = dict(entry.curves)
+        if entry.name == "threshold":
+            key = next(k for k, c in curves.items() if c.params["threshold"] == 2.0)
+            curve = curves[key]
+            assert curve.shown is not None
+            # the default parameters' line, as the page said before
+            wrong = {**curve.shown.description, "derivative": entry.activation.derivative_text()}
+            from actviz.explore.shown import Shown
+
+            shown = Shown(curve.shown.codes, curve.shown.smooth, wrong)
+            curves[key] = Curve(
+                curve.params, curve.dtype, curve.probe, curve.saturation, None, shown
+            )
+        entries.append(ExploredActivation(entry.activation, entry.fixed, entry.sliders, curves))
+    made = Explorer(tuple(entries), kinked.plan, kinked.environment, kinked.theme)
+    found = kink_mismatches(made)
+    assert len(found) == 1 and found[0].startswith("threshold"), found

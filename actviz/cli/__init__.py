@@ -75,6 +75,7 @@ from actviz.defaults import (
     DEFAULT_OUT_DIR,
     DEFAULT_RANGE,
     DEFAULT_THEME,
+    EXPLORE_OUT,
     EXPLORE_RANGE,
     GRAPH_EPS,
     SHAPE_ETA,
@@ -618,9 +619,10 @@ def explore_command(
         tuple[float, float],
         typer.Option("--range", metavar="START STOP", help="Input range every curve is probed on."),
     ] = EXPLORE_RANGE,
-    out: Annotated[Path, typer.Option("--out", help="The HTML page to write.")] = Path(
-        "outputs/explore.html"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help=f"The HTML page to write [default: {EXPLORE_OUT}]."),
+    ] = None,
     theme: Annotated[
         ExploreTheme, typer.Option("--theme", help="Colours at first; auto follows the browser.")
     ] = "auto",

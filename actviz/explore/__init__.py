@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from actviz.defaults import EXPLORE_RANGE
+from actviz.defaults import EXPLORE_OUT, EXPLORE_RANGE
 from actviz.explore.data import (
     EXPLORE_DTYPES,
     SLIDER_VALUES,
@@ -65,17 +65,21 @@ def explorer(
 
 def explore_file(
     activations: object,
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     start: float = EXPLORE_RANGE[0],
     stop: float = EXPLORE_RANGE[1],
     theme: str = "auto",
 ) -> str:
-    """Write the :func:`explorer` page of ``activations`` to ``out``; says what it wrote."""
+    """Write the :func:`explorer` page of ``activations`` to ``out`` (None:
+    :data:`~actviz.defaults.EXPLORE_OUT`); says what it wrote. A symlink at ``out``
+    is written through, as for any file you name; at the default name it is replaced."""
     chosen_theme = check_theme(theme)
-    html_path(out, "out")  # before the minutes of work, not after
+    follow = out is not None
+    path_given = EXPLORE_OUT if out is None else out
+    html_path(path_given, "out", follow_links=follow)  # before the minutes of work, not after
     made = explorer(activations, start=start, stop=stop, theme=chosen_theme)
-    path = made.write(out)
+    path = made.write(path_given, follow_links=follow)
     curves = sum(len(a.curves) for a in made.activations)
     size = path.stat().st_size
     return (

@@ -22,7 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import DEFAULT_RANGE, EXPLORE_RANGE
-from actviz.errors import InvalidGridError, InvalidParameterError, UsageError
+from actviz.errors import (
+    CustomActivationError,
+    InvalidGridError,
+    InvalidParameterError,
+    UsageError,
+)
 from actviz.params import Sweep
 from actviz.registry import Activation, Param, ParamValue, Spec, format_value, get
 
@@ -167,13 +172,16 @@ class ExploredActivation:
 
 def ladder(param: Param) -> tuple[ParamValue, ...]:
     """The values a slider of a parameter not in :data:`SLIDER_VALUES` stops at: every
-    choice, or the default times :data:`LADDER`; () for text (no slider)."""
+    choice (a bool argument's False and True), or the default times :data:`LADDER`
+    (an int argument's rounded to whole numbers); () for text (no slider: the default)."""
     if param.choices:
         return param.choices
     if not isinstance(param.default, float) or param.required:
         return ()
     steps = LADDER if param.default != 0 else LADDER_AT_ZERO
     values = [param.default * s if param.default != 0 else s for s in steps]
+    if param.whole:
+        values = sorted({float(round(v)) for v in values})
     return tuple(v for v in values if _allowed(param, v))
 
 
@@ -275,10 +283,15 @@ def plan(
             )
     for d in chosen:
         Grid(start, stop, points_for(start, stop, d)).check_dtype(torch_dtype(d))
-    entries = []
+    entries: list[tuple[Activation, dict[str, ParamValue], tuple[Slider, ...]]] = []
     for target in targets_of(activations):
         activation, fixed, swept = _target(target)
-        activation.resolve(fixed)  # a required parameter missing, a bad value: say so now
+        for key, values in list(swept.items()):
+            if len(values) < 2:  # one value is no slider: fixed
+                fixed[key] = values[0]
+                del swept[key]
+        # a required parameter missing, a bad value: say so now (a swept one at its first stop)
+        activation.resolve({**{k: v[0] for k, v in swept.items()}, **fixed})
         sliders = sliders_of(activation, fixed, swept)
         count = math.prod(len(s.values) for s in sliders)
         if count > MAX_POSITIONS:
@@ -287,6 +300,10 @@ def plan(
                 f"{activation.name}'s sliders make {sizes} = {count} positions, above the cap "
                 f"of {MAX_POSITIONS}; give fewer values (sweeps) or fix a parameter (params)"
             )
+        if any(
+            (a.name, f, s) == (activation.name, fixed, sliders) for a, f, s in entries
+        ):  # the same activation twice (explore sigmoid sigmoid): once, as plot draws it
+            continue
         entries.append((activation, fixed, sliders))
     return Plan(float(start), float(stop), chosen, tuple(entries))
 
@@ -324,6 +341,10 @@ def compute(target: Plan, jobs: int | None = None) -> tuple[ExploredActivation, 
         activation = target.entries[index][0]
         for dtype, curve in zip(target.dtypes, found, strict=True):
             curves[index][(position, dtype)] = _rebuilt(activation, curve)
+    for (activation, _, _), made in zip(target.entries, curves, strict=True):
+        refusals = [c.refused for c in made.values()]
+        if activation.custom and all(refusals):  # no position works: one line, as plot says
+            raise CustomActivationError(str(refusals[0]))
     return tuple(
         ExploredActivation(activation, dict(fixed), sliders, found)
         for (activation, fixed, sliders), found in zip(target.entries, curves, strict=True)
@@ -460,6 +481,10 @@ def _curve(
         )  # fmt: skip
     except (InvalidParameterError, InvalidGridError) as refused:  # not finite in this dtype
         return Curve(params, dtype, refused=str(refused))
+    except CustomActivationError as failed:  # your own, at this position: not built, not finite
+        if not activation.custom:
+            raise
+        return Curve(params, dtype, refused=str(failed))
     saturation = analyze(found, dtypes=(dtype,))
     return Curve(params, dtype, found, saturation, shown=shown(found, saturation))
 

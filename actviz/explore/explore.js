@@ -359,7 +359,7 @@
       const section = make("section", {}, [
         make("h3", {}, [swatch, `${c.label}, ${c.dtype}`]),
         make("p", {}, [make("code", { textContent: `f(x) = ${a.formula}` })]),
-        make("p", {}, [make("code", { textContent: `f′(x) = ${a.derivative}` })]),
+        make("p", {}, [make("code", { textContent: `f′(x) = ${c.derivative ?? a.derivative}` })]),
       ]);
       section.dataset.activation = a.name;
       if (c.refused) {

@@ -26,8 +26,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actviz.atomic import check_own, write_bytes_atomically
-from actviz.errors import OutputError, UnknownFormatError, UsageError
+from actviz.atomic import check_target, write_bytes_atomically
+from actviz.errors import OutputError, UnknownFormatError, UsageError, arg
 from actviz.explore.data import VIEW, Curve, ExploredActivation, Plan
 from actviz.explore.shown import REGIME_CODES
 from actviz.registry import format_value
@@ -108,27 +108,33 @@ class Explorer:
     def _repr_html_(self) -> str:
         return self.fragment()
 
-    def write(self, path: str | Path) -> Path:
-        """Write :meth:`html` to ``path`` (atomically) and return it."""
-        target = html_path(path, "path")
+    def write(self, path: str | Path, *, follow_links: bool = True) -> Path:
+        """Write :meth:`html` to ``path`` (atomically) and return it. A symlink there is
+        written through to its target, as for any file you name (``follow_links=False``:
+        the link itself is replaced, for a name actviz chose); a device or a fifo is
+        refused (actviz.atomic)."""
+        html_path(path, "path", follow_links=follow_links)
+        folder = Path(path).parent  # the link's own folder: where it points is not ours
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise OutputError(f"cannot create {target.parent}: {error.strerror}") from None
-        return write_bytes_atomically(target, self.html().encode())
+            raise OutputError(f"cannot create {folder}: {error.strerror}") from None
+        return write_bytes_atomically(path, self.html().encode(), follow_links=follow_links)
 
 
-def html_path(path: object, parameter: str) -> Path:
-    """``path`` as the Path of an HTML file actviz may write, or a usage error naming
-    ``parameter``."""
+def html_path(path: object, parameter: str, *, follow_links: bool = True) -> Path:
+    """Where the HTML file ``path`` is written (a link followed where ``follow_links``),
+    or an error naming ``parameter``: not an .html name, a device, a fifo, a folder."""
     if not isinstance(path, (str, Path)) or not str(path):
-        raise UsageError(f"{parameter} must be a file name such as explore.html (got {path!r})")
+        raise UsageError(
+            f"{arg(parameter)} must be a file name such as explore.html (got {path!r})"
+        )
     target = Path(path)
     if target.suffix.lower() not in (".html", ".htm"):
         raise UnknownFormatError(
-            f"{parameter}: the explorer is an HTML page; name it .html (got {target.name!r})"
+            f"{arg(parameter)}: the explorer is an HTML page; name it .html (got {str(path)!r})"
         )
-    return check_own(target)
+    return check_target(target, follow_links=follow_links)
 
 
 def _asset(name: str) -> str:

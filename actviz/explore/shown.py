@@ -62,8 +62,32 @@ def shown(probe: Probe, saturation: Saturation) -> Shown:
         "edges": [_finite(e) for e in edges],
         "shade": _shading(saturation, x, rounded),
         "facts": [list(row) for row in saturation.summary_rows()],
+        "derivative": derivative_text(probe),
     }
     return Shown(codes, smooth, description)
+
+
+def derivative_text(probe: Probe) -> str:
+    """The f′ formula and what torch returns at each kink for this curve's parameters
+    in its dtype (leaky_relu at negative_slope 0: ``f′(0) = 0``), as actviz prints
+    numbers (actviz.display.number): the sample at a kink as the hover reads it."""
+    import torch
+
+    from actviz.display import number
+    from actviz.evaluation import differentiate, torch_dtype
+
+    activation = probe.spec.activation
+    kinks = activation.kinks(probe.params)
+    if not kinks:
+        return activation.derivative_formula
+    x = torch.tensor(kinks, dtype=torch.float64).to(torch_dtype(probe.dtype)).requires_grad_()
+    _, grad, _ = differentiate(probe.spec, x, second=False, train=False)
+    at = [
+        f"f′({number(k, probe.dtype)}) = {number(g, probe.dtype)}"
+        for k, g in zip(x.detach().double().tolist(), grad.double().tolist(), strict=True)
+    ]
+    where = "the kinks" if len(at) > 1 else "the kink"
+    return f"{activation.derivative_formula}; torch at {where}: {', '.join(at)}"
 
 
 def _finite(value: float | None) -> float | None:
