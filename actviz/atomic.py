@@ -59,8 +59,12 @@ def write_atomically(
     *,
     follow_links: bool = False,
     interruptible: bool = False,
+    parameter: str = "out",
 ) -> Path:
     """Call ``write`` with a binary file object, then move the result to ``path``.
+
+    ``parameter`` is what an error tells the user to change: ``out`` (the file or
+    folder named) or ``out_dir`` (the folder of a name actviz chose).
 
     A symlink at ``path`` is replaced, never written through (a link planted in
     an output folder must not send our bytes elsewhere), unless ``follow_links``:
@@ -99,7 +103,7 @@ def write_atomically(
     except OSError as error:
         reason = error.strerror or str(error)
         raise OutputError(
-            f"cannot write {target}: {reason}; choose a writable folder with {arg('out')}"
+            f"cannot write {target}: {reason}; choose a writable folder with {arg(parameter)}"
         ) from error
     finally:
         if temp is not None:
@@ -199,10 +203,12 @@ def check_inside(folder: str | Path, path: str | Path) -> Path:
     return target
 
 
-def write_bytes_atomically(path: str | Path, data: bytes, *, follow_links: bool = False) -> Path:
+def write_bytes_atomically(
+    path: str | Path, data: bytes, *, follow_links: bool = False, parameter: str = "out"
+) -> Path:
     """:func:`write_atomically` for content that is already in memory."""
 
     def write(handle: BinaryIO) -> None:
         handle.write(data)
 
-    return write_atomically(path, write, follow_links=follow_links)
+    return write_atomically(path, write, follow_links=follow_links, parameter=parameter)

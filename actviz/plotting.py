@@ -1240,7 +1240,9 @@ def save_figure(
     target = check_file_path(path, follow_links=follow_links)
     check_dpi(dpi)
     data = figure_bytes(fig, fmt or target.suffix.lstrip(".") or "png", dpi=dpi, theme=theme)
-    return write_bytes_atomically(target, data, follow_links=follow_links)
+    # A link at a name actviz chose is replaced: that name came from out_dir.
+    where = "out" if follow_links else "out_dir"
+    return write_bytes_atomically(target, data, follow_links=follow_links, parameter=where)
 
 
 def check_pixels(size: tuple[float, float], dpi: int) -> None:

@@ -68,3 +68,22 @@ def test_depth_and_phase_stems_stay_inside_file_name_limits() -> None:
     assert _prefixed_stem("depth", ["tanh", "relu"]) == "depth-tanh_relu"
     slugs = [f"leaky_relu-negative_slope={i / 100:g}" for i in range(10)]
     assert _prefixed_stem("phase", slugs) == "phase-leaky_relu-negative_slope=0_and_9_more"
+
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs /dev/null")
+@pytest.mark.parametrize(
+    ("flag", "value", "told"),
+    [("--out-dir", "/dev/null", "--out-dir"), ("--out", "/dev/null/x.png", "create it first")],
+)
+def test_an_unwritable_place_names_the_option_that_chose_it(
+    flag: str, value: str, told: str
+) -> None:
+    """A name actviz chose under --out-dir tells you to change --out-dir, not --out
+    (which you did not give); an outsider was told to change --out."""
+    from typer.testing import CliRunner
+
+    from actviz.cli import app
+
+    result = CliRunner().invoke(app, ["plot", "relu", "--points", "5", flag, value])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.rstrip().endswith(told), result.stderr

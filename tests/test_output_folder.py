@@ -350,7 +350,7 @@ def test_following_links_as_before_overwrites_the_victim(
     """The old behaviour injected: the snapshot sees the victim overwritten."""
     followed = atomic.write_atomically
 
-    def old(path: str | Path, write: Callable[..., None], *, follow_links: bool = False) -> Path:
+    def old(path: str | Path, write: Callable[..., None], **_: object) -> Path:
         return followed(path, write, follow_links=True)
 
     monkeypatch.setattr(atomic, "write_atomically", old)
