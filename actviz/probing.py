@@ -168,17 +168,24 @@ class Grid:
                 "fewer points or a larger step"
             )
 
-    def check_dtype(self, dtype: torch.dtype) -> None:
-        """Refuse a range that overflows ``dtype`` or collapses to one value in it."""
+    def check_dtype(
+        self, dtype: torch.dtype, *, other_dtype: bool = True, other_points: bool = True
+    ) -> None:
+        """Refuse a range that overflows ``dtype`` or collapses to one value in it.
+
+        The remedies offered are a range, and another dtype or fewer points where the
+        caller takes them (``other_dtype``, ``other_points``; explore takes neither).
+        """
         import torch
 
         info = torch.finfo(dtype)
         name = str(dtype).removeprefix("torch.")
         where = f"range [{self.start:g}, {self.stop:g}]"
+        wider = f" or a wider {arg('dtype')}" if other_dtype else ""
         if max(abs(self.start), abs(self.stop)) > info.max:
             raise InvalidGridError(
                 f"{where} does not fit in {name} (largest finite value {info.max:.4g}); "
-                f"use a smaller range or a wider {arg('dtype')}"
+                f"use a smaller range{wider}"
             )
         # linspace and arange step in the dtype itself, except for the half types
         # (float32 there, where a range that fits has a width that fits too).
@@ -187,13 +194,13 @@ class Grid:
         if not half and width > info.max:
             raise InvalidGridError(
                 f"{where} is too wide for {name}: its width overflows (largest finite value "
-                f"{info.max:.4g}); use a smaller range or a wider {arg('dtype')}"
+                f"{info.max:.4g}); use a smaller range{wider}"
             )
         ends = torch.tensor([float(self.start), float(self.stop)], dtype=torch.float64).to(dtype)
         if ends[0] == ends[1]:
             raise InvalidGridError(
-                f"{where} collapses to a single value in {name}; use a wider range or "
-                f"{arg('dtype', 'float64')}"
+                f"{where} collapses to a single value in {name}; use a wider range"
+                + (f" or {arg('dtype', 'float64')}" if other_dtype else "")
             )
         # The analysis divides by the spacing and by its square (np.gradient, in
         # float64): below this they underflow and the numbers become inf.
@@ -202,8 +209,8 @@ class Grid:
         if spacing < finest:
             raise InvalidGridError(
                 f"{where} with {self.count:,} points is spaced {spacing:.3g} apart, below the "
-                f"finest spacing actviz can analyse in {name} ({finest:.3g}); use a wider range "
-                "or fewer points"
+                f"finest spacing actviz can analyse in {name} ({finest:.3g}); use a wider range"
+                + (" or fewer points" if other_points else "")
             )
 
     def values(self) -> np.ndarray:

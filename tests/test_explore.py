@@ -735,3 +735,21 @@ def test_the_kink_verifier_catches_a_wrong_line(kinked: Explorer) -> None:
     made = Explorer(tuple(entries), kinked.plan, kinked.environment, kinked.theme)
     found = kink_mismatches(made)
     assert len(found) == 1 and found[0].startswith("threshold"), found
+
+
+@pytest.mark.parametrize(
+    "range_", [(70000.0, 70001.0), (-1e300, 1e300), (-0.001, 0.001), (-1e-300, 1e-300)]
+)
+def test_range_errors_offer_only_what_explore_takes(range_: tuple[float, float]) -> None:
+    """explore has no --dtype and no --points: its range errors must not suggest them
+    (an outsider was told "use a wider range or --dtype float64")."""
+    from actviz.errors import ActvizError
+
+    with pytest.raises(ActvizError) as error:
+        explorer(["sigmoid"], start=range_[0], stop=range_[1])
+    assert "range" in str(error.value)
+    assert not re.search(r"dtype|points", str(error.value).split(";")[-1]), str(error.value)
+    words = ["explore", "sigmoid", "--range", repr(range_[0]), repr(range_[1]), "--out", "x.html"]
+    result = CliRunner().invoke(app, words)
+    assert result.exit_code == 2 and "--dtype" not in result.stderr
+    assert "points" not in result.stderr.split(";")[-1]

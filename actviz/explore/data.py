@@ -282,7 +282,11 @@ def plan(
                 f"{', '.join(EXPLORE_DTYPES)}"
             )
     for d in chosen:
-        Grid(start, stop, points_for(start, stop, d)).check_dtype(torch_dtype(d))
+        Grid(start, stop, points_for(start, stop, d)).check_dtype(
+            torch_dtype(d),
+            other_dtype=False,
+            other_points=False,  # explore takes neither
+        )
     entries: list[tuple[Activation, dict[str, ParamValue], tuple[Slider, ...]]] = []
     for target in targets_of(activations):
         activation, fixed, swept = _target(target)
