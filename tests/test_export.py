@@ -564,3 +564,23 @@ def test_the_manifest_records_numbers_and_the_gallery_words_them(serial: Path) -
     cards = dict(re.findall(r'<figure id="([^"]+)">(.*?)</figure>', page, flags=re.S))
     assert "<dt>peak |f′|</dt><dd>1 on (0, 6]</dd>" in cards["relu"]
     assert "<dt>f′ = 0 by definition</dt><dd>x ≤ 0</dd>" in cards["relu"]
+
+
+def test_export_all_at_the_glu_axis_cap_reaches_rendering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actviz import export as export_module
+    from actviz.params import targets_from_cli
+    from actviz.registry import all_names
+
+    class Rendering(Exception):
+        pass
+
+    def reached(*_: object, **__: object) -> None:
+        raise Rendering
+
+    monkeypatch.setattr(export_module, "render_all", reached)
+    with pytest.raises(Rendering):
+        export(
+            targets_from_cli(all_names(), []), tmp_path / "out", grid=Grid(-8.0, 8.0, points=1000)
+        )

@@ -12,8 +12,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from actviz import errors, params, registry
 from actviz import export as export_module
-from actviz import params, registry
 from actviz.cli import app
 from actviz.environment import environment
 from actviz.errors import TwoInputActivationError
@@ -244,3 +244,13 @@ def test_export_everything_includes_glu(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setattr(export_module, "export", spy)
     assert runner.invoke(app, ["export", "--out", str(tmp_path)]).exit_code == 0
     assert [t.name for t in given] == registry.all_names()
+
+
+def test_glu_above_its_axis_cap_is_refused_before_torch_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from actviz import evaluation
+
+    monkeypatch.setattr(evaluation, "torch_dtype", lambda *_: pytest.fail("torch was used"))
+    with pytest.raises(errors.InvalidGridError, match=r"^1,001 points per axis make"):
+        probe_glu(Grid(-8.0, 8.0, points=1001))

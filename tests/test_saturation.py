@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -326,3 +328,35 @@ def test_survey_onset_is_computed_at_the_requested_eps(eps: float, left: float) 
     onset_left, onset_right = float(row[5]), float(row[6])
     # the innermost sample with |f′| < eps·peak from there outwards: within one step
     assert abs(-onset_left - left) <= 0.011 and abs(onset_right - left) <= 0.011
+
+
+# --- tiny and huge ranges: no numpy warnings where inputs are fine (issue 9) ------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"start": 0.0, "stop": 1e-150, "points": 10, "dtype": "float64"},
+        {"start": 1e-152, "stop": 3e-152, "points": 7, "dtype": "float64"},
+        {"start": -60000.0, "stop": 60000.0, "points": 50, "dtype": "float32"},
+        {"start": 0.0, "stop": 1e-30, "points": 9},
+    ],
+)
+@pytest.mark.parametrize("name", ["tanh", "relu", "sigmoid", "softplus"])
+def test_tiny_and_huge_ranges_analyse_without_runtime_warnings(
+    name: str, options: dict[str, Any]
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = probe(name, **options)
+        s = analyze(p)
+    assert np.isfinite(p.grad).all() and np.isfinite(s.peak_grad)
+
+
+def test_far_tails_are_dead_by_rounding_and_kink_samples_are_not() -> None:
+    # float64's own closed form underflows beyond |x| ≈ 700: asked at 30, σ′ is not 0
+    s = analyze(probe("sigmoid", start=-1000, stop=1000, points=5, dtype="float64"), dtypes=())
+    assert s.rounded is not None and list(s.rounded) == [True, False, False, True, True]
+    # threshold's f′(0.1) = 0 is torch's value at its kink, not rounding
+    t = analyze(probe("threshold", start=-1, stop=1, points=5), dtypes=())
+    assert t.rounded is not None and not t.rounded.any()
