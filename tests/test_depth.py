@@ -38,6 +38,7 @@ def _close(drawn: Any, expected: Any) -> None:
 AUTO_GAIN_SPREAD = {"stable": 2.5, "marginal": 5.0}
 
 
+@pytest.mark.slow
 def test_auto_gain_keeps_the_activation_std_for_every_registered_activation() -> None:
     result = depth(registry.names(), layers=50, width=128, batch=128, baseline=False)
     unstable = []

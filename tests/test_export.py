@@ -59,6 +59,7 @@ def test_reexport_is_byte_identical_and_leaves_files_alone(serial: Path, tmp_pat
     assert report.written == [] and len(report.unchanged) == 14
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial(serial: Path, tmp_path: Path) -> None:
     _export(tmp_path, formats=("png", "svg", "pdf"), jobs=2)
     assert _contents(tmp_path) == _contents(serial)

@@ -192,6 +192,7 @@ COMPLETION = {
 )
 # Every run: export's spawned workers (your module imports torch) with multiprocessing.py
 # planted, from the console script and from python -m.
+@pytest.mark.slow
 @example(extra=[], as_package=False, command="export", launcher="script")
 @example(extra=["triton"], as_package=True, command="export", launcher="-m")
 def test_no_planted_module_runs_and_the_command_still_works(
