@@ -562,6 +562,7 @@ def test_the_notebook_picture_fits_at_its_own_dpi(monkeypatch: pytest.MonkeyPatc
     assert drawn.figure.dpi == NOTEBOOK_DPI and problems(drawn) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     dpi=st.integers(72, 300),
@@ -585,6 +586,7 @@ def test_nothing_is_cut_at_any_dpi(
     assert drawn.figure.dpi == dpi and problems(drawn) == []
 
 
+@pytest.mark.slow
 def test_the_suggested_figsize_fits_and_a_tenth_less_does_not() -> None:
     """Whatever size was asked for, the same suggestion: it fits, and a tenth of an
     inch less on either side does not."""

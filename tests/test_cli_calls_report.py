@@ -26,6 +26,7 @@ from actviz.display import strict_json
 from actviz.probing import Grid, ProbeOptions
 from actviz.registry import spec
 from actviz.saturation import survey
+from tests.cli.helpers import ClickError, check_error
 
 runner = CliRunner()
 
@@ -232,10 +233,8 @@ def test_a_figure_format_is_checked_before_any_work(
     monkeypatch: pytest.MonkeyPatch, args: list[str], module: Any, call: str
 ) -> None:
     monkeypatch.setattr(module, call, never)
-    result = runner.invoke(app, args)
-    assert result.exit_code == 2
     # One --format type for every figure (FormatName): Click refuses it while parsing.
-    assert result.stderr.startswith("Error: Invalid value for '--format': 'gif' is not one of")
+    check_error(args, 2, ClickError("'--format'", "gif"))
 
 
 def test_survey_rows_checks_the_sort_key_before_probing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -115,14 +116,13 @@ def test_cli_plot_table_check_export() -> None:
     assert result.stdout == "wrote outputs/useracts-swishish_vs_relu.png\n"
     check = runner.invoke(app, ["check", "useracts:swishish"])
     assert check.exit_code == 0
-    rows = [line.split("│") for line in check.stdout.splitlines() if "│" in line]
-    rows = [r for r in rows if r[2].strip() in ("float64", "float32", "bfloat16", "float16")]
-    # checked in every dtype against derivatives of its own float64 f (issue 20)
-    assert [(r[1].strip(), r[2].strip(), r[-2].strip()) for r in rows] == [
-        ("useracts:swishish", "float64", "pass"), ("", "float32", "pass"),
-        ("", "bfloat16", "pass"), ("", "float16", "pass"),
-    ]  # fmt: skip
     assert "useracts:swishish: reference numeric: Ridders-extrapolated" in check.stdout
+    # checked in every dtype against derivatives of its own float64 f (issue 20)
+    (checked,) = json.loads(runner.invoke(app, ["check", "useracts:swishish", "--json"]).stdout)
+    assert (checked["activation"], checked["passed"]) == ("useracts:swishish", True)
+    assert [(d["dtype"], d["passed"]) for d in checked["dtypes"]] == [
+        ("float64", True), ("float32", True), ("bfloat16", True), ("float16", True),
+    ]  # fmt: skip
     result = runner.invoke(app, ["export", "useracts:Square", "--jobs", "1"], env={"CI": "1"})
     assert "written   outputs/useracts-Square.png" in result.stdout
     table = runner.invoke(app, ["table", "useracts:Square", "--range", "-1", "1", "--points", "3"])

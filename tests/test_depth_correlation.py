@@ -695,6 +695,7 @@ def test_a_float64_fixed_point_is_repeated_exactly() -> None:
     assert prediction_problems(run, 1e-9) == []
 
 
+@pytest.mark.slow
 def test_the_readmes_words() -> None:
     """relu drives every pair towards 1 (its arc-cosine map lies above the diagonal
     on [0, 1)); tanh at its auto gain and σ_b = 0 drives every pair to 0 (its map

@@ -20,6 +20,7 @@ from actviz.export import folder as export_folder
 from actviz.export import pool as export_pool
 from actviz.params import specs_from_cli
 from actviz.probing import Grid
+from tests.cli.helpers import ClickError, check_error
 
 NAMES = ["relu", "sigmoid", "gelu", "leaky_relu"]
 PARAMS = ["leaky_relu.negative_slope=0.1"]
@@ -58,6 +59,7 @@ def test_reexport_is_byte_identical_and_leaves_files_alone(serial: Path, tmp_pat
     assert report.written == [] and len(report.unchanged) == 14
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial(serial: Path, tmp_path: Path) -> None:
     _export(tmp_path, formats=("png", "svg", "pdf"), jobs=2)
     assert _contents(tmp_path) == _contents(serial)
@@ -156,8 +158,7 @@ def test_a_failing_activation_leaves_no_partial_files(
         (
             ["--theme", "sepia"],
             2,
-            "Error: Invalid value for '--theme': 'sepia' is not one of 'light', 'dark'; "
-            "usage: actviz export [OPTIONS] [NAMES]...",
+            ClickError("'--theme'", "sepia", "light", "dark"),
         ),
         (["relu", "--all"], 2, "Error: name activations or give --all, not both"),
         (
@@ -169,12 +170,15 @@ def test_a_failing_activation_leaves_no_partial_files(
     ],
 )
 def test_bad_export_input(
-    args: list[str], code: int, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    args: list[str],
+    code: int,
+    line: str | ClickError,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "blocker").write_text("a file")
-    result = runner.invoke(app, ["export", *args])
-    assert (result.exit_code, result.stderr) == (code, line + "\n")
+    check_error(["export", *args], code, line)
     assert not (tmp_path / "outputs").exists()
 
 
@@ -574,3 +578,23 @@ def test_the_manifest_records_numbers_and_the_gallery_words_them(serial: Path) -
     cards = dict(re.findall(r'<figure id="([^"]+)">(.*?)</figure>', page, flags=re.S))
     assert "<dt>peak |f′|</dt><dd>1 on (0, 6]</dd>" in cards["relu"]
     assert "<dt>f′ = 0 by definition</dt><dd>x ≤ 0</dd>" in cards["relu"]
+
+
+def test_export_all_at_the_glu_axis_cap_reaches_rendering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actviz import export as export_module
+    from actviz.params import targets_from_cli
+    from actviz.registry import all_names
+
+    class Rendering(Exception):
+        pass
+
+    def reached(*_: object, **__: object) -> None:
+        raise Rendering
+
+    monkeypatch.setattr(export_module, "render_all", reached)
+    with pytest.raises(Rendering):
+        export(
+            targets_from_cli(all_names(), []), tmp_path / "out", grid=Grid(-8.0, 8.0, points=1000)
+        )

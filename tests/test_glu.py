@@ -12,13 +12,14 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from actviz import errors, params, registry
 from actviz import export as export_module
-from actviz import params, registry
 from actviz.cli import app
 from actviz.environment import environment
 from actviz.errors import TwoInputActivationError
 from actviz.glu import glu_figure, probe_glu
 from actviz.probing import Grid, probe
+from tests.cli.helpers import ClickError, check_error
 from tests.test_plotting import png_size
 
 runner = CliRunner()
@@ -151,15 +152,12 @@ GLU_ERRORS = [
     (
         ["plot", "glu", "--dtype", "junk"],
         2,
-        "Error: Invalid value for '--dtype': 'junk' is not one of "
-        "'float16', 'bfloat16', 'float32', 'float64'; "
-        "usage: actviz plot [OPTIONS] NAMES...",
+        ClickError("'--dtype'", "junk"),
     ),
     (
         ["plot", "glu", "--device", "tpu"],
         2,
-        "Error: Invalid value for '--device': 'tpu' is not one of 'cpu', 'cuda'; "
-        "usage: actviz plot [OPTIONS] NAMES...",
+        ClickError("'--device'", "tpu"),
     ),
     (
         ["export", "glu", "--param", "dim=1"],
@@ -180,11 +178,14 @@ GLU_ERRORS = [
     ("args", "code", "line"), GLU_ERRORS, ids=[" ".join(e[0]) for e in GLU_ERRORS]
 )
 def test_plot_glu_validates_like_other_activations(
-    args: list[str], code: int, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    args: list[str],
+    code: int,
+    line: str | ClickError,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, args)
-    assert (result.exit_code, result.stderr, result.stdout) == (code, line + "\n", "")
+    check_error(args, code, line)
     assert not (tmp_path / "outputs").exists()
 
 
@@ -244,3 +245,13 @@ def test_export_everything_includes_glu(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setattr(export_module, "export", spy)
     assert runner.invoke(app, ["export", "--out", str(tmp_path)]).exit_code == 0
     assert [t.name for t in given] == registry.all_names()
+
+
+def test_glu_above_its_axis_cap_is_refused_before_torch_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from actviz import evaluation
+
+    monkeypatch.setattr(evaluation, "torch_dtype", lambda *_: pytest.fail("torch was used"))
+    with pytest.raises(errors.InvalidGridError, match=r"^1,001 points per axis make"):
+        probe_glu(Grid(-8.0, 8.0, points=1001))

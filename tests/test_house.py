@@ -18,9 +18,9 @@ PACKAGE = ROOT / "actviz"
 MAX_COMMAND_BODY = 20  # lines from the first statement after the docstring
 
 
-def _commands() -> dict[str, tuple[int, int]]:
+def _commands(path: Path = PACKAGE / "cli" / "__init__.py") -> dict[str, tuple[int, int]]:
     """Each @app.command function in the cli package: (first body line, last line)."""
-    tree = ast.parse((PACKAGE / "cli" / "__init__.py").read_text())
+    tree = ast.parse(path.read_text())
     found = {}
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef):
@@ -35,25 +35,28 @@ def _commands() -> dict[str, tuple[int, int]]:
     return found
 
 
+def _long_commands(path: Path = PACKAGE / "cli" / "__init__.py") -> dict[str, int]:
+    """The commands of ``path`` whose body runs past MAX_COMMAND_BODY lines: name → lines."""
+    sizes = {name: end - start + 1 for name, (start, end) in _commands(path).items()}
+    return {name: size for name, size in sizes.items() if size > MAX_COMMAND_BODY}
+
+
 def test_every_command_body_is_parse_call_print_in_a_few_lines() -> None:
-    commands = _commands()
-    assert len(commands) >= 10  # every command, not none
-    long = {name: end - start + 1 for name, (start, end) in commands.items()}
-    assert {n: size for n, size in long.items() if size > MAX_COMMAND_BODY} == {}
+    assert len(_commands()) >= 10  # every command, not none
+    assert _long_commands() == {}
 
 
 def test_the_body_limit_catches_a_long_command(tmp_path: Path) -> None:
-    # The check above would pass vacuously if _commands found nothing long; make one.
-    lines = ["x = 1"] * (MAX_COMMAND_BODY + 1)
-    source = "@app.command('x')\ndef x_command() -> None:\n    '''Doc.'''\n" + "".join(
-        f"    {line}\n" for line in lines
+    # The check above would pass vacuously if _commands found nothing long: plant one
+    # (docstring, then one line too many) in a copy of the real cli module.
+    source = (PACKAGE / "cli" / "__init__.py").read_text()
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_COMMAND_BODY + 1))
+    planted = tmp_path / "cli.py"
+    planted.write_text(
+        f'{source}\n\n@app.command(\'long\')\ndef long_command() -> None:\n    """Doc."""\n{body}'
     )
-    (start, end) = next(
-        (n.body[1].lineno, n.end_lineno)
-        for n in ast.parse(source).body
-        if isinstance(n, ast.FunctionDef)
-    )
-    assert end is not None and end - start + 1 > MAX_COMMAND_BODY
+    assert set(_commands(planted)) == set(_commands()) | {"long_command"}
+    assert _long_commands(planted) == {"long_command": MAX_COMMAND_BODY + 1}
 
 
 def _layout_modules(page: Path = ROOT / "docs" / "layout.md") -> list[str]:
@@ -141,28 +144,38 @@ def test_a_built_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
 
 
 def private_uses(source: str) -> list[str]:
-    """``module._name`` on an actviz module a file imported (``registry._key``), and any
-    import of Typer's private modules (``typer._click``, ``typer._types``)."""
+    """``module._name`` on what a file imported from actviz, however it was imported
+    (``from actviz import registry``, ``from actviz.depth import gain as g``, ``import
+    actviz.registry``, ``from .. import registry``): ``registry._key``,
+    ``actviz.registry._key``; and any import of Typer's private modules (``typer._click``,
+    ``typer._types``)."""
     tree = ast.parse(source)
-    modules: set[str] = set()
+    bound: set[str] = set()  # the names that hold something imported from actviz
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "actviz":
-            modules |= {alias.asname or alias.name for alias in node.names}
+        if isinstance(node, ast.ImportFrom) and (
+            node.level or (node.module or "").split(".")[0] == "actviz"
+        ):
+            bound |= {alias.asname or alias.name for alias in node.names}
         if isinstance(node, ast.Import):
-            modules |= {a.asname for a in node.names if a.name.startswith("actviz.") and a.asname}
+            for alias in node.names:
+                if alias.name.split(".")[0] == "actviz":
+                    bound.add(alias.asname or "actviz")
         named = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
         named += [a.name for a in node.names] if isinstance(node, ast.Import) else []
         found += [f"import {n}" for n in named if n.startswith("typer._")]
     for node in ast.walk(tree):
-        if (
+        if not (
             isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in modules
             and node.attr.startswith("_")
             and not node.attr.startswith("__")
         ):
-            found.append(f"{node.value.id}.{node.attr}")
+            continue
+        root: ast.expr = node.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id in bound:
+            found.append(ast.unparse(node))
     return found
 
 
@@ -181,3 +194,24 @@ def test_the_private_use_check_catches_registry_key_and_typer_click() -> None:
         "def f(n):\n    return registry._key(n)\n"
     )
     assert private_uses(source) == ["import typer._click.exceptions", "registry._key"]
+
+
+@pytest.mark.parametrize(
+    ("imports", "use"),
+    [
+        ("from actviz import registry", "registry._key"),
+        ("from actviz import registry as reg", "reg._key"),
+        ("import actviz.registry", "actviz.registry._key"),
+        ("import actviz.registry as reg", "reg._key"),
+        ("from actviz.depth import gain", "gain._edges"),
+        ("from .. import registry", "registry._key"),
+        ("from . import kernel", "kernel._grid"),
+    ],
+)
+def test_a_private_use_planted_in_a_real_module_is_caught(imports: str, use: str) -> None:
+    """Each way of importing, planted (deferred, inside a function) into a copy of
+    actviz/depth/cmap/figure.py."""
+    source = (PACKAGE / "depth" / "cmap" / "figure.py").read_text()
+    assert private_uses(source) == []
+    planted = f"{source}\n\ndef _planted(n):\n    {imports}\n    return {use}(n)\n"
+    assert private_uses(planted) == [use]

@@ -202,6 +202,86 @@ def test_a_relative_import_from_a_subpackage_reaches_up(tmp_path: Path) -> None:
     assert cycle(graph) == ["pkg.mod", "x", "pkg.mod"]
 
 
+# Every form of import that _imported claims to read, one at a time, in a package laid
+# out as x.py, pkg/{__init__,y,mod}.py, pkg/sub/{__init__,z}.py: (file, line, edges).
+FORMS = [
+    ("x.py", "import actviz.pkg.mod", {"pkg", "pkg.mod"}),  # runs pkg/__init__ first
+    ("pkg/y.py", "import actviz.pkg.mod", {"pkg.mod"}),  # inside pkg already
+    ("x.py", "import actviz.pkg.sub.z as q", {"pkg", "pkg.sub", "pkg.sub.z"}),
+    ("x.py", "from actviz.pkg import y", {"pkg", "pkg.y"}),  # a submodule
+    ("x.py", "from actviz.pkg import helper", {"pkg"}),  # a name of pkg/__init__.py
+    ("pkg/mod.py", "from actviz import x", {"x"}),
+    ("pkg/__init__.py", "from . import y", {"pkg.y"}),  # a package's own submodule
+    ("pkg/mod.py", "from . import y", {"pkg.y"}),  # a sibling
+    ("pkg/mod.py", "from .y import helper", {"pkg.y"}),
+    ("pkg/mod.py", "from .. import x", {"x"}),  # one package up
+    ("pkg/sub/z.py", "from ..y import helper", {"pkg.y"}),
+    ("pkg/sub/__init__.py", "from .. import y", {"pkg.y"}),  # from a package's __init__
+    ("pkg/sub/z.py", "from ... import x", {"x"}),  # two up
+    ("pkg/y.py", "def f():\n    from actviz import x", {"x"}),  # deferred
+    ("pkg/y.py", "if TYPE_CHECKING:\n    from actviz import x", set()),
+    ("pkg/y.py", "if typing.TYPE_CHECKING:\n    import json\nelse:\n    import actviz.x", {"x"}),
+]
+
+
+@pytest.mark.parametrize(("file", "line", "edges"), FORMS, ids=[f"{f}: {s}" for f, s, _ in FORMS])
+def test_every_form_of_import_is_read(
+    tmp_path: Path, file: str, line: str, edges: set[str]
+) -> None:
+    for empty in ("x.py", "pkg/__init__.py", "pkg/y.py", "pkg/mod.py",
+                  "pkg/sub/__init__.py", "pkg/sub/z.py"):  # fmt: skip
+        (tmp_path / empty).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / empty).write_text("")
+    (tmp_path / file).write_text(line + "\n")
+    graph = import_graph(tmp_path)
+    importer = file.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+    assert graph[importer] == edges
+    assert all(graph[m] == set() for m in graph if m != importer)
+
+
+# The imports that reach up a floor of tests/test_layers.py's LAYERS today, each for
+# a reason; any other is caught, and one of these gone must leave this list too.
+KNOWN_UPWARD = {
+    ("probing", "plotting"): "Probe._repr_png_: Jupyter shows a probe as plot draws it",
+    ("probing", "saturation"): "Probe._repr_png_ shades the regimes",
+    ("saturation", "display"): "Saturation.summary_rows words its numbers as table does",
+    ("saturation.survey", "display"): "the saturation command's table, CSV and JSON",
+}
+
+
+def upward_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """The imports of ``graph`` from a module on one floor to a module on a higher one
+    (modules on no floor, the feature packages, are not checked here)."""
+    from tests.test_layers import LAYERS
+
+    def floor(name: str) -> int | None:
+        module = f"actviz.{name}"
+        for number, members in enumerate(LAYERS):
+            if any(module == m or module.startswith(f"{m}.") for m in members):
+                return number
+        return None
+
+    return {
+        (a, b)
+        for a, targets in graph.items()
+        for b in targets
+        if (fa := floor(a)) is not None and (fb := floor(b)) is not None and fb < fa
+    }
+
+
+def test_imports_go_down_the_floors() -> None:
+    assert upward_imports(import_graph(PACKAGE)) == set(KNOWN_UPWARD)
+
+
+def test_an_upward_import_put_into_a_copy_is_caught(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    path = copy / "evaluation.py"
+    path.write_text(
+        path.read_text() + "\n\ndef _planted() -> None:\n    from actviz import tables\n"
+    )
+    assert upward_imports(import_graph(copy)) == set(KNOWN_UPWARD) | {("evaluation", "tables")}
+
+
 def test_the_pipeline_reads_downwards() -> None:
     graph = import_graph(PACKAGE)
     # The analysis and the evaluation under it never reach up to the grid,

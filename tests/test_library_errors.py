@@ -4,14 +4,26 @@ AttributeError from deep inside."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import torch
 
 import actviz
+from actviz import errors, graph, jacobian, plotting
 from actviz import export as export_module
+from actviz.check.verify import verify
 from actviz.errors import ActvizError
+from actviz.export import export
+from actviz.glu import probe_glu
+from actviz.probing import Grid, Probe, probe, probe_many
+from actviz.registry import spec
+from actviz.saturation import analyze
+from tests.conftest import UserModules
 
 # Typed as Any: these calls are wrong on purpose, as a notebook user may write them.
 lib: Any = actviz
@@ -106,3 +118,209 @@ def test_the_check_catches_a_bare_python_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(registry, "specs_of", lambda a, parameter="activations": list(a))
     with pytest.raises(TypeError):
         lib.gain(5)
+
+
+# --- grids, devices, seeds and inputs a notebook may get wrong (issue 9) ---------
+
+
+@pytest.fixture()
+def in_user_folder(user_modules: UserModules) -> Path:
+    """A working folder with a user module that does not parse."""
+    return user_modules(h9syntax="def f(x:\n    return x\n")
+
+
+def _nan_probe() -> Probe:
+    p = probe("relu", start=-1, stop=1, points=5)
+    nan = np.full_like(p.x, np.nan)
+    return Probe(p.spec, p.dtype, p.device, p.train, p.seed, p.x, nan, nan)
+
+
+def _fig() -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure()
+
+
+GRID_AND_INPUT_CALLS: list[tuple[str, Callable[[], object], type[errors.ActvizError], str]] = [
+    ("step 1e-320", lambda: probe("relu", step=1e-320), errors.InvalidGridError, "more than 1e308"),
+    (
+        "bounds ±1e308",
+        lambda: probe("relu", start=-1e308, stop=1e308, points=3, dtype="float64"),
+        errors.InvalidGridError,
+        "its width overflows float64",
+    ),
+    (
+        "bound 1e308 in float32",
+        lambda: probe("relu", start=0, stop=1e308, points=3),
+        errors.InvalidGridError,
+        "does not fit in float32",
+    ),
+    ("cpu:junk", lambda: probe("relu", device="cpu:junk"), errors.UnknownFormatError, "cpu:junk"),
+    ("cpu:1", lambda: probe("relu", device="cpu:1"), errors.UnknownFormatError, "one cpu device"),
+    ("device None", lambda: probe("relu", device=None), errors.UnknownFormatError, "None"),  # type: ignore[arg-type]
+    (
+        "huge seed",
+        lambda: probe("rrelu", train=True, seed=10**23),
+        errors.UsageError,
+        "seed must be a whole number from 0 to 2**64 - 1",
+    ),
+    ("negative seed", lambda: probe("rrelu", seed=-1), errors.UsageError, "got -1"),
+    ("float seed", lambda: probe("rrelu", seed=1.5), errors.UsageError, "got 1.5"),  # type: ignore[arg-type]
+    (
+        "dtype int32",
+        lambda: probe("relu", dtype=torch.int32),
+        errors.UnknownFormatError,
+        "unknown dtype 'int32'",
+    ),
+    ("points 2.5", lambda: probe("relu", points=2.5), errors.InvalidGridError, "got 2.5"),  # type: ignore[arg-type]
+    ("points True", lambda: probe("relu", points=True), errors.InvalidGridError, "got True"),
+    ("points '5'", lambda: probe("relu", points="5"), errors.InvalidGridError, "got '5'"),  # type: ignore[arg-type]
+    ("start 'a'", lambda: probe("relu", start="a"), errors.InvalidGridError, "must be numbers"),  # type: ignore[arg-type]
+    ("step '0.1'", lambda: probe("relu", step="0.1"), errors.InvalidGridError, "got '0.1'"),  # type: ignore[arg-type]
+    ("name 123", lambda: probe(123), errors.UnknownActivationError, "got 123"),  # type: ignore[arg-type]
+    (
+        "params not a mapping",
+        lambda: probe("elu", params=[1]),  # type: ignore[arg-type]
+        errors.InvalidParameterError,
+        "parameters are a mapping",
+    ),
+    (
+        "analyze on a NaN probe",
+        lambda: analyze(_nan_probe()),
+        errors.InvalidGridError,
+        "relu has no finite f′ on this grid",
+    ),
+    (
+        "probe_many above the total",
+        lambda: probe_many([spec("relu")] * 3, Grid(points=400_000)),
+        errors.InvalidGridError,
+        "3 activations × 400,000 points",
+    ),
+    (
+        "glu plane",
+        lambda: probe_glu(Grid(points=1001)),
+        errors.InvalidGridError,
+        "1,001 × 1,001 plane",
+    ),
+    (
+        "save_figure dpi 0",
+        lambda: plotting.save_figure(_fig(), "x.png", dpi=0),
+        errors.UnknownFormatError,
+        "dpi must be a whole number from 10 to 1200 (got 0)",
+    ),
+    (
+        "save_figure to '.'",
+        lambda: plotting.save_figure(_fig(), "."),
+        errors.UsageError,
+        "output '.' is not a file name",
+    ),
+    (
+        "export dpi 0",
+        lambda: export([spec("relu")], "out", dpi=0),
+        errors.UnknownFormatError,
+        "dpi must be a whole number",
+    ),
+    (
+        "plot_file out '.'",
+        lambda: actviz.plot_file([probe("relu")], out="."),
+        errors.UsageError,
+        "output '.' is not a file name",
+    ),
+    (
+        "activation_figure([])",
+        lambda: plotting.activation_figure([]),
+        errors.UsageError,
+        "give at least one probe",
+    ),
+    (
+        "jacobian NaN",
+        lambda: jacobian.jacobian("softmax", [math.nan, 1.0]),
+        errors.UsageError,
+        "finite numbers (got nan)",
+    ),
+    (
+        "jacobian text",
+        lambda: jacobian.jacobian("softmax", ["a", 1.0]),  # type: ignore[list-item]
+        errors.UsageError,
+        "must be numbers (got 'a')",
+    ),
+    (
+        "random_input huge seed",
+        lambda: jacobian.random_input(3, 10**30),
+        errors.UsageError,
+        "seed must be a whole number",
+    ),
+    (
+        "graph bare variable",
+        lambda: graph.run("x", {"x": [1.0]}),
+        errors.UsageError,
+        "just a variable",
+    ),
+    (
+        "graph NaN",
+        lambda: graph.run("sigmoid(x)", {"x": [math.nan]}),
+        errors.UsageError,
+        "finite numbers",
+    ),
+    (
+        "verify os:system",
+        lambda: verify(spec("os:system")),
+        errors.CustomActivationError,
+        "os:system raised TypeError",
+    ),
+    (
+        "syntax error on import",
+        lambda: spec("h9syntax:f"),
+        errors.CustomActivationError,
+        "cannot import 'h9syntax' for h9syntax:f: syntax error in",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "message"),
+    [c[1:] for c in GRID_AND_INPUT_CALLS],
+    ids=[c[0] for c in GRID_AND_INPUT_CALLS],
+)
+def test_bad_library_calls_raise_actviz_errors(
+    in_user_folder: Path, call: Callable[[], object], kind: type[errors.ActvizError], message: str
+) -> None:
+    with pytest.raises(kind) as caught:
+        call()
+    assert message in str(caught.value)
+
+
+def test_error_classes_are_exported() -> None:
+    for name in ("UsageError", "InvalidGridError", "CustomActivationError", "OutputError"):
+        cls = getattr(actviz, name)
+        assert cls is getattr(errors, name) and issubclass(cls, actviz.ActvizError)
+        assert name in actviz.__all__
+
+
+def test_library_functions_refuse_wrong_types_with_an_actviz_error() -> None:
+    import actviz as typed
+
+    actviz: Any = typed  # the wrong types are the point here
+
+    relu = probe("relu", points=5)
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: actviz.analyze(None),
+         "analyze takes one Probe, e.g. analyze(probe('relu')) (got None)"),
+        (lambda: actviz.analyze(relu, eps="0.1"),
+         "eps must be a number between 0 and 1 (got '0.1')"),
+        (lambda: actviz.probe("relu", train="yes"), "train must be True or False (got 'yes')"),
+        (lambda: actviz.probe_many(None, actviz.Grid()),
+         "specs must be activation names or specs, e.g. ['relu'] (got None)"),
+        (lambda: actviz.probe_many(["relu"], (-1, 1)),
+         "grid must be a Grid, e.g. Grid(-8, 8) (got (-1, 1))"),
+        (lambda: actviz.save_figure(actviz.activation_figure([relu]), None),
+         "output must be a file path such as figs/plot.png (got None)"),
+        (lambda: actviz.write_plot(None),
+         "specs must be activation names or specs, e.g. ['relu'] (got None)"),
+        (lambda: actviz.write_plot([]), "specs is empty; give at least one activation, e.g. "
+         "['relu']"),
+    ]  # fmt: skip
+    for call, message in cases:
+        with pytest.raises(actviz.ActvizError) as caught:
+            call()
+        assert str(caught.value) == message

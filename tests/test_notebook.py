@@ -178,6 +178,7 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
     return [c for c in notebook.cells if c.cell_type == "code"]
 
 
+@pytest.mark.slow  # the tour's kernel run (fixture tour) takes ~8 s
 def test_tour_runs_on_this_python_and_this_actviz(tour: list[Any]) -> None:
     text, _ = _outputs(tour[-1])
     executable, module = text.split()
@@ -186,6 +187,7 @@ def test_tour_runs_on_this_python_and_this_actviz(tour: list[Any]) -> None:
     assert Path(module).resolve() == Path(actviz.__file__).resolve()
 
 
+@pytest.mark.slow  # the tour's kernel run (fixture tour) takes ~8 s
 def test_tour_sigmoid_prints_the_vanishing_gradient_and_shows_the_figure(
     tour: list[Any],
 ) -> None:
@@ -199,6 +201,7 @@ def test_tour_sigmoid_prints_the_vanishing_gradient_and_shows_the_figure(
     assert data["text/plain"] == repr(p)
 
 
+@pytest.mark.slow  # the tour's kernel run (fixture tour) takes ~8 s
 def test_tour_saturation_table(tour: list[Any]) -> None:
     _, data = _outputs(tour[1])
     rows = dict(_table(data["text/html"]))
@@ -206,6 +209,7 @@ def test_tour_saturation_table(tour: list[Any]) -> None:
     assert rows["share of the range"].startswith("dead 44.4%, saturated 44.4%")
 
 
+@pytest.mark.slow  # the tour's kernel run (fixture tour) takes ~8 s
 def test_tour_tanh_versus_relu(tour: list[Any]) -> None:
     text, _ = _outputs(tour[2])
     assert text == (
@@ -216,6 +220,7 @@ def test_tour_tanh_versus_relu(tour: list[Any]) -> None:
     assert _png_size(base64.b64decode(data["image/png"]))[0] == 960
 
 
+@pytest.mark.slow  # the tour's kernel run (fixture tour) takes ~8 s
 def test_tour_softmax_jacobian(tour: list[Any]) -> None:
     text, data = _outputs(tour[4])
     first, sums = text.splitlines()
@@ -224,6 +229,7 @@ def test_tour_softmax_jacobian(tour: list[Any]) -> None:
     assert _table(data["text/html"])[2][1:4] == ["0.2301", "-0.12699", "-0.1031"]
 
 
+@pytest.mark.slow  # the tour's kernel run (fixture tour) takes ~8 s
 def test_tour_neuron_graph(tour: list[Any]) -> None:
     text, data = _outputs(tour[5])
     assert text == "∂out/∂w = 0.01491\n∂out/∂b = 0.1491\n" or text == (
@@ -234,6 +240,7 @@ def test_tour_neuron_graph(tour: list[Any]) -> None:
     assert ("image/svg+xml" in data) == (shutil.which("dot") is not None)
 
 
+@pytest.mark.slow  # the tour's kernel run (fixture tour) takes ~8 s
 def test_tour_depth_comparison(tour: list[Any]) -> None:
     text, data = _outputs(tour[6])
     lines = text.splitlines()

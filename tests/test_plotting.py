@@ -31,6 +31,7 @@ from actviz.plotting import (
     save_figure,
 )
 from actviz.probing import Grid, ProbeOptions, probe, probe_many
+from tests.cli.helpers import ClickError, check_error
 from tests.test_figure_geometry import problems
 
 
@@ -433,21 +434,15 @@ def test_cli_plot_theme_figsize_and_limits(tmp_path: Path, monkeypatch: pytest.M
         ),
         (
             ["--theme", "sepia"],
-            "Error: Invalid value for '--theme': 'sepia' is not one of 'light', 'dark'; "
-            "usage: actviz plot [OPTIONS] NAMES...",
+            ClickError("'--theme'", "sepia", "light", "dark"),
         ),
     ],
 )
 def test_cli_plot_option_errors(
-    args: list[str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    args: list[str], line: str | ClickError, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from typer.testing import CliRunner
-
-    from actviz.cli import app
-
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["plot", "relu", *args])
-    assert (result.exit_code, result.stderr) == (2, line + "\n")
+    check_error(["plot", "relu", *args], 2, line)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -220,3 +220,15 @@ def test_a_probes_numbers_are_read_only() -> None:
         assert values is not None
         with pytest.raises(ValueError, match="read-only"):
             values[0] = 7.0
+
+
+def test_grids_are_refused_before_anything_is_allocated(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_allocation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("allocated a grid that should have been refused")
+
+    monkeypatch.setattr(torch, "arange", no_allocation)
+    monkeypatch.setattr(torch, "linspace", no_allocation)
+    for options in ({"start": 0, "stop": 2e6}, {"points": 10_000_000}, {"step": 1e-320}):
+        with pytest.raises(InvalidGridError, match="above the cap of 1,000,000"):
+            probe("tanh", **options)
+    assert Grid(0, 1, step=0.25).count == 4 and Grid(-8, 8).count == 160

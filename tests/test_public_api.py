@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -59,3 +61,22 @@ def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
         assert str(error) == "module 'actviz' has no attribute 'not_a_function'"
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_names_are_welcome_where_specs_or_requests_are_taken() -> None:
+    import actviz
+
+    probes = actviz.probe_many(["relu", "tanh"], actviz.Grid(-1, 1, points=3))
+    assert [p.name for p in probes] == ["relu", "tanh"]
+    # One name is welcome where a list is, as in gain() and simulate().
+    (one,) = actviz.probe_many("relu", actviz.Grid(-1, 1, points=3))
+    assert one.name == "relu"
+
+
+def test_submodules_are_reachable_as_attributes_after_a_plain_import() -> None:
+    code = (
+        "import actviz; r = actviz.jacobian.jacobian('softmax'); "
+        "print(round(r.jacobian[0][0], 4), callable(actviz.probe), type(actviz.graph).__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "0.2301 True module\n"

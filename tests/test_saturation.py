@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -355,3 +356,35 @@ def test_softplus_with_a_tiny_beta_has_its_own_peak_far_out(
     assert beyond == 1.0 and at_switch == pytest.approx(1 / (1 + math.exp(-threshold)))
     assert at_switch <= found.reference.value <= beyond
     assert found.reference.at >= threshold / beta  # out where torch switches to x
+
+
+# --- tiny and huge ranges: no numpy warnings where inputs are fine (issue 9) ------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"start": 0.0, "stop": 1e-150, "points": 10, "dtype": "float64"},
+        {"start": 1e-152, "stop": 3e-152, "points": 7, "dtype": "float64"},
+        {"start": -60000.0, "stop": 60000.0, "points": 50, "dtype": "float32"},
+        {"start": 0.0, "stop": 1e-30, "points": 9},
+    ],
+)
+@pytest.mark.parametrize("name", ["tanh", "relu", "sigmoid", "softplus"])
+def test_tiny_and_huge_ranges_analyse_without_runtime_warnings(
+    name: str, options: dict[str, Any]
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = probe(name, **options)
+        s = analyze(p)
+    assert np.isfinite(p.grad).all() and np.isfinite(s.peak_grad)
+
+
+def test_far_tails_are_dead_by_rounding_and_kink_samples_are_not() -> None:
+    # float64's own closed form underflows beyond |x| ≈ 700: asked at 30, σ′ is not 0
+    s = analyze(probe("sigmoid", start=-1000, stop=1000, points=5, dtype="float64"), dtypes=())
+    assert s.rounded is not None and list(s.rounded) == [True, False, False, True, True]
+    # threshold's f′(0.1) = 0 is torch's value at its kink, not rounding
+    t = analyze(probe("threshold", start=-1, stop=1, points=5), dtypes=())
+    assert t.rounded is not None and not t.rounded.any()

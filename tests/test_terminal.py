@@ -544,6 +544,7 @@ def test_tmux_pane_shows_axes_and_extremes(tmux: object) -> None:
     assert any(line.startswith("sigmoid: peak |f′| = 0.25 at x = 0") for line in lines)
 
 
+@pytest.mark.slow
 def test_tmux_pane_colour_and_no_color(tmux: object) -> None:
     pane = tmux(100, 40)  # type: ignore[operator]
     pane.run(f"{ACTVIZ} plot tanh --term", _env())

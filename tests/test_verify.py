@@ -20,6 +20,7 @@ from actviz import registry
 from actviz.check import verify
 from actviz.cli import app
 from actviz.registry import SELU_SCALE, Activation, Spec
+from tests.cli.helpers import ClickError, check_error
 from tests.closed_forms import VARIANTS
 
 runner = CliRunner()
@@ -234,13 +235,7 @@ def test_cli_all_fails_for_torch_genuine_errors_and_lists_its_losses() -> None:
 
 
 def test_cli_dtype_must_be_known() -> None:
-    result = runner.invoke(app, ["check", "relu", "--dtype", "float128"])
-    assert (result.exit_code, result.stderr) == (
-        2,
-        "Error: Invalid value for '--dtype': 'float128' is not one of "
-        "'float16', 'bfloat16', 'float32', 'float64'; "
-        "usage: actviz check [OPTIONS] [NAMES]...\n",
-    )
+    check_error(["check", "relu", "--dtype", "float128"], 2, ClickError("'--dtype'", "float128"))
 
 
 def test_cli_exits_1_naming_the_failures(monkeypatch: pytest.MonkeyPatch) -> None:

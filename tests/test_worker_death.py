@@ -82,6 +82,7 @@ def _crash_folder(tmp_path: Path) -> Path:
 CRASH_ARGS = ["export", *THREE, "zzcrash:crash", "--out", "o", "--dpi", "125", "--jobs", "2"]
 
 
+@pytest.mark.slow
 def test_a_worker_that_calls_os_exit_ends_the_export_with_one_line(tmp_path: Path) -> None:
     out = _crash_folder(tmp_path)
     result = _actviz(CRASH_ARGS, tmp_path)
@@ -101,6 +102,7 @@ def test_a_worker_that_calls_os_exit_ends_the_export_with_one_line(tmp_path: Pat
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_checker_catches_the_old_manifest_update(tmp_path: Path) -> None:
     """The old behaviour, put back: nothing mends the manifest after a worker dies."""
     out = _crash_folder(tmp_path)
