@@ -889,7 +889,11 @@ def check_limits(
 def check_probes(probes: object, name: str = "probes") -> None:
     """Refuse anything but a non-empty list of :class:`~actviz.probing.Probe` (a name
     such as ``'gelu'`` is not a probe: ``actviz.probe('gelu')`` makes one)."""
-    from actviz.probing import Probe
+
+    # By what a probe has, not by its class: probing imports this module (Probe's
+    # _repr_png_), and importing it back would close a circle.
+    def probe_like(p: object) -> bool:
+        return all(hasattr(p, field) for field in ("spec", "x", "y", "grad", "dtype"))
 
     if isinstance(probes, (str, bytes)) or not isinstance(probes, Sequence):
         raise UsageError(
@@ -897,7 +901,7 @@ def check_probes(probes: object, name: str = "probes") -> None:
         )
     if not probes:
         raise UsageError(f"{arg(name)} is empty; give at least one probe")
-    wrong = [p for p in probes if not isinstance(p, Probe)]
+    wrong = [p for p in probes if not probe_like(p)]
     if wrong:
         raise UsageError(
             f"{arg(name)} holds {type(wrong[0]).__name__} {wrong[0]!r:.40}, not a Probe; "
