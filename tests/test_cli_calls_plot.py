@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, TextIO
+from unittest import mock
 
 import pytest
 from typer.testing import CliRunner
@@ -22,23 +23,8 @@ from actviz.probing import Grid, ProbeOptions
 runner = CliRunner()
 
 
-class Calls:
-    """A fake library function: records each call and returns ``result``."""
-
-    def __init__(self, result: Any = None, effect: Any = None) -> None:
-        self.calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-        self.result = result
-        self.effect = effect
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls.append((args, kwargs))
-        if self.effect is not None:
-            self.effect(*args, **kwargs)
-        return self.result
-
-
 def test_plot_calls_write_plot_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = Calls(Path("figs/pair.svg"))
+    fake = mock.Mock(return_value=Path("figs/pair.svg"))
     monkeypatch.setattr(figure_files, "write_plot", fake)
     args = ["plot", "relu", "leaky_relu", "elu", "--range", "-2", "3", "--points", "11",
             "--param", "leaky_relu.negative_slope=0.2", "--sweep", "elu.alpha=0.5,2",
@@ -52,7 +38,7 @@ def test_plot_calls_write_plot_once(monkeypatch: pytest.MonkeyPatch) -> None:
     specs = params.specs_from_cli(
         ["relu", "leaky_relu", "elu"], ["leaky_relu.negative_slope=0.2"], ["elu.alpha=0.5,2"]
     )
-    assert fake.calls == [
+    assert fake.call_args_list == [
         (
             (
                 specs,
@@ -75,19 +61,19 @@ def test_plot_calls_write_plot_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_plot_of_a_lone_glu_passes_its_registry_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = Calls(Path("outputs/glu.png"))
+    fake = mock.Mock(return_value=Path("outputs/glu.png"))
     monkeypatch.setattr(figure_files, "write_plot", fake)
     assert runner.invoke(app, ["plot", "GLU", "--points", "5"]).exit_code == 0
-    ((target, grid, _, _), _) = fake.calls[0]
+    ((target, grid, _, _), _) = fake.call_args_list[0]
     assert (target, grid) == (registry.two_input("glu"), Grid(points=5))
 
 
 def test_plot_term_calls_plot_names_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = Calls("the curves\nrelu: the summary")
+    fake = mock.Mock(return_value="the curves\nrelu: the summary")
     monkeypatch.setattr(terminal, "plot_names", fake)
     result = runner.invoke(app, ["plot", "relu", "--term", "--step", "0.5"])
     assert (result.exit_code, result.stdout) == (0, "the curves\nrelu: the summary\n")
-    assert fake.calls == [
+    assert fake.call_args_list == [
         ((params.specs_from_cli(["relu"]), Grid(step=0.5), ProbeOptions()), {"eps": 0.01})
     ]
     # Image-file options with --term: refused by the command, which knows both flags.
@@ -96,48 +82,49 @@ def test_plot_term_calls_plot_names_once(monkeypatch: pytest.MonkeyPatch) -> Non
         2,
         "Error: --ylim sets image files; --term draws in the terminal\n",
     )
-    assert len(fake.calls) == 1
+    assert len(fake.call_args_list) == 1
 
 
 def test_table_calls_write_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
     def write(specs: Any, out: TextIO, *args: Any, **kwargs: Any) -> None:
         out.write("x,f(x)\n0.0,0.5\n")
 
-    fake = Calls(effect=write)
+    fake = mock.Mock(side_effect=write)
     monkeypatch.setattr(tables, "write_table", fake)
     args = ["table", "prelu", "--csv", "--points", "5", "--range", "-1", "1", "--weight-grad",
             "--param", "init=0.3", "--eps", "0.1", "--device", "cpu"]  # fmt: skip
     result = runner.invoke(app, args)
     assert (result.exit_code, result.stdout) == (0, "x,f(x)\n0.0,0.5\n")
-    ((spec, _stream, grid, options), kwargs) = fake.calls[0]
-    assert len(fake.calls) == 1
+    ((spec, _stream, grid, options), kwargs) = fake.call_args_list[0]
+    assert len(fake.call_args_list) == 1
     assert spec == params.specs_from_cli(["prelu"], ["init=0.3"])[0]
     assert (grid, options) == (Grid(-1, 1, 5), ProbeOptions())
     assert kwargs == {"fmt": "csv", "eps": 0.1, "weight_grad": True}
     sweep = ["table", "leaky_relu", "--sweep", "negative_slope=0.1,0.2", "--json"]
     assert runner.invoke(app, sweep).exit_code == 0
-    assert fake.calls[1][1]["fmt"] == "json"
-    assert fake.calls[1][0][0] == params.sweeps_from_cli(["leaky_relu"], [], [sweep[3]])[0]
+    assert fake.call_args_list[1][1]["fmt"] == "json"
+    assert fake.call_args_list[1][0][0] == params.sweeps_from_cli(["leaky_relu"], [], [sweep[3]])[0]
     assert runner.invoke(app, ["table", "relu"]).exit_code == 0
-    assert fake.calls[2][1]["fmt"] == "table"
+    assert fake.call_args_list[2][1]["fmt"] == "table"
 
 
 def test_table_refuses_json_with_csv_before_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = Calls()
+    fake = mock.Mock(return_value=None)
     monkeypatch.setattr(tables, "write_table", fake)
     result = runner.invoke(app, ["table", "relu", "--json", "--csv"])
     assert (result.exit_code, result.stderr) == (2, "Error: give --json or --csv, not both\n")
-    assert fake.calls == []
+    assert fake.call_args_list == []
 
 
 def test_export_calls_export_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    def deliver(*args: Any, on_total: Any, on_file: Any, **kwargs: Any) -> None:
+    def deliver(*args: Any, on_total: Any, on_file: Any, **kwargs: Any) -> Report:
         on_total(4)
         on_file(Path("gallery/relu.png"), "written")
+        return report
 
     report = Report(written=[Path("gallery/relu.png")], unchanged=[Path("a"), Path("b")],
                     removed=[Path("gallery/old.png")], seconds=1.25)  # fmt: skip
-    fake = Calls(report, effect=deliver)
+    fake = mock.Mock(side_effect=deliver)
     monkeypatch.setattr(export, "export", fake)
     args = ["export", "leaky_relu", "--out", "gallery", "--format", "png,svg", "--dpi", "90",
             "--points", "11", "--range", "-2", "2", "--jobs", "1", "--prune", "--eps", "0.02",
@@ -147,8 +134,8 @@ def test_export_calls_export_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.stdout == (
         "written   gallery/relu.png\n1 files written, 2 unchanged, 1 removed in 1.2 s\n"
     )
-    ((specs, out), kwargs) = fake.calls[0]
-    assert len(fake.calls) == 1
+    ((specs, out), kwargs) = fake.call_args_list[0]
+    assert len(fake.call_args_list) == 1
     assert (specs, out) == (
         params.targets_from_cli(["leaky_relu"], ["negative_slope=0.2"], []),
         Path("gallery"),
@@ -172,21 +159,21 @@ def test_export_calls_export_once(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_export_check_prints_the_reports_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     stale = Report(missing=[Path("o/relu.png")], extra=[Path("o/x.svg")], folder=Path("o"),
                    check=True)  # fmt: skip
-    monkeypatch.setattr(export, "export", Calls(stale))
+    monkeypatch.setattr(export, "export", mock.Mock(return_value=stale))
     result = runner.invoke(app, ["export", "--check", "--out", "o"])
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         "Error: o is not current: missing o/relu.png; extra o/x.svg; run actviz export --prune\n"
     )
     current = Report(unchanged=[Path("o/relu.png")] * 3, folder=Path("o"), check=True)
-    monkeypatch.setattr(export, "export", Calls(current))
+    monkeypatch.setattr(export, "export", mock.Mock(return_value=current))
     result = runner.invoke(app, ["export", "--check", "--out", "o"])
     assert (result.exit_code, result.stdout) == (0, "o: all 3 files are current\n")
 
 
 def test_export_prints_the_jobs_note(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(export, "usable_cores", lambda: 2)
-    monkeypatch.setattr(export, "export", Calls(Report(seconds=0.04)))
+    monkeypatch.setattr(export, "export", mock.Mock(return_value=Report(seconds=0.04)))
     result = runner.invoke(app, ["export", "relu", "--jobs", "5"])
     assert result.exit_code == 0
     assert result.stderr == "note: --jobs 5 is more than the 2 usable cores; using 2\n"
@@ -198,8 +185,8 @@ def test_export_prints_the_jobs_note(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_list_calls_registry_listing_once(
     flags: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = Calls("the listing")
+    fake = mock.Mock(return_value="the listing")
     monkeypatch.setattr(tables, "registry_listing", fake)
     result = runner.invoke(app, ["list", *flags])
     assert (result.exit_code, result.stdout) == (0, "the listing\n")
-    assert fake.calls == [((), {"as_json": bool(flags)})]
+    assert fake.call_args_list == [((), {"as_json": bool(flags)})]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from typer.testing import CliRunner
@@ -37,18 +38,6 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-class Calls:
-    """A fake library function: records each call, returns ``result``."""
-
-    def __init__(self, result: Any) -> None:
-        self.result = result
-        self.calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls.append((args, kwargs))
-        return self.result
-
-
 def never(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("the library was called although the options conflict")
 
@@ -67,13 +56,13 @@ def test_saturation_passes_its_options_to_survey_rows(monkeypatch: pytest.Monkey
     rows = survey.survey(
         [spec("tanh"), spec("relu")], Grid(-2, 2, points=5), ProbeOptions("float64")
     )
-    fake = Calls(rows)
+    fake = mock.Mock(return_value=rows)
     monkeypatch.setattr(survey, "survey_rows", fake)
     args = ["saturation", "tanh", "relu", "--range", "-3", "5", "--points", "9",
             "--dtype", "float64", "--eps", "0.05", "--sort", "peak", "--reverse"]  # fmt: skip
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
-    assert fake.calls == [
+    assert fake.call_args_list == [
         (
             ([spec("tanh"), spec("relu")], Grid(-3.0, 5.0, 9, None), ProbeOptions("float64")),
             {"eps": 0.05, "sort": "peak", "reverse": True},
@@ -89,15 +78,15 @@ def test_saturation_passes_its_options_to_survey_rows(monkeypatch: pytest.Monkey
 
 
 def test_saturation_all_sweep_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = Calls([])
+    fake = mock.Mock(return_value=[])
     monkeypatch.setattr(survey, "survey_rows", fake)
     assert runner.invoke(app, ["saturation", "--all", "--json"]).stdout == "[]\n"
-    (specs, grid, options), kwargs = fake.calls[0]
+    (specs, grid, options), kwargs = fake.call_args_list[0]
     assert [s.name for s in specs] == registry.names()
     assert (grid, options) == (Grid(-8.0, 8.0, None, None), ProbeOptions("float32"))
     assert kwargs == {"eps": 0.01, "sort": "name", "reverse": False}
     runner.invoke(app, ["saturation", "elu", "--sweep", "alpha=0.5,2", "--json"])
-    assert [s.label for s in fake.calls[1][0][0]] == ["elu(alpha=0.5)", "elu(alpha=2)"]
+    assert [s.label for s in fake.call_args_list[1][0][0]] == ["elu(alpha=0.5)", "elu(alpha=2)"]
 
 
 def fake_check(label: str, *, passed: bool) -> Check:
@@ -108,22 +97,22 @@ def fake_check(label: str, *, passed: bool) -> Check:
 
 def test_check_passes_names_and_dtypes_to_verify_all(monkeypatch: pytest.MonkeyPatch) -> None:
     checks = [fake_check("relu", passed=True)]
-    fake = Calls(checks)
+    fake = mock.Mock(return_value=checks)
     monkeypatch.setattr(verify, "verify_all", fake)
     args = ["check", "relu", "--dtype", "float16", "--dtype", "float64", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert fake.calls == [(([spec("relu")], ["float16", "float64"]), {"formula": None})]
+    assert fake.call_args_list == [(([spec("relu")], ["float16", "float64"]), {"formula": None})]
     assert result.stdout == strict_json([checks[0].as_dict()]) + "\n"
     result = runner.invoke(app, ["check", "relu"])
-    assert fake.calls[1] == (([spec("relu")], None), {"formula": None})
+    assert fake.call_args_list[1] == (([spec("relu")], None), {"formula": None})
     assert "relu" in result.stdout and "no reference" in result.stdout
 
 
 def test_check_exits_1_with_what_failed(monkeypatch: pytest.MonkeyPatch) -> None:
     checks = [fake_check("relu", passed=True), fake_check("mine", passed=False),
               fake_check("other", passed=False)]  # fmt: skip
-    monkeypatch.setattr(verify, "verify_all", Calls(checks))
+    monkeypatch.setattr(verify, "verify_all", mock.Mock(return_value=checks))
     result = runner.invoke(app, ["check", "relu", "--json"])
     assert result.exit_code == 1
     assert [c["passed"] for c in json.loads(result.stdout)] == [True, False, False]
@@ -134,7 +123,7 @@ def test_check_exits_1_with_what_failed(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_depth_passes_its_options_to_depth(monkeypatch: pytest.MonkeyPatch, in_tmp: Path) -> None:
-    fake = Calls(Result({"runs": "what depth returned"}))
+    fake = mock.Mock(return_value=Result({"runs": "what depth returned"}))
     monkeypatch.setattr(depth_sim, "simulate", fake)
     args = ["depth", "tanh", "elu", "--layers", "7", "--width", "16", "--batch", "8",
             "--init", "xavier", "--gain", "critical", "--bias-std", "0.1", "--seed", "3",
@@ -142,7 +131,7 @@ def test_depth_passes_its_options_to_depth(monkeypatch: pytest.MonkeyPatch, in_t
             "--output-grad", "loss", "--json"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert fake.calls == [
+    assert fake.call_args_list == [
         (
             ([spec("tanh"), spec("elu", {"alpha": 0.5})],),
             {"layers": 7, "width": 16, "batch": 8, "init": "xavier", "gain": "critical",
@@ -160,12 +149,12 @@ def test_depth_writes_the_figure_of_what_depth_returned(
     from actviz import figure_files
 
     returned = Result({"a": 1})
-    fake = Calls(in_tmp / "fig.svg")
-    monkeypatch.setattr(depth_sim, "simulate", Calls(returned))
+    fake = mock.Mock(return_value=in_tmp / "fig.svg")
+    monkeypatch.setattr(depth_sim, "simulate", mock.Mock(return_value=returned))
     monkeypatch.setattr(figure_files, "depth_file", fake)
     result = runner.invoke(app, ["depth", "relu", "--format", "svg", "--dpi", "90", "--json"])
     assert result.exit_code == 0, result.output
-    assert fake.calls == [
+    assert fake.call_args_list == [
         ((returned,), {"out": None, "out_dir": Path("outputs"), "fmt": "svg", "dpi": 90})
     ]
     assert result.stdout == '{"a": 1}\n'
@@ -174,14 +163,17 @@ def test_depth_writes_the_figure_of_what_depth_returned(
 
 def test_gain_passes_its_options_to_gain(monkeypatch: pytest.MonkeyPatch) -> None:
     gains = init_gain.gain(["tanh"])
-    fake = Calls(gains)
+    fake = mock.Mock(return_value=gains)
     monkeypatch.setattr(init_gain, "gain", fake)
     result = runner.invoke(app, ["gain", "tanh", "--bias-std", "0.25", "--json"])
     assert result.exit_code == 0, result.output
-    assert fake.calls == [(([spec("tanh")],), {"bias_std": 0.25})]
+    assert fake.call_args_list == [(([spec("tanh")],), {"bias_std": 0.25})]
     assert result.stdout == strict_json([gains[0].as_dict()]) + "\n"
     runner.invoke(app, ["gain", "--all", "--csv"])
-    assert fake.calls[1] == (([spec(name) for name in registry.names()],), {"bias_std": 0.0})
+    assert fake.call_args_list[1] == (
+        ([spec(name) for name in registry.names()],),
+        {"bias_std": 0.0},
+    )
 
 
 def test_gain_plot_draws_the_named_activations(
@@ -189,16 +181,16 @@ def test_gain_plot_draws_the_named_activations(
 ) -> None:
     from actviz import figure_files
 
-    curves = Calls(["curve"])
-    written = Calls(in_tmp / "phase.pdf")
-    monkeypatch.setattr(init_gain, "gain", Calls([Result({"g": 1})]))
+    curves = mock.Mock(return_value=["curve"])
+    written = mock.Mock(return_value=in_tmp / "phase.pdf")
+    monkeypatch.setattr(init_gain, "gain", mock.Mock(return_value=[Result({"g": 1})]))
     monkeypatch.setattr(init_gain, "phase_curves", curves)
     monkeypatch.setattr(figure_files, "phase_file", written)
     args = ["gain", "tanh", "relu", "--plot", "--format", "pdf", "--out-dir", "figs", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert curves.calls == [(([spec("tanh"), spec("relu")],), {})]
-    assert written.calls == [
+    assert curves.call_args_list == [(([spec("tanh"), spec("relu")],), {})]
+    assert written.call_args_list == [
         ((["curve"],), {"out": None, "out_dir": Path("figs"), "fmt": "pdf", "dpi": 150})
     ]
     assert (result.stdout, result.stderr) == ('[{"g": 1}]\n', f"wrote {in_tmp / 'phase.pdf'}\n")
