@@ -202,8 +202,13 @@ class Activation:
     def param_summary(self) -> str:
         if not self.params:
             return "it takes no parameters"
+
+        def default(p: Param) -> object:  # an int argument's default as the int it is
+            whole = p.whole and isinstance(p.default, float) and p.default.is_integer()
+            return int(p.default) if whole and isinstance(p.default, float) else p.default
+
         listed = ", ".join(
-            f"{p.name} ({p.allowed}, {'required' if p.required else f'default {p.default}'})"
+            f"{p.name} ({p.allowed}, {'required' if p.required else f'default {default(p)}'})"
             for p in self.params
         )
         return f"allowed: {listed}"

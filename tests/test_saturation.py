@@ -352,9 +352,11 @@ def test_softplus_with_a_tiny_beta_has_its_own_peak_far_out(
     out: Any = torch.nn.functional.softplus(xs, beta=beta, threshold=threshold)
     out.sum().backward()
     assert xs.grad is not None
-    at_switch, beyond = xs.grad[1].item(), xs.grad[2].item()
-    assert beyond == 1.0 and at_switch == pytest.approx(1 / (1 + math.exp(-threshold)))
-    assert at_switch <= found.reference.value <= beyond
+    # (at the switch itself torch gives σ(threshold) or 1, as β·(threshold/β) rounds and
+    # as the kernel route compares: ATen's default capability differs from AVX-512)
+    beyond = xs.grad[2].item()
+    assert beyond == 1.0
+    assert 1 / (1 + math.exp(-threshold)) - 1e-9 <= found.reference.value <= beyond
     assert found.reference.at >= threshold / beta  # out where torch switches to x
 
 

@@ -385,7 +385,7 @@ def test_a_wrong_constructor_argument_lists_the_accepted_ones() -> None:
         2,
         "Error: sweepacts:Scaled has no parameter 'beta', allowed: alpha (a number or text, "
         "default 1.0), mode (a number or text, default tanh), inplace (False | True, default "
-        "False), n (a number or text, default 1.0)\n",
+        "False), n (a whole number, default 1)\n",
     )
     result = run("plot", "sweepacts:Scaled", "--param", "inplace=yes")
     assert result.stderr == (
