@@ -753,3 +753,10 @@ def test_range_errors_offer_only_what_explore_takes(range_: tuple[float, float])
     result = CliRunner().invoke(app, words)
     assert result.exit_code == 2 and "--dtype" not in result.stderr
     assert "points" not in result.stderr.split(";")[-1]
+
+
+def test_an_empty_out_is_quoted_as_given() -> None:
+    """``--out ''`` was read as Path('') and reported as '.' (the outsider's finding)."""
+    result = CliRunner().invoke(app, ["explore", "sigmoid", "--out", ""])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "(got '')" in result.stderr

@@ -620,7 +620,7 @@ def explore_command(
         typer.Option("--range", metavar="START STOP", help="Input range every curve is probed on."),
     ] = EXPLORE_RANGE,
     out: Annotated[
-        Path | None,
+        str | None,  # text, as plot's: Path('') would be '.' in the error
         typer.Option("--out", help=f"The HTML page to write [default: {EXPLORE_OUT}]."),
     ] = None,
     theme: Annotated[
