@@ -221,7 +221,9 @@ def test_zoom_pan_and_reset(opened: Opened) -> None:
     opened.page.wait_for_timeout(100)
     assert opened.api("api.state.view[1] - api.state.view[0]") > 8
     opened.page.get_by_role("button", name="reset").click()
-    opened.page.wait_for_timeout(100)
+    opened.page.wait_for_function(  # painted on the next animation frame
+        "document.querySelector('.actviz-explore').actvizExplore.drawn.view[1] === 8"
+    )
     assert opened.api("api.drawn.view") == [-8, 8]
     assert opened.problems == []
 
@@ -270,6 +272,11 @@ def test_two_explorers_in_one_notebook_do_not_clash(
         )
         assert names == [NAMES, ["tanh"]]
         page.page.locator('.actviz-explore >> nth=1 >> .ax-dtypes input[value="float16"]').check()
+        # The page paints on the next animation frame: wait for it, as above.
+        page.page.wait_for_function(
+            "document.querySelectorAll('.actviz-explore')[1].actvizExplore.drawn.dtype"
+            " === 'float16'"
+        )
         dtypes = page.page.evaluate(
             "[...document.querySelectorAll('.actviz-explore')]"
             ".map(r => r.actvizExplore.drawn.dtype)"
