@@ -33,14 +33,11 @@ if TYPE_CHECKING:
 
 PANEL_SIZE = (4.8, 3.6)  # inches per panel
 # Keep output free of dates and version stamps: same inputs, same bytes.
+# (PNG is encoded here, from the pixels that savefig draws: _png.)
 _METADATA: dict[str, dict[str, Any]] = {
-    "png": {"Software": None},
     "svg": {"Date": None, "Creator": None},
     "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
 }
-# zlib level 1 instead of 6: a fifth faster to write for 16 % more bytes; batch
-# export writes dozens of these.
-_SAVE_OPTIONS: dict[str, dict[str, Any]] = {"png": {"pil_kwargs": {"compress_level": 1}}}
 THEMES = ("light", "dark")
 _STYLE: dict[Any, Any] = {
     "axes.spines.top": False,
@@ -1202,6 +1199,7 @@ def figure_bytes(
     """
     import io
 
+    import numpy as np
     from matplotlib import rc_context
 
     if isinstance(fig, Drawn):
@@ -1212,11 +1210,74 @@ def figure_bytes(
     check_pixels(tuple(fig.get_size_inches()), dpi)
     buffer = io.BytesIO()
     _at_dpi(fig, dpi)
-    with rc_context(theme_style(theme or DEFAULT_THEME)):
-        fig.savefig(
-            buffer, format=kind, dpi=dpi, metadata=_METADATA[kind], **_SAVE_OPTIONS.get(kind, {})
-        )
-    return buffer.getvalue()
+    if kind != "png":
+        with rc_context(theme_style(theme or DEFAULT_THEME)):
+            fig.savefig(buffer, format=kind, dpi=dpi, metadata=_METADATA[kind])
+        return buffer.getvalue()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    # The pixels savefig draws for a PNG, drawn on an Agg canvas whose renderer
+    # says their shape (a figure of matplotlib's bare canvas is lent one, as
+    # savefig itself does for a PNG, and given its own back).
+    own = fig.canvas
+    canvas = own if isinstance(own, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    try:
+        with rc_context(theme_style(theme or DEFAULT_THEME)):
+            fig.savefig(buffer, format="rgba", dpi=dpi)
+        renderer = canvas.renderer  # the one it drew with (get_renderer: one for the figure now)
+        shape = (int(renderer.height), int(renderer.width), 4)
+    finally:
+        if canvas is not own:
+            fig.set_canvas(own)
+    return _png(np.frombuffer(buffer.getbuffer(), dtype=np.uint8).reshape(shape), dpi)
+
+
+def _png(pixels: np.ndarray, dpi: float) -> bytes:
+    """``pixels`` (rows of RGBA bytes, top row first) as a PNG file: RGB where every
+    pixel is opaque, each row stored as its difference from the row above (PNG's
+    "Up" filter), deflated at zlib level 1, with the resolution (pHYs) and no
+    other metadata: same pixels, same bytes.
+
+    Hand-written because Pillow, which savefig's PNG goes through, picks a filter
+    for every row by trying all five, and that choice took 12.6 of the 16.3 ms of
+    encoding an export figure (1440 × 540) at level 1. Over the committed
+    outputs/ PNGs this writer took 6.4 ms a figure against Pillow's 24.9 ms, for
+    files 6 % smaller (opaque RGB, where Pillow wrote RGBA). tests/test_plotting.py
+    decodes what it writes with Pillow and compares pixels with savefig's own PNG.
+    """
+    import struct
+    import zlib
+
+    import numpy as np
+
+    from PIL import Image
+
+    height, width, _ = pixels.shape
+    opaque = bool(pixels[..., 3].min() == 255)
+    if opaque:  # Pillow drops the alpha bytes in 0.8 ms where numpy's strided copy took 3.3
+        image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
+        pixels = np.asarray(image.convert("RGB"))
+    rows = pixels.reshape(height, -1)
+    channels = rows.shape[1] // width
+    filtered = np.empty((height, 1 + width * channels), dtype=np.uint8)
+    filtered[:, 0] = 2  # "Up" (the first row has none above: 0, "None")
+    filtered[0, 0] = 0
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # modulo 256, as PNG wants
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    per_metre = int(dpi / 0.0254 + 0.5)  # as Pillow writes savefig's dpi
+    header = struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)
+    return b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", header),
+        chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+        chunk(b"IDAT", zlib.compress(filtered.data, 1)),
+        chunk(b"IEND", b""),
+    ])  # fmt: skip
 
 
 def save_figure(
