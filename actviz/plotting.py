@@ -1249,7 +1249,6 @@ def _png(pixels: np.ndarray, dpi: float) -> bytes:
     import zlib
 
     import numpy as np
-
     from PIL import Image
 
     height, width, _ = pixels.shape
