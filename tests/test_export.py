@@ -358,7 +358,7 @@ def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.Mon
     import sys
 
     def method() -> str:
-        pool, _ = export_pool._pool(2, 2, export_pool._can_fork())
+        pool, _ = export_pool._pool(2, 2, export_pool.can_fork())
         pool.shutdown()
         assert pool._mp_context is not None
         return pool._mp_context.get_start_method()

@@ -388,22 +388,15 @@ def _rebuilt(activation: Activation, done: Done) -> Curve:
 
 
 def _workers(jobs: int | None, tasks: int) -> int:
-    import multiprocessing
+    from actviz.export.pool import can_fork, usable_cores
 
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise UsageError(f"jobs must be a whole number of at least 1, or None (got {jobs!r})")
     if jobs is None:
         # As export's workers: forked only from a process whose torch has computed
         # nothing yet (a forked copy of running OpenMP threads can deadlock).
-        can_fork = "fork" in multiprocessing.get_all_start_methods()
-        jobs = usable_cores() if can_fork and not _torch_ran() else 1
+        jobs = usable_cores() if can_fork(torch_imported=_torch_ran()) else 1
     return max(1, min(jobs, usable_cores(), tasks))
-
-
-def usable_cores() -> int:
-    from actviz.export import usable_cores as cores
-
-    return cores()
 
 
 _TORCH_AT_START: list[bool] = []  # set by plan(): was torch imported before this explorer?

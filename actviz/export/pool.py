@@ -83,7 +83,7 @@ def default_jobs() -> int:
     """One worker per usable core (:func:`usable_cores`, the affinity mask).
 
     The workers are forked after this process has imported torch and matplotlib
-    (:func:`_can_fork`), so a worker costs no imports of its own, and this
+    (:func:`can_fork`), so a worker costs no imports of its own, and this
     process, which only writes the files the workers encode, needs no core of
     its own. ``python bench/export.py --jobs-only --repeat 5`` on the shared
     2-core machine (load 1.4-2.3): ``export --all --jobs 2`` took 0.71× the wall
@@ -347,7 +347,7 @@ def render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None]
         with _reusing_figures():
             yield from map(render, todo)
         return
-    fork = _can_fork()  # before this process imports torch (below, if it may fork)
+    fork = can_fork()  # before this process imports torch (below, if it may fork)
     # Forked, the workers share what this process imported for them (_pool); its
     # first backward each makes for itself (see _settle).
     with _settled(backward=False) if fork else contextlib.nullcontext():
@@ -473,9 +473,10 @@ def no_working_folder_in_children() -> Iterator[None]:
             os.environ["PYTHONSAFEPATH"] = before
 
 
-def _can_fork() -> bool:
+def can_fork(torch_imported: bool | None = None) -> bool:
     """Whether workers may be forked: where fork exists and torch was not imported
-    before the export began.
+    before the work began (``torch_imported``: whether it was; None: whether it
+    is now). The one rule for export's workers and the explorer's.
 
     Forking a process whose torch has run (a notebook: its OpenMP threads are
     up) can deadlock the child, so those workers are spawned. An export that
@@ -491,7 +492,9 @@ def _can_fork() -> bool:
     import multiprocessing
     import sys
 
-    return "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules
+    if torch_imported is None:
+        torch_imported = "torch" in sys.modules
+    return "fork" in multiprocessing.get_all_start_methods() and not torch_imported
 
 
 def _pool(workers: int, jobs: int, fork: bool) -> tuple[ProcessPoolExecutor, Any]:
