@@ -140,3 +140,46 @@ def test_the_pixel_check_catches_a_wrong_encoder(wrong: str, monkeypatch: Any) -
         bad = figure_bytes(drawn, "png", dpi=60)
         monkeypatch.undo()
         assert not _same_pixels(bad, theirs)
+
+
+def _outside_its_theme(names: list[str], theme: str) -> int:
+    """Pixels that differ between actviz's file of a figure and matplotlib's savefig
+    of the same figure under matplotlib's defaults (a notebook's inline display)."""
+    probes = probe_many([spec(n) for n in names], Grid(-4.0, 4.0, 201))
+    drawn = activation_figure(probes, saturations=[analyze(p) for p in probes], theme=theme)
+    mine = _pixels(figure_bytes(drawn, "png", dpi=60))
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(matplotlib.rcParamsDefault):
+        drawn.figure.savefig(buffer, format="png", dpi=60)
+    theirs = _pixels(buffer.getvalue())
+    assert mine.shape == theirs.shape
+    return int((mine != theirs).any(axis=-1).sum())
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("count", [1, 3, 12])
+def test_a_figure_keeps_its_themes_colours_when_saved_outside_it(theme: str, count: int) -> None:
+    """Curve colours are fixed when drawn: a dark figure shown inline in a notebook, or
+    saved with its own savefig, has the colours of the file actviz writes."""
+    assert _outside_its_theme(sorted(names())[:count], theme) == 0
+
+
+def test_the_theme_check_catches_colours_looked_up_late(monkeypatch: Any) -> None:
+    """Colour names ("C0") are looked up again at every draw: the check above sees it."""
+    import actviz.plotting as plotting
+
+    monkeypatch.setattr(plotting, "curve_colors", lambda count: [f"C{i}" for i in range(count)])
+    assert _outside_its_theme(["gelu"], "dark") > 0
+
+
+def test_a_huge_figure_is_encoded_a_strip_at_a_time(monkeypatch: Any) -> None:
+    """Strips of a few rows (as a 100-megapixel figure is cut) join into the same image."""
+    import actviz.plotting as plotting
+
+    figure = Figure(figsize=(2, 1.5))
+    figure.add_subplot().plot([0, 1], [1, 0])
+    whole = figure_bytes(figure, "png", dpi=50)
+    monkeypatch.setattr(plotting, "_STRIP_BYTES", 4 * 100 * 3 + 1)  # 3 rows a strip
+    strips = figure_bytes(figure, "png", dpi=50)
+    assert np.array_equal(_pixels(strips), _pixels(whole))
+    assert _same_pixels(strips, _matplotlibs(figure, 50, "light"))
