@@ -238,6 +238,24 @@ def test_export_ignores_the_user_s_matplotlibrc(tmp_path: Path) -> None:
     ).read_bytes()
 
 
+def test_plot_follows_the_user_s_matplotlibrc(tmp_path: Path) -> None:
+    """What docs/plot.md says: `plot` draws under your matplotlibrc (a tight bounding
+    box crops, a see-through face makes an RGBA file); `export`, above, does not."""
+    from PIL import Image
+
+    plain = actviz(["plot", "relu", "--out", str(tmp_path / "plain.png")], tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "matplotlibrc").write_text("savefig.bbox: tight\nfigure.facecolor: none\n")
+    done = actviz(["plot", "relu", "--out", str(tmp_path / "styled.png")], tmp_path,
+                  MPLCONFIGDIR=str(config))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with Image.open(tmp_path / "plain.png") as a, Image.open(tmp_path / "styled.png") as b:
+        assert (a.mode, b.mode) == ("RGB", "RGBA")
+        assert b.size[0] < a.size[0] or b.size[1] < a.size[1]
+
+
 @pytest.mark.filterwarnings("ignore:TF32 acceleration")
 def test_underflow_edges_follow_the_onednn_switch() -> None:
     import torch
