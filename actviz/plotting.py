@@ -1206,7 +1206,6 @@ def figure_bytes(
 
     ``theme`` defaults to the one a :class:`Drawn` was drawn in, else light.
     """
-
     import numpy as np
     from matplotlib import rc_context
 
@@ -1215,7 +1214,14 @@ def figure_bytes(
         fig = fig.figure
     kind = check_format(fmt)
     check_dpi(dpi)
-    check_pixels(tuple(fig.get_size_inches()), dpi)
+    width, height = fig.get_size_inches()
+    check_pixels((width, height), dpi)
+    if min(int(width * dpi), int(height * dpi)) < 1:  # as the Agg canvas counts them
+        raise UsageError(  # (an activation figure's layout has refused it already)
+            f"a {width:g} × {height:g} inch figure at {dpi} dpi is less than a pixel "
+            f"{'wide' if int(width * dpi) < 1 else 'high'}; use a larger {arg('figsize')} "
+            f"or {arg('dpi')}"
+        )
     _at_dpi(fig, dpi)
     if kind != "png":
         buffer = io.BytesIO()

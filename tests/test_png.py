@@ -183,3 +183,15 @@ def test_a_huge_figure_is_encoded_a_strip_at_a_time(monkeypatch: Any) -> None:
     strips = figure_bytes(figure, "png", dpi=50)
     assert np.array_equal(_pixels(strips), _pixels(whole))
     assert _same_pixels(strips, _matplotlibs(figure, 50, "light"))
+
+
+@pytest.mark.parametrize("size", [(0.01, 1.0), (1.0, 0.01), (0.0, 0.0)])
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_a_figure_under_a_pixel_is_refused_naming_its_size(
+    size: tuple[float, float], fmt: str
+) -> None:
+    from actviz.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"less than a pixel (wide|high); use a larger figsize"):
+        figure_bytes(Figure(figsize=size), fmt, dpi=10)
+    assert figure_bytes(Figure(figsize=(0.1, 0.1)), fmt, dpi=10)  # one pixel is drawn
