@@ -17,7 +17,7 @@ import math
 import numbers
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from actviz.defaults import (
@@ -41,6 +41,8 @@ from actviz.evaluation import (
     check_params_fit,
     check_seed,
     differentiate,
+    evaluate,
+    second_at,
     torch_dtype,
 )
 from actviz.registry import Activation, ParamValue, Spec, spec
@@ -274,6 +276,10 @@ class Probe:
     # on the grid (exactly), else an extra x = 0 element of that pass.
     f0: float = math.nan
     grad0: float = math.nan
+    # What jumps() and sampled_kinks() found, kept: they evaluate the activation
+    # again, and a probe pickled to an export's drawing process takes them along,
+    # so that drawing it needs no torch there.
+    _found: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Frozen means the numbers too: an analysis of an edited probe would
@@ -281,6 +287,61 @@ class Probe:
         for values in (self.x, self.y, self.grad, self.grad2):
             if values is not None:
                 values.flags.writeable = False
+
+    def sampled_kinks(self) -> np.ndarray:
+        """The activation's kinks as this probe samples them: rounded to its dtype
+        (threshold's 0.1 is the float32 sample 0.100000001)."""
+        if "kinks" not in self._found:
+            import torch
+
+            kinks = self.spec.activation.kinks(self.spec.params)
+            rounded = torch.tensor(kinks, dtype=getattr(torch, self.dtype)).to(torch.float64)
+            self._found["kinks"] = rounded.numpy()
+        found: np.ndarray = self._found["kinks"]
+        return found
+
+    def jumps(self, field: str) -> list[tuple[float, float, float]]:
+        """(kink, left limit, right limit) where f (``field="y"``), f′ (``"grad"``) or
+        f″ (``"grad2"``) jumps inside the probed range: hardshrink's f at ±λ, relu′
+        at 0, hardswish′ at −3. The kink is where the probe samples it (rounded to
+        its dtype); the limits are float64 evaluations just either side of the
+        exact kink; a change below a thousandth of the drawn values' spread is no
+        jump."""
+        if field not in self._found:
+            self._found[field] = self._jumps(field)
+        found: list[tuple[float, float, float]] = self._found[field]
+        return found
+
+    def _jumps(self, field: str) -> list[tuple[float, float, float]]:
+        import numpy as np
+
+        x = self.x
+        exact = self.spec.activation.kinks(self.spec.params)
+        pairs = [
+            (float(k), float(at))
+            for k, at in zip(exact, self.sampled_kinks(), strict=True)
+            if len(x) > 1 and x[0] < at < x[-1]
+        ]
+        if not pairs or self.train:
+            return []
+        kinks = [k for k, _ in pairs]
+        data = np.asarray(getattr(self, field), dtype=float)
+        data = data[np.isfinite(data)]
+        spread = float(data.max() - data.min()) if len(data) else 0.0
+        tiny = np.array([1e-9 * max(1.0, abs(k)) for k in kinks])
+        points = np.concatenate([np.asarray(kinks) - tiny, np.asarray(kinks) + tiny])
+        if field == "grad2":
+            values = second_at(self.spec, points, dtype="float64", device=self.device)
+        else:
+            _, f, grad = evaluate(self.spec, points, dtype="float64", device=self.device)
+            values = f if field == "y" else grad
+        left, right = values[: len(kinks)], values[len(kinks) :]
+        limit = 1e-3 * (spread or 1.0)
+        return [  # at the kink as sampled: that is where the line must break
+            (at, float(a), float(b))
+            for (_, at), a, b in zip(pairs, left, right, strict=True)
+            if abs(float(b) - float(a)) > limit
+        ]
 
     @property
     def name(self) -> str:

@@ -12,6 +12,7 @@ This module must stay importable without torch: ``actviz list`` and
 
 from __future__ import annotations
 
+import copyreg
 import math
 import struct
 from collections.abc import Iterable, Mapping
@@ -434,6 +435,22 @@ for _act in ACTIVATIONS:
     for _name in (_act.name, *_act.aliases):
         _INDEX[_key(_name)] = _act
 _TWO_INPUT_INDEX = {_key(n): t for t in TWO_INPUT for n in (t.name, *t.aliases)}
+
+
+def _pickled(activation: Activation) -> tuple[Any, ...]:
+    """A registered activation pickles as its name, found again in the registry where
+    it is unpickled (its entry holds lambdas, which pickle cannot send): an export's
+    drawing workers get the probes with their specs. Any other activation pickles
+    as a dataclass does. Registered here, not as Activation.__reduce__, which would
+    import the registry from below it."""
+    if _INDEX.get(_key(activation.name)) is activation:
+        return (get, (activation.name,))
+    reduced = activation.__reduce_ex__(4)
+    assert isinstance(reduced, tuple)  # (a dataclass reduces to a tuple, never a name)
+    return reduced
+
+
+copyreg.pickle(Activation, _pickled)
 
 
 def names() -> list[str]:

@@ -338,15 +338,34 @@ def _unique(values: np.ndarray) -> np.ndarray:
     ``export --all``, cProfile)."""
     import numpy as np
 
-    if len(values) < 2 or not bool((values[1:] >= values[:-1]).all()):
-        result: np.ndarray = np.unique(values)
-        return result
+    if len(values) >= 2 and not bool((values[1:] >= values[:-1]).all()):
+        # Sorted runs joined (the values checked beyond an edge): timsort merges
+        # them in one pass, where np.unique's quicksort took 0.15 ms a call.
+        values = np.sort(values, kind="stable")
+    if len(values) < 2:
+        return values
     return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
+@lru_cache(maxsize=8)
 def _representable(dtype: str) -> np.ndarray:
-    """Every positive value of a half type up to the bound (at most 2¹⁵)."""
-    return _between(_smallest(dtype), _largest(dtype), dtype, 1 << 17)
+    """Every positive value of a half type up to the bound (at most 2¹⁵), as float64."""
+    return _frozen(_between(_smallest(dtype), _largest(dtype), dtype, 1 << 17))
+
+
+@lru_cache(maxsize=8)
+def _scan(dtype: str) -> np.ndarray:
+    """The geometric scan of float32 and float64, from 2⁻⁸ to the bound, as float64."""
+    import numpy as np
+
+    points = np.geomspace(2.0**-8, _largest(dtype), SCAN_POINTS).astype(_LAYOUT[dtype][1])
+    return _frozen(_unique(points).astype(np.float64))
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    """``values``, read-only: a cached array is shared by every search."""
+    values.flags.writeable = False
+    return values
 
 
 def _smallest(dtype: str) -> float:
@@ -386,12 +405,7 @@ def _side(
     # Every half-type value on the batched route (the edge reported); the scalar
     # route's edge, reported only where it differs, is found by scan and narrowing.
     exhaustive = dtype in ("float16", "bfloat16") and route == "batched"
-    scan = (
-        _representable(dtype)
-        if exhaustive
-        else _unique(np.geomspace(2.0**-8, _largest(dtype), SCAN_POINTS).astype(_LAYOUT[dtype][1]))
-    ).astype(np.float64)
-    mags, y, grad = run(scan)
+    mags, y, grad = run(_representable(dtype) if exhaustive else _scan(dtype))
     zero = grad == 0
     grad_edge = _edge(run, dtype, mags, zero, lambda y_, g_: g_ == 0, exhaustive)
     first = _first_zero(mags, grad, zero, grad_edge)

@@ -370,9 +370,10 @@ def test_the_pool_forks_only_while_torch_is_not_imported(monkeypatch: pytest.Mon
 
 @pytest.mark.slow
 def test_forked_workers_draw_what_one_process_draws(tmp_path: Path) -> None:
-    """From the command line (torch not imported before the export) the workers are
-    forked after the parent has imported torch and matplotlib for them: the same bytes
-    as one process, figure by figure (each worker draws into its own kept Figure)."""
+    """From the command line (torch not imported before the export) drawing workers are
+    forked before the parent imports torch, and draw what the parent computed: the
+    same bytes as one process, figure by figure (each worker draws into its own
+    kept Figure)."""
     import os
     import subprocess
     import sys
@@ -382,7 +383,7 @@ def test_forked_workers_draw_what_one_process_draws(tmp_path: Path) -> None:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
     }
-    names = ["relu", "hardswish", "glu", "threshold", "sigmoid", "gelu"]
+    names = ["relu", "hardswish", "glu", "threshold", "sigmoid", "gelu", "hardshrink"]
     for jobs in ("1", "2"):
         done = subprocess.run(
             [sys.executable, "-m", "actviz", "export", *names, "--dpi", "60", "--jobs", jobs,
@@ -392,6 +393,125 @@ def test_forked_workers_draw_what_one_process_draws(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
     assert _contents(tmp_path / "2") == _contents(tmp_path / "1")
     assert len(_contents(tmp_path / "1")) == len(names) + 2
+
+
+# What a drawing worker does with a job the parent computed: in a process that has
+# not imported torch, and must not (the point of forking it before torch).
+_DRAW_ONLY = """\
+import pickle, sys
+from actviz.export import pool
+job, figure = pickle.load(sys.stdin.buffer)
+files = pool._draw_figure(job, figure)
+sys.stdout.buffer.write(pickle.dumps((files, {"torch", "matplotlib.pyplot"} & set(sys.modules))))
+"""
+
+
+def _checkout_env() -> dict[str, str]:
+    """The environment, with this checkout's actviz first on the path."""
+    import os
+
+    root = str(Path(__file__).resolve().parent.parent)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+
+
+def _drawn_elsewhere(job: Job, figure: tuple[Any, ...]) -> tuple[dict[str, bytes], set[str]]:
+    """(files, which of torch and pyplot were imported) of ``figure`` drawn in a fresh
+    interpreter (pyplot: matplotlib imports it to resolve its backend once anything
+    reads ``rcParams["backend"]``; a drawing worker has no use for it)."""
+    import pickle
+    import subprocess
+    import sys
+
+    env = _checkout_env()
+    done = subprocess.run([sys.executable, "-c", _DRAW_ONLY], input=pickle.dumps((job, figure)),
+                          env=env, capture_output=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    files, imported = pickle.loads(done.stdout)
+    return files, imported
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "params", "sweep"),
+    [
+        ("hardshrink", {}, ()),  # f jumps at ±0.5
+        ("relu", {}, ()),  # f′ jumps at 0
+        ("glu", {}, ()),  # heatmaps of a plane
+        ("leaky_relu", {}, (("negative_slope", (0.01, 0.3)),)),  # a sweep: two curves
+        ("threshold", {"threshold": 0.5, "value": -1.0}, ()),  # f jumps at 0.5
+    ],
+)
+def test_a_computed_job_is_drawn_without_torch(
+    name: str, params: dict[str, Any], sweep: tuple[Any, ...]
+) -> None:
+    """What the parent computes for a job (its probes carry their jumps and sampled
+    kinks) is drawn by a process without torch, to the bytes one process draws."""
+    from actviz.registry import two_input
+
+    pair = two_input(name)
+    grid = export_module._grid_for(pair, None) if pair is not None else GRID
+    job = Job(name, params, ("png",), 40, "light", grid, 0.01, sweep=sweep)
+    computed = export_pool._compute(job)
+    files, imported = _drawn_elsewhere(job, computed.figure)
+    assert imported == set()
+    assert files == export_pool.render(job).files
+
+
+@pytest.mark.slow
+def test_a_probe_without_its_jumps_would_need_torch_to_draw() -> None:
+    """The check above can fail: a probe that arrives without what drawing it
+    evaluates makes the drawing process import torch."""
+    import dataclasses
+
+    job = Job("hardshrink", {}, ("png",), 40, "light", GRID, 0.01)
+    kind, probes, saturations = export_pool._compute(job).figure
+    bare = [dataclasses.replace(p) for p in probes]  # a copy starts with nothing found
+    files, imported = _drawn_elsewhere(job, (kind, bare, saturations))
+    assert "torch" in imported
+    assert files == export_pool.render(job).files
+
+
+@pytest.mark.slow
+def test_a_job_that_fails_in_the_parent_stops_the_export_in_its_turn(tmp_path: Path) -> None:
+    """With drawing workers the parent computes each job: a failure there ends the
+    export after the jobs before it were written, as a failing worker does."""
+    import subprocess
+    import sys
+
+    env = _checkout_env()
+    hook = (
+        "from actviz.errors import RuntimeFailure\n"
+        "from actviz.export import pool\n"
+        "real = pool._compute\n"
+        "def compute(job):\n"
+        "    if job.name == 'relu':\n"
+        "        raise RuntimeFailure('relu failed in torch.float32 on cpu: boom')\n"
+        "    return real(job)\n"
+        "pool._compute = compute\n"
+        "import sys\nfrom actviz.cli import main\nsys.argv[0] = 'actviz'\nmain()\n"
+    )
+    args = ["export", "gelu", "relu", "tanh", "--dpi", "30", "--jobs", "2", "--out", "o"]
+    (tmp_path / "o").mkdir()  # not new: what was written stays, and is named
+    done = subprocess.run([sys.executable, "-c", hook, *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        1,
+        "Error: export stopped (relu failed in torch.float32 on cpu: boom); files written "
+        "before it stopped: gelu.png\n",
+    )
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["gelu.png"]
+
+
+def test_a_worker_of_a_frozen_parent_does_not_count_what_is_frozen() -> None:
+    """gc.get_freeze_count() walks every frozen object (30 ms in an export worker):
+    a process that froze in _settle, and its forked workers, know it without it."""
+    from unittest import mock
+
+    counted = mock.patch("gc.get_freeze_count", side_effect=AssertionError("counted"))
+    with mock.patch.object(export_pool, "_frozen", True), counted:
+        assert export_pool._settle(compute=False) is False  # nothing frozen again
+    with counted, pytest.raises(AssertionError, match="counted"):  # the check can fail
+        export_pool._settle(compute=False)
 
 
 def test_export_takes_the_plot_layout_options(tmp_path: Path) -> None:

@@ -287,13 +287,23 @@ def _before(target: str, attribute: str) -> str:  # a call: the signal lands bef
 
 
 _DRAWING = """\
-real = pool.render
-def render(job):
+real = pool._draw_figure
+def draw(job, figure):
     if job.name == "relu":  # in a worker: signal the parent and keep drawing
         os.kill(os.getppid(), SIGNUM)
         import time; time.sleep(1.0)
+    return real(job, figure)
+pool._draw_figure = draw
+"""
+
+# The export probes and analyses each job itself, while its workers draw.
+_COMPUTING = """\
+real = pool._compute
+def compute(job):
+    if job.name == "relu" and not hasattr(ex, "FIRED"):
+        ex.FIRED = True; FIRE()
     return real(job)
-pool.render = render
+pool._compute = compute
 """
 
 THREE = ["gelu", "relu", "tanh"]
@@ -306,6 +316,7 @@ PHASES = {
         _STOPPED.format(reason="interrupted", files="none"), [],
     ),
     "while drawing": (_DRAWING, signal.SIGTERM, 143, None, None),
+    "while computing": (_COMPUTING, signal.SIGINT, 130, None, None),
     "while writing an image": (
         _when_writing("relu.png"), signal.SIGINT, 130,
         _STOPPED.format(reason="interrupted", files="gelu.png, relu.png"), ALL[:2],
@@ -365,7 +376,7 @@ def test_a_signal_in_any_phase_is_one_line_its_code_and_a_true_manifest(
     exit_code, stderr, stdout = run.finish()
     reason = "terminated" if signum == signal.SIGTERM else "interrupted"
     assert exit_code == code, stderr
-    if line is None:  # while drawing: what was written by then depends on the timing
+    if line is None:  # while drawing or computing: what was written by then depends on the timing
         prefix = f"Error: export stopped ({reason}); files written before it stopped: "
         assert re.fullmatch(re.escape(prefix) + r"(none|gelu\.png)\n", stderr), stderr
     else:

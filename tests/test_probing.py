@@ -232,3 +232,54 @@ def test_grids_are_refused_before_anything_is_allocated(monkeypatch: pytest.Monk
         with pytest.raises(InvalidGridError, match="above the cap of 1,000,000"):
             probe("tanh", **options)
     assert Grid(0, 1, step=0.25).count == 4 and Grid(-8, 8).count == 160
+
+
+# --- where a probe's curves jump ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "field", "start", "stop"),
+    [
+        ("hardshrink", {}, "y", -2.0, 2.0),  # f jumps at ±0.5
+        ("threshold", {"threshold": 0.5, "value": -1.0}, "y", -2.0, 2.0),
+        ("relu", {}, "grad", -2.0, 2.0),  # f′ jumps at 0
+        ("hardswish", {}, "grad", -5.0, 5.0),  # at −3 and 3
+        ("relu", {}, "y", -2.0, 2.0),  # f is continuous: no jump
+        ("relu", {}, "grad", 1.0, 2.0),  # the kink outside the range
+        ("tanh", {}, "grad", -2.0, 2.0),  # no kinks
+    ],
+)
+def test_jumps_are_where_plain_torch_jumps(
+    name: str, params: dict[str, Any], field: str, start: float, stop: float
+) -> None:
+    """Each jump is a kink inside the range, rounded to float32, with the limits plain
+    torch gives in float64 just either side of the exact kink; every kink inside
+    the range whose two sides differ is one."""
+    from tests.test_claims import exact_grad, exact_value
+
+    p = probe(name, start=start, stop=stop, points=201, params=params)
+    exact = [k for k in p.spec.activation.kinks(p.spec.params) if start < k < stop]
+    side = np.array([[k - 1e-9 * max(1.0, abs(k)), k + 1e-9 * max(1.0, abs(k))] for k in exact])
+    expected = []
+    for k, pair in zip(exact, side, strict=True):
+        limits = exact_value(p.spec, pair) if field == "y" else exact_grad(p.spec, pair)
+        if abs(limits[1] - limits[0]) > 1e-3 * np.ptp(getattr(p, field)):
+            expected.append((float(np.float32(k)), float(limits[0]), float(limits[1])))
+    assert p.jumps(field) == expected
+    kinks = p.spec.activation.kinks(p.spec.params)
+    assert list(p.sampled_kinks()) == [float(np.float32(k)) for k in kinks]
+
+
+def test_jumps_are_kept_with_the_probe_and_travel_with_it() -> None:
+    """Found once: a second call, and a pickled copy, evaluate nothing again."""
+    import pickle
+    from unittest import mock
+
+    p = probe("hardshrink", start=-2.0, stop=2.0, points=101)
+    found = p.jumps("y")
+    copy = pickle.loads(pickle.dumps(p))
+    with mock.patch("actviz.probing.evaluate", side_effect=AssertionError("evaluated")):
+        assert p.jumps("y") is found
+        assert copy.jumps("y") == found and len(found) == 2
+        with pytest.raises(AssertionError, match="evaluated"):  # not found yet: evaluated
+            copy.jumps("grad")

@@ -15,6 +15,7 @@ curve. A parameter given one value (``--param``) gets no slider.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -371,7 +372,9 @@ def _position(target: Plan, index: int, position: tuple[int, ...]) -> list[Done]
                        counts[dtype])  # fmt: skip
         fields = None
         if curve.probe is not None:
-            fields = {k: v for k, v in vars(curve.probe).items() if k != "spec"}
+            fields = {f.name: getattr(curve.probe, f.name)
+                      for f in dataclasses.fields(curve.probe)
+                      if f.init and f.name != "spec"}  # fmt: skip
             curve = Curve(curve.params, curve.dtype, None, curve.saturation, None, curve.shown)
         found.append((curve, fields))
     return found

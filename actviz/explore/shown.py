@@ -95,16 +95,14 @@ def _finite(value: float | None) -> float | None:
 
 
 def _breaks(probe: Probe, field: str) -> list[int]:
-    """The samples where f (``"y"``), f′ (``"grad"``) or f″ jumps (actviz.plotting.jumps:
+    """The samples where f (``"y"``), f′ (``"grad"``) or f″ jumps (:meth:`Probe.jumps`:
     relu′ at 0, hardshrink at ±λ): the page's line breaks there, and the sample, torch's
     one-sided value at the kink, stands alone."""
     import numpy as np
 
-    from actviz.plotting import jumps
-
     if not probe.spec.activation.kinks(probe.params):
         return []
-    at = [kink for kink, _, _ in jumps(probe, field)]
+    at = [kink for kink, _, _ in probe.jumps(field)]
     return [int(i) for i in np.flatnonzero(np.isin(probe.x, at))]
 
 

@@ -1,13 +1,17 @@
-"""Rendering an export's figures: one :class:`Job` per activation, drawn and encoded in
-this process or in a pool of worker processes (forked after the imports where it may).
+"""Rendering an export's figures: one :class:`Job` per activation, computed with torch
+(probe, analysis) and then drawn and encoded with matplotlib, in this process or in
+a pool of worker processes.
 
-Only the parent writes files (``actviz.export``); a worker hands back bytes.
+Where workers may be forked, the work is split: drawing workers are forked first and
+import matplotlib while this process imports torch, then this process computes each
+job and hands its numbers to them (:func:`_render_split`). Only this process writes
+files (``actviz.export``); a worker hands back bytes.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import dataclasses
 import os
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,36 +86,68 @@ def usable_cores() -> int:
 def default_jobs() -> int:
     """One worker per usable core (:func:`usable_cores`, the affinity mask).
 
-    The workers are forked after this process has imported torch and matplotlib
-    (:func:`can_fork`), so a worker costs no imports of its own, and this
-    process, which only writes the files the workers encode, needs no core of
-    its own. ``python bench/export.py --jobs-only --repeat 5`` on the shared
-    2-core machine (load 1.4-2.3): ``export --all --jobs 2`` took 0.71× the wall
-    time of ``--jobs 1`` (min 0.64, max 0.83; 3.7 s against 5.6 s) for 1.04× its
-    CPU time. With both cores busy elsewhere too (load 3-4) it was 1.11× (min
-    0.95, max 1.28): there is no spare core to gain, and ``--jobs 1`` is faster.
-    (The earlier default, one core left to the parent, came from workers that
-    each imported torch, measured beside a CI run.)
+    Forked, the workers draw while this process computes (:func:`_render_split`),
+    or compute and draw what they share of its imports (:func:`_render_in_pool`);
+    either way this process leaves them the cores. ``python bench/export.py
+    --repeat 9`` on the 2-core machine, nothing else running: ``export --all
+    --jobs 2`` took 0.68× the wall time of ``--jobs 1`` (medians 2.53 s and
+    3.70 s) for 1.16× its CPU time. With both cores busy elsewhere (load 3-4,
+    measured with the workers of :func:`_render_in_pool`) it was 1.11×: there is
+    no spare core to gain, and ``--jobs 1`` is faster. (The earlier default, one
+    core left to the parent, came from workers that each imported torch,
+    measured beside a CI run.)
     """
     return usable_cores()
 
 
 def render(job: Job) -> Rendered:
-    """Probe, analyse and draw one activation; encode it in every format (worker side).
+    """Probe, analyse and draw one activation; encode it in every format.
 
-    Under matplotlib's own defaults, not the user's matplotlibrc or style: the same
-    inputs give the same bytes on every machine (and a check can trust that only
-    the kernel route can make them differ).
+    Drawn under matplotlib's own defaults, not the user's matplotlibrc or style: the
+    same inputs give the same bytes on every machine (and a check can trust that
+    only the kernel route can make them differ).
     """
+    computed = _compute(job)
+    return _rendered(job, computed, _draw_figure(job, computed.figure))
+
+
+@dataclass(frozen=True)
+class Computed:
+    """One job's numbers, computed with torch: what its figure draws (``figure``: the
+    probes and their analyses, or GLU's probe) and what the manifest records of it.
+    Plain data, so that it can travel to a drawing worker, which needs no torch for it
+    (each probe carries its jumps and sampled kinks: :meth:`Probe.jumps`)."""
+
+    slug: str
+    label: str
+    formula: str
+    figure: tuple[Any, ...]  # ("curves", probes, saturations) or ("glu", GluProbe)
+    summary: dict[str, Any] | None
+    environment: dict[str, Any]
+    code: str | None
+
+
+def _rendered(job: Job, computed: Computed, files: dict[str, bytes]) -> Rendered:
+    return Rendered(
+        job, computed.slug, computed.label, computed.formula, files, computed.summary,
+        environment=computed.environment, code=computed.code,
+    )  # fmt: skip
+
+
+def _draw_figure(job: Job, figure: tuple[Any, ...]) -> dict[str, bytes]:
+    """The job's figure drawn from its computed numbers, encoded in each format."""
     from matplotlib import style
 
     with style.context("default"):
-        rendered = _render(job)
+        if figure[0] == "glu":
+            files = _draw_glu(job, figure[1])
+        else:
+            files = _draw(job, figure[1], figure[2])
     if _pixels(job) > _COLLECT_ABOVE:
         import gc
 
         gc.collect()
-    return dataclasses.replace(rendered, environment=_environment(), code=_code(job.name))
+    return files
 
 
 def _pixels(job: Job) -> float:
@@ -146,27 +182,39 @@ def _code(name: str) -> str | None:
     return code_hash(name)
 
 
-def _render(job: Job) -> Rendered:
+def _compute(job: Job) -> Computed:
+    """Probe and analyse the job's activation (a sweep: each value; GLU: its plane)."""
     from actviz.probing import probe_many
     from actviz.saturation import analyze
 
     pair = two_input(job.name)
     if pair is not None:
-        return _render_two_input(job, pair)
+        return _compute_two_input(job, pair)
     if job.sweep:
-        return _render_sweep(job)
+        return _compute_sweep(job)
     target = spec(job.name, job.params)
     (probe,) = probe_many([target], job.grid)
     saturation = analyze(probe, eps=job.eps)
-    files = _draw(job, [probe], [saturation])
-    return Rendered(
-        job=job,
+    return Computed(
         slug=target.slug,
         label=probe.title,
         formula=target.activation.formula,
-        files=files,
+        figure=_curves([probe], [saturation]),
         summary=saturation_summary(saturation),
+        environment=_environment(),
+        code=_code(job.name),
     )
+
+
+def _curves(probes: Sequence[Probe], saturations: Sequence[Saturation]) -> tuple[Any, ...]:
+    """What an activation figure draws, with what drawing it evaluates found here
+    (where each curve jumps, and the kinks as sampled), so that it travels along."""
+    for probe in probes:
+        probe.sampled_kinks()
+        for name in ("y", "grad", "grad2"):
+            if getattr(probe, name) is not None:
+                probe.jumps(name)
+    return ("curves", list(probes), list(saturations))
 
 
 def _environment() -> dict[str, Any]:
@@ -199,7 +247,7 @@ def _draw(job: Job, probes: Sequence[Probe], saturations: Sequence[Saturation]) 
     }
 
 
-def _render_sweep(job: Job) -> Rendered:
+def _compute_sweep(job: Job) -> Computed:
     """A sweep: every value's curve in one figure; the summary of each value."""
     from actviz.params import sweep
     from actviz.probing import probe_many
@@ -208,7 +256,6 @@ def _render_sweep(job: Job) -> Rendered:
     found = sweep(job.name, dict(job.sweep), job.params)
     probes = probe_many(found.specs, job.grid)
     saturations = [analyze(p, eps=job.eps) for p in probes]
-    files = _draw(job, probes, saturations)
     summary = {
         "sweep": [
             {"label": p.label, **saturation_summary(s)}
@@ -216,18 +263,28 @@ def _render_sweep(job: Job) -> Rendered:
         ]
     }
     formula = found.activation.formula
-    return Rendered(job, found.slug, found.label, formula, files, summary)
+    return Computed(
+        found.slug, found.label, formula, _curves(probes, saturations), summary,
+        _environment(), _code(job.name),
+    )  # fmt: skip
 
 
-def _render_two_input(job: Job, pair: TwoInputActivation) -> Rendered:
-    """GLU: its heatmaps over the (a, b) plane (``job.grid`` is already the plane's axis)."""
-    from actviz.glu import glu_figure, probe_glu
+def _compute_two_input(job: Job, pair: TwoInputActivation) -> Computed:
+    """GLU: its probe over the (a, b) plane (``job.grid`` is already the plane's axis)."""
+    from actviz.glu import probe_glu
+
+    formula = f"f(a, b) = {pair.formula}"
+    figure = ("glu", probe_glu(job.grid))
+    return Computed(pair.slug, pair.name, formula, figure, None, _environment(), _code(job.name))
+
+
+def _draw_glu(job: Job, probe: Any) -> dict[str, bytes]:
+    """GLU's heatmaps, encoded in each format."""
+    from actviz.glu import glu_figure
     from actviz.plotting import figure_bytes
 
-    figure = glu_figure(probe_glu(job.grid), theme=job.theme)
-    files = {fmt: figure_bytes(figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats}
-    formula = f"f(a, b) = {pair.formula}"
-    return Rendered(job, pair.slug, pair.name, formula, files, None)
+    figure = glu_figure(probe, theme=job.theme)
+    return {fmt: figure_bytes(figure, fmt, dpi=job.dpi, theme=job.theme) for fmt in job.formats}
 
 
 class WorkerDied(RuntimeFailure):
@@ -272,20 +329,33 @@ def _reusing_figures() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _settled(backward: bool = True) -> Iterator[None]:
+def _settled(backward: bool = True, draw: bool = True) -> Iterator[None]:
     """:func:`_settle` for a while: what it froze is unfrozen at the end."""
+    global _frozen
     import gc
 
-    froze = _settle(backward=backward)
+    froze = _settle(backward=backward, draw=draw)
     try:
         yield
     finally:
         if froze:
             gc.unfreeze()
+            _frozen = False
+
+
+# Whether this process froze its objects in _settle (a forked worker inherits it).
+# gc.get_freeze_count() walks every frozen object: in each worker of `export --all`,
+# 400,000 of them, 30 ms.
+_frozen = False
 
 
 def _settle(
-    threads: int | None = None, onednn: bool | None = None, *, backward: bool = True
+    threads: int | None = None,
+    onednn: bool | None = None,
+    *,
+    backward: bool = True,
+    compute: bool = True,
+    draw: bool = True,
 ) -> bool:
     """Import what rendering needs with the cycle collector off, then freeze every
     object there is (gc.freeze) so that its full collections skip them; True if
@@ -297,41 +367,54 @@ def _settle(
     and each full collection while rendering walked it all again: 0.26 s of
     collections during the imports and 0.6 s during the 24 figures of
     ``export --all`` (gc.callbacks, process time; 0.3 s once frozen).
+    ``compute``: torch, for probing; ``draw``: matplotlib, for drawing (a drawing
+    worker of :func:`_render_split` imports no torch).
     ``threads`` and ``onednn`` (a worker's) are set before torch computes anything.
     ``backward=False`` (a process about to fork) leaves the first backward, and the
     imports it makes, to each child: on a machine with a GPU the first backward
     starts autograd's device threads, and the children of a process that has
     them cannot use autograd (torch's wiki, "Autograd and Fork").
     """
+    global _frozen
     import gc
 
     enabled = gc.isenabled()
     gc.disable()
     try:
-        import matplotlib.backends.backend_agg
-        import matplotlib.figure  # noqa: F401
-        import torch
+        if draw:
+            import matplotlib.backends.backend_agg
+            import matplotlib.figure
+            import matplotlib.style  # noqa: F401  (render draws in its default style)
 
-        if threads is not None:
-            torch.set_num_threads(threads)
-        if onednn is not None:
-            torch.backends.mkldnn.enabled = onednn  # type: ignore[assignment]  # the documented switch
-        if backward:
-            x = torch.zeros(1, requires_grad=True)
-            y: Any = x * 1.0  # (Tensor.backward is untyped)
-            y.backward(torch.ones_like(y))  # the probes' call: its one-time imports, here
-        else:
-            # What that first backward imports (torch.autograd._make_grads checks a
-            # given gradient's shape with it, pulling in sympy), imported without
-            # running anything, so that forked children share it.
-            import torch.fx.experimental.symbolic_shapes
+            import actviz.plotting  # noqa: F401
+        if compute:
+            _import_torch(threads, onednn, backward)
     finally:
         if enabled:
             gc.enable()
-    if gc.get_freeze_count():
+    if _frozen or gc.get_freeze_count():
         return False
     gc.freeze()
+    _frozen = True
     return True
+
+
+def _import_torch(threads: int | None, onednn: bool | None, backward: bool) -> None:
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if onednn is not None:
+        torch.backends.mkldnn.enabled = onednn  # type: ignore[assignment]  # the documented switch
+    if backward:
+        x = torch.zeros(1, requires_grad=True)
+        y: Any = x * 1.0  # (Tensor.backward is untyped)
+        y.backward(torch.ones_like(y))  # the probes' call: its one-time imports, here
+    else:
+        # What that first backward imports (torch.autograd._make_grads checks a
+        # given gradient's shape with it, pulling in sympy), imported without
+        # running anything, so that forked children share it.
+        import torch.fx.experimental.symbolic_shapes
 
 
 def render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None]:
@@ -348,10 +431,73 @@ def render_all(todo: list[Job], workers: int) -> Generator[Rendered, None, None]
             yield from map(render, todo)
         return
     fork = can_fork()  # before this process imports torch (below, if it may fork)
+    if fork and not any(_code(job.name) is not None for job in todo):
+        yield from _render_split(todo, workers)
+        return
     # Forked, the workers share what this process imported for them (_pool); its
     # first backward each makes for itself (see _settle).
     with _settled(backward=False) if fork else contextlib.nullcontext():
         yield from _render_in_pool(todo, workers, fork)
+
+
+def _render_split(todo: list[Job], workers: int) -> Generator[Rendered, None, None]:
+    """:func:`render_all` with the work split: ``workers`` drawing workers, forked
+    before this process imports torch, import matplotlib (one after the other, on
+    the core this process leaves idle) while this process imports torch; then
+    this process computes each job (:func:`_compute`) and hands its numbers to them.
+
+    Measured on the 2-core machine (``export --all``, 10 paired rounds against
+    workers that each compute and draw, forked once this process has imported
+    both, as :func:`_render_in_pool` does): 0.93× its wall time (medians 2.55 s
+    and 2.74 s), since the import of matplotlib no longer waits on torch's.
+    An activation of your own takes the other way: its module, imported to draw
+    it, imports torch. Results, errors and deaths are reported as there.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    with no_working_folder_in_children():
+        executor, claims = _pool(min(workers, len(todo)), len(todo), fork=True, draw_only=True)
+    processes = getattr(executor, "_processes", None)
+    try:
+        try:
+            # The workers are forked here, before torch is imported; holding the signals
+            # until they have set up keeps a Ctrl-C from reaching one before it ignores it.
+            with held_signals(), no_working_folder_in_children():
+                executor.submit(os.getpid)
+            # Drawing, in job order: (job, future, what was computed); delivered ones go.
+            pending: collections.deque[tuple[Job, Any, Computed]] = collections.deque()
+            failure: Exception | None = None
+
+            def deliver() -> Rendered:
+                job, drawing, computed = pending.popleft()
+                return _rendered(job, computed, drawing.result())
+
+            with _settled(draw=False):
+                for index, job in enumerate(todo):
+                    # A few jobs ahead of the drawing, no more: a large grid's numbers
+                    # are held until drawn.
+                    while len(pending) >= _AHEAD * workers:
+                        yield deliver()
+                    try:
+                        computed = _compute(job)
+                    except Exception as error:  # raised in its turn, after the jobs before it
+                        failure = error
+                        break
+                    drawing = executor.submit(_draw_claimed, index, job, computed.figure)
+                    pending.append((job, drawing, computed))
+                    while pending and pending[0][1].done():  # as they are drawn
+                        yield deliver()
+            while pending:
+                yield deliver()
+            if failure is not None:
+                raise failure
+        except BrokenProcessPool:
+            executor.shutdown(wait=True)  # every worker has exited: their exit codes are known
+            raise _death(dict(processes or {}), list(claims), todo) from None
+    finally:
+        with held_signals():
+            _terminate(executor)
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _render_in_pool(todo: list[Job], workers: int, fork: bool) -> Generator[Rendered, None, None]:
@@ -442,6 +588,22 @@ def _render_claimed(index: int, job: Job) -> Rendered:
             _claims[index] = -pid
 
 
+# How many jobs per drawing worker the computing process may be ahead of the drawing.
+_AHEAD = 3
+
+
+def _draw_claimed(index: int, job: Job, figure: tuple[Any, ...]) -> dict[str, bytes]:
+    """:func:`_draw_figure` in a drawing worker, with its pid in the claims meanwhile."""
+    pid = os.getpid()
+    if _claims is not None:
+        _claims[index] = pid
+    try:
+        return _draw_figure(job, figure)
+    finally:
+        if _claims is not None:
+            _claims[index] = -pid
+
+
 def _terminate(executor: ProcessPoolExecutor) -> None:
     stop = getattr(executor, "terminate_workers", None)  # Python ≥ 3.14
     if stop is not None:
@@ -480,7 +642,10 @@ def can_fork(torch_imported: bool | None = None) -> bool:
 
     Forking a process whose torch has run (a notebook: its OpenMP threads are
     up) can deadlock the child, so those workers are spawned. An export that
-    imports torch itself, and computes nothing with it (:func:`_settle` with
+    may fork does so before it computes anything: its drawing workers before it
+    imports torch (:func:`_render_split`), or, for an activation of your own,
+    workers that compute too once it has imported torch and matplotlib for
+    them, computing nothing with them (:func:`_settle` with
     ``backward=False``: the process then has two threads, its own and numpy's
     OpenBLAS server, whose fork handler stops it), forks workers that share
     those imports rather than each import torch and matplotlib again:
@@ -497,8 +662,12 @@ def can_fork(torch_imported: bool | None = None) -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and not torch_imported
 
 
-def _pool(workers: int, jobs: int, fork: bool) -> tuple[ProcessPoolExecutor, Any]:
-    """The worker pool, and its claims: a shared array of ``jobs`` pids (see :func:`_death`)."""
+def _pool(
+    workers: int, jobs: int, fork: bool, draw_only: bool = False
+) -> tuple[ProcessPoolExecutor, Any]:
+    """The worker pool, and its claims: a shared array of ``jobs`` pids (see :func:`_death`).
+    ``draw_only``: workers that only draw (:func:`_render_split`), importing matplotlib
+    one at a time, and no torch."""
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor
@@ -511,11 +680,14 @@ def _pool(workers: int, jobs: int, fork: bool) -> tuple[ProcessPoolExecutor, Any
     from actviz.custom import module_folder
 
     claims = context.RawArray("q", jobs)
+    # One import at a time: they share the core that this process, importing torch
+    # meanwhile, leaves free.
+    importing = context.Lock() if draw_only else None
     executor = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_worker_init,
-        initargs=(onednn, os.getpid(), claims, module_folder()),
+        initargs=(onednn, os.getpid(), claims, module_folder(), importing),
     )
     return executor, claims
 
@@ -525,7 +697,10 @@ def _worker_init(
     parent: int | None = None,
     claims: Any = None,
     folder: str | None = None,
+    importing: Any = None,
 ) -> None:
+    """A worker's set-up; with ``importing`` (a lock, held while importing), a drawing
+    worker's (:func:`_render_split`)."""
     import signal
     import sys
 
@@ -553,9 +728,13 @@ def _worker_init(
     from actviz.custom import set_module_folder
 
     set_module_folder(folder)  # where this process finds your modules (a spawned one starts bare)
+    if importing is not None:
+        with importing:
+            _settle(compute=False)
+    else:
+        # Workers split the machine between them; torch's own thread pool in each
+        # would only fight over the same cores.
+        _settle(threads=1, onednn=onednn)  # for the life of this worker
     from actviz.plotting import FigureCache
 
     _figures = FigureCache()  # for the life of this worker
-    # Workers split the machine between them; torch's own thread pool in each
-    # would only fight over the same cores.
-    _settle(threads=1, onednn=onednn)  # for the life of this worker
