@@ -453,69 +453,66 @@ def _render_split(todo: list[Job], workers: int) -> Generator[Rendered, None, No
     An activation of your own takes the other way: its module, imported to draw
     it, imports torch. Results, errors and deaths are reported as there.
     """
-    from concurrent.futures.process import BrokenProcessPool
+    with _running(todo, workers, fork=True, draw_only=True) as executor:
+        # The workers are forked here, before torch is imported; holding the signals
+        # until they have set up keeps a Ctrl-C from reaching one before it ignores it.
+        with held_signals(), no_working_folder_in_children():
+            executor.submit(os.getpid)
+        # Drawing, in job order: (job, future, what was computed); delivered ones go.
+        pending: collections.deque[tuple[Job, Any, Computed]] = collections.deque()
+        failure: Exception | None = None
 
-    with no_working_folder_in_children():
-        executor, claims = _pool(min(workers, len(todo)), len(todo), fork=True, draw_only=True)
-    processes = getattr(executor, "_processes", None)
-    try:
-        try:
-            # The workers are forked here, before torch is imported; holding the signals
-            # until they have set up keeps a Ctrl-C from reaching one before it ignores it.
-            with held_signals(), no_working_folder_in_children():
-                executor.submit(os.getpid)
-            # Drawing, in job order: (job, future, what was computed); delivered ones go.
-            pending: collections.deque[tuple[Job, Any, Computed]] = collections.deque()
-            failure: Exception | None = None
+        def deliver() -> Rendered:
+            job, drawing, computed = pending.popleft()
+            return _rendered(job, computed, drawing.result())
 
-            def deliver() -> Rendered:
-                job, drawing, computed = pending.popleft()
-                return _rendered(job, computed, drawing.result())
-
-            with _settled(draw=False):
-                for index, job in enumerate(todo):
-                    # A few jobs ahead of the drawing, no more: a large grid's numbers
-                    # are held until drawn.
-                    while len(pending) >= _AHEAD * workers:
-                        yield deliver()
-                    try:
-                        computed = _compute(job)
-                    except Exception as error:  # raised in its turn, after the jobs before it
-                        failure = error
-                        break
-                    drawing = executor.submit(_draw_claimed, index, job, computed.figure)
-                    pending.append((job, drawing, computed))
-                    while pending and pending[0][1].done():  # as they are drawn
-                        yield deliver()
-            while pending:
-                yield deliver()
-            if failure is not None:
-                raise failure
-        except BrokenProcessPool:
-            executor.shutdown(wait=True)  # every worker has exited: their exit codes are known
-            raise _death(dict(processes or {}), list(claims), todo) from None
-    finally:
-        with held_signals():
-            _terminate(executor)
-            executor.shutdown(wait=True, cancel_futures=True)
+        with _settled(draw=False):
+            for index, job in enumerate(todo):
+                # A few jobs ahead of the drawing, no more: a large grid's numbers
+                # are held until drawn.
+                while len(pending) >= _AHEAD * workers:
+                    yield deliver()
+                try:
+                    computed = _compute(job)
+                except Exception as error:  # raised in its turn, after the jobs before it
+                    failure = error
+                    break
+                drawing = executor.submit(_draw_claimed, index, job, computed.figure)
+                pending.append((job, drawing, computed))
+                while pending and pending[0][1].done():  # as they are drawn
+                    yield deliver()
+        while pending:
+            yield deliver()
+        if failure is not None:
+            raise failure
 
 
 def _render_in_pool(todo: list[Job], workers: int, fork: bool) -> Generator[Rendered, None, None]:
     """:func:`render_all` in ``workers`` processes (forked, or else spawned)."""
+    with _running(todo, workers, fork) as executor:
+        # The workers start here; holding the signals until they have set up
+        # keeps a Ctrl-C from reaching one before it ignores it (_worker_init).
+        with held_signals(), no_working_folder_in_children():
+            futures = [executor.submit(_render_claimed, i, job) for i, job in enumerate(todo)]
+        for future in futures:
+            yield future.result()
+
+
+@contextlib.contextmanager
+def _running(
+    todo: list[Job], workers: int, fork: bool, draw_only: bool = False
+) -> Iterator[ProcessPoolExecutor]:
+    """The worker pool for ``todo`` (:func:`_pool`), stopped at the end; a worker's
+    death while it is in use is raised as :class:`WorkerDied` (:func:`_death`)."""
     from concurrent.futures.process import BrokenProcessPool
 
     with no_working_folder_in_children():
-        executor, claims = _pool(min(workers, len(todo)), len(todo), fork)
+        executor, claims = _pool(min(workers, len(todo)), len(todo), fork, draw_only)
     # pid → Process, read after a death; the pool keeps it up to date (private, so optional).
     processes = getattr(executor, "_processes", None)
     try:
         try:
-            # The workers start here; holding the signals until they have set up
-            # keeps a Ctrl-C from reaching one before it ignores it (_worker_init).
-            with held_signals(), no_working_folder_in_children():
-                futures = [executor.submit(_render_claimed, i, job) for i, job in enumerate(todo)]
-            for future in futures:
-                yield future.result()
+            yield executor
         except BrokenProcessPool:
             executor.shutdown(wait=True)  # every worker has exited: their exit codes are known
             raise _death(dict(processes or {}), list(claims), todo) from None
