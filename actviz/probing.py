@@ -307,6 +307,9 @@ class Probe:
         its dtype); the limits are float64 evaluations just either side of the
         exact kink; a change below a thousandth of the drawn values' spread is no
         jump."""
+        if field not in ("y", "grad", "grad2") or getattr(self, field) is None:
+            probed = "y, grad or grad2" if self.grad2 is not None else "y or grad"
+            raise UsageError(f"field must be {probed} (got {field!r})")
         if field not in self._found:
             self._found[field] = self._jumps(field)
         found: list[tuple[float, float, float]] = self._found[field]

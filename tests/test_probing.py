@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from actviz import registry
-from actviz.errors import DeviceUnavailableError, InvalidGridError, UnknownFormatError
+from actviz.errors import (
+    DeviceUnavailableError,
+    InvalidGridError,
+    UnknownFormatError,
+    UsageError,
+)
 from actviz.probing import MAX_POINTS, Grid, probe
 from tests.closed_forms import CLOSED_FORMS, VARIANTS
 
@@ -283,3 +288,10 @@ def test_jumps_are_kept_with_the_probe_and_travel_with_it() -> None:
         assert copy.jumps("y") == found and len(found) == 2
         with pytest.raises(AssertionError, match="evaluated"):  # not found yet: evaluated
             copy.jumps("grad")
+
+
+def test_jumps_name_the_field_they_take() -> None:
+    p = probe("relu", start=-1.0, stop=1.0, points=21)
+    for wrong in ("x", "foo", "grad2", "name"):
+        with pytest.raises(UsageError, match=rf"field must be y or grad \(got '{wrong}'\)"):
+            p.jumps(wrong)

@@ -272,3 +272,65 @@ def test_hashes_agree_with_hashlib(tmp_path: Path) -> None:
     entry = {"sha256": hashlib.sha256(b"x").hexdigest()}
     (tmp_path / "manifest.json").write_text(json.dumps({"files": {"a.png": entry}}))
     assert mismatches(tmp_path) == []
+
+
+# A worker killed while it sends a result (an OOM kill mid-write) leaves half a message
+# in the pipe: here the worker writes the start of one (a length and a few bytes) into
+# the pool's result pipe itself, then dies.
+_MID_SEND = """\
+import gc, multiprocessing, os, struct, sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.queues import SimpleQueue
+from actviz.export import pool
+
+def half_sent():
+    (results,) = [q for q in gc.get_objects() if isinstance(q, SimpleQueue)
+                  and getattr(q, "_writer", None) is not None and q._writer.writable]
+    os.write(results._writer.fileno(), struct.pack("!i", 1 << 20) + b"part of it")
+    os._exit(9)
+
+executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+future = executor.submit(half_sent)
+try:
+    if sys.argv[1] == "plain":
+        future.result()
+    else:
+        pool._result(future, executor)
+except BrokenProcessPool as error:
+    print("broken:", error)
+if sys.argv[1] == "plain":
+    executor.shutdown(wait=True)
+else:
+    pool._stop(executor)
+print("stopped")
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_killed_while_sending_its_result_does_not_hang_the_export(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run([sys.executable, "-c", _MID_SEND, "actviz"], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "broken: a worker died while sending its result\nstopped\n"
+    # The check can fail: the pool's own waits never end.
+    with pytest.raises(subprocess.TimeoutExpired):
+        subprocess.run([sys.executable, "-c", _MID_SEND, "plain"], cwd=tmp_path, env=_env(),
+                       capture_output=True, text=True, timeout=15)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_in_a_new_folder_leaves_no_folder(tmp_path: Path) -> None:
+    """As any failed export into a folder it created: the folder goes with its images."""
+    (tmp_path / "zzdie.py").write_text("import os\ndef die(x):\n    os._exit(4)\n")
+    result = _actviz(["export", "relu", "tanh", "zzdie:die", "--jobs", "2", "--out", "new"],
+                     tmp_path)  # fmt: skip
+    died = "a worker process died (exit code 4) while drawing zzdie:die"
+    assert result.returncode == 1
+    assert result.stderr in (
+        f"Error: export stopped ({died}); new was new, so it was removed with the files written\n",
+        f"Error: export stopped ({died}); files written before it stopped: none\n",
+    ), result.stderr
+    assert not (tmp_path / "new").exists()

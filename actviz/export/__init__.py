@@ -236,6 +236,8 @@ def export(
             reason = "terminated" if terminated else "interrupted"
             raise Interrupted(_stopped(reason, report), terminated=terminated) from None
         except WorkerDied as death:
+            if fresh:  # as any failure: a folder this export made goes with what it wrote
+                raise WorkerDied(_undone(death.template, out, report)) from None
             mended = _mend(out, previous, entries, check)
             raise WorkerDied(_died(death.template, report, mended)) from None
         except RuntimeFailure as error:

@@ -464,7 +464,7 @@ def _render_split(todo: list[Job], workers: int) -> Generator[Rendered, None, No
 
         def deliver() -> Rendered:
             job, drawing, computed = pending.popleft()
-            return _rendered(job, computed, drawing.result())
+            return _rendered(job, computed, _result(drawing, executor))
 
         with _settled(draw=False):
             for index, job in enumerate(todo):
@@ -495,7 +495,7 @@ def _render_in_pool(todo: list[Job], workers: int, fork: bool) -> Generator[Rend
         with held_signals(), no_working_folder_in_children():
             futures = [executor.submit(_render_claimed, i, job) for i, job in enumerate(todo)]
         for future in futures:
-            yield future.result()
+            yield _result(future, executor)
 
 
 @contextlib.contextmanager
@@ -514,7 +514,7 @@ def _running(
         try:
             yield executor
         except BrokenProcessPool:
-            executor.shutdown(wait=True)  # every worker has exited: their exit codes are known
+            _stop(executor)  # every worker has exited: their exit codes are known
             raise _death(dict(processes or {}), list(claims), todo) from None
     finally:
         # Every result is in, or none is wanted: stop the workers rather than ask them
@@ -523,8 +523,51 @@ def _running(
         # 3.11, when the kill and the shutdown come together). A signal lands once the
         # workers are gone, not halfway.
         with held_signals():
-            _terminate(executor)
-            executor.shutdown(wait=True, cancel_futures=True)
+            _stop(executor)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Terminate the workers, and shut the pool down once they are gone.
+
+    A worker killed while it sent a result (an OOM kill, a Ctrl-C's SIGTERM) leaves
+    half a message in the pipe, and the pool's reader thread waits for the rest for
+    ever: the pipe stays open as long as this process holds its own end for writing
+    (CPython 3.11's ProcessPoolExecutor). Once the workers are gone, closing that
+    end ends the wait (the reader sees the pipe closed and calls the pool broken),
+    so the shutdown can join the thread. The pool's queue is private: where it is
+    not found, the shutdown is as before."""
+    _terminate(executor)
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.join(timeout=10)
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    if writer is not None and all(
+        process.exitcode is not None
+        for process in (getattr(executor, "_processes", None) or {}).values()
+    ):
+        with contextlib.suppress(OSError):
+            writer.close()
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(future: Any, executor: ProcessPoolExecutor) -> Any:
+    """``future.result()``, or :class:`BrokenProcessPool` when a worker has died and
+    the pool cannot say so (killed while sending a result: see :func:`_stop`)."""
+    from concurrent.futures import TimeoutError as Timeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    while True:
+        try:
+            return future.result(timeout=_POLL)
+        except Timeout:
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            if any(process.exitcode is not None for process in processes):
+                try:  # a death the pool sees is reported at once
+                    return future.result(timeout=_POLL)
+                except Timeout:
+                    raise BrokenProcessPool("a worker died while sending its result") from None
+
+
+_POLL = 1.0  # seconds between looks at the workers while a result is awaited
 
 
 def _death(processes: Mapping[int, Any], claims: Sequence[int], todo: list[Job]) -> Exception:
