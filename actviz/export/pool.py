@@ -537,16 +537,18 @@ def _stop(executor: ProcessPoolExecutor) -> None:
     so the shutdown can join the thread. The pool's queue is private: where it is
     not found, the shutdown is as before."""
     _terminate(executor)
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
+    for process in _workers_of(executor):
         process.join(timeout=10)
     writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
-    if writer is not None and all(
-        process.exitcode is not None
-        for process in (getattr(executor, "_processes", None) or {}).values()
-    ):
+    if writer is not None and all(p.exitcode is not None for p in _workers_of(executor)):
         with contextlib.suppress(OSError):
             writer.close()
     executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _workers_of(executor: ProcessPoolExecutor) -> list[Any]:
+    """The pool's worker processes now (its private record: none where it is not found)."""
+    return list((getattr(executor, "_processes", None) or {}).values())
 
 
 def _result(future: Any, executor: ProcessPoolExecutor) -> Any:
@@ -559,8 +561,7 @@ def _result(future: Any, executor: ProcessPoolExecutor) -> Any:
         try:
             return future.result(timeout=_POLL)
         except Timeout:
-            processes = list((getattr(executor, "_processes", None) or {}).values())
-            if any(process.exitcode is not None for process in processes):
+            if any(process.exitcode is not None for process in _workers_of(executor)):
                 try:  # a death the pool sees is reported at once
                     return future.result(timeout=_POLL)
                 except Timeout:
@@ -649,7 +650,7 @@ def _terminate(executor: ProcessPoolExecutor) -> None:
     if stop is not None:
         stop()
         return
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
+    for process in _workers_of(executor):
         with contextlib.suppress(OSError, ValueError):
             process.terminate()
 
